@@ -1,0 +1,109 @@
+#include "bind_common.h"
+
+#include <sstream>
+
+namespace kernn::bind {
+
+namespace {
+
+std::string prefix(const char* op, const char* arg) {
+  return std::string("kernn.") + op + ": argument '" + arg + "'";
+}
+
+std::string dtype_name(const py::array& a) { return py::str(a.dtype()).cast<std::string>(); }
+
+}  // namespace
+
+std::string shape_str(const py::array& a) {
+  std::ostringstream s;
+  s << "(";
+  for (py::ssize_t i = 0; i < a.ndim(); ++i) {
+    if (i) s << ", ";
+    s << a.shape(i);
+  }
+  if (a.ndim() == 1) s << ",";
+  s << ")";
+  return s.str();
+}
+
+DType float_dtype(const py::array& a, const char* op, const char* arg) {
+  if (a.dtype().is(py::dtype::of<float>())) return DType::Float32;
+  if (a.dtype().is(py::dtype::of<double>())) return DType::Float64;
+  throw py::type_error(prefix(op, arg) + " has dtype " + dtype_name(a) +
+                       "; expected float32 or float64");
+}
+
+void require_dtype(const py::array& a, DType expected, const char* op, const char* arg) {
+  const bool ok = expected == DType::Float32 ? a.dtype().is(py::dtype::of<float>())
+                                             : a.dtype().is(py::dtype::of<double>());
+  if (!ok) {
+    throw py::type_error(prefix(op, arg) + " has dtype " + dtype_name(a) + "; expected " +
+                         (expected == DType::Float32 ? "float32" : "float64") +
+                         " like the other operands");
+  }
+}
+
+void require_int64(const py::array& a, const char* op, const char* arg) {
+  if (!a.dtype().is(py::dtype::of<std::int64_t>())) {
+    throw py::type_error(prefix(op, arg) + " has dtype " + dtype_name(a) + "; expected int64");
+  }
+}
+
+void require_contiguous(const py::array& a, const char* op, const char* arg) {
+  if (!(a.flags() & py::array::c_style)) {
+    throw py::value_error(prefix(op, arg) + " with shape " + shape_str(a) +
+                          " is not C-contiguous");
+  }
+}
+
+void require_writeable(const py::array& a, const char* op, const char* arg) {
+  require_contiguous(a, op, arg);
+  if (!a.writeable()) {
+    throw py::value_error(prefix(op, arg) + " with shape " + shape_str(a) +
+                          " is read-only; it is written in place");
+  }
+}
+
+void require_ndim(const py::array& a, int ndim, const char* op, const char* arg) {
+  if (a.ndim() != ndim) {
+    throw py::value_error(prefix(op, arg) + " has shape " + shape_str(a) + "; expected " +
+                          std::to_string(ndim) + " dimensions");
+  }
+}
+
+void require_shape(const py::array& a, const std::vector<py::ssize_t>& shape, const char* op,
+                   const char* arg) {
+  bool ok = a.ndim() == static_cast<py::ssize_t>(shape.size());
+  for (std::size_t i = 0; ok && i < shape.size(); ++i) {
+    ok = shape[i] < 0 || a.shape(static_cast<py::ssize_t>(i)) == shape[i];
+  }
+  if (!ok) {
+    std::ostringstream want;
+    want << "(";
+    for (std::size_t i = 0; i < shape.size(); ++i) {
+      if (i) want << ", ";
+      if (shape[i] < 0) {
+        want << "*";
+      } else {
+        want << shape[i];
+      }
+    }
+    if (shape.size() == 1) want << ",";
+    want << ")";
+    throw py::value_error(prefix(op, arg) + " has shape " + shape_str(a) + "; expected " +
+                          want.str());
+  }
+}
+
+void require_same_shape(const py::array& a, const py::array& b, const char* op, const char* arg_a,
+                        const char* arg_b) {
+  bool ok = a.ndim() == b.ndim();
+  for (py::ssize_t i = 0; ok && i < a.ndim(); ++i) ok = a.shape(i) == b.shape(i);
+  if (!ok) {
+    throw py::value_error(std::string("kernn.") + op + ": arguments '" + arg_a + "' " +
+                          shape_str(a) + " and '" + arg_b + "' " + shape_str(b) +
+                          " must have the same shape");
+  }
+}
+
+}  // namespace kernn::bind

@@ -1,0 +1,82 @@
+// Argument checking shared by every binding of kernn._C.
+//
+// A binding checks dtype, rank, shape, contiguity and writeability of every array before it
+// touches a raw pointer, then releases the GIL and calls the kernel. Arrays are taken as plain
+// py::array (never py::array_t<T, forcecast>), so nothing is silently converted: an in-place
+// output that had the wrong dtype or layout would otherwise be written into a temporary copy.
+// Errors name the op, the argument and the shapes, e.g.
+//   kernn.gemm: argument 'b' has shape (5, 3); expected (4, 3)
+#pragma once
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace kernn::bind {
+
+namespace py = pybind11;
+
+enum class DType { Float32, Float64 };
+
+// "(3, 4)"
+std::string shape_str(const py::array& a);
+
+// The floating dtype of `a`; TypeError naming op, argument and dtype for anything else.
+DType float_dtype(const py::array& a, const char* op, const char* arg);
+
+// TypeError unless `a` has dtype `expected` (all float operands of one call share a dtype).
+void require_dtype(const py::array& a, DType expected, const char* op, const char* arg);
+
+// TypeError unless `a` holds int64 (class-index targets).
+void require_int64(const py::array& a, const char* op, const char* arg);
+
+// ValueError unless `a` is C-contiguous.
+void require_contiguous(const py::array& a, const char* op, const char* arg);
+
+// ValueError unless `a` is C-contiguous and writeable (outputs and in-place state).
+void require_writeable(const py::array& a, const char* op, const char* arg);
+
+// ValueError unless `a` has `ndim` dimensions.
+void require_ndim(const py::array& a, int ndim, const char* op, const char* arg);
+
+// ValueError unless `a` has exactly `shape` (an entry of -1 matches any extent).
+void require_shape(const py::array& a, const std::vector<py::ssize_t>& shape, const char* op,
+                   const char* arg);
+
+// ValueError unless `a` and `b` have the same shape.
+void require_same_shape(const py::array& a, const py::array& b, const char* op, const char* arg_a,
+                        const char* arg_b);
+
+// Runs f(T{}) with T = float or double.
+template <typename F>
+decltype(auto) dispatch(DType dtype, F&& f) {
+  if (dtype == DType::Float32) return f(float{});
+  return f(double{});
+}
+
+template <typename T>
+const T* in_ptr(const py::array& a) {
+  return static_cast<const T*>(a.data());
+}
+
+template <typename T>
+T* out_ptr(py::array& a) {
+  return static_cast<T*>(a.mutable_data());
+}
+
+// A new C-contiguous array of dtype T (uninitialised).
+template <typename T>
+py::array empty_array(const std::vector<py::ssize_t>& shape) {
+  return py::array_t<T>(shape);
+}
+
+// Module sections, one per kernel family (cpp/bindings/bind_<family>.cpp).
+void register_gemm(py::module_& m);
+void register_elementwise(py::module_& m);
+void register_loss(py::module_& m);
+void register_optim(py::module_& m);
+
+}  // namespace kernn::bind

@@ -1,0 +1,29 @@
+// kernn._C: the only C++ that knows Python. Each kernel family registers its functions from
+// its own bind_<family>.cpp; this file holds the module and the thread controls.
+#include "bind_common.h"
+#include "kernn/parallel.h"
+
+namespace py = pybind11;
+
+PYBIND11_MODULE(_C, m) {
+  m.doc() = "kernn native kernels (C++17, OpenMP)";
+
+  m.def(
+      "set_num_threads",
+      [](int n) {
+        if (n < 1) {
+          throw py::value_error("kernn.set_num_threads: argument 'n' must be >= 1, got " +
+                                std::to_string(n));
+        }
+        kernn::set_max_threads(n);
+      },
+      py::arg("n"), "Set the number of OpenMP threads kernels use (like torch.set_num_threads).");
+  m.def("get_num_threads", &kernn::max_threads,
+        "The number of threads kernels use (OMP_NUM_THREADS at start-up, else all cores).");
+  m.def("openmp_enabled", &kernn::openmp_enabled, "True when built with OpenMP.");
+
+  kernn::bind::register_gemm(m);
+  kernn::bind::register_elementwise(m);
+  kernn::bind::register_loss(m);
+  kernn::bind::register_optim(m);
+}

@@ -1,0 +1,61 @@
+// Thread control shared by every kernel family.
+//
+// Kernels use `#pragma omp parallel for` directly; in a serial build (KERNN_OPENMP=OFF) the
+// pragmas are ignored and these helpers report a single thread.
+#pragma once
+
+#include <cstdint>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace kernn {
+
+// Below this many scalar operations a loop runs on one thread: forking a team costs a few
+// microseconds, more than the work it would split.
+constexpr std::int64_t kParallelGrain = 32768;
+
+inline int max_threads() {
+#ifdef _OPENMP
+  return omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+
+// True inside an OpenMP parallel region: a kernel called from one (conv over a batch chunk,
+// say) must not open a nested team of its own.
+inline bool in_parallel() {
+#ifdef _OPENMP
+  return omp_in_parallel() != 0;
+#else
+  return false;
+#endif
+}
+
+inline int thread_id() {
+#ifdef _OPENMP
+  return omp_get_thread_num();
+#else
+  return 0;
+#endif
+}
+
+inline void set_max_threads(int n) {
+#ifdef _OPENMP
+  omp_set_num_threads(n);
+#else
+  (void)n;
+#endif
+}
+
+inline bool openmp_enabled() {
+#ifdef _OPENMP
+  return true;
+#else
+  return false;
+#endif
+}
+
+}  // namespace kernn

@@ -7,6 +7,7 @@
 
 #include "bind_common.h"
 #include "kernn/gemm.h"
+#include "kernn/parallel.h"
 
 namespace kernn::bind {
 
@@ -130,6 +131,34 @@ void register_gemm(py::module_& m) {
         py::arg("bias") = py::none(), py::arg("row_bias") = py::none(),
         py::arg("relu") = false,
         reference_doc.c_str());
+  m.def(
+      "backend_info",
+      []() {
+        py::dict info;
+        info["isa"] = std::string(gemm_isa());
+        info["isas_supported"] = gemm_supported_isas();
+        info["openmp"] = openmp_enabled();
+        info["num_threads"] = max_threads();
+        return info;
+      },
+      "A dict: 'isa' (the GEMM micro-kernel in use: 'avx512', 'avx2' or 'generic'),\n"
+      "'isas_supported' (what this CPU runs, best first), 'openmp' (bool), 'num_threads'.");
+  m.def(
+      "_set_gemm_isa",
+      [](const std::string& name) {
+        if (!set_gemm_isa(name)) {
+          std::string supported;
+          for (const auto& isa : gemm_supported_isas()) supported += (supported.empty() ? "" : ", ") + isa;
+          throw py::value_error("kernn._set_gemm_isa: argument 'name' is '" + name +
+                                "'; this CPU supports " + supported);
+        }
+      },
+      py::arg("name"),
+      "Testing hook: switch the GEMM micro-kernel ISA for the whole process (not while a gemm\n"
+      "runs). The environment variable KERNN_ISA sets it at start-up.");
+  m.def(
+      "_gemm_isa", []() { return std::string(gemm_isa()); },
+      "The GEMM micro-kernel ISA in use.");
 }
 
 }  // namespace kernn::bind

@@ -131,17 +131,12 @@ T* thread_buffer(std::size_t count) {
 
 // rows x kc of op(A), starting at (row0, p0), into a kc x MR panel; rows >= `rows` are zero.
 template <typename T>
-void pack_a_panel(bool trans_a, const T* a, std::int64_t lda, std::int64_t row0, int rows,
-                  std::int64_t p0, std::int64_t kc, int mr, T* dst) {
+void pack_a_panel(const MicroKernel<T>& uk, bool trans_a, const T* a, std::int64_t lda,
+                  std::int64_t row0, int rows, std::int64_t p0, std::int64_t kc, T* dst) {
+  const int mr = uk.mr;
   if (!trans_a) {
-    // op(A)[i, p] = a[i * lda + p]: read each row along p, write with stride MR.
-    for (int r = 0; r < rows; ++r) {
-      const T* src = a + (row0 + r) * lda + p0;
-      for (std::int64_t p = 0; p < kc; ++p) dst[p * mr + r] = src[p];
-    }
-    for (int r = rows; r < mr; ++r) {
-      for (std::int64_t p = 0; p < kc; ++p) dst[p * mr + r] = T(0);
-    }
+    // op(A)[i, p] = a[i * lda + p]: a transpose.
+    uk.transpose_pack(a + row0 * lda + p0, lda, rows, kc, mr, dst);
   } else {
     // op(A)[i, p] = a[p * lda + i]: MR consecutive elements per p.
     for (std::int64_t p = 0; p < kc; ++p) {
@@ -155,8 +150,9 @@ void pack_a_panel(bool trans_a, const T* a, std::int64_t lda, std::int64_t row0,
 
 // kc x cols of op(B), starting at (p0, col0), into a kc x NR panel; columns >= `cols` are zero.
 template <typename T>
-void pack_b_panel(bool trans_b, const T* b, std::int64_t ldb, std::int64_t p0, std::int64_t kc,
-                  std::int64_t col0, int cols, int nr, T* dst) {
+void pack_b_panel(const MicroKernel<T>& uk, bool trans_b, const T* b, std::int64_t ldb,
+                  std::int64_t p0, std::int64_t kc, std::int64_t col0, int cols, T* dst) {
+  const int nr = uk.nr;
   if (!trans_b) {
     // op(B)[p, j] = b[p * ldb + j]: NR consecutive elements per p.
     for (std::int64_t p = 0; p < kc; ++p) {
@@ -166,19 +162,8 @@ void pack_b_panel(bool trans_b, const T* b, std::int64_t ldb, std::int64_t p0, s
       for (int j = cols; j < nr; ++j) d[j] = T(0);
     }
   } else {
-    // op(B)[p, j] = b[j * ldb + p]: a transpose; go through p in short strips so the
-    // destination lines being written stay in L1.
-    constexpr std::int64_t kStrip = 16;
-    for (std::int64_t ps = 0; ps < kc; ps += kStrip) {
-      const std::int64_t pe = std::min(kc, ps + kStrip);
-      for (int j = 0; j < cols; ++j) {
-        const T* src = b + (col0 + j) * ldb + p0;
-        for (std::int64_t p = ps; p < pe; ++p) dst[p * nr + j] = src[p];
-      }
-      for (std::int64_t p = ps; p < pe; ++p) {
-        for (int j = cols; j < nr; ++j) dst[p * nr + j] = T(0);
-      }
-    }
+    // op(B)[p, j] = b[j * ldb + p]: a transpose.
+    uk.transpose_pack(b + col0 * ldb + p0, ldb, cols, kc, nr, dst);
   }
 }
 
@@ -293,7 +278,7 @@ void gemm_blocked(const MicroKernel<T>& uk, bool trans_a, bool trans_b, std::int
 #pragma omp for schedule(static)
         for (std::int64_t q = 0; q < a_panels; ++q) {
           const int rows = static_cast<int>(std::min<std::int64_t>(mr, mc - q * mr));
-          pack_a_panel(trans_a, a, lda, i0 + q * mr, rows, p0, kc, mr, a_pack + q * mr * kc);
+          pack_a_panel(uk, trans_a, a, lda, i0 + q * mr, rows, p0, kc, a_pack + q * mr * kc);
         }
         // (implicit barrier: A is packed)
         const bool last = kb == k_blocks - 1;
@@ -309,7 +294,7 @@ void gemm_blocked(const MicroKernel<T>& uk, bool trans_a, bool trans_b, std::int
           const std::int64_t b_panels = ceil_div(nc, nr);
           for (std::int64_t q = 0; q < b_panels; ++q) {
             const int cols = static_cast<int>(std::min<std::int64_t>(nr, nc - q * nr));
-            pack_b_panel(trans_b, b, ldb, p0, kc, j0 + q * nr, cols, nr, b_pack + q * nr * kc);
+            pack_b_panel(uk, trans_b, b, ldb, p0, kc, j0 + q * nr, cols, b_pack + q * nr * kc);
           }
           for (std::int64_t qa = q_begin; qa < q_end; ++qa) {
             const std::int64_t row = i0 + qa * mr;

@@ -22,7 +22,7 @@ ISAS = _C.backend_info()["isas_supported"]
 DTYPES = [np.float32, np.float64]
 SIZES = range(1, 71)
 # Depths around the kernels' unrolling and the panel sizes (MR <= 12, NR <= 32).
-DEPTHS = [1, 2, 3, 7, 15, 16, 17, 31, 33, 64, 70]
+DEPTHS = [1, 2, 7, 16, 17, 33, 70]
 
 
 @pytest.fixture(params=ISAS)
@@ -72,7 +72,7 @@ def error_bound(dtype, k, alpha, a, b, beta=0.0, c=None, bias=0.0):
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_small_shapes_exact(isa, dtype):
     """Every m, n in 1..70 for the depths in DEPTHS (trans_b, the Linear layout), and every m, n
-    for three depths in the other transpose cases; exact against the float64 product."""
+    for two depths in the other transpose cases; exact against the float64 product."""
     rng = np.random.default_rng(1)
     a_full = small_ints(rng, (70, 70), dtype)
     b_full = small_ints(rng, (70, 70), dtype)
@@ -94,7 +94,7 @@ def test_small_shapes_exact(isa, dtype):
                 got = _C.gemm(a_k[:m], bt_k[:n], trans_b=True)
                 if not np.array_equal(got, product[:m, :n]):
                     mismatches.append((m, n, k, False, True))
-    for k in (1, 17, 33):
+    for k in (3, 33):
         a_k = a_full[:, :k]
         b_k = b_full[:k, :]
         product = a_k.astype(np.float64) @ b_k.astype(np.float64)

@@ -127,6 +127,8 @@ T* thread_buffer(std::size_t count) {
   return reinterpret_cast<T*>((address + 63) & ~static_cast<std::uintptr_t>(63));
 }
 
+std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
+
 // ---- packing --------------------------------------------------------------------------------
 
 // rows x kc of op(A), starting at (row0, p0), into a kc x MR panel; rows >= `rows` are zero.
@@ -148,22 +150,33 @@ void pack_a_panel(const MicroKernel<T>& uk, bool trans_a, const T* a, std::int64
   }
 }
 
-// kc x cols of op(B), starting at (p0, col0), into a kc x NR panel; columns >= `cols` are zero.
+// kc x nc of op(B), starting at (p0, col0), into NR-column panels of kc x NR each (panel q at
+// dst + q * NR * kc); the columns past nc in the last panel are zero.
 template <typename T>
-void pack_b_panel(const MicroKernel<T>& uk, bool trans_b, const T* b, std::int64_t ldb,
-                  std::int64_t p0, std::int64_t kc, std::int64_t col0, int cols, T* dst) {
+void pack_b_block(const MicroKernel<T>& uk, bool trans_b, const T* b, std::int64_t ldb,
+                  std::int64_t p0, std::int64_t kc, std::int64_t col0, std::int64_t nc, T* dst) {
   const int nr = uk.nr;
+  const std::int64_t panels = ceil_div(nc, nr);
   if (!trans_b) {
-    // op(B)[p, j] = b[p * ldb + j]: NR consecutive elements per p.
+    // op(B)[p, j] = b[p * ldb + j]: walk each row of B once, along its nc columns, and deal it
+    // out to the panels (walking one panel at a time would stride through B by ldb).
+    const int last_cols = static_cast<int>(nc - (panels - 1) * nr);
     for (std::int64_t p = 0; p < kc; ++p) {
       const T* src = b + (p0 + p) * ldb + col0;
       T* d = dst + p * nr;
-      for (int j = 0; j < cols; ++j) d[j] = src[j];
-      for (int j = cols; j < nr; ++j) d[j] = T(0);
+      for (std::int64_t q = 0; q + 1 < panels; ++q) {
+        std::memcpy(d + q * nr * kc, src + q * nr, sizeof(T) * nr);
+      }
+      T* last = d + (panels - 1) * nr * kc;
+      std::memcpy(last, src + (panels - 1) * nr, sizeof(T) * last_cols);
+      for (int j = last_cols; j < nr; ++j) last[j] = T(0);
     }
   } else {
-    // op(B)[p, j] = b[j * ldb + p]: a transpose.
-    uk.transpose_pack(b + col0 * ldb + p0, ldb, cols, kc, nr, dst);
+    // op(B)[p, j] = b[j * ldb + p]: a transpose, panel by panel.
+    for (std::int64_t q = 0; q < panels; ++q) {
+      const int cols = static_cast<int>(std::min<std::int64_t>(nr, nc - q * nr));
+      uk.transpose_pack(b + (col0 + q * nr) * ldb + p0, ldb, cols, kc, nr, dst + q * nr * kc);
+    }
   }
 }
 
@@ -185,8 +198,9 @@ void tile_via_buffer(const MicroKernel<T>& uk, std::int64_t kc, const T* ap, con
   alignas(64) T col_bias[64];
   alignas(64) T row_bias[32];
   const int mr = uk.mr, nr = uk.nr;
-  std::fill(tile, tile + mr * nr, T(0));
   if (ep.beta != T(0)) {
+    // The kernel reads the whole tile; the padding's values are never copied back.
+    std::fill(tile, tile + mr * nr, T(0));
     for (int i = 0; i < rows; ++i) {
       for (int j = 0; j < cols; ++j) tile[i * nr + j] = c[i * row_stride + j * col_stride];
     }
@@ -225,8 +239,6 @@ void epilogue_only(std::int64_t m, std::int64_t n, T beta, T* c, std::int64_t ld
     }
   }
 }
-
-std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
 
 // Below this many multiply-adds a GEMM runs on the calling thread: a parallel region costs a
 // few microseconds, more than splitting such a product saves.
@@ -292,10 +304,7 @@ void gemm_blocked(const MicroKernel<T>& uk, bool trans_a, bool trans_b, std::int
           const std::int64_t q_end = a_panels * (split + 1) / row_splits;
           if (q_begin == q_end) continue;
           const std::int64_t b_panels = ceil_div(nc, nr);
-          for (std::int64_t q = 0; q < b_panels; ++q) {
-            const int cols = static_cast<int>(std::min<std::int64_t>(nr, nc - q * nr));
-            pack_b_panel(uk, trans_b, b, ldb, p0, kc, j0 + q * nr, cols, b_pack + q * nr * kc);
-          }
+          pack_b_block(uk, trans_b, b, ldb, p0, kc, j0, nc, b_pack);
           for (std::int64_t qa = q_begin; qa < q_end; ++qa) {
             const std::int64_t row = i0 + qa * mr;
             const int rows = static_cast<int>(std::min<std::int64_t>(mr, m - row));

@@ -37,7 +37,7 @@ struct Avx2Double {
 };
 
 // dst[p * width + r] = src[r * ld + p] for an 8 x 8 block (rows r, columns p).
-void transpose_8x8(const float* src, std::int64_t ld, float* dst, int width) {
+__attribute__((always_inline)) inline void transpose_8x8(const float* src, std::int64_t ld, float* dst, int width) {
   __m256 r[8], t[8], s[8];
   for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(src + i * ld);
   for (int i = 0; i < 8; i += 2) {
@@ -57,7 +57,7 @@ void transpose_8x8(const float* src, std::int64_t ld, float* dst, int width) {
 }
 
 // The same for a 4 x 4 block of floats (the 4 rows left over from MR = 12).
-void transpose_4x4(const float* src, std::int64_t ld, float* dst, int width) {
+__attribute__((always_inline)) inline void transpose_4x4(const float* src, std::int64_t ld, float* dst, int width) {
   __m128 r0 = _mm_loadu_ps(src), r1 = _mm_loadu_ps(src + ld);
   __m128 r2 = _mm_loadu_ps(src + 2 * ld), r3 = _mm_loadu_ps(src + 3 * ld);
   _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
@@ -68,7 +68,7 @@ void transpose_4x4(const float* src, std::int64_t ld, float* dst, int width) {
 }
 
 // The same for a 4 x 4 block of doubles.
-void transpose_4x4(const double* src, std::int64_t ld, double* dst, int width) {
+__attribute__((always_inline)) inline void transpose_4x4(const double* src, std::int64_t ld, double* dst, int width) {
   const __m256d r0 = _mm256_loadu_pd(src), r1 = _mm256_loadu_pd(src + ld);
   const __m256d r2 = _mm256_loadu_pd(src + 2 * ld), r3 = _mm256_loadu_pd(src + 3 * ld);
   const __m256d t0 = _mm256_unpacklo_pd(r0, r1), t1 = _mm256_unpackhi_pd(r0, r1);

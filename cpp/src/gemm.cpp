@@ -244,7 +244,7 @@ void epilogue_only(std::int64_t m, std::int64_t n, T beta, T* c, std::int64_t ld
 
 // Below this many multiply-adds a GEMM runs on the calling thread: a parallel region costs a
 // few microseconds, more than splitting such a product saves.
-constexpr std::int64_t kGemmParallelMacs = 64 * 64 * 64;
+constexpr std::int64_t kGemmParallelMacs = std::int64_t{1} << 20;
 
 // A rectangle of C, in whole panels: A panels [qa_begin, qa_end) (MR rows each) by B panels
 // [qb_begin, qb_end) (NR columns each).
@@ -294,7 +294,7 @@ void gemm_blocked(const MicroKernel<T>& uk, bool trans_a, bool trans_b, std::int
   const int mr = uk.mr, nr = uk.nr;
   const int max_team = (in_parallel() || m * n * k < kGemmParallelMacs) ? 1 : max_threads();
   const ThreadGrid grid = choose_grid(max_team, m, n, k, mr, nr);
-  const int threads = static_cast<int>(grid.tm * grid.tn);
+  [[maybe_unused]] const int threads = static_cast<int>(grid.tm * grid.tn);  // unused serial
 
   // Depth blocks of equal size, none deeper than the kernel's kc. The blocking below never
   // depends on the thread count, so neither does any element's arithmetic.

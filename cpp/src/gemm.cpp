@@ -114,9 +114,11 @@ MicroKernel<T> active_microkernel() {
 
 // ---- buffers --------------------------------------------------------------------------------
 
-// A per-thread, 64-byte aligned scratch buffer that only grows: packing buffers are reused
-// across calls instead of being allocated (and page-faulted) every time.
-template <typename T, int Slot>
+// The calling thread's 64-byte aligned scratch buffer; it only grows, so packing buffers are
+// reused across calls instead of being allocated (and page-faulted) every time. Taken before
+// the parallel region, for all threads: std::bad_alloc then leaves gemm as an exception
+// (MemoryError in Python) instead of escaping an OpenMP region, which would terminate.
+template <typename T>
 T* thread_buffer(std::size_t count) {
   thread_local std::unique_ptr<T[]> storage;
   thread_local std::size_t capacity = 0;
@@ -294,7 +296,7 @@ void gemm_blocked(const MicroKernel<T>& uk, bool trans_a, bool trans_b, std::int
   const int mr = uk.mr, nr = uk.nr;
   const int max_team = (in_parallel() || m * n * k < kGemmParallelMacs) ? 1 : max_threads();
   const ThreadGrid grid = choose_grid(max_team, m, n, k, mr, nr);
-  [[maybe_unused]] const int threads = static_cast<int>(grid.tm * grid.tn);  // unused serial
+  const int threads = static_cast<int>(grid.tm * grid.tn);
 
   // Depth blocks of equal size, none deeper than the kernel's kc. The blocking below never
   // depends on the thread count, so neither does any element's arithmetic.
@@ -304,6 +306,12 @@ void gemm_blocked(const MicroKernel<T>& uk, bool trans_a, bool trans_b, std::int
   const std::int64_t mc_panels = std::max<std::int64_t>(1, uk.mc / mr);
   const std::int64_t nc_panels = std::max<std::int64_t>(1, uk.nc / nr);
   const bool direct_store = c_col_stride == 1;
+  // Per thread: a packed A block and a packed B block, each a whole number of cache lines.
+  const std::int64_t line = 64 / static_cast<std::int64_t>(sizeof(T));
+  const std::int64_t a_pack_size = ceil_div(mc_panels * mr * kc_max, line) * line;
+  const std::int64_t b_pack_size = ceil_div(nc_panels * nr * kc_max, line) * line;
+  T* const scratch =
+      thread_buffer<T>(static_cast<std::size_t>(threads * (a_pack_size + b_pack_size)));
 
 #pragma omp parallel num_threads(threads) if (threads > 1)
   {
@@ -311,8 +319,8 @@ void gemm_blocked(const MicroKernel<T>& uk, bool trans_a, bool trans_b, std::int
     const std::int64_t tm = t / grid.tn, tn = t % grid.tn;
     const PanelRange range{a_panels * tm / grid.tm, a_panels * (tm + 1) / grid.tm,
                            b_panels * tn / grid.tn, b_panels * (tn + 1) / grid.tn};
-    T* a_pack = thread_buffer<T, 0>(static_cast<std::size_t>(mc_panels * mr * kc_max));
-    T* b_pack = thread_buffer<T, 1>(static_cast<std::size_t>(nc_panels * nr * kc_max));
+    T* const a_pack = scratch + t * (a_pack_size + b_pack_size);
+    T* const b_pack = a_pack + a_pack_size;
     // Rows in blocks of mc (packed A), then depth, then columns in blocks of nc (packed B).
     for (std::int64_t qa0 = range.qa_begin; qa0 < range.qa_end; qa0 += mc_panels) {
       const std::int64_t qa1 = std::min(range.qa_end, qa0 + mc_panels);

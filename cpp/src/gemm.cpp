@@ -154,6 +154,14 @@ void pack_a_panel(const MicroKernel<T>& uk, bool trans_a, const T* a, std::int64
   }
 }
 
+// Copies `panels` runs of NR elements from src (consecutive) to d (runs `stride` apart).
+template <int NR, typename T>
+void deal_row(const T* src, T* d, std::int64_t panels, std::int64_t stride) {
+  for (std::int64_t q = 0; q < panels; ++q) {
+    for (int j = 0; j < NR; ++j) d[q * stride + j] = src[q * NR + j];
+  }
+}
+
 // kc x nc of op(B), starting at (p0, col0), into NR-column panels of kc x NR each (panel q at
 // dst + q * NR * kc); the columns past nc in the last panel are zero.
 template <typename T>
@@ -168,11 +176,19 @@ void pack_b_block(const MicroKernel<T>& uk, bool trans_b, const T* b, std::int64
     for (std::int64_t p = 0; p < kc; ++p) {
       const T* src = b + (p0 + p) * ldb + col0;
       T* d = dst + p * nr;
-      for (std::int64_t q = 0; q + 1 < panels; ++q) {
-        std::memcpy(d + q * nr * kc, src + q * nr, sizeof(T) * nr);
+      switch (nr) {  // a fixed-length copy compiles to a few vector moves, not a memcpy call
+        case 32: deal_row<32>(src, d, panels - 1, nr * kc); break;
+        case 16: deal_row<16>(src, d, panels - 1, nr * kc); break;
+        case 8: deal_row<8>(src, d, panels - 1, nr * kc); break;
+        case 4: deal_row<4>(src, d, panels - 1, nr * kc); break;
+        default:
+          for (std::int64_t q = 0; q + 1 < panels; ++q) {
+            std::copy(src + q * nr, src + (q + 1) * nr, d + q * nr * kc);
+          }
       }
       T* last = d + (panels - 1) * nr * kc;
-      std::memcpy(last, src + (panels - 1) * nr, sizeof(T) * last_cols);
+      const T* last_src = src + (panels - 1) * nr;
+      for (int j = 0; j < last_cols; ++j) last[j] = last_src[j];
       for (int j = last_cols; j < nr; ++j) last[j] = T(0);
     }
   } else {

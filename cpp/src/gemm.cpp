@@ -270,10 +270,12 @@ struct PanelRange {
   std::int64_t qa_begin, qa_end, qb_begin, qb_end;
 };
 
-// Splits C into threads = tm x tn rectangles, one per thread, each packing its own rows of A
+// Splits C into tm x tn <= threads rectangles, one per thread, each packing its own rows of A
 // and columns of B, so the threads never wait for each other. Chooses the grid with the least
 // estimated time per thread: its multiply-adds at ~32 per cycle (the AVX-512 peak) plus the
-// elements it packs at ~1 per cycle (a split of n makes every thread pack all of A).
+// elements it packs at ~1 per cycle (a split of n makes every thread pack all of A), plus
+// ~5 us to wake a team when there is one.
+constexpr double kForkCycles = 15000.0;
 struct ThreadGrid {
   std::int64_t tm = 1, tn = 1;
 };
@@ -283,18 +285,20 @@ ThreadGrid choose_grid(int threads, std::int64_t m, std::int64_t n, std::int64_t
   const std::int64_t a_panels = ceil_div(m, mr), b_panels = ceil_div(n, nr);
   ThreadGrid best;
   double best_cost = -1.0;
-  for (std::int64_t tm = 1; tm <= threads; ++tm) {
-    if (threads % tm != 0) continue;
-    const std::int64_t tn = threads / tm;
-    if (tm > a_panels || tn > b_panels) continue;
-    const double rows = static_cast<double>(ceil_div(a_panels, tm) * mr);
-    const double cols = static_cast<double>(ceil_div(b_panels, tn) * nr);
-    const double cost = rows * cols * static_cast<double>(k) / 32.0 +
-                        (rows + cols) * static_cast<double>(k);
-    if (best_cost < 0.0 || cost < best_cost) {
-      best_cost = cost;
-      best.tm = tm;
-      best.tn = tn;
+  for (std::int64_t team = 1; team <= threads; ++team) {
+    for (std::int64_t tm = 1; tm <= team; ++tm) {
+      if (team % tm != 0) continue;
+      const std::int64_t tn = team / tm;
+      if (tm > a_panels || tn > b_panels) continue;
+      const double rows = static_cast<double>(ceil_div(a_panels, tm) * mr);
+      const double cols = static_cast<double>(ceil_div(b_panels, tn) * nr);
+      const double cost = rows * cols * static_cast<double>(k) / 32.0 +
+                          (rows + cols) * static_cast<double>(k) + (team > 1 ? kForkCycles : 0.0);
+      if (best_cost < 0.0 || cost < best_cost) {
+        best_cost = cost;
+        best.tm = tm;
+        best.tn = tn;
+      }
     }
   }
   return best;

@@ -27,7 +27,7 @@ def tol(dtype, **overrides):
 
 
 def to_torch(a, requires_grad=False):
-    t = torch.from_numpy(np.ascontiguousarray(a).copy())
+    t = torch.from_numpy(np.array(a, order="C", copy=True))  # keeps 0-d arrays 0-d
     if requires_grad:
         t.requires_grad_(True)
     return t

@@ -48,15 +48,7 @@ void leaky_relu_backward(std::int64_t n, const T* x, const T* dy, T slope, T* dx
 
 template <typename T>
 void sigmoid_forward(std::int64_t n, const T* x, T* y) {
-  for_each_index(n, [=](std::int64_t i) {
-    const T v = x[i];
-    if (v >= T(0)) {
-      y[i] = T(1) / (T(1) + std::exp(-v));
-    } else {
-      const T e = std::exp(v);  // in (0, 1): no overflow for any negative v
-      y[i] = e / (T(1) + e);
-    }
-  });
+  for_each_index(n, [=](std::int64_t i) { y[i] = stable_sigmoid(x[i]); });
 }
 
 template <typename T>

@@ -12,6 +12,7 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
+from ...tensor import _BY_NAME as _DTYPE_NAMES
 from ...tensor import Tensor, _new, _np_dtype
 from ..parameter import Parameter
 
@@ -270,7 +271,7 @@ class Module:
         ``to("cpu")``. Parameters keep their identity, so an optimizer built before still
         holds them."""
         for a in args:
-            if isinstance(a, str) and a.split(":")[0] == "cpu":
+            if isinstance(a, str) and not a.startswith("kernn.") and a not in _DTYPE_NAMES:
                 device = a
             else:
                 dtype = a

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function
-from ._kernels import _C
+from .. import _C
 
 
 class LinearFunction(Function):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._kernels import _C
+from .. import _C
 from ..autograd import Function
 
 

@@ -842,6 +842,10 @@ class Tensor:
         nd = len(shape)
         if nd == 0:
             return self.reshape(1)
+        for d in (start_dim, end_dim):
+            if not -nd <= d < nd:
+                raise IndexError(f"flatten: dimension {d} out of range for a tensor of shape "
+                                 f"{tuple(shape)} (expected to be in range of [{-nd}, {nd - 1}])")
         s = start_dim % nd
         e = end_dim % nd
         if s > e:

@@ -52,6 +52,15 @@ class Module:
     def __call__(self, *args, **kwargs):
         return self.forward(*args, **kwargs)
 
+    def __init_subclass__(cls, **kwargs):
+        # Calling a module is calling its forward (kernn has no hooks): a subclass that defines
+        # forward gets it as __call__ itself, which saves a Python frame and the *args/**kwargs
+        # packing on every layer call. (So a forward assigned on an instance later is only seen
+        # through module.forward(...), not module(...).)
+        super().__init_subclass__(**kwargs)
+        if "forward" in cls.__dict__ and "__call__" not in cls.__dict__:
+            cls.__call__ = cls.__dict__["forward"]
+
     # ---- registration --------------------------------------------------------------------
     def _check_init(self):
         if "_parameters" not in self.__dict__:
@@ -201,14 +210,35 @@ class Module:
                 seen.add(id(v))
                 yield mprefix + ("." if mprefix else "") + name, v
 
+    def _module_list(self):
+        """self and its descendants in named_modules order, each once (iterative, no names:
+        the fast path of parameters() and zero_grad(), which run every training step)."""
+        out, seen, stack = [], set(), [self]
+        while stack:
+            m = stack.pop()
+            if id(m) in seen:
+                continue
+            seen.add(id(m))
+            out.append(m)
+            children = [c for c in m._modules.values() if c is not None]
+            stack.extend(reversed(children))
+        return out
+
     def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
         """Yields (dotted name, Parameter), each shared parameter once."""
         return self._named_members(lambda m: m._parameters, prefix, recurse, remove_duplicate)
 
     def parameters(self, recurse=True):
         """Yields every Parameter of self and its descendants (shared ones once)."""
-        for _, p in self.named_parameters(recurse=recurse):
-            yield p
+        if not recurse:
+            return iter([p for p in self._parameters.values() if p is not None])
+        params, seen = [], set()
+        for m in self._module_list():
+            for p in m._parameters.values():
+                if p is not None and id(p) not in seen:
+                    seen.add(id(p))
+                    params.append(p)
+        return iter(params)
 
     def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
         return self._named_members(lambda m: m._buffers, prefix, recurse, remove_duplicate)

@@ -88,16 +88,18 @@ class _GradModeContext:
             return cls()(func)
         return super().__new__(cls)
 
+    __slots__ = ("_prev",)
+
     def __init__(self, func=None):
-        self._prev = []
+        self._prev = True
 
     def __enter__(self):
-        self._prev.append(_mode.enabled)
+        self._prev = _mode.enabled
         _mode.enabled = self._target
         return self
 
     def __exit__(self, *exc):
-        _mode.enabled = self._prev.pop()
+        _mode.enabled = self._prev
         return False
 
     def __call__(self, func):

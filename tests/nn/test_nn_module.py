@@ -169,3 +169,17 @@ def test_parameter_defaults_and_repr():
     p = nn.Parameter(kernn.ones(2))
     assert p.requires_grad and isinstance(p, kernn.Tensor)
     assert repr(p).startswith("Parameter containing:\ntensor(")
+
+
+def test_parameters_order_is_depth_first_as_named_parameters():
+    class Outer(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.first = nn.Linear(2, 2)
+            self.block = nn.Sequential(nn.Linear(2, 3), nn.Sequential(nn.Linear(3, 3)))
+            self.last = nn.Linear(3, 1)
+
+    model = Outer()
+    assert [id(p) for p in model.parameters()] == [id(p) for _, p in model.named_parameters()]
+    assert [n for n, _ in model.named_parameters()][:4] == [
+        "first.weight", "first.bias", "block.0.weight", "block.0.bias"]

@@ -211,17 +211,20 @@ class Module:
                 yield mprefix + ("." if mprefix else "") + name, v
 
     def _module_list(self):
-        """self and its descendants in named_modules order, each once (iterative, no names:
-        the fast path of parameters() and zero_grad(), which run every training step)."""
-        out, seen, stack = [], set(), [self]
+        """self and its descendants in named_modules (depth-first) order, each once, without
+        names: the fast path of parameters() and zero_grad(), which run every training step."""
+        out = []
+        seen = set()
+        stack = [self]
         while stack:
             m = stack.pop()
             if id(m) in seen:
                 continue
             seen.add(id(m))
             out.append(m)
-            children = [c for c in m._modules.values() if c is not None]
-            stack.extend(reversed(children))
+            children = m._modules
+            if children:
+                stack.extend([c for c in reversed(children.values()) if c is not None])
         return out
 
     def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
@@ -267,14 +270,15 @@ class Module:
 
     def zero_grad(self, set_to_none=True):
         """Resets the gradients of all parameters (to None, or to zeros)."""
-        for p in self.parameters():
-            if p.grad is None:
-                continue
-            if set_to_none:
-                p.grad = None
-            else:
-                # A fresh array rather than an in-place fill: .grad arrays may be shared.
-                p.grad = _new(np.zeros_like(p.grad._data))
+        for m in self._module_list():
+            for p in m._parameters.values():
+                if p is None or p.grad is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                else:
+                    # A fresh array rather than an in-place fill: .grad arrays may be shared.
+                    p.grad = _new(np.zeros_like(p.grad._data))
 
     def apply(self, fn):
         """Calls fn(module) on every descendant and then on self (as torch); returns self."""

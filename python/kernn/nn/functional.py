@@ -14,7 +14,7 @@ from ..ops import c_contiguous
 from ..ops import activation as _act
 from ..ops import linear as _lin
 from ..ops import loss as _loss
-from ..ops._kernels import _C
+from .. import _C
 from ..random import default_generator
 from ..tensor import Tensor, _new
 

@@ -2,7 +2,8 @@
 
 from . import _C
 from ._C import get_num_threads, set_num_threads
+from . import optim
 
 __version__ = "0.1.0"
 
-__all__ = ["get_num_threads", "set_num_threads", "__version__"]
+__all__ = ["get_num_threads", "set_num_threads", "__version__", "optim"]

@@ -111,7 +111,7 @@ class _Encoder:
                 return float(obj)
             return {"type": "float", "value": "nan" if math.isnan(obj) else ("inf" if obj > 0 else "-inf")}
         if isinstance(obj, self.tensor_class):
-            array = np.asarray(obj.numpy())
+            array = np.asarray(obj.detach().numpy())
             from .nn import Parameter
 
             return {"type": "tensor", "entry": self._entry(obj, array, where), "dtype": array.dtype.str,

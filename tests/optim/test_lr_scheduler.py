@@ -138,7 +138,7 @@ def test_scheduler_drives_adam_updates():
         opt.step()
         sched.step()
     # Constant gradient: each Adam step moves by exactly lr; lrs were 0.1, 0.05, 0.025.
-    np.testing.assert_allclose(param.numpy(), [-0.175, 0.175], rtol=1e-12)
+    np.testing.assert_allclose(param.detach().numpy(), [-0.175, 0.175], rtol=1e-12)
 
 
 def test_argument_errors():

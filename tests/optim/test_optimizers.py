@@ -47,7 +47,7 @@ def torch_params(values):
 
 def set_kernn_grads(params, step, skip=()):
     for i, p in enumerate(params):
-        p.grad = None if i in skip else kernn.Tensor(fixed_grad(p.numpy(), i, step))
+        p.grad = None if i in skip else kernn.Tensor(fixed_grad(p.detach().numpy(), i, step))
 
 
 def set_torch_grads(params, step, skip=()):
@@ -60,7 +60,7 @@ def run_kernn(opt, params, steps, first_step=0, skip=()):
     for t in range(first_step, first_step + steps):
         set_kernn_grads(params, t, skip)
         opt.step()
-        trajectory.append([p.numpy().copy() for p in params])
+        trajectory.append([p.detach().numpy().copy() for p in params])
     return trajectory
 
 
@@ -150,7 +150,7 @@ def test_parameters_without_grad_are_skipped_and_get_no_state(ours_class, torch_
     ours_trajectory = run_kernn(ours_opt, ours, 10, skip={1})
     theirs_trajectory = run_torch(torch_class(theirs, **options), theirs, 10, skip={1})
     assert_trajectories_close(ours_trajectory, theirs_trajectory, np.float64)
-    np.testing.assert_array_equal(ours[1].numpy(), values[1])
+    np.testing.assert_array_equal(ours[1].detach().numpy(), values[1])
     assert ours[1] not in ours_opt.state
     assert set(ours_opt.state_dict()["state"]) == {0, 2, 3}
 
@@ -167,18 +167,18 @@ def test_zero_grad_sets_none_by_default_and_zeros_on_request():
         assert not array.any()
     # A zero gradient still steps (weight decay moves the weights), as in torch.
     opt.step()
-    np.testing.assert_allclose(params[0].numpy(), values[0] * (1 - 0.1 * 0.5), rtol=1e-15)
+    np.testing.assert_allclose(params[0].detach().numpy(), values[0] * (1 - 0.1 * 0.5), rtol=1e-15)
     opt.zero_grad()
     assert all(p.grad is None for p in params)
-    before = [p.numpy().copy() for p in params]
+    before = [p.detach().numpy().copy() for p in params]
     opt.step()  # no gradients: nothing moves
     for p, b in zip(params, before):
-        np.testing.assert_array_equal(p.numpy(), b)
+        np.testing.assert_array_equal(p.detach().numpy(), b)
 
 
 def test_step_updates_the_parameter_array_in_place_and_returns_the_closure_loss():
     params = kernn_params(initial_values(np.float32))
-    arrays = [p.numpy() for p in params]
+    arrays = [p.detach().numpy() for p in params]
     opt = Adam(params, lr=0.1)
     calls = []
 
@@ -189,7 +189,7 @@ def test_step_updates_the_parameter_array_in_place_and_returns_the_closure_loss(
 
     assert opt.step(closure) == 42.0
     assert calls == [1]
-    assert all(p.numpy() is a for p, a in zip(params, arrays))
+    assert all(p.detach().numpy() is a for p, a in zip(params, arrays))
     assert not np.array_equal(arrays[0], initial_values(np.float32)[0])
 
 
@@ -213,9 +213,9 @@ def test_one_and_two_threads_give_identical_updates():
             param = kernn.Tensor(value.copy(), requires_grad=True)
             opt = Adam([param], lr=0.01, amsgrad=True)
             for t in range(3):
-                param.grad = kernn.Tensor(fixed_grad(param.numpy(), 0, t))
+                param.grad = kernn.Tensor(fixed_grad(param.detach().numpy(), 0, t))
                 opt.step()
-            results.append(param.numpy().copy())
+            results.append(param.detach().numpy().copy())
     finally:
         kernn.set_num_threads(before)
     np.testing.assert_array_equal(results[0], results[1])
@@ -238,7 +238,7 @@ def test_state_dict_save_load_resume_equals_uninterrupted_run(case, tmp_path):
     run_kernn(opt, params, 20)
     path = tmp_path / "optim.kn"
     kernn.save(opt.state_dict(), path)
-    snapshot = [p.numpy().copy() for p in params]
+    snapshot = [p.detach().numpy().copy() for p in params]
 
     uninterrupted = run_kernn(opt, params, 30, first_step=20)
 
@@ -297,7 +297,7 @@ def test_kernn_state_dict_loads_into_torch(case):
     as_torch = {"param_groups": sd["param_groups"],
                 "state": {i: {k: torch.from_numpy(v.numpy().copy()) if isinstance(v, kernn.Tensor) else v
                               for k, v in s.items()} for i, s in sd["state"].items()}}
-    theirs = torch_params([p.numpy() for p in ours])
+    theirs = torch_params([p.detach().numpy() for p in ours])
     theirs_opt = torch_class(theirs, lr=0.9)
     theirs_opt.load_state_dict(as_torch)
     assert_trajectories_close(run_kernn(ours_opt, ours, 30, first_step=20),
@@ -408,5 +408,5 @@ def test_bias_correction_uses_the_step_count():
     param = kernn.Tensor(np.zeros(4), requires_grad=True)
     param.grad = kernn.Tensor(np.array([1e-3, -2.0, 5.0, -1e3]))
     Adam([param], lr=0.1, eps=0.0).step()
-    np.testing.assert_allclose(param.numpy(), [-0.1, 0.1, -0.1, 0.1], rtol=1e-12)
-    assert math.isclose(float(np.abs(param.numpy()).sum()), 0.4, rel_tol=1e-12)
+    np.testing.assert_allclose(param.detach().numpy(), [-0.1, 0.1, -0.1, 0.1], rtol=1e-12)
+    assert math.isclose(float(np.abs(param.detach().numpy()).sum()), 0.4, rel_tol=1e-12)

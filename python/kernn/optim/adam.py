@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import _C
-from .optimizer import Optimizer
+from .optimizer import Optimizer, _array_of
 
 __all__ = ["Adam"]
 
@@ -81,9 +81,9 @@ class Adam(Optimizer):
             if amsgrad and state.get("max_exp_avg_sq") is None:
                 state["max_exp_avg_sq"] = self._zeros_like(p)
             state["step"] += 1
-            exp_avg = state["exp_avg"].numpy()
-            exp_avg_sq = state["exp_avg_sq"].numpy()
-            max_exp_avg_sq = state["max_exp_avg_sq"].numpy() if amsgrad else None
+            exp_avg = _array_of(state["exp_avg"])
+            exp_avg_sq = _array_of(state["exp_avg_sq"])
+            max_exp_avg_sq = _array_of(state["max_exp_avg_sq"]) if amsgrad else None
             step = state["step"]
             self._run_in_place(p, lambda param: _C.adam_step(
                 param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step=step, **options))

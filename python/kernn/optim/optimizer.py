@@ -47,13 +47,19 @@ def _wrap_array(array: np.ndarray):
     return from_numpy(array) if from_numpy is not None else kernn.Tensor(array)
 
 
+def _array_of(tensor) -> np.ndarray:
+    """The numpy array behind a kernn Tensor, shared (``numpy()`` refuses tensors that require
+    grad, as torch's does; ``detach()`` shares the memory)."""
+    return tensor.detach().numpy()
+
+
 def _as_array(value, what: str) -> np.ndarray:
     """The numpy array behind a kernn Tensor, a numpy array, or anything with ``__array__``
     (a CPU torch tensor, for instance)."""
     if isinstance(value, np.ndarray):
         return value
     if isinstance(value, _tensor_class()):
-        return value.numpy()
+        return _array_of(value)
     if hasattr(value, "detach") and hasattr(value, "numpy"):  # torch.Tensor, without importing torch
         return value.detach().numpy()
     if hasattr(value, "__array__"):
@@ -246,7 +252,7 @@ class Optimizer:
             if not isinstance(p, tensor_class):
                 raise TypeError(f"{name}: optimizer can only optimize Tensors, "
                                 f"but parameter {i} of the group is a {type(p).__name__}")
-            dtype = p.numpy().dtype
+            dtype = _array_of(p).dtype
             if dtype not in _FLOAT_DTYPES:
                 raise TypeError(f"{name}: parameter {i} of the group has dtype {dtype}; "
                                 "kernn optimizers update float32 and float64 Tensors")
@@ -289,7 +295,7 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 else:
-                    p.grad.numpy().fill(0)
+                    _array_of(p.grad).fill(0)
 
     def step(self, closure: Callable[[], Any] | None = None):
         """Perform one optimization step on every parameter that has a gradient.
@@ -322,7 +328,7 @@ class Optimizer:
 
     def _checked_grad(self, p, group_index: int, param_index: int) -> np.ndarray:
         """The gradient of ``p`` as a C-contiguous array of p's dtype and shape."""
-        param = p.numpy()
+        param = _array_of(p)
         grad = _as_array(p.grad, f"{type(self).__name__}.step: grad of param_groups[{group_index}]"
                                  f"['params'][{param_index}]")
         if grad.shape != param.shape:
@@ -337,7 +343,7 @@ class Optimizer:
 
     @staticmethod
     def _zeros_like(param) -> Any:
-        return _wrap_array(np.zeros_like(param.numpy(), order="C"))
+        return _wrap_array(np.zeros_like(_array_of(param), order="C"))
 
     @staticmethod
     def _run_in_place(param, kernel: Callable[[np.ndarray], None]) -> None:
@@ -346,7 +352,7 @@ class Optimizer:
         The kernels need a C-contiguous writeable array; a parameter viewing a strided array
         (a transposed one, say) is updated through a contiguous copy written back.
         """
-        array = param.numpy()
+        array = _array_of(param)
         if array.flags.c_contiguous and array.flags.writeable:
             kernel(array)
             return
@@ -459,7 +465,7 @@ class Optimizer:
         if value is None or isinstance(value, (bool, int, float, str)):
             return value
         array = _as_array(value, f"{name}.load_state_dict: state[{index}][{key!r}]")
-        param_array = param.numpy()
+        param_array = _array_of(param)
         if array.shape != param_array.shape:
             raise ValueError(f"{name}.load_state_dict: state[{index}][{key!r}] has shape {array.shape}, "
                              f"its parameter has shape {param_array.shape}")

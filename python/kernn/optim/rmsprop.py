@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import _C
-from .optimizer import Optimizer
+from .optimizer import Optimizer, _array_of
 
 __all__ = ["RMSprop"]
 
@@ -72,8 +72,8 @@ class RMSprop(Optimizer):
             if centered and state.get("grad_avg") is None:
                 state["grad_avg"] = self._zeros_like(p)
             state["step"] += 1
-            square_avg = state["square_avg"].numpy()
-            momentum_buffer = state["momentum_buffer"].numpy() if momentum > 0 else None
-            grad_avg = state["grad_avg"].numpy() if centered else None
+            square_avg = _array_of(state["square_avg"])
+            momentum_buffer = _array_of(state["momentum_buffer"]) if momentum > 0 else None
+            grad_avg = _array_of(state["grad_avg"]) if centered else None
             self._run_in_place(p, lambda param: _C.rmsprop_step(
                 param, grad, square_avg, momentum_buffer, grad_avg, **options))

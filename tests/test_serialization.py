@@ -57,6 +57,7 @@ def test_nested_structures_and_python_values_round_trip(tmp_path):
         "epoch": 12, "name": "run-α", "none": None, "flags": [True, False],
         "raw": np.arange(4, dtype=np.int16), "scalar": np.float32(2.5), (1, "a"): "tuple key", 3.5: "float key",
         "empty": {"list": [], "tuple": (), "dict": {}},
+        "parameter": kernn.nn.Parameter(np.full(2, 0.5)),
     }
     path = tmp_path / "ckpt.kn"
     kernn.save(obj, path)
@@ -69,6 +70,9 @@ def test_nested_structures_and_python_values_round_trip(tmp_path):
     assert loaded["empty"] == {"list": [], "tuple": (), "dict": {}}
     assert isinstance(loaded["raw"], np.ndarray) and loaded["raw"].dtype == np.int16
     assert isinstance(loaded["scalar"], np.float32) and loaded["scalar"] == 2.5
+    parameter = loaded["parameter"]
+    assert isinstance(parameter, kernn.nn.Parameter) and parameter.requires_grad
+    np.testing.assert_array_equal(parameter.detach().numpy(), [0.5, 0.5])
     w = loaded["model"]["w"]
     assert isinstance(w, kernn.Tensor) and w.requires_grad
     np.testing.assert_array_equal(w.detach().numpy(), weight.detach().numpy())

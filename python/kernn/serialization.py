@@ -53,6 +53,9 @@ from typing import Any, BinaryIO, Union
 
 import numpy as np
 
+from .nn.parameter import Parameter
+from .tensor import Tensor
+
 __all__ = ["save", "load", "FORMAT_NAME", "FORMAT_VERSION"]
 
 FORMAT_NAME = "kernn.save"
@@ -80,9 +83,6 @@ class _Encoder:
     """Turns an object tree into a JSON node tree plus the list of arrays to store."""
 
     def __init__(self) -> None:
-        import kernn
-
-        self.tensor_class = kernn.Tensor
         self.arrays: list[np.ndarray] = []
         self.entry_of: dict[int, str] = {}  # id(tensor or array) -> entry name
         self.keep_alive: list[Any] = []  # objects whose ids are in entry_of
@@ -110,10 +110,8 @@ class _Encoder:
             if math.isfinite(obj):
                 return float(obj)
             return {"type": "float", "value": "nan" if math.isnan(obj) else ("inf" if obj > 0 else "-inf")}
-        if isinstance(obj, self.tensor_class):
+        if isinstance(obj, Tensor):
             array = np.asarray(obj.detach().numpy())
-            from .nn import Parameter
-
             return {"type": "tensor", "entry": self._entry(obj, array, where), "dtype": array.dtype.str,
                     "shape": list(array.shape), "requires_grad": bool(getattr(obj, "requires_grad", False)),
                     "parameter": isinstance(obj, Parameter)}
@@ -246,9 +244,6 @@ class _CorruptCheckpoint(Exception):
 
 class _Decoder:
     def __init__(self, archive) -> None:
-        import kernn
-
-        self.kernn = kernn
         self.archive = archive
         self.loaded: dict[tuple, Any] = {}  # (entry, kind) -> object: shared entries load once
 
@@ -313,20 +308,11 @@ class _Decoder:
             return array
         if kind == "scalar":
             return array[()]
-        requires_grad = bool(node.get("requires_grad", False))
-        if node.get("parameter"):
-            from .nn import Parameter
-
-            return Parameter(self._tensor(array, False), requires_grad=requires_grad)
-        tensor = self._tensor(array, requires_grad)
-        return tensor
-
-    def _tensor(self, array: np.ndarray, requires_grad: bool):
-        from_numpy = getattr(self.kernn, "from_numpy", None)
-        tensor = from_numpy(array) if from_numpy is not None else self.kernn.Tensor(array)
-        if requires_grad:
-            tensor.requires_grad = True
-        return tensor
+        try:
+            tensor_class = Parameter if node.get("parameter") else Tensor
+            return tensor_class(array, requires_grad=bool(node.get("requires_grad", False)))
+        except (TypeError, RuntimeError) as exc:  # a dtype kernn Tensors do not support
+            raise _CorruptCheckpoint(f"{where}: entry {node.get('entry')!r} cannot be a Tensor ({exc})") from exc
 
     @staticmethod
     def _items(node: dict, where: str) -> list:

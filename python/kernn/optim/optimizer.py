@@ -9,12 +9,14 @@ parameter. All update arithmetic happens in those C++ kernels; Python keeps the 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Iterator, MutableMapping
-from contextlib import nullcontext
+from collections.abc import Iterator, MutableMapping
 from copy import deepcopy
 from typing import Any, Callable
 
 import numpy as np
+
+from ..autograd import enable_grad
+from ..tensor import Tensor, from_numpy
 
 __all__ = ["Optimizer", "required"]
 
@@ -31,22 +33,6 @@ required = _RequiredParameter()
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-def _tensor_class():
-    # Imported lazily: kernn/__init__.py imports this package, and the Tensor class lives in
-    # the core that kernn/__init__.py imports too; a lazy lookup keeps the import order free.
-    from .. import Tensor
-
-    return Tensor
-
-
-def _wrap_array(array: np.ndarray):
-    """A kernn Tensor sharing ``array``'s memory (no copy)."""
-    import kernn
-
-    from_numpy = getattr(kernn, "from_numpy", None)
-    return from_numpy(array) if from_numpy is not None else kernn.Tensor(array)
-
-
 def _array_of(tensor) -> np.ndarray:
     """The numpy array behind a kernn Tensor, shared (``numpy()`` refuses tensors that require
     grad, as torch's does; ``detach()`` shares the memory)."""
@@ -58,7 +44,7 @@ def _as_array(value, what: str) -> np.ndarray:
     (a CPU torch tensor, for instance)."""
     if isinstance(value, np.ndarray):
         return value
-    if isinstance(value, _tensor_class()):
+    if isinstance(value, Tensor):
         return _array_of(value)
     if hasattr(value, "detach") and hasattr(value, "numpy"):  # torch.Tensor, without importing torch
         return value.detach().numpy()
@@ -67,19 +53,12 @@ def _as_array(value, what: str) -> np.ndarray:
     raise TypeError(f"{what}: expected a Tensor or numpy array, got {type(value).__name__}")
 
 
-def _enable_grad():
-    import kernn
-
-    enable_grad = getattr(kernn, "enable_grad", None)
-    return enable_grad() if enable_grad is not None else nullcontext()
-
-
 class _StateByParameter(MutableMapping):
     """``optimizer.state``: parameter -> dict of that parameter's state, keyed by identity.
 
-    Keyed by ``id(param)`` (holding the parameter alive) so that it works whatever the
-    Tensor class defines for ``__eq__``/``__hash__``. Reading a missing parameter returns a
-    new empty dict and stores it, as torch's ``defaultdict(dict)`` does.
+    Keyed by ``id(param)`` (holding the parameter alive): Tensor's ``__eq__`` is element-wise,
+    so identity is spelled out rather than left to dict lookups. Reading a missing parameter
+    returns a new empty dict and stores it, as torch's ``defaultdict(dict)`` does.
     """
 
     def __init__(self) -> None:
@@ -149,7 +128,7 @@ class Optimizer:
         self.param_groups: list[dict[str, Any]] = []
         self._opt_called = False
 
-        if isinstance(params, (_tensor_class(), np.ndarray)):
+        if isinstance(params, (Tensor, np.ndarray)):
             raise TypeError(
                 f"{type(self).__name__}: params should be an iterable of Tensors or dicts, "
                 f"but got a single {type(params).__name__}"
@@ -222,9 +201,8 @@ class Optimizer:
             raise ValueError(f"{name}.add_param_group: param_group has no 'params' entry "
                              f"(keys: {sorted(param_group)})")
         group = dict(param_group)
-        tensor_class = _tensor_class()
         params = group["params"]
-        if isinstance(params, tensor_class):
+        if isinstance(params, Tensor):
             params = [params]
         elif isinstance(params, (set, frozenset)):
             raise TypeError(
@@ -249,7 +227,7 @@ class Optimizer:
             group["param_names"] = names
 
         for i, p in enumerate(tensors):
-            if not isinstance(p, tensor_class):
+            if not isinstance(p, Tensor):
                 raise TypeError(f"{name}: optimizer can only optimize Tensors, "
                                 f"but parameter {i} of the group is a {type(p).__name__}")
             dtype = _array_of(p).dtype
@@ -310,7 +288,7 @@ class Optimizer:
         self._opt_called = True
         loss = None
         if closure is not None:
-            with _enable_grad():
+            with enable_grad():
                 loss = closure()
         for gi, group in enumerate(self.param_groups):
             params_with_grad = []
@@ -343,7 +321,7 @@ class Optimizer:
 
     @staticmethod
     def _zeros_like(param) -> Any:
-        return _wrap_array(np.zeros_like(_array_of(param), order="C"))
+        return from_numpy(np.zeros_like(_array_of(param), order="C"))
 
     @staticmethod
     def _run_in_place(param, kernel: Callable[[np.ndarray], None]) -> None:
@@ -470,4 +448,4 @@ class Optimizer:
             raise ValueError(f"{name}.load_state_dict: state[{index}][{key!r}] has shape {array.shape}, "
                              f"its parameter has shape {param_array.shape}")
         dtype = param_array.dtype if array.dtype.kind == "f" else array.dtype
-        return _wrap_array(np.array(array, dtype=dtype, order="C", copy=True))
+        return from_numpy(np.array(array, dtype=dtype, order="C", copy=True))

@@ -412,3 +412,32 @@ def test_bias_correction_uses_the_step_count():
     Adam([param], lr=0.1, eps=0.0).step()
     np.testing.assert_allclose(param.detach().numpy(), [-0.1, 0.1, -0.1, 0.1], rtol=1e-12)
     assert math.isclose(float(np.abs(param.detach().numpy()).sum()), 0.4, rel_tol=1e-12)
+
+
+@pytest.mark.parametrize("ours_class, torch_class, options", [
+    (Adam, torch.optim.Adam, dict(lr=0.01)),
+    (SGD, torch.optim.SGD, dict(lr=0.05, momentum=0.9)),
+])
+def test_training_a_model_with_autograd_matches_torch(ours_class, torch_class, options):
+    # The whole loop a user writes: zero_grad, forward, loss, backward, step, in float64.
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((16, 5))
+    y = rng.integers(0, 3, 16)
+    ours = kernn.nn.Sequential(kernn.nn.Linear(5, 7), kernn.nn.ReLU(), kernn.nn.Linear(7, 3)).double()
+    theirs = torch.nn.Sequential(torch.nn.Linear(5, 7), torch.nn.ReLU(), torch.nn.Linear(7, 3)).double()
+    theirs.load_state_dict({k: torch.from_numpy(v.numpy().copy()) for k, v in ours.state_dict().items()})
+    ours_opt = ours_class(ours.parameters(), **options)
+    theirs_opt = torch_class(theirs.parameters(), **options)
+    loss_fn, torch_loss_fn = kernn.nn.CrossEntropyLoss(), torch.nn.CrossEntropyLoss()
+    for step in range(25):
+        ours_opt.zero_grad()
+        loss = loss_fn(ours(kernn.from_numpy(x)), kernn.from_numpy(y))
+        loss.backward()
+        ours_opt.step()
+        theirs_opt.zero_grad()
+        torch_loss = torch_loss_fn(theirs(torch.from_numpy(x)), torch.from_numpy(y))
+        torch_loss.backward()
+        theirs_opt.step()
+        assert math.isclose(loss.item(), torch_loss.item(), rel_tol=1e-10), f"step {step}"
+    for (name, p), q in zip(ours.named_parameters(), theirs.parameters()):
+        np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-10, atol=1e-12, err_msg=name)

@@ -331,3 +331,13 @@ def test_flipped_bit_in_an_array_is_detected_by_the_checksum(tmp_path):
     path.write_bytes(bytes(data))
     with pytest.raises(ValueError, match="good.kn.*(CRC|cannot be read)"):
         kernn.load(path)
+
+
+def test_long_file_names_and_symlinks(tmp_path):
+    long_path = tmp_path / ("m" * 240 + ".kn")
+    kernn.save({"step": 1}, long_path)
+    assert kernn.load(long_path) == {"step": 1} and os.listdir(tmp_path) == [long_path.name]
+    link = tmp_path / "latest.kn"
+    link.symlink_to(long_path.name)
+    kernn.save({"step": 2}, link)  # written through the link, as open(link, "wb") would
+    assert link.is_symlink() and kernn.load(long_path) == {"step": 2}

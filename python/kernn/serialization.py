@@ -179,7 +179,8 @@ def _save_atomically(path: str, header: bytes, arrays: list[np.ndarray]) -> None
         mode = stat.S_IMODE(os.stat(target).st_mode)  # replacing a file keeps its permissions
     except FileNotFoundError:
         mode = 0o666 & ~_current_umask()  # a new file gets what open() would give it
-    fd, temp_path = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=directory)
+    # A short prefix of the name keeps the temporary name within the file-name length limit.
+    fd, temp_path = tempfile.mkstemp(prefix=f".{os.path.basename(target)[:64]}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "wb") as temp_file:
             _write_archive(temp_file, header, arrays)
@@ -373,7 +374,8 @@ def load(f: PathOrFile) -> Any:
                 raise _CorruptCheckpoint(f"its {_HEADER_ENTRY!r} entry is not valid JSON ({exc})") from exc
             if not isinstance(header, dict) or header.get("format") != FORMAT_NAME or "root" not in header:
                 raise _CorruptCheckpoint(f"its {_HEADER_ENTRY!r} entry does not describe a {FORMAT_NAME} file")
-            if header.get("version") != FORMAT_VERSION:
+            version = header.get("version")
+            if type(version) is not int or version != FORMAT_VERSION:
                 raise _CorruptCheckpoint(f"format version {header.get('version')!r}; this kernn reads "
                                          f"version {FORMAT_VERSION}")
             return _Decoder(archive).decode(header["root"], "root")

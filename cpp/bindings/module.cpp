@@ -26,4 +26,5 @@ PYBIND11_MODULE(_C, m) {
   kernn::bind::register_elementwise(m);
   kernn::bind::register_loss(m);
   kernn::bind::register_optim(m);
+  kernn::bind::register_pool(m);
 }

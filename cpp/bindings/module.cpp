@@ -27,4 +27,5 @@ PYBIND11_MODULE(_C, m) {
   kernn::bind::register_loss(m);
   kernn::bind::register_optim(m);
   kernn::bind::register_pool(m);
+  kernn::bind::register_norm(m);
 }

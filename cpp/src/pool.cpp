@@ -53,21 +53,30 @@ void max_pool2d_forward(const T* x, std::int64_t planes, std::int64_t H, std::in
     if (fast_2x2 && 2 * Ho <= H && 2 * Wo <= W) {
       // The common 2x2/2 window fully inside the plane: four taps in torch's scan order, with
       // torch's update rule (greater, or NaN) so ties and NaNs resolve identically.
+      // Branch-free selects (bitwise | on the comparisons) let the compiler vectorise the row.
       for (std::int64_t oh = 0; oh < Ho; ++oh) {
         const T* r0 = xp + 2 * oh * W;
         const T* r1 = r0 + W;
+        T* yr = yp + oh * Wo;
+        std::int64_t* ir = ip + oh * Wo;
+        const std::int64_t row_base = 2 * oh * W;
         for (std::int64_t ow = 0; ow < Wo; ++ow) {
-          const std::int64_t base = 2 * oh * W + 2 * ow;
-          T best = r0[2 * ow];
-          std::int64_t at = base;
-          const T b = r0[2 * ow + 1], c = r1[2 * ow], d = r1[2 * ow + 1];
-          if (b > best || std::isnan(b)) { best = b; at = base + 1; }
-          if (c > best || std::isnan(c)) { best = c; at = base + W; }
-          if (d > best || std::isnan(d)) { best = d; at = base + W + 1; }
+          const T a = r0[2 * ow], b = r0[2 * ow + 1], c = r1[2 * ow], d = r1[2 * ow + 1];
+          T best = a;
+          std::int64_t off = 0;
+          const bool take_b = (b > best) | (b != b);
+          best = take_b ? b : best;
+          off = take_b ? 1 : off;
+          const bool take_c = (c > best) | (c != c);
+          best = take_c ? c : best;
+          off = take_c ? W : off;
+          const bool take_d = (d > best) | (d != d);
+          best = take_d ? d : best;
+          off = take_d ? W + 1 : off;
           // Starting from the first tap equals torch's start from -inf with the first tap's
           // index: a first tap of -inf or NaN ends up as the running value either way.
-          yp[oh * Wo + ow] = best;
-          ip[oh * Wo + ow] = at;
+          yr[ow] = best;
+          ir[ow] = row_base + 2 * ow + off;
         }
       }
       continue;

@@ -80,5 +80,6 @@ void register_loss(py::module_& m);
 void register_optim(py::module_& m);
 void register_pool(py::module_& m);
 void register_norm(py::module_& m);
+void register_conv(py::module_& m);
 
 }  // namespace kernn::bind

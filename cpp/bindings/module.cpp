@@ -28,4 +28,5 @@ PYBIND11_MODULE(_C, m) {
   kernn::bind::register_optim(m);
   kernn::bind::register_pool(m);
   kernn::bind::register_norm(m);
+  kernn::bind::register_conv(m);
 }

@@ -1,7 +1,164 @@
+// kernn._C GEMM bindings: gemm, gemm_reference (same checks, naive kernel), backend_info.
+#include <algorithm>
+#include <optional>
+#include <string>
+
+#include <pybind11/stl.h>
+
 #include "bind_common.h"
+#include "kernn/gemm.h"
+#include "kernn/parallel.h"
 
 namespace kernn::bind {
 
-void register_gemm(py::module_& m) { (void)m; }
+namespace {
+
+// True when the byte ranges of `a` and `b` overlap (both C-contiguous): an in-place C that
+// aliases an input would be overwritten while it is still being read.
+bool overlaps(const py::array& a, const py::array& b) {
+  if (a.nbytes() == 0 || b.nbytes() == 0) return false;
+  const char* a0 = static_cast<const char*>(a.data());
+  const char* b0 = static_cast<const char*>(b.data());
+  return a0 < b0 + b.nbytes() && b0 < a0 + a.nbytes();
+}
+
+template <bool Reference>
+py::array gemm_binding(const py::array& a, const py::array& b, std::optional<py::array> c,
+                       bool trans_a, bool trans_b, double alpha, double beta,
+                       std::optional<py::array> bias, std::optional<py::array> row_bias,
+                       bool relu) {
+  const char* op = Reference ? "gemm_reference" : "gemm";
+  const DType dtype = float_dtype(a, op, "a");
+  require_dtype(b, dtype, op, "b");
+  require_ndim(a, 2, op, "a");
+  require_ndim(b, 2, op, "b");
+  require_contiguous(a, op, "a");
+  require_contiguous(b, op, "b");
+  const py::ssize_t m = trans_a ? a.shape(1) : a.shape(0);
+  const py::ssize_t k = trans_a ? a.shape(0) : a.shape(1);
+  const py::ssize_t kb = trans_b ? b.shape(1) : b.shape(0);
+  const py::ssize_t n = trans_b ? b.shape(0) : b.shape(1);
+  if (k != kb) {
+    throw py::value_error(std::string("kernn.") + op + ": inner dimensions differ: op(a) is (" +
+                          std::to_string(m) + ", " + std::to_string(k) + ") from a " +
+                          shape_str(a) + (trans_a ? " transposed" : "") + ", op(b) is (" +
+                          std::to_string(kb) + ", " + std::to_string(n) + ") from b " +
+                          shape_str(b) + (trans_b ? " transposed" : ""));
+  }
+  if (bias) {
+    require_dtype(*bias, dtype, op, "bias");
+    require_shape(*bias, {n}, op, "bias");
+    require_contiguous(*bias, op, "bias");
+  }
+  if (row_bias) {
+    require_dtype(*row_bias, dtype, op, "row_bias");
+    require_shape(*row_bias, {m}, op, "row_bias");
+    require_contiguous(*row_bias, op, "row_bias");
+  }
+  py::array out;
+  if (c) {
+    require_dtype(*c, dtype, op, "c");
+    require_shape(*c, {m, n}, op, "c");
+    require_writeable(*c, op, "c");
+    const std::pair<const py::array*, const char*> inputs[] = {
+        {&a, "a"}, {&b, "b"}, {bias ? &*bias : nullptr, "bias"},
+        {row_bias ? &*row_bias : nullptr, "row_bias"}};
+    for (const auto& [input, name] : inputs) {
+      if (input && overlaps(*c, *input)) {
+        throw py::value_error(std::string("kernn.") + op + ": argument 'c' " + shape_str(*c) +
+                              " shares memory with argument '" + name + "' " +
+                              shape_str(*input) + "; c is written in place");
+      }
+    }
+    out = *c;
+  } else {
+    if (beta != 0.0) {
+      throw py::value_error(std::string("kernn.") + op + ": argument 'beta' is " +
+                            std::to_string(beta) + " but 'c' is None; beta * c needs c");
+    }
+  }
+  dispatch(dtype, [&](auto zero) {
+    using T = decltype(zero);
+    if (!c) out = empty_array<T>({m, n});
+    GemmEpilogue<T> epilogue;
+    epilogue.col_bias = bias ? in_ptr<T>(*bias) : nullptr;
+    epilogue.row_bias = row_bias ? in_ptr<T>(*row_bias) : nullptr;
+    epilogue.relu = relu;
+    const T* pa = in_ptr<T>(a);
+    const T* pb = in_ptr<T>(b);
+    T* pc = out_ptr<T>(out);
+    // Row-major leading dimensions of the stored (not transposed) operands; at least 1 so an
+    // empty operand still passes the kernel's lda >= width contract.
+    const std::int64_t lda = std::max<py::ssize_t>(a.shape(1), 1);
+    const std::int64_t ldb = std::max<py::ssize_t>(b.shape(1), 1);
+    const std::int64_t ldc = std::max<py::ssize_t>(n, 1);
+    py::gil_scoped_release release;
+    if constexpr (Reference) {
+      gemm_reference<T>(trans_a, trans_b, m, n, k, static_cast<T>(alpha), pa, lda, pb, ldb,
+                        static_cast<T>(beta), pc, ldc, epilogue);
+    } else {
+      gemm<T>(trans_a, trans_b, m, n, k, static_cast<T>(alpha), pa, lda, pb, ldb,
+              static_cast<T>(beta), pc, ldc, epilogue);
+    }
+  });
+  return out;
+}
+
+constexpr const char* kGemmDoc = R"doc(C = act(alpha * op(a) @ op(b) + beta * c + bias + row_bias).
+
+a: (m, k), or (k, m) with trans_a; b: (k, n), or (n, k) with trans_b; float32 or float64,
+C-contiguous, one dtype for all operands. c: (m, n), written in place and returned when given
+(C-contiguous, writeable, not sharing memory with an input); allocated when None, and then beta
+must be 0. beta == 0 means c is not read. bias: (n,) added to every row; row_bias: (m,) added to
+every column; relu applies max(., 0) last.)doc";
+
+}  // namespace
+
+void register_gemm(py::module_& m) {
+  // Kept alive for the module's lifetime: pybind11 keeps the docstring pointer.
+  static const std::string gemm_doc =
+      std::string("Fast GEMM (packed, cache-blocked, SIMD micro-kernel, OpenMP).\n\n") + kGemmDoc;
+  static const std::string reference_doc =
+      std::string("Naive triple-loop GEMM, the reference for tests.\n\n") + kGemmDoc;
+  m.def("gemm", &gemm_binding<false>, py::arg("a"), py::arg("b"), py::arg("c") = py::none(),
+        py::kw_only(), py::arg("trans_a") = false, py::arg("trans_b") = false,
+        py::arg("alpha") = 1.0, py::arg("beta") = 0.0, py::arg("bias") = py::none(),
+        py::arg("row_bias") = py::none(), py::arg("relu") = false,
+        gemm_doc.c_str());
+  m.def("gemm_reference", &gemm_binding<true>, py::arg("a"), py::arg("b"),
+        py::arg("c") = py::none(), py::kw_only(), py::arg("trans_a") = false,
+        py::arg("trans_b") = false, py::arg("alpha") = 1.0, py::arg("beta") = 0.0,
+        py::arg("bias") = py::none(), py::arg("row_bias") = py::none(),
+        py::arg("relu") = false,
+        reference_doc.c_str());
+  m.def(
+      "backend_info",
+      []() {
+        py::dict info;
+        info["isa"] = std::string(gemm_isa());
+        info["isas_supported"] = gemm_supported_isas();
+        info["openmp"] = openmp_enabled();
+        info["num_threads"] = max_threads();
+        return info;
+      },
+      "A dict: 'isa' (the GEMM micro-kernel in use: 'avx512', 'avx2' or 'generic'),\n"
+      "'isas_supported' (what this CPU runs, best first), 'openmp' (bool), 'num_threads'.");
+  m.def(
+      "_set_gemm_isa",
+      [](const std::string& name) {
+        if (!set_gemm_isa(name)) {
+          std::string supported;
+          for (const auto& isa : gemm_supported_isas()) supported += (supported.empty() ? "" : ", ") + isa;
+          throw py::value_error("kernn._set_gemm_isa: argument 'name' is '" + name +
+                                "'; this CPU supports " + supported);
+        }
+      },
+      py::arg("name"),
+      "Testing hook: switch the GEMM micro-kernel ISA for the whole process (not while a gemm\n"
+      "runs). The environment variable KERNN_ISA sets it at start-up.");
+  m.def(
+      "_gemm_isa", []() { return std::string(gemm_isa()); },
+      "The GEMM micro-kernel ISA in use.");
+}
 
 }  // namespace kernn::bind

@@ -13,6 +13,8 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 namespace kernn {
 
@@ -33,5 +35,13 @@ template <typename T>
 void gemm_reference(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k,
                     T alpha, const T* a, std::int64_t lda, const T* b, std::int64_t ldb, T beta,
                     T* c, std::int64_t ldc, const GemmEpilogue<T>& epilogue = {});
+
+// Micro-kernel ISA selection. `gemm` uses the best ISA this CPU supports ("avx512", "avx2",
+// "generic"; CPUID + XGETBV), unless the environment variable KERNN_ISA names a lower one at the
+// first call. A KERNN_ISA above what the CPU supports, or an unknown name, prints a warning to
+// stderr and is ignored. The switch is process-wide; change it only while no gemm is running.
+const char* gemm_isa();                         // the ISA in use
+std::vector<std::string> gemm_supported_isas();  // what this CPU runs, best first
+bool set_gemm_isa(const std::string& name);      // false (and no change) if not supported
 
 }  // namespace kernn

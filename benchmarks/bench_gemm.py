@@ -1,0 +1,108 @@
+"""kernn GEMM against torch.mm and numpy, side by side in one process.
+
+For each shape and thread count the three libraries run in turn, round after round, and each
+reports the median over the rounds (a busy machine then slows all of them alike), as GFLOP/s
+(2*m*n*k / time) and the ratio kernn / torch (> 1: kernn faster).
+
+    PYTHONPATH=python python benchmarks/bench_gemm.py                  # all shapes, 1 and 2 threads
+    PYTHONPATH=python python benchmarks/bench_gemm.py --threads 1 --sizes 1024 --repeats 21
+    PYTHONPATH=python python benchmarks/bench_gemm.py --dtype float64 --no-perceptron
+
+numpy's BLAS threads follow threadpoolctl when it is installed (else they are whatever the
+BLAS picked at start-up, shown as "numpy(threads?)").
+"""
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+import torch
+
+import kernn
+from kernn import _C
+
+try:
+    from threadpoolctl import threadpool_limits
+except ImportError:  # numpy's BLAS threads cannot be set in-process then
+    threadpool_limits = None
+
+# (label, m, k, n, trans_b): the MNIST perceptron's products, Linear(784,500) and (500,10) at
+# batch 100. Forward is x @ W^T (trans_b), backward dW = dy^T @ x and dx = dy @ W.
+PERCEPTRON = [
+    ("fwd1 (100x784)@(784x500)", 100, 784, 500, True),
+    ("fwd2 (100x500)@(500x10)", 100, 500, 10, True),
+    ("bwd dW1 (784x100)@(100x500)", 784, 100, 500, False),
+    ("bwd dx2 (100x500)@(500x784)", 100, 500, 784, False),
+]
+
+
+def median_time(fn, rounds_of):
+    return statistics.median(rounds_of)
+
+
+def bench_shape(label, m, k, n, trans_b, dtype, repeats, inner):
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((m, k)).astype(dtype)
+    b = rng.standard_normal((n, k) if trans_b else (k, n)).astype(dtype)
+    c = np.empty((m, n), dtype)
+    ta, tb = torch.from_numpy(a), torch.from_numpy(b)
+    tbt = tb.t() if trans_b else tb
+    tc = torch.empty((m, n), dtype=ta.dtype)
+    bn = b.T if trans_b else b
+    cn = np.empty((m, n), dtype)
+
+    runners = {
+        "kernn": lambda: _C.gemm(a, b, c, trans_b=trans_b),
+        "torch": lambda: torch.mm(ta, tbt, out=tc),
+        "numpy": lambda: np.matmul(a, bn, out=cn),
+    }
+    times = {name: [] for name in runners}
+    for fn in runners.values():  # warm-up: packing buffers, thread pools
+        fn()
+    for _ in range(repeats):
+        for name, fn in runners.items():
+            start = time.perf_counter()
+            for _ in range(inner):
+                fn()
+            times[name].append((time.perf_counter() - start) / inner)
+    flops = 2.0 * m * n * k
+    return {name: flops / statistics.median(t) / 1e9 for name, t in times.items()}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[64, 128, 256, 512, 1024, 2048])
+    parser.add_argument("--repeats", type=int, default=11, help="rounds per shape (median)")
+    parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    parser.add_argument("--no-perceptron", action="store_true")
+    args = parser.parse_args()
+    dtype = np.dtype(args.dtype)
+
+    shapes = [(f"{s}^3", s, s, s, False) for s in args.sizes]
+    if not args.no_perceptron:
+        shapes += PERCEPTRON
+    info = _C.backend_info()
+    print(f"kernn isa={info['isa']} openmp={info['openmp']}  torch {torch.__version__}  "
+          f"numpy {np.__version__}  dtype {dtype.name}  repeats {args.repeats}")
+    for threads in args.threads:
+        kernn.set_num_threads(threads)
+        torch.set_num_threads(threads)
+        limit = threadpool_limits(threads) if threadpool_limits else None
+        numpy_label = "numpy" if limit else "numpy(threads?)"
+        print(f"\nthreads={threads}")
+        print(f"{'shape':32s} {'kernn':>8s} {'torch':>8s} {numpy_label:>15s} {'kernn/torch':>11s}")
+        for label, m, k, n, trans_b in shapes:
+            flops = 2.0 * m * n * k
+            # Keep each timed round around 20 ms so small shapes are not all timer noise.
+            inner = max(1, int(2e-2 * 50e9 / flops))
+            g = bench_shape(label, m, k, n, trans_b, dtype, args.repeats, inner)
+            print(f"{label:32s} {g['kernn']:8.1f} {g['torch']:8.1f} {g['numpy']:15.1f} "
+                  f"{g['kernn'] / g['torch']:11.2f}")
+        if limit:
+            limit.unregister() if hasattr(limit, "unregister") else limit.__exit__(None, None, None)
+
+
+if __name__ == "__main__":
+    main()

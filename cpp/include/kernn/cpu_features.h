@@ -1,0 +1,18 @@
+// Run-time CPU feature detection for choosing SIMD kernels.
+//
+// An ISA counts as available only when the CPU has the instructions (CPUID) and the operating
+// system saves the registers they use across context switches (XGETBV: XCR0 has the YMM state
+// for AVX2, and the opmask/ZMM states for AVX-512). On non-x86 builds everything is false.
+#pragma once
+
+namespace kernn {
+
+struct CpuFeatures {
+  bool avx2_fma = false;  // AVX, AVX2 and FMA3, with YMM state enabled by the OS
+  bool avx512 = false;    // AVX-512 F, DQ, BW, VL, with opmask and ZMM state enabled by the OS
+};
+
+// Detected once, on first call.
+const CpuFeatures& cpu_features();
+
+}  // namespace kernn

@@ -1,0 +1,58 @@
+// The GEMM micro-kernel interface: what every ISA's register-blocked kernel implements and
+// what the portable framework in gemm.cpp (packing, blocking, threads, edge tiles) calls.
+//
+// A micro-kernel computes one MR x NR tile of C from packed panels:
+//   a_panel: kc x MR, element (p, i) at a_panel[p * MR + i]   (MR rows of op(A), k-major)
+//   b_panel: kc x NR, element (p, j) at b_panel[p * NR + j]   (NR columns of op(B), k-major)
+//   acc[i][j] = sum_{p < kc} a_panel[p * MR + i] * b_panel[p * NR + j]   (p in order)
+// and stores, for every i < MR, j < NR (c row-major with row stride ldc):
+//   c[i, j] = act(alpha * acc[i][j] + beta * c[i, j] + col_bias[j] + row_bias[i])
+// where beta == 0 means c is not read, a null bias pointer adds nothing, and act is
+// max(., 0) (NaN kept) when relu is set. The tile is always full: the framework routes
+// edge tiles through a small MR x NR temporary. Panels need no particular alignment.
+#pragma once
+
+#include <cstdint>
+
+namespace kernn::gemm_detail {
+
+template <typename T>
+struct TileEpilogue {
+  T alpha;
+  T beta;                      // 0: C is not read
+  const T* col_bias;           // NR entries for this tile's columns, or nullptr
+  const T* row_bias;           // MR entries for this tile's rows, or nullptr
+  bool relu;
+};
+
+template <typename T>
+using MicroKernelFn = void (*)(std::int64_t kc, const T* a_panel, const T* b_panel, T* c,
+                               std::int64_t ldc, const TileEpilogue<T>& epilogue);
+
+// A micro-kernel with its tile and the cache blocking tuned for it:
+//   kc: depth of one packed block (a kc x NR panel of B and kc x MR panel of A in L1/L2),
+//   nc: columns of the packed B block each thread keeps (kc x nc in L2),
+//   mc: rows of the packed A block shared by the threads (mc x kc in L3).
+template <typename T>
+struct MicroKernel {
+  const char* name;
+  int mr;
+  int nr;
+  int kc;
+  int nc;
+  int mc;
+  MicroKernelFn<T> fn;
+};
+
+// One per ISA; avx2/avx512 exist only on x86 builds and may only be called on a CPU that
+// has the ISA (kernn/cpu_features.h).
+template <typename T>
+MicroKernel<T> microkernel_generic();
+#if defined(KERNN_X86)
+template <typename T>
+MicroKernel<T> microkernel_avx2();
+template <typename T>
+MicroKernel<T> microkernel_avx512();
+#endif
+
+}  // namespace kernn::gemm_detail

@@ -1,0 +1,360 @@
+// GEMM (see kernn/gemm.h for shapes and semantics): the Goto/BLIS structure.
+//
+//   for each block of mc rows of C                 (the packed A block is shared, L3)
+//     for each depth block of kc                   (k is never split across threads)
+//       pack A[rows, depth] into MR-row panels     (threads share the work, then a barrier)
+//       for each task = (block of nc columns, share of the row panels), spread over threads:
+//         pack B[depth, columns] into NR-column panels   (per thread, stays in L2)
+//         for each MR-row panel of A:                    (in L1 while the B panels stream)
+//           for each NR-column panel of B: micro-kernel -> MR x NR tile of C
+//
+// The micro-kernel (kernn/gemm_microkernel.h, one per ISA, chosen at run time) keeps the tile
+// in registers and applies the epilogue as it stores: the first depth block applies the
+// caller's beta, later ones accumulate (beta = 1), the last one adds the biases and applies
+// ReLU, so C is touched once per depth block. Packing zero-pads the last panels; tiles that
+// stick out of C go through a small temporary tile, so the kernel only ever sees full tiles.
+//
+// Each C element's sum runs over p in order, within one kernel call per depth block, and the
+// blocking does not depend on the thread count: 1 and 2 threads give the same bits.
+#include "kernn/gemm.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+
+#include "kernn/cpu_features.h"
+#include "kernn/gemm_microkernel.h"
+#include "kernn/parallel.h"
+
+namespace kernn {
+
+namespace {
+
+using gemm_detail::MicroKernel;
+using gemm_detail::TileEpilogue;
+
+// ---- ISA dispatch ---------------------------------------------------------------------------
+
+enum class Isa : int { Generic = 0, Avx2 = 1, Avx512 = 2 };
+
+const char* isa_name(Isa isa) {
+  switch (isa) {
+    case Isa::Avx512: return "avx512";
+    case Isa::Avx2: return "avx2";
+    default: return "generic";
+  }
+}
+
+bool isa_supported(Isa isa) {
+  switch (isa) {
+#if defined(KERNN_X86)
+    case Isa::Avx512: return cpu_features().avx512;
+    case Isa::Avx2: return cpu_features().avx2_fma;
+#endif
+    case Isa::Generic: return true;
+    default: return false;
+  }
+}
+
+bool parse_isa(const std::string& name, Isa* isa) {
+  for (Isa candidate : {Isa::Avx512, Isa::Avx2, Isa::Generic}) {
+    if (name == isa_name(candidate)) {
+      *isa = candidate;
+      return true;
+    }
+  }
+  return false;
+}
+
+Isa best_isa() {
+  for (Isa isa : {Isa::Avx512, Isa::Avx2}) {
+    if (isa_supported(isa)) return isa;
+  }
+  return Isa::Generic;
+}
+
+Isa initial_isa() {
+  const Isa best = best_isa();
+  const char* env = std::getenv("KERNN_ISA");
+  if (env == nullptr || *env == '\0') return best;
+  Isa requested;
+  if (!parse_isa(env, &requested)) {
+    std::fprintf(stderr, "kernn: KERNN_ISA=%s is not one of avx512, avx2, generic; using %s\n",
+                 env, isa_name(best));
+    return best;
+  }
+  if (!isa_supported(requested)) {
+    std::fprintf(stderr, "kernn: KERNN_ISA=%s is not supported by this CPU; using %s\n", env,
+                 isa_name(best));
+    return best;
+  }
+  return requested;
+}
+
+std::atomic<int>& active_isa() {
+  static std::atomic<int> isa{static_cast<int>(initial_isa())};
+  return isa;
+}
+
+template <typename T>
+MicroKernel<T> active_microkernel() {
+  switch (static_cast<Isa>(active_isa().load(std::memory_order_relaxed))) {
+#if defined(KERNN_X86)
+    case Isa::Avx512: return gemm_detail::microkernel_avx512<T>();
+    case Isa::Avx2: return gemm_detail::microkernel_avx2<T>();
+#endif
+    default: return gemm_detail::microkernel_generic<T>();
+  }
+}
+
+// ---- buffers --------------------------------------------------------------------------------
+
+// A per-thread, 64-byte aligned scratch buffer that only grows: packing buffers are reused
+// across calls instead of being allocated (and page-faulted) every time.
+template <typename T, int Slot>
+T* thread_buffer(std::size_t count) {
+  thread_local std::unique_ptr<T[]> storage;
+  thread_local std::size_t capacity = 0;
+  constexpr std::size_t kAlignElems = 64 / sizeof(T);
+  if (capacity < count + kAlignElems) {
+    capacity = count + kAlignElems;
+    storage.reset(new T[capacity]);
+  }
+  const auto address = reinterpret_cast<std::uintptr_t>(storage.get());
+  return reinterpret_cast<T*>((address + 63) & ~static_cast<std::uintptr_t>(63));
+}
+
+// ---- packing --------------------------------------------------------------------------------
+
+// rows x kc of op(A), starting at (row0, p0), into a kc x MR panel; rows >= `rows` are zero.
+template <typename T>
+void pack_a_panel(bool trans_a, const T* a, std::int64_t lda, std::int64_t row0, int rows,
+                  std::int64_t p0, std::int64_t kc, int mr, T* dst) {
+  if (!trans_a) {
+    // op(A)[i, p] = a[i * lda + p]: read each row along p, write with stride MR.
+    for (int r = 0; r < rows; ++r) {
+      const T* src = a + (row0 + r) * lda + p0;
+      for (std::int64_t p = 0; p < kc; ++p) dst[p * mr + r] = src[p];
+    }
+    for (int r = rows; r < mr; ++r) {
+      for (std::int64_t p = 0; p < kc; ++p) dst[p * mr + r] = T(0);
+    }
+  } else {
+    // op(A)[i, p] = a[p * lda + i]: MR consecutive elements per p.
+    for (std::int64_t p = 0; p < kc; ++p) {
+      const T* src = a + (p0 + p) * lda + row0;
+      T* d = dst + p * mr;
+      for (int r = 0; r < rows; ++r) d[r] = src[r];
+      for (int r = rows; r < mr; ++r) d[r] = T(0);
+    }
+  }
+}
+
+// kc x cols of op(B), starting at (p0, col0), into a kc x NR panel; columns >= `cols` are zero.
+template <typename T>
+void pack_b_panel(bool trans_b, const T* b, std::int64_t ldb, std::int64_t p0, std::int64_t kc,
+                  std::int64_t col0, int cols, int nr, T* dst) {
+  if (!trans_b) {
+    // op(B)[p, j] = b[p * ldb + j]: NR consecutive elements per p.
+    for (std::int64_t p = 0; p < kc; ++p) {
+      const T* src = b + (p0 + p) * ldb + col0;
+      T* d = dst + p * nr;
+      for (int j = 0; j < cols; ++j) d[j] = src[j];
+      for (int j = cols; j < nr; ++j) d[j] = T(0);
+    }
+  } else {
+    // op(B)[p, j] = b[j * ldb + p]: a transpose; go through p in short strips so the
+    // destination lines being written stay in L1.
+    constexpr std::int64_t kStrip = 16;
+    for (std::int64_t ps = 0; ps < kc; ps += kStrip) {
+      const std::int64_t pe = std::min(kc, ps + kStrip);
+      for (int j = 0; j < cols; ++j) {
+        const T* src = b + (col0 + j) * ldb + p0;
+        for (std::int64_t p = ps; p < pe; ++p) dst[p * nr + j] = src[p];
+      }
+      for (std::int64_t p = ps; p < pe; ++p) {
+        for (int j = cols; j < nr; ++j) dst[p * nr + j] = T(0);
+      }
+    }
+  }
+}
+
+// ---- the edge of C --------------------------------------------------------------------------
+
+// Largest MR * NR of any micro-kernel (avx512 float: 12 x 32).
+constexpr int kMaxTile = 32 * 64;
+
+// A tile that sticks out of C (rows < MR or cols < NR): the kernel writes a full temporary
+// tile, with C's values copied in when they are read and the biases padded, and the valid
+// part is copied back. The arithmetic is the kernel's own, so edge and interior agree.
+template <typename T>
+void edge_tile(const MicroKernel<T>& uk, std::int64_t kc, const T* ap, const T* bp, T* c,
+               std::int64_t ldc, int rows, int cols, const TileEpilogue<T>& ep) {
+  alignas(64) T tile[kMaxTile];
+  alignas(64) T col_bias[64];
+  alignas(64) T row_bias[32];
+  const int mr = uk.mr, nr = uk.nr;
+  std::fill(tile, tile + mr * nr, T(0));
+  if (ep.beta != T(0)) {
+    for (int i = 0; i < rows; ++i) std::memcpy(tile + i * nr, c + i * ldc, cols * sizeof(T));
+  }
+  TileEpilogue<T> padded = ep;
+  if (ep.col_bias) {
+    std::fill(col_bias, col_bias + nr, T(0));
+    std::memcpy(col_bias, ep.col_bias, cols * sizeof(T));
+    padded.col_bias = col_bias;
+  }
+  if (ep.row_bias) {
+    std::fill(row_bias, row_bias + mr, T(0));
+    std::memcpy(row_bias, ep.row_bias, rows * sizeof(T));
+    padded.row_bias = row_bias;
+  }
+  uk.fn(kc, ap, bp, tile, nr, padded);
+  for (int i = 0; i < rows; ++i) std::memcpy(c + i * ldc, tile + i * nr, cols * sizeof(T));
+}
+
+// k == 0 or alpha == 0: C = act(beta * C + biases); A and B are not read.
+template <typename T>
+void epilogue_only(std::int64_t m, std::int64_t n, T beta, T* c, std::int64_t ldc,
+                   const GemmEpilogue<T>& epilogue) {
+#pragma omp parallel for schedule(static) if (!in_parallel() && m * n > kParallelGrain)
+  for (std::int64_t i = 0; i < m; ++i) {
+    T* ci = c + i * ldc;
+    for (std::int64_t j = 0; j < n; ++j) {
+      T value = T(0);
+      if (beta != T(0)) value += beta * ci[j];
+      if (epilogue.col_bias) value += epilogue.col_bias[j];
+      if (epilogue.row_bias) value += epilogue.row_bias[i];
+      if (epilogue.relu && value < T(0)) value = T(0);
+      ci[j] = value;
+    }
+  }
+}
+
+std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
+
+// Below this many multiply-adds a GEMM runs on the calling thread: a parallel region costs a
+// few microseconds, more than splitting such a product saves.
+constexpr std::int64_t kGemmParallelMacs = 64 * 64 * 64;
+
+}  // namespace
+
+template <typename T>
+void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, T alpha,
+          const T* a, std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c,
+          std::int64_t ldc, const GemmEpilogue<T>& epilogue) {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0 || alpha == T(0)) {
+    epilogue_only(m, n, beta, c, ldc, epilogue);
+    return;
+  }
+  const MicroKernel<T> uk = active_microkernel<T>();
+  const int mr = uk.mr, nr = uk.nr;
+
+  const int threads = (in_parallel() || m * n * k < kGemmParallelMacs) ? 1 : max_threads();
+
+  // Blocks of equal size (rounded to the tile), none bigger than the kernel's tuned size.
+  // None of this depends on the thread count except how many column blocks there are, and
+  // column blocks do not change any element's arithmetic.
+  const std::int64_t k_blocks = ceil_div(k, uk.kc);
+  const std::int64_t kc_max = ceil_div(k, k_blocks);
+  const std::int64_t m_blocks = ceil_div(m, uk.mc);
+  const std::int64_t mc_max = ceil_div(ceil_div(m, m_blocks), mr) * mr;
+
+  // Column blocks: a multiple of the thread count when n has enough NR panels, so that every
+  // thread gets the same share; when it has fewer panels than threads, the row panels of each
+  // column block are split between threads instead.
+  const std::int64_t n_panels = ceil_div(n, nr);
+  std::int64_t n_blocks = ceil_div(n, uk.nc);
+  n_blocks = std::min(ceil_div(n_blocks, threads) * threads, n_panels);
+  const std::int64_t nc_max = ceil_div(n_panels, n_blocks) * nr;
+  n_blocks = ceil_div(n, nc_max);
+  const std::int64_t row_splits = n_blocks < threads ? ceil_div(threads, n_blocks) : 1;
+  const std::int64_t tasks = n_blocks * row_splits;
+
+  T* a_pack = thread_buffer<T, 0>(static_cast<std::size_t>(mc_max * kc_max));
+
+#pragma omp parallel num_threads(threads) if (threads > 1)
+  {
+    T* b_pack = thread_buffer<T, 1>(static_cast<std::size_t>(nc_max * kc_max));
+    for (std::int64_t i0 = 0; i0 < m; i0 += mc_max) {
+      const std::int64_t mc = std::min(mc_max, m - i0);
+      const std::int64_t a_panels = ceil_div(mc, mr);
+      for (std::int64_t kb = 0; kb < k_blocks; ++kb) {
+        const std::int64_t p0 = kb * kc_max;
+        const std::int64_t kc = std::min(kc_max, k - p0);
+#pragma omp for schedule(static)
+        for (std::int64_t q = 0; q < a_panels; ++q) {
+          const int rows = static_cast<int>(std::min<std::int64_t>(mr, mc - q * mr));
+          pack_a_panel(trans_a, a, lda, i0 + q * mr, rows, p0, kc, mr, a_pack + q * mr * kc);
+        }
+        // (implicit barrier: A is packed)
+        TileEpilogue<T> ep{alpha, kb == 0 ? beta : T(1), nullptr, nullptr, false};
+        const bool last = kb == k_blocks - 1;
+#pragma omp for schedule(static)
+        for (std::int64_t task = 0; task < tasks; ++task) {
+          const std::int64_t j0 = (task / row_splits) * nc_max;
+          const std::int64_t nc = std::min(nc_max, n - j0);
+          const std::int64_t split = task % row_splits;
+          const std::int64_t q_begin = a_panels * split / row_splits;
+          const std::int64_t q_end = a_panels * (split + 1) / row_splits;
+          if (q_begin == q_end) continue;
+          const std::int64_t b_panels = ceil_div(nc, nr);
+          for (std::int64_t q = 0; q < b_panels; ++q) {
+            const int cols = static_cast<int>(std::min<std::int64_t>(nr, nc - q * nr));
+            pack_b_panel(trans_b, b, ldb, p0, kc, j0 + q * nr, cols, nr, b_pack + q * nr * kc);
+          }
+          for (std::int64_t qa = q_begin; qa < q_end; ++qa) {
+            const std::int64_t row = i0 + qa * mr;
+            const int rows = static_cast<int>(std::min<std::int64_t>(mr, m - row));
+            const T* ap = a_pack + qa * mr * kc;
+            ep.row_bias = last && epilogue.row_bias ? epilogue.row_bias + row : nullptr;
+            for (std::int64_t qb = 0; qb < b_panels; ++qb) {
+              const std::int64_t col = j0 + qb * nr;
+              const int cols = static_cast<int>(std::min<std::int64_t>(nr, n - col));
+              ep.col_bias = last && epilogue.col_bias ? epilogue.col_bias + col : nullptr;
+              ep.relu = last && epilogue.relu;
+              const T* bp = b_pack + qb * nr * kc;
+              T* ct = c + row * ldc + col;
+              if (rows == mr && cols == nr) {
+                uk.fn(kc, ap, bp, ct, ldc, ep);
+              } else {
+                edge_tile(uk, kc, ap, bp, ct, ldc, rows, cols, ep);
+              }
+            }
+          }
+        }
+        // (implicit barrier: the next depth block repacks A)
+      }
+    }
+  }
+}
+
+const char* gemm_isa() { return isa_name(static_cast<Isa>(active_isa().load())); }
+
+std::vector<std::string> gemm_supported_isas() {
+  std::vector<std::string> names;
+  for (Isa isa : {Isa::Avx512, Isa::Avx2, Isa::Generic}) {
+    if (isa_supported(isa)) names.emplace_back(isa_name(isa));
+  }
+  return names;
+}
+
+bool set_gemm_isa(const std::string& name) {
+  Isa isa;
+  if (!parse_isa(name, &isa) || !isa_supported(isa)) return false;
+  active_isa().store(static_cast<int>(isa));
+  return true;
+}
+
+template void gemm<float>(bool, bool, std::int64_t, std::int64_t, std::int64_t, float,
+                          const float*, std::int64_t, const float*, std::int64_t, float, float*,
+                          std::int64_t, const GemmEpilogue<float>&);
+template void gemm<double>(bool, bool, std::int64_t, std::int64_t, std::int64_t, double,
+                           const double*, std::int64_t, const double*, std::int64_t, double,
+                           double*, std::int64_t, const GemmEpilogue<double>&);
+
+}  // namespace kernn

@@ -1,0 +1,48 @@
+// Portable GEMM micro-kernel: plain C++ the compiler can vectorise for whatever the baseline
+// target has (SSE2 on x86-64, NEON on arm64). Tile 4 x 8 (float) / 4 x 4 (double): the
+// accumulators fit in 16 128-bit registers with room for the B row.
+#include <cstdint>
+
+#include "kernn/gemm_microkernel.h"
+
+namespace kernn::gemm_detail {
+namespace {
+
+template <typename T, int MR, int NR>
+void generic_microkernel(std::int64_t kc, const T* a, const T* b, T* c, std::int64_t ldc,
+                         const TileEpilogue<T>& ep) {
+  T acc[MR][NR] = {};
+  for (std::int64_t p = 0; p < kc; ++p) {
+    for (int i = 0; i < MR; ++i) {
+      const T ai = a[i];
+      for (int j = 0; j < NR; ++j) acc[i][j] += ai * b[j];
+    }
+    a += MR;
+    b += NR;
+  }
+  for (int i = 0; i < MR; ++i) {
+    T* ci = c + i * ldc;
+    for (int j = 0; j < NR; ++j) {
+      T v = ep.alpha * acc[i][j];
+      if (ep.beta != T(0)) v += ep.beta * ci[j];
+      if (ep.col_bias) v += ep.col_bias[j];
+      if (ep.row_bias) v += ep.row_bias[i];
+      if (ep.relu && v < T(0)) v = T(0);
+      ci[j] = v;
+    }
+  }
+}
+
+}  // namespace
+
+template <>
+MicroKernel<float> microkernel_generic<float>() {
+  return {"generic", 4, 8, 256, 512, 3072, &generic_microkernel<float, 4, 8>};
+}
+
+template <>
+MicroKernel<double> microkernel_generic<double>() {
+  return {"generic", 4, 4, 256, 512, 3072, &generic_microkernel<double, 4, 4>};
+}
+
+}  // namespace kernn::gemm_detail

@@ -1,0 +1,55 @@
+// AVX-512 GEMM micro-kernels (built with -mavx512f/dq/bw/vl; called only when CPUID says so).
+// 32 zmm registers: float 12 x 32 (24 accumulators, 2 B registers, A broadcast from memory),
+// double 12 x 16 (same, 8 lanes).
+#include <immintrin.h>
+
+#include "gemm_microkernel_simd.h"
+
+namespace kernn::gemm_detail {
+namespace {
+
+struct Avx512Float {
+  using T = float;
+  using R = __m512;
+  static constexpr int L = 16;
+  static R zero() { return _mm512_setzero_ps(); }
+  static R load(const T* p) { return _mm512_loadu_ps(p); }
+  static void store(T* p, R r) { _mm512_storeu_ps(p, r); }
+  static R set1(T x) { return _mm512_set1_ps(x); }
+  static R fmadd(R a, R b, R c) { return _mm512_fmadd_ps(a, b, c); }
+  static R mul(R a, R b) { return _mm512_mul_ps(a, b); }
+  static R add(R a, R b) { return _mm512_add_ps(a, b); }
+  static R max(R a, R b) { return _mm512_max_ps(a, b); }
+};
+
+struct Avx512Double {
+  using T = double;
+  using R = __m512d;
+  static constexpr int L = 8;
+  static R zero() { return _mm512_setzero_pd(); }
+  static R load(const T* p) { return _mm512_loadu_pd(p); }
+  static void store(T* p, R r) { _mm512_storeu_pd(p, r); }
+  static R set1(T x) { return _mm512_set1_pd(x); }
+  static R fmadd(R a, R b, R c) { return _mm512_fmadd_pd(a, b, c); }
+  static R mul(R a, R b) { return _mm512_mul_pd(a, b); }
+  static R add(R a, R b) { return _mm512_add_pd(a, b); }
+  static R max(R a, R b) { return _mm512_max_pd(a, b); }
+};
+
+constexpr int kFloatMR = 12;
+constexpr int kDoubleMR = 12;
+
+}  // namespace
+
+template <>
+MicroKernel<float> microkernel_avx512<float>() {
+  return {"avx512", kFloatMR, 32, 384, 480, 3072, &simd_microkernel<Avx512Float, kFloatMR, 2>};
+}
+
+template <>
+MicroKernel<double> microkernel_avx512<double>() {
+  return {"avx512", kDoubleMR, 16, 256, 480, 3072,
+          &simd_microkernel<Avx512Double, kDoubleMR, 2>};
+}
+
+}  // namespace kernn::gemm_detail

@@ -111,7 +111,7 @@ class DataLoader:
         collate_fn: merges a list of samples into a batch; default :func:`default_collate`.
         generator: the randomness of ``shuffle``: a ``numpy.random.Generator``, an int seed (a
             Generator made once, so successive epochs differ but two loaders with one seed agree),
-            or None: every epoch draws a seed from kernn's global generator, so
+            or None: every epoch draws its permutation from kernn's global generator, so
             ``kernn.manual_seed(s)`` makes the order reproducible.
 
     Example:
@@ -148,9 +148,7 @@ class DataLoader:
         n = len(self.dataset)
         if not self.shuffle:
             return np.arange(n)
-        rng = self.generator
-        if rng is None:
-            rng = np.random.default_rng(_kernn().random.seed_for_numpy())
+        rng = self.generator if self.generator is not None else _kernn().random.default_generator()
         return rng.permutation(n)
 
     def __iter__(self):

@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import collections
 import errno
-import io
 import json
 import math
 import os

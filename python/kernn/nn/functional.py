@@ -14,7 +14,7 @@ from ..ops import c_contiguous
 from ..ops import activation as _act
 from ..ops import linear as _lin
 from ..ops import loss as _loss
-from ..ops._kernels import _C
+from .. import _C
 from ..ops.conv import conv2d
 from ..ops.norm import batch_norm
 from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d

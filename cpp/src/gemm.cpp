@@ -127,21 +127,18 @@ T* thread_buffer(std::size_t count) {
   return reinterpret_cast<T*>((address + 63) & ~static_cast<std::uintptr_t>(63));
 }
 
+std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
+
 // ---- packing --------------------------------------------------------------------------------
 
 // rows x kc of op(A), starting at (row0, p0), into a kc x MR panel; rows >= `rows` are zero.
 template <typename T>
-void pack_a_panel(bool trans_a, const T* a, std::int64_t lda, std::int64_t row0, int rows,
-                  std::int64_t p0, std::int64_t kc, int mr, T* dst) {
+void pack_a_panel(const MicroKernel<T>& uk, bool trans_a, const T* a, std::int64_t lda,
+                  std::int64_t row0, int rows, std::int64_t p0, std::int64_t kc, T* dst) {
+  const int mr = uk.mr;
   if (!trans_a) {
-    // op(A)[i, p] = a[i * lda + p]: read each row along p, write with stride MR.
-    for (int r = 0; r < rows; ++r) {
-      const T* src = a + (row0 + r) * lda + p0;
-      for (std::int64_t p = 0; p < kc; ++p) dst[p * mr + r] = src[p];
-    }
-    for (int r = rows; r < mr; ++r) {
-      for (std::int64_t p = 0; p < kc; ++p) dst[p * mr + r] = T(0);
-    }
+    // op(A)[i, p] = a[i * lda + p]: a transpose.
+    uk.transpose_pack(a + row0 * lda + p0, lda, rows, kc, mr, dst);
   } else {
     // op(A)[i, p] = a[p * lda + i]: MR consecutive elements per p.
     for (std::int64_t p = 0; p < kc; ++p) {
@@ -153,31 +150,32 @@ void pack_a_panel(bool trans_a, const T* a, std::int64_t lda, std::int64_t row0,
   }
 }
 
-// kc x cols of op(B), starting at (p0, col0), into a kc x NR panel; columns >= `cols` are zero.
+// kc x nc of op(B), starting at (p0, col0), into NR-column panels of kc x NR each (panel q at
+// dst + q * NR * kc); the columns past nc in the last panel are zero.
 template <typename T>
-void pack_b_panel(bool trans_b, const T* b, std::int64_t ldb, std::int64_t p0, std::int64_t kc,
-                  std::int64_t col0, int cols, int nr, T* dst) {
+void pack_b_block(const MicroKernel<T>& uk, bool trans_b, const T* b, std::int64_t ldb,
+                  std::int64_t p0, std::int64_t kc, std::int64_t col0, std::int64_t nc, T* dst) {
+  const int nr = uk.nr;
+  const std::int64_t panels = ceil_div(nc, nr);
   if (!trans_b) {
-    // op(B)[p, j] = b[p * ldb + j]: NR consecutive elements per p.
+    // op(B)[p, j] = b[p * ldb + j]: walk each row of B once, along its nc columns, and deal it
+    // out to the panels (walking one panel at a time would stride through B by ldb).
+    const int last_cols = static_cast<int>(nc - (panels - 1) * nr);
     for (std::int64_t p = 0; p < kc; ++p) {
       const T* src = b + (p0 + p) * ldb + col0;
       T* d = dst + p * nr;
-      for (int j = 0; j < cols; ++j) d[j] = src[j];
-      for (int j = cols; j < nr; ++j) d[j] = T(0);
+      for (std::int64_t q = 0; q + 1 < panels; ++q) {
+        std::memcpy(d + q * nr * kc, src + q * nr, sizeof(T) * nr);
+      }
+      T* last = d + (panels - 1) * nr * kc;
+      std::memcpy(last, src + (panels - 1) * nr, sizeof(T) * last_cols);
+      for (int j = last_cols; j < nr; ++j) last[j] = T(0);
     }
   } else {
-    // op(B)[p, j] = b[j * ldb + p]: a transpose; go through p in short strips so the
-    // destination lines being written stay in L1.
-    constexpr std::int64_t kStrip = 16;
-    for (std::int64_t ps = 0; ps < kc; ps += kStrip) {
-      const std::int64_t pe = std::min(kc, ps + kStrip);
-      for (int j = 0; j < cols; ++j) {
-        const T* src = b + (col0 + j) * ldb + p0;
-        for (std::int64_t p = ps; p < pe; ++p) dst[p * nr + j] = src[p];
-      }
-      for (std::int64_t p = ps; p < pe; ++p) {
-        for (int j = cols; j < nr; ++j) dst[p * nr + j] = T(0);
-      }
+    // op(B)[p, j] = b[j * ldb + p]: a transpose, panel by panel.
+    for (std::int64_t q = 0; q < panels; ++q) {
+      const int cols = static_cast<int>(std::min<std::int64_t>(nr, nc - q * nr));
+      uk.transpose_pack(b + (col0 + q * nr) * ldb + p0, ldb, cols, kc, nr, dst + q * nr * kc);
     }
   }
 }
@@ -187,33 +185,41 @@ void pack_b_panel(bool trans_b, const T* b, std::int64_t ldb, std::int64_t p0, s
 // Largest MR * NR of any micro-kernel (avx512 float: 12 x 32).
 constexpr int kMaxTile = 32 * 64;
 
-// A tile that sticks out of C (rows < MR or cols < NR): the kernel writes a full temporary
-// tile, with C's values copied in when they are read and the biases padded, and the valid
-// part is copied back. The arithmetic is the kernel's own, so edge and interior agree.
+// A tile that sticks out of C (rows < MR or cols < NR), or any tile of a C stored transposed:
+// the kernel writes a full temporary tile, with C's values copied in when they are read and
+// the biases padded, and the valid part is copied back. Element (i, j) of the tile lives at
+// c[i * row_stride + j * col_stride]. The arithmetic is the kernel's own, so edge and
+// interior tiles agree.
 template <typename T>
-void edge_tile(const MicroKernel<T>& uk, std::int64_t kc, const T* ap, const T* bp, T* c,
-               std::int64_t ldc, int rows, int cols, const TileEpilogue<T>& ep) {
+void tile_via_buffer(const MicroKernel<T>& uk, std::int64_t kc, const T* ap, const T* bp, T* c,
+                     std::int64_t row_stride, std::int64_t col_stride, int rows, int cols,
+                     const TileEpilogue<T>& ep) {
   alignas(64) T tile[kMaxTile];
   alignas(64) T col_bias[64];
   alignas(64) T row_bias[32];
   const int mr = uk.mr, nr = uk.nr;
-  std::fill(tile, tile + mr * nr, T(0));
   if (ep.beta != T(0)) {
-    for (int i = 0; i < rows; ++i) std::memcpy(tile + i * nr, c + i * ldc, cols * sizeof(T));
+    // The kernel reads the whole tile; the padding's values are never copied back.
+    std::fill(tile, tile + mr * nr, T(0));
+    for (int i = 0; i < rows; ++i) {
+      for (int j = 0; j < cols; ++j) tile[i * nr + j] = c[i * row_stride + j * col_stride];
+    }
   }
   TileEpilogue<T> padded = ep;
   if (ep.col_bias) {
     std::fill(col_bias, col_bias + nr, T(0));
-    std::memcpy(col_bias, ep.col_bias, cols * sizeof(T));
+    std::copy(ep.col_bias, ep.col_bias + cols, col_bias);
     padded.col_bias = col_bias;
   }
   if (ep.row_bias) {
     std::fill(row_bias, row_bias + mr, T(0));
-    std::memcpy(row_bias, ep.row_bias, rows * sizeof(T));
+    std::copy(ep.row_bias, ep.row_bias + rows, row_bias);
     padded.row_bias = row_bias;
   }
   uk.fn(kc, ap, bp, tile, nr, padded);
-  for (int i = 0; i < rows; ++i) std::memcpy(c + i * ldc, tile + i * nr, cols * sizeof(T));
+  for (int i = 0; i < rows; ++i) {
+    for (int j = 0; j < cols; ++j) c[i * row_stride + j * col_stride] = tile[i * nr + j];
+  }
 }
 
 // k == 0 or alpha == 0: C = act(beta * C + biases); A and B are not read.
@@ -234,26 +240,20 @@ void epilogue_only(std::int64_t m, std::int64_t n, T beta, T* c, std::int64_t ld
   }
 }
 
-std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
-
 // Below this many multiply-adds a GEMM runs on the calling thread: a parallel region costs a
 // few microseconds, more than splitting such a product saves.
 constexpr std::int64_t kGemmParallelMacs = 64 * 64 * 64;
 
-}  // namespace
-
+// One GEMM through the packed path. C element (i, j) is c[i * c_row_stride + j * c_col_stride]:
+// c_col_stride == 1 is the ordinary row-major C; the transposed form (row stride 1) lets a
+// product with few columns run as C^T = op(B)^T op(A)^T, so its long side fills the
+// micro-kernel's wide dimension.
 template <typename T>
-void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, T alpha,
-          const T* a, std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c,
-          std::int64_t ldc, const GemmEpilogue<T>& epilogue) {
-  if (m <= 0 || n <= 0) return;
-  if (k <= 0 || alpha == T(0)) {
-    epilogue_only(m, n, beta, c, ldc, epilogue);
-    return;
-  }
-  const MicroKernel<T> uk = active_microkernel<T>();
+void gemm_blocked(const MicroKernel<T>& uk, bool trans_a, bool trans_b, std::int64_t m,
+                  std::int64_t n, std::int64_t k, T alpha, const T* a, std::int64_t lda,
+                  const T* b, std::int64_t ldb, T beta, T* c, std::int64_t c_row_stride,
+                  std::int64_t c_col_stride, const T* col_bias, const T* row_bias, bool relu) {
   const int mr = uk.mr, nr = uk.nr;
-
   const int threads = (in_parallel() || m * n * k < kGemmParallelMacs) ? 1 : max_threads();
 
   // Blocks of equal size (rounded to the tile), none bigger than the kernel's tuned size.
@@ -274,6 +274,7 @@ void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64
   n_blocks = ceil_div(n, nc_max);
   const std::int64_t row_splits = n_blocks < threads ? ceil_div(threads, n_blocks) : 1;
   const std::int64_t tasks = n_blocks * row_splits;
+  const bool direct_store = c_col_stride == 1;
 
   T* a_pack = thread_buffer<T, 0>(static_cast<std::size_t>(mc_max * kc_max));
 
@@ -289,11 +290,11 @@ void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64
 #pragma omp for schedule(static)
         for (std::int64_t q = 0; q < a_panels; ++q) {
           const int rows = static_cast<int>(std::min<std::int64_t>(mr, mc - q * mr));
-          pack_a_panel(trans_a, a, lda, i0 + q * mr, rows, p0, kc, mr, a_pack + q * mr * kc);
+          pack_a_panel(uk, trans_a, a, lda, i0 + q * mr, rows, p0, kc, a_pack + q * mr * kc);
         }
         // (implicit barrier: A is packed)
-        TileEpilogue<T> ep{alpha, kb == 0 ? beta : T(1), nullptr, nullptr, false};
         const bool last = kb == k_blocks - 1;
+        TileEpilogue<T> ep{alpha, kb == 0 ? beta : T(1), nullptr, nullptr, last && relu};
 #pragma omp for schedule(static)
         for (std::int64_t task = 0; task < tasks; ++task) {
           const std::int64_t j0 = (task / row_splits) * nc_max;
@@ -303,26 +304,22 @@ void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64
           const std::int64_t q_end = a_panels * (split + 1) / row_splits;
           if (q_begin == q_end) continue;
           const std::int64_t b_panels = ceil_div(nc, nr);
-          for (std::int64_t q = 0; q < b_panels; ++q) {
-            const int cols = static_cast<int>(std::min<std::int64_t>(nr, nc - q * nr));
-            pack_b_panel(trans_b, b, ldb, p0, kc, j0 + q * nr, cols, nr, b_pack + q * nr * kc);
-          }
+          pack_b_block(uk, trans_b, b, ldb, p0, kc, j0, nc, b_pack);
           for (std::int64_t qa = q_begin; qa < q_end; ++qa) {
             const std::int64_t row = i0 + qa * mr;
             const int rows = static_cast<int>(std::min<std::int64_t>(mr, m - row));
             const T* ap = a_pack + qa * mr * kc;
-            ep.row_bias = last && epilogue.row_bias ? epilogue.row_bias + row : nullptr;
+            ep.row_bias = last && row_bias ? row_bias + row : nullptr;
             for (std::int64_t qb = 0; qb < b_panels; ++qb) {
               const std::int64_t col = j0 + qb * nr;
               const int cols = static_cast<int>(std::min<std::int64_t>(nr, n - col));
-              ep.col_bias = last && epilogue.col_bias ? epilogue.col_bias + col : nullptr;
-              ep.relu = last && epilogue.relu;
+              ep.col_bias = last && col_bias ? col_bias + col : nullptr;
               const T* bp = b_pack + qb * nr * kc;
-              T* ct = c + row * ldc + col;
-              if (rows == mr && cols == nr) {
-                uk.fn(kc, ap, bp, ct, ldc, ep);
+              T* ct = c + row * c_row_stride + col * c_col_stride;
+              if (direct_store && rows == mr && cols == nr) {
+                uk.fn(kc, ap, bp, ct, c_row_stride, ep);
               } else {
-                edge_tile(uk, kc, ap, bp, ct, ldc, rows, cols, ep);
+                tile_via_buffer(uk, kc, ap, bp, ct, c_row_stride, c_col_stride, rows, cols, ep);
               }
             }
           }
@@ -330,6 +327,35 @@ void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64
         // (implicit barrier: the next depth block repacks A)
       }
     }
+  }
+}
+
+// Fraction of the micro-kernel's work that lands inside an m x n C.
+double tile_fill(std::int64_t m, std::int64_t n, int mr, int nr) {
+  return static_cast<double>(m) / static_cast<double>(ceil_div(m, mr) * mr) *
+         static_cast<double>(n) / static_cast<double>(ceil_div(n, nr) * nr);
+}
+
+}  // namespace
+
+template <typename T>
+void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, T alpha,
+          const T* a, std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c,
+          std::int64_t ldc, const GemmEpilogue<T>& epilogue) {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0 || alpha == T(0)) {
+    epilogue_only(m, n, beta, c, ldc, epilogue);
+    return;
+  }
+  const MicroKernel<T> uk = active_microkernel<T>();
+  // A narrow C (n well below NR, e.g. a 10-class output layer) wastes most of each tile;
+  // computed as C^T = op(B)^T op(A)^T its long side runs along NR instead.
+  if (tile_fill(n, m, uk.mr, uk.nr) > 1.25 * tile_fill(m, n, uk.mr, uk.nr)) {
+    gemm_blocked(uk, !trans_b, !trans_a, n, m, k, alpha, b, ldb, a, lda, beta, c,
+                 std::int64_t{1}, ldc, epilogue.row_bias, epilogue.col_bias, epilogue.relu);
+  } else {
+    gemm_blocked(uk, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
+                 std::int64_t{1}, epilogue.col_bias, epilogue.row_bias, epilogue.relu);
   }
 }
 

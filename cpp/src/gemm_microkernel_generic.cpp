@@ -35,14 +35,39 @@ void generic_microkernel(std::int64_t kc, const T* a, const T* b, T* c, std::int
 
 }  // namespace
 
+template <typename T>
+void transpose_pack_generic(const T* src, std::int64_t ld, int rows, std::int64_t kc, int width,
+                            T* dst) {
+  // Short strips of p keep the `width`-strided destination lines in L1 while each source row
+  // is read along p.
+  constexpr std::int64_t kStrip = 16;
+  for (std::int64_t ps = 0; ps < kc; ps += kStrip) {
+    const std::int64_t pe = kc < ps + kStrip ? kc : ps + kStrip;
+    for (int r = 0; r < rows; ++r) {
+      const T* s = src + r * ld;
+      for (std::int64_t p = ps; p < pe; ++p) dst[p * width + r] = s[p];
+    }
+    for (std::int64_t p = ps; p < pe; ++p) {
+      for (int r = rows; r < width; ++r) dst[p * width + r] = T(0);
+    }
+  }
+}
+
+template void transpose_pack_generic<float>(const float*, std::int64_t, int, std::int64_t, int,
+                                            float*);
+template void transpose_pack_generic<double>(const double*, std::int64_t, int, std::int64_t, int,
+                                             double*);
+
 template <>
 MicroKernel<float> microkernel_generic<float>() {
-  return {"generic", 4, 8, 256, 512, 3072, &generic_microkernel<float, 4, 8>};
+  return {"generic", 4, 8, 256, 512, 3072, &generic_microkernel<float, 4, 8>,
+          &transpose_pack_generic<float>};
 }
 
 template <>
 MicroKernel<double> microkernel_generic<double>() {
-  return {"generic", 4, 4, 256, 512, 3072, &generic_microkernel<double, 4, 4>};
+  return {"generic", 4, 4, 256, 512, 3072, &generic_microkernel<double, 4, 4>,
+          &transpose_pack_generic<double>};
 }
 
 }  // namespace kernn::gemm_detail

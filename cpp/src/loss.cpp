@@ -39,7 +39,7 @@ double blocked_sum(std::int64_t n, std::int64_t work_per_item, F&& item) {
 
 // Runs f(i) for i in [0, n), in parallel when n * work_per_item is worth a team.
 template <typename F>
-void for_each_item(std::int64_t n, std::int64_t work_per_item, F&& f) {
+void for_each_item(std::int64_t n, [[maybe_unused]] std::int64_t work_per_item, F&& f) {
 #pragma omp parallel for schedule(static) if (n * work_per_item > kParallelGrain && \
                                                   !in_parallel())
   for (std::int64_t i = 0; i < n; ++i) f(i);

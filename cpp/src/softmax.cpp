@@ -17,7 +17,7 @@ using acc_t = double;
 
 // Runs f(r) for each row; `cols` scales the work estimate.
 template <typename F>
-void for_each_row(std::int64_t rows, std::int64_t cols, F&& f) {
+void for_each_row(std::int64_t rows, [[maybe_unused]] std::int64_t cols, F&& f) {
 #pragma omp parallel for schedule(static) if (rows * cols > kParallelGrain && rows > 1 && \
                                                   !in_parallel())
   for (std::int64_t r = 0; r < rows; ++r) f(r);

@@ -23,6 +23,8 @@ from .tensor import Tensor as _Tensor
 from .ops import tensor_ops as _tensor_ops
 from . import nn
 from . import utils
+from . import optim
+from .serialization import load, save
 from . import data, datasets
 from .nn.functional import relu, sigmoid, softmax, log_softmax, tanh
 

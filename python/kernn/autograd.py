@@ -88,16 +88,18 @@ class _GradModeContext:
             return cls()(func)
         return super().__new__(cls)
 
+    __slots__ = ("_prev",)
+
     def __init__(self, func=None):
-        self._prev = []
+        self._prev = True
 
     def __enter__(self):
-        self._prev.append(_mode.enabled)
+        self._prev = _mode.enabled
         _mode.enabled = self._target
         return self
 
     def __exit__(self, *exc):
-        _mode.enabled = self._prev.pop()
+        _mode.enabled = self._prev
         return False
 
     def __call__(self, func):
@@ -353,8 +355,14 @@ def _run_backward(root, root_output_nr, g, retain_graph):
                         deps[n] = 1
                         stack.append(n)
     # 2. Run nodes once all their consumers have contributed (reverse topological order).
-    pending = {root: [None] * root._n_outputs}
-    pending[root][root_output_nr] = g
+    # pending holds a node's summed output gradient: the array itself for single-output nodes
+    # (nearly all), a list with one slot per output otherwise.
+    if root._n_outputs == 1:
+        pending = {root: g}
+    else:
+        slots = [None] * root._n_outputs
+        slots[root_output_nr] = g
+        pending = {root: slots}
     ready = [root]
     while ready:
         node = ready.pop()
@@ -362,7 +370,7 @@ def _run_backward(root, root_output_nr, g, retain_graph):
         edges = node._edges
         if grads is not None:
             if node._n_outputs == 1:
-                gin = node.backward(node, grads[0])
+                gin = node.backward(node, grads)
             else:
                 for i, gi in enumerate(grads):
                     if gi is None:
@@ -391,11 +399,15 @@ def _run_backward(root, root_output_nr, g, retain_graph):
                     _accumulate_leaf(x, gi)
                 continue
             if gi is not None:
-                slot = pending.get(n)
-                if slot is None:
-                    slot = pending[n] = [None] * n._n_outputs
-                prev = slot[x]
-                slot[x] = gi if prev is None else prev + gi
+                if n._n_outputs == 1:
+                    prev = pending.get(n)
+                    pending[n] = gi if prev is None else prev + gi
+                else:
+                    slot = pending.get(n)
+                    if slot is None:
+                        slot = pending[n] = [None] * n._n_outputs
+                    prev = slot[x]
+                    slot[x] = gi if prev is None else prev + gi
             left = deps[n] - 1
             deps[n] = left
             if left == 0:

@@ -60,6 +60,9 @@ _BY_NAME = {d.name: d for d in _ALL_DTYPES}
 _BY_NAME.update(half=float16, float=float32, double=float64, long=int64, int=int32)
 
 
+_DTYPE_NAMES = _BY_NAME
+
+
 def _dtype_by_name(name):
     return _BY_NAME[name]
 
@@ -360,7 +363,7 @@ class Tensor:
         """Returns a tensor of another dtype (``to(kernn.float64)``); devices other than "cpu"
         raise. Without a change it returns self (unless copy=True)."""
         for a in args:
-            if isinstance(a, str) and a.split(":")[0] == "cpu":
+            if isinstance(a, str) and not a.startswith("kernn.") and a not in _DTYPE_NAMES:
                 device = a
             elif isinstance(a, Tensor):
                 dtype = a.dtype
@@ -839,6 +842,10 @@ class Tensor:
         nd = len(shape)
         if nd == 0:
             return self.reshape(1)
+        for d in (start_dim, end_dim):
+            if not -nd <= d < nd:
+                raise IndexError(f"flatten: dimension {d} out of range for a tensor of shape "
+                                 f"{tuple(shape)} (expected to be in range of [{-nd}, {nd - 1}])")
         s = start_dim % nd
         e = end_dim % nd
         if s > e:

@@ -25,6 +25,14 @@ struct TileEpilogue {
   bool relu;
 };
 
+// Transposing pack, the inner step of packing A (not transposed) and B (transposed):
+//   dst[p * width + r] = src[r * ld + p]   for r < rows, p < kc
+//   dst[p * width + r] = 0                 for rows <= r < width
+// (rows <= width <= 64).
+template <typename T>
+using TransposePackFn = void (*)(const T* src, std::int64_t ld, int rows, std::int64_t kc,
+                                 int width, T* dst);
+
 template <typename T>
 using MicroKernelFn = void (*)(std::int64_t kc, const T* a_panel, const T* b_panel, T* c,
                                std::int64_t ldc, const TileEpilogue<T>& epilogue);
@@ -42,7 +50,18 @@ struct MicroKernel {
   int nc;
   int mc;
   MicroKernelFn<T> fn;
+  TransposePackFn<T> transpose_pack;
 };
+
+// The portable transposing pack (gemm_microkernel_generic.cpp) and the AVX2 one.
+template <typename T>
+void transpose_pack_generic(const T* src, std::int64_t ld, int rows, std::int64_t kc, int width,
+                            T* dst);
+#if defined(KERNN_X86)
+template <typename T>
+void transpose_pack_avx2(const T* src, std::int64_t ld, int rows, std::int64_t kc, int width,
+                         T* dst);
+#endif
 
 // One per ISA; avx2/avx512 exist only on x86 builds and may only be called on a CPU that
 // has the ISA (kernn/cpu_features.h).

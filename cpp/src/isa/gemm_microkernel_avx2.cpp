@@ -1,5 +1,6 @@
 // AVX2 + FMA GEMM micro-kernels (built with -mavx2 -mfma; called only when CPUID says so).
 // 16 ymm registers: float 6 x 16 and double 6 x 8 (12 accumulators, 2 B registers, 1 broadcast).
+// Also the transposing pack (8 x 8 / 4 x 4 register transposes) that AVX-512 reuses.
 #include <immintrin.h>
 
 #include "gemm_microkernel_simd.h"
@@ -35,16 +36,97 @@ struct Avx2Double {
   static R max(R a, R b) { return _mm256_max_pd(a, b); }
 };
 
+// dst[p * width + r] = src[r * ld + p] for an 8 x 8 block (rows r, columns p).
+__attribute__((always_inline)) inline void transpose_8x8(const float* src, std::int64_t ld, float* dst, int width) {
+  __m256 r[8], t[8], s[8];
+  for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(src + i * ld);
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 8; i += 4) {
+    s[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    s[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    s[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    s[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int i = 0; i < 4; ++i) {
+    _mm256_storeu_ps(dst + i * width, _mm256_permute2f128_ps(s[i], s[i + 4], 0x20));
+    _mm256_storeu_ps(dst + (i + 4) * width, _mm256_permute2f128_ps(s[i], s[i + 4], 0x31));
+  }
+}
+
+// The same for a 4 x 4 block of floats (the 4 rows left over from MR = 12).
+__attribute__((always_inline)) inline void transpose_4x4(const float* src, std::int64_t ld, float* dst, int width) {
+  __m128 r0 = _mm_loadu_ps(src), r1 = _mm_loadu_ps(src + ld);
+  __m128 r2 = _mm_loadu_ps(src + 2 * ld), r3 = _mm_loadu_ps(src + 3 * ld);
+  _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+  _mm_storeu_ps(dst, r0);
+  _mm_storeu_ps(dst + width, r1);
+  _mm_storeu_ps(dst + 2 * width, r2);
+  _mm_storeu_ps(dst + 3 * width, r3);
+}
+
+// The same for a 4 x 4 block of doubles.
+__attribute__((always_inline)) inline void transpose_4x4(const double* src, std::int64_t ld, double* dst, int width) {
+  const __m256d r0 = _mm256_loadu_pd(src), r1 = _mm256_loadu_pd(src + ld);
+  const __m256d r2 = _mm256_loadu_pd(src + 2 * ld), r3 = _mm256_loadu_pd(src + 3 * ld);
+  const __m256d t0 = _mm256_unpacklo_pd(r0, r1), t1 = _mm256_unpackhi_pd(r0, r1);
+  const __m256d t2 = _mm256_unpacklo_pd(r2, r3), t3 = _mm256_unpackhi_pd(r2, r3);
+  _mm256_storeu_pd(dst, _mm256_permute2f128_pd(t0, t2, 0x20));
+  _mm256_storeu_pd(dst + width, _mm256_permute2f128_pd(t1, t3, 0x20));
+  _mm256_storeu_pd(dst + 2 * width, _mm256_permute2f128_pd(t0, t2, 0x31));
+  _mm256_storeu_pd(dst + 3 * width, _mm256_permute2f128_pd(t1, t3, 0x31));
+}
+
+// Rows [r, r + Block) through Block x Block transposes, the last kc % Block columns one by one.
+template <int Block, typename T>
+void transpose_rows(const T* src, std::int64_t ld, int r, std::int64_t kc, int width, T* dst) {
+  std::int64_t p = 0;
+  for (; p + Block <= kc; p += Block) {
+    if constexpr (Block == 8) {
+      transpose_8x8(src + r * ld + p, ld, dst + p * width + r, width);
+    } else {
+      transpose_4x4(src + r * ld + p, ld, dst + p * width + r, width);
+    }
+  }
+  for (; p < kc; ++p) {
+    for (int i = 0; i < Block; ++i) dst[p * width + r + i] = src[(r + i) * ld + p];
+  }
+}
+
 }  // namespace
+
+template <typename T>
+void transpose_pack_avx2(const T* src, std::int64_t ld, int rows, std::int64_t kc, int width,
+                         T* dst) {
+  int r = 0;
+  if constexpr (sizeof(T) == 4) {
+    for (; r + 8 <= rows; r += 8) transpose_rows<8>(src, ld, r, kc, width, dst);
+  }
+  for (; r + 4 <= rows; r += 4) transpose_rows<4>(src, ld, r, kc, width, dst);
+  for (std::int64_t p = 0; p < kc; ++p) {
+    T* d = dst + p * width;
+    for (int i = r; i < rows; ++i) d[i] = src[i * ld + p];
+    for (int i = rows; i < width; ++i) d[i] = T(0);
+  }
+}
+
+template void transpose_pack_avx2<float>(const float*, std::int64_t, int, std::int64_t, int,
+                                         float*);
+template void transpose_pack_avx2<double>(const double*, std::int64_t, int, std::int64_t, int,
+                                          double*);
 
 template <>
 MicroKernel<float> microkernel_avx2<float>() {
-  return {"avx2", 6, 16, 256, 480, 3072, &simd_microkernel<Avx2Float, 6, 2>};
+  return {"avx2", 6, 16, 256, 480, 3072, &simd_microkernel<Avx2Float, 6, 2>,
+          &transpose_pack_avx2<float>};
 }
 
 template <>
 MicroKernel<double> microkernel_avx2<double>() {
-  return {"avx2", 6, 8, 256, 480, 3072, &simd_microkernel<Avx2Double, 6, 2>};
+  return {"avx2", 6, 8, 256, 480, 3072, &simd_microkernel<Avx2Double, 6, 2>,
+          &transpose_pack_avx2<double>};
 }
 
 }  // namespace kernn::gemm_detail

@@ -43,13 +43,16 @@ constexpr int kDoubleMR = 12;
 
 template <>
 MicroKernel<float> microkernel_avx512<float>() {
-  return {"avx512", kFloatMR, 32, 384, 480, 3072, &simd_microkernel<Avx512Float, kFloatMR, 2>};
+  return {"avx512", kFloatMR, 32, 256, 512, 3072,
+          &simd_microkernel<Avx512Float, kFloatMR, 2>,
+          &transpose_pack_avx2<float>};
 }
 
 template <>
 MicroKernel<double> microkernel_avx512<double>() {
-  return {"avx512", kDoubleMR, 16, 256, 480, 3072,
-          &simd_microkernel<Avx512Double, kDoubleMR, 2>};
+  return {"avx512", kDoubleMR, 16, 256, 256, 3072,
+          &simd_microkernel<Avx512Double, kDoubleMR, 2>,
+          &transpose_pack_avx2<double>};
 }
 
 }  // namespace kernn::gemm_detail

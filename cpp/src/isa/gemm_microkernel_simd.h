@@ -26,6 +26,12 @@ void simd_microkernel(std::int64_t kc, const typename V::T* a, const typename V:
   using R = typename V::R;
   constexpr int L = V::L;
   constexpr int NR = NV * L;
+  // C's tile is read or written at the end; start fetching its lines now.
+#pragma GCC unroll 32
+  for (int i = 0; i < MR; ++i) {
+    __builtin_prefetch(c + i * ldc, 1);
+    __builtin_prefetch(c + i * ldc + NR - 1, 1);
+  }
   R acc[MR][NV];
 #pragma GCC unroll 32
   for (int i = 0; i < MR; ++i) {

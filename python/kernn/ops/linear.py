@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Function
-from ._kernels import _C
+from .. import _C
+from . import c_contiguous
 
 
 class LinearFunction(Function):
@@ -21,7 +22,7 @@ class LinearFunction(Function):
     def forward(ctx, x, weight, bias):
         xa = np.ascontiguousarray(x._data)
         wa = np.ascontiguousarray(weight._data)
-        y = _C.gemm(xa, wa, trans_b=True, bias=None if bias is None else bias._data)
+        y = _C.gemm(xa, wa, trans_b=True, bias=None if bias is None else c_contiguous(bias._data))
         ctx.save_for_backward(xa, wa)
         return y
 
@@ -38,7 +39,8 @@ class LinearReLUFunction(Function):
     def forward(ctx, x, weight, bias):
         xa = np.ascontiguousarray(x._data)
         wa = np.ascontiguousarray(weight._data)
-        y = _C.gemm(xa, wa, trans_b=True, bias=None if bias is None else bias._data, relu=True)
+        y = _C.gemm(xa, wa, trans_b=True, bias=None if bias is None else c_contiguous(bias._data),
+                   relu=True)
         ctx.save_for_backward(xa, wa, y)
         return y
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..autograd import Function
 from . import c_contiguous
-from ._kernels import _C
+from .. import _C
 
 
 def _dloss(dloss, dtype):

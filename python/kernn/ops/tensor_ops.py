@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._kernels import _C
+from .. import _C
 from ..autograd import Function
 
 
@@ -368,11 +368,11 @@ class MatMul(Function):
         need = ctx.needs_input_grad
         x2 = x[None, :] if x.ndim == 1 else x
         y2 = y[:, None] if y.ndim == 1 else y
-        g2 = g
-        if x.ndim == 1:
-            g2 = np.expand_dims(g2, -2)
+        g2 = np.asarray(g)
         if y.ndim == 1:
             g2 = np.expand_dims(g2, -1)
+        if x.ndim == 1:
+            g2 = np.expand_dims(g2, -2)
         gx = gy = None
         if x2.ndim == 2 and y2.ndim == 2:
             if need[0]:

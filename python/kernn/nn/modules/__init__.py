@@ -1,5 +1,8 @@
 """kernn.nn modules."""
 
+from .batchnorm import BatchNorm1d, BatchNorm2d
+from .conv import Conv2d
+from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from .activation import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softsign, Tanh
 from .container import ModuleList, Sequential
 from .dropout import Dropout
@@ -12,4 +15,5 @@ __all__ = [
     "Module", "Sequential", "ModuleList", "Linear", "Identity", "Flatten", "Dropout", "ReLU",
     "LeakyReLU", "Sigmoid", "Tanh", "Softsign", "Softmax", "LogSoftmax", "CrossEntropyLoss",
     "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "MSELoss",
+    "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "BatchNorm1d", "BatchNorm2d",
 ]

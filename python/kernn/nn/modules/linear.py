@@ -8,7 +8,7 @@ import numpy as np
 
 from ...autograd import _mode
 from ...ops import linear as _lin
-from ...ops._kernels import _C
+from ... import _C
 from ...tensor import _new, _np_dtype, get_default_dtype
 from .. import functional as F
 from .. import init

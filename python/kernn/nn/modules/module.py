@@ -12,6 +12,7 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
+from ...tensor import _BY_NAME as _DTYPE_NAMES
 from ...tensor import Tensor, _new, _np_dtype
 from ..parameter import Parameter
 
@@ -50,6 +51,15 @@ class Module:
 
     def __call__(self, *args, **kwargs):
         return self.forward(*args, **kwargs)
+
+    def __init_subclass__(cls, **kwargs):
+        # Calling a module is calling its forward (kernn has no hooks): a subclass that defines
+        # forward gets it as __call__ itself, which saves a Python frame and the *args/**kwargs
+        # packing on every layer call. (So a forward assigned on an instance later is only seen
+        # through module.forward(...), not module(...).)
+        super().__init_subclass__(**kwargs)
+        if "forward" in cls.__dict__ and "__call__" not in cls.__dict__:
+            cls.__call__ = cls.__dict__["forward"]
 
     # ---- registration --------------------------------------------------------------------
     def _check_init(self):
@@ -200,14 +210,38 @@ class Module:
                 seen.add(id(v))
                 yield mprefix + ("." if mprefix else "") + name, v
 
+    def _module_list(self):
+        """self and its descendants in named_modules (depth-first) order, each once, without
+        names: the fast path of parameters() and zero_grad(), which run every training step."""
+        out = []
+        seen = set()
+        stack = [self]
+        while stack:
+            m = stack.pop()
+            if id(m) in seen:
+                continue
+            seen.add(id(m))
+            out.append(m)
+            children = m._modules
+            if children:
+                stack.extend([c for c in reversed(children.values()) if c is not None])
+        return out
+
     def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
         """Yields (dotted name, Parameter), each shared parameter once."""
         return self._named_members(lambda m: m._parameters, prefix, recurse, remove_duplicate)
 
     def parameters(self, recurse=True):
         """Yields every Parameter of self and its descendants (shared ones once)."""
-        for _, p in self.named_parameters(recurse=recurse):
-            yield p
+        if not recurse:
+            return iter([p for p in self._parameters.values() if p is not None])
+        params, seen = [], set()
+        for m in self._module_list():
+            for p in m._parameters.values():
+                if p is not None and id(p) not in seen:
+                    seen.add(id(p))
+                    params.append(p)
+        return iter(params)
 
     def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
         return self._named_members(lambda m: m._buffers, prefix, recurse, remove_duplicate)
@@ -236,14 +270,15 @@ class Module:
 
     def zero_grad(self, set_to_none=True):
         """Resets the gradients of all parameters (to None, or to zeros)."""
-        for p in self.parameters():
-            if p.grad is None:
-                continue
-            if set_to_none:
-                p.grad = None
-            else:
-                # A fresh array rather than an in-place fill: .grad arrays may be shared.
-                p.grad = _new(np.zeros_like(p.grad._data))
+        for m in self._module_list():
+            for p in m._parameters.values():
+                if p is None or p.grad is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                else:
+                    # A fresh array rather than an in-place fill: .grad arrays may be shared.
+                    p.grad = _new(np.zeros_like(p.grad._data))
 
     def apply(self, fn):
         """Calls fn(module) on every descendant and then on self (as torch); returns self."""
@@ -270,7 +305,7 @@ class Module:
         ``to("cpu")``. Parameters keep their identity, so an optimizer built before still
         holds them."""
         for a in args:
-            if isinstance(a, str) and a.split(":")[0] == "cpu":
+            if isinstance(a, str) and not a.startswith("kernn.") and a not in _DTYPE_NAMES:
                 device = a
             else:
                 dtype = a

@@ -78,5 +78,8 @@ void register_gemm(py::module_& m);
 void register_elementwise(py::module_& m);
 void register_loss(py::module_& m);
 void register_optim(py::module_& m);
+void register_pool(py::module_& m);
+void register_norm(py::module_& m);
+void register_conv(py::module_& m);
 
 }  // namespace kernn::bind

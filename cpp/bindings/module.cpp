@@ -26,4 +26,7 @@ PYBIND11_MODULE(_C, m) {
   kernn::bind::register_elementwise(m);
   kernn::bind::register_loss(m);
   kernn::bind::register_optim(m);
+  kernn::bind::register_pool(m);
+  kernn::bind::register_norm(m);
+  kernn::bind::register_conv(m);
 }

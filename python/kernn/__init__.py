@@ -1,8 +1,167 @@
-"""kernn: a CPU deep-learning library with C++17/OpenMP kernels and a PyTorch-style API."""
+"""kernn: a CPU deep-learning library with C++17/OpenMP kernels and a PyTorch-style API.
+
+    import kernn
+    import kernn.nn as nn
+
+    model = nn.Sequential(nn.Linear(784, 500), nn.ReLU(), nn.Linear(500, 10))
+    loss = nn.functional.cross_entropy(model(x), y)
+    loss.backward()
+"""
 
 from . import _C
 from ._C import get_num_threads, set_num_threads
+from . import random
+from .random import manual_seed, seed, get_rng_state, set_rng_state
+from .autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .tensor import (  # noqa: A004 - torch's names
+    Size, Tensor, arange, as_tensor, bool, double, dtype, empty, empty_like, float, float16,
+    float32, float64, from_numpy, full, full_like, get_default_dtype, half, int, int8, int16,
+    int32, int64, is_tensor, linspace, long, matmul, ones, ones_like, rand, rand_like, randint,
+    randn, randn_like, set_default_dtype, tensor, uint8, zeros, zeros_like,
+)
+from .tensor import Tensor as _Tensor
+from .ops import tensor_ops as _tensor_ops
+from . import nn
+from . import utils
+from . import optim
+from .serialization import load, save
+from . import data, datasets
+from .nn.functional import relu, sigmoid, softmax, log_softmax, tanh
 
 __version__ = "0.1.0"
 
-__all__ = ["get_num_threads", "set_num_threads", "__version__"]
+
+def exp(input):
+    return input.exp()
+
+
+def log(input):
+    return input.log()
+
+
+def sqrt(input):
+    return input.sqrt()
+
+
+def abs(input):  # noqa: A001
+    return input.abs()
+
+
+def neg(input):
+    return -input
+
+
+def pow(input, exponent):  # noqa: A001
+    return input ** exponent
+
+
+def clamp(input, min=None, max=None):  # noqa: A002
+    return input.clamp(min, max)
+
+
+clip = clamp
+
+
+def sum(input, dim=None, keepdim=False, dtype=None):  # noqa: A001
+    return input.sum(dim, keepdim, dtype=dtype)
+
+
+def mean(input, dim=None, keepdim=False, dtype=None):
+    return input.mean(dim, keepdim, dtype=dtype)
+
+
+def max(input, dim=None, keepdim=False):  # noqa: A001
+    """max(t) -> the largest element; max(t, dim) -> (values, indices), as torch.max."""
+    return input.max(dim, keepdim)
+
+
+def min(input, dim=None, keepdim=False):  # noqa: A001
+    return input.min(dim, keepdim)
+
+
+def argmax(input, dim=None, keepdim=False):
+    return input.argmax(dim, keepdim)
+
+
+def argmin(input, dim=None, keepdim=False):
+    return input.argmin(dim, keepdim)
+
+
+def reshape(input, shape):
+    return input.reshape(shape)
+
+
+def flatten(input, start_dim=0, end_dim=-1):
+    return input.flatten(start_dim, end_dim)
+
+
+def transpose(input, dim0, dim1):
+    return input.transpose(dim0, dim1)
+
+
+def permute(input, dims):
+    return input.permute(dims)
+
+
+def unsqueeze(input, dim):
+    return input.unsqueeze(dim)
+
+
+def squeeze(input, dim=None):
+    return input.squeeze(dim)
+
+
+def numel(input):
+    return input.numel()
+
+
+def mm(input, mat2):
+    return matmul(input, mat2)
+
+
+def _norm_cat_dim(tensors, dim, fname):
+    if not tensors:
+        raise ValueError(f"{fname}: expected a non-empty list of tensors")
+    for t in tensors:
+        if not isinstance(t, _Tensor):
+            raise TypeError(f"{fname}: expected a sequence of Tensors, got {type(t).__name__}")
+    return dim
+
+
+def cat(tensors, dim=0):
+    """Concatenates tensors along an existing dimension (differentiable)."""
+    tensors = tuple(tensors)
+    _norm_cat_dim(tensors, dim, "cat")
+    nd = tensors[0].ndim
+    d = dim % nd if nd else 0
+    try:
+        return _tensor_ops.Cat.apply(d, *tensors)
+    except ValueError as exc:
+        raise ValueError(f"cat: sizes of tensors must match except in dimension {dim}; got "
+                         f"shapes {[tuple(t.shape) for t in tensors]}") from exc
+
+
+def stack(tensors, dim=0):
+    """Stacks same-shape tensors along a new dimension (differentiable)."""
+    tensors = tuple(tensors)
+    _norm_cat_dim(tensors, dim, "stack")
+    nd = tensors[0].ndim + 1
+    d = dim % nd
+    try:
+        return _tensor_ops.Stack.apply(d, *tensors)
+    except ValueError as exc:
+        raise ValueError(f"stack: expects each tensor to be equal size, got shapes "
+                         f"{[tuple(t.shape) for t in tensors]}") from exc
+
+
+def where(condition, input, other):
+    """Elements of input where condition holds, else of other (differentiable in both)."""
+    return _tensor_ops.Where.apply(condition, input, other)
+
+
+def allclose(input, other, rtol=1e-5, atol=1e-8):
+    return input.allclose(other, rtol, atol)
+
+
+def equal(input, other):
+    return input.equal(other)

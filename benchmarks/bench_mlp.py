@@ -1,0 +1,158 @@
+"""kernn against torch on the MNIST perceptrons of workloads.md, side by side in one process.
+
+Cases (float32, synthetic MNIST-shaped data: 784 pixels in [0, 1], labels 0..9):
+  W2 train      784-500-10, batch 100, cross-entropy, Adam(lr 1e-3): one full training step
+                (zero_grad, forward, loss, backward, optimizer step)
+  W1 train      784-128-64-10, batch 64, same step
+  W2 infer b1   the W2 net, batch 1, under no_grad (latency)
+  W2 infer b256 the W2 net, batch 256, under no_grad
+Both libraries start from the same weights. For each case and thread count the two run in turn,
+round after round (alternating which goes first), each round timing `--inner` calls; the
+report is the median per-call time over the rounds and the ratio kernn / torch (< 1: kernn is
+faster), beside the issue's target.
+
+    PYTHONPATH=python python benchmarks/bench_mlp.py                 # 1 and 2 threads
+    PYTHONPATH=python python benchmarks/bench_mlp.py --threads 1 --repeats 31
+    PYTHONPATH=python python benchmarks/bench_mlp.py --no-optimizer  # forward + backward only
+
+Without kernn.optim (before the optimizer lands) the training cases time forward + backward for
+both libraries and say so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+import torch
+
+import kernn
+
+try:
+    from kernn.optim import Adam as KernnAdam
+except ImportError:  # kernn.optim not merged yet
+    KernnAdam = None
+
+# (name, layer sizes, batch, training?, target ratio kernn/torch)
+CASES = [
+    ("W2 train", (784, 500, 10), 100, True, 0.5),
+    ("W1 train", (784, 128, 64, 10), 64, True, 0.7),
+    ("W2 infer b1", (784, 500, 10), 1, False, 0.3),
+    ("W2 infer b256", (784, 500, 10), 256, False, None),
+]
+
+
+def mlp(lib, sizes):
+    layers = []
+    for i in range(len(sizes) - 1):
+        layers.append(lib.nn.Linear(sizes[i], sizes[i + 1]))
+        if i < len(sizes) - 2:
+            layers.append(lib.nn.ReLU())
+    return lib.nn.Sequential(*layers)
+
+
+def make_runners(sizes, batch, training, use_optimizer, rng):
+    tmodel = mlp(torch, sizes)
+    kmodel = mlp(kernn, sizes)
+    kmodel.load_state_dict({k: v.detach().numpy() for k, v in tmodel.state_dict().items()})
+    x = rng.random((batch, sizes[0]), dtype=np.float32)
+    y = rng.integers(0, sizes[-1], batch)
+    kx, ky = kernn.from_numpy(x), kernn.from_numpy(y)
+    tx, ty = torch.from_numpy(x), torch.from_numpy(y)
+
+    if not training:
+        def k_infer():
+            with kernn.no_grad():
+                return kmodel(kx)
+
+        def t_infer():
+            with torch.no_grad():
+                return tmodel(tx)
+
+        return {"kernn": k_infer, "torch": t_infer}
+
+    kloss, tloss = kernn.nn.CrossEntropyLoss(), torch.nn.CrossEntropyLoss()
+    if use_optimizer:
+        kopt = KernnAdam(kmodel.parameters(), lr=1e-3)
+        topt = torch.optim.Adam(tmodel.parameters(), lr=1e-3)
+
+        def k_step():
+            kopt.zero_grad()
+            loss = kloss(kmodel(kx), ky)
+            loss.backward()
+            kopt.step()
+
+        def t_step():
+            topt.zero_grad()
+            loss = tloss(tmodel(tx), ty)
+            loss.backward()
+            topt.step()
+    else:
+        def k_step():
+            kmodel.zero_grad()
+            kloss(kmodel(kx), ky).backward()
+
+        def t_step():
+            tmodel.zero_grad()
+            tloss(tmodel(tx), ty).backward()
+
+    return {"kernn": k_step, "torch": t_step}
+
+
+def bench(runners, repeats, inner):
+    for fn in runners.values():  # warm-up: allocations, caches, lazy imports
+        for _ in range(max(3, inner // 4)):
+            fn()
+    times = {name: [] for name in runners}
+    order = list(runners)
+    for r in range(repeats):
+        for name in (order if r % 2 == 0 else order[::-1]):
+            fn = runners[name]
+            t0 = time.perf_counter()
+            for _ in range(inner):
+                fn()
+            times[name].append((time.perf_counter() - t0) / inner)
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def fmt_time(seconds):
+    return f"{seconds * 1e3:8.3f} ms" if seconds >= 1e-3 else f"{seconds * 1e6:8.1f} us"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--repeats", type=int, default=15, help="rounds per case")
+    parser.add_argument("--cases", nargs="+", default=None,
+                        help="subset of case names, e.g. 'W2 train'")
+    parser.add_argument("--no-optimizer", action="store_true",
+                        help="time forward + backward only")
+    args = parser.parse_args(argv)
+
+    use_optimizer = KernnAdam is not None and not args.no_optimizer
+    rng = np.random.default_rng(0)
+    kernn.manual_seed(0)
+    torch.manual_seed(0)
+    print(f"kernn {kernn.__version__} (gemm: {kernn._C.backend_info().get('isa', '?')}), "
+          f"torch {torch.__version__}; training step "
+          f"{'with Adam' if use_optimizer else 'WITHOUT optimizer (forward + backward only)'}")
+    print(f"{'case':<15} {'thr':>3} {'kernn':>11} {'torch':>11} {'kernn/torch':>11} {'target':>7}")
+    for threads in args.threads:
+        kernn.set_num_threads(threads)
+        torch.set_num_threads(threads)
+        for name, sizes, batch, training, target in CASES:
+            if args.cases and name not in args.cases:
+                continue
+            runners = make_runners(sizes, batch, training, use_optimizer, rng)
+            inner = 200 if batch == 1 else 20
+            med = bench(runners, args.repeats, inner)
+            ratio = med["kernn"] / med["torch"]
+            tgt = f"<= {target}" if target is not None else ""
+            print(f"{name:<15} {threads:>3} {fmt_time(med['kernn'])} {fmt_time(med['torch'])} "
+                  f"{ratio:11.2f} {tgt:>7}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,84 @@
+// Loss functions, forward and backward, float and double, with torch's formulas.
+//
+// Reductions: kNone writes one loss per sample (per row for cross-entropy / NLL, per element for
+// the element-wise losses); kSum and kMean write a single value. Sums are accumulated in double
+// over fixed-size blocks whose partials are added in block order, so the result does not depend
+// on the thread count. `dloss` is the upstream gradient: one value per sample for kNone, a
+// single value otherwise.
+//
+// Class-index targets must already be validated (first_invalid_target returns -1): the kernels
+// index logits[i, target[i]] for every non-ignored i. BCE probabilities and targets must lie in
+// [0, 1] (first_outside_unit_interval), as torch requires.
+#pragma once
+
+#include <cstdint>
+
+namespace kernn {
+
+enum class Reduction { kNone, kMean, kSum };
+
+// The first i with target[i] outside [0, classes) and != ignore_index, or -1 if none.
+std::int64_t first_invalid_target(std::int64_t n, std::int64_t classes, const std::int64_t* target,
+                                  std::int64_t ignore_index);
+
+// The first i with x[i] outside [0, 1] (NaN included), or -1 if none.
+template <typename T>
+std::int64_t first_outside_unit_interval(std::int64_t n, const T* x);
+
+// Cross-entropy from logits (n, classes) and class indices (n,), through log-sum-exp:
+//   loss_i = m_i + log(sum_j exp(logits[i, j] - m_i)) - logits[i, target_i],  m_i = max_j
+// Rows with target == ignore_index have loss 0 and do not count; kMean divides the sum by the
+// number of counted rows (0 / 0 = NaN when every row is ignored, as torch).
+template <typename T>
+void cross_entropy_forward(std::int64_t n, std::int64_t classes, const T* logits,
+                           const std::int64_t* target, std::int64_t ignore_index,
+                           Reduction reduction, T* loss);
+// dlogits[i, j] = g_i * (softmax(logits)[i, j] - [j == target_i]), 0 on ignored rows;
+// g_i = dloss[i] (kNone), dloss[0] (kSum), dloss[0] / counted rows (kMean).
+template <typename T>
+void cross_entropy_backward(std::int64_t n, std::int64_t classes, const T* logits,
+                            const std::int64_t* target, std::int64_t ignore_index,
+                            Reduction reduction, const T* dloss, T* dlogits);
+
+// Negative log-likelihood of log-probabilities (n, classes): loss_i = -logp[i, target_i];
+// ignore_index and kMean as cross_entropy_forward.
+template <typename T>
+void nll_loss_forward(std::int64_t n, std::int64_t classes, const T* logp,
+                      const std::int64_t* target, std::int64_t ignore_index, Reduction reduction,
+                      T* loss);
+// dlogp[i, j] = -g_i where j == target_i, else 0 (g_i as cross_entropy_backward).
+template <typename T>
+void nll_loss_backward(std::int64_t n, std::int64_t classes, const T* logp,
+                       const std::int64_t* target, std::int64_t ignore_index, Reduction reduction,
+                       const T* dloss, T* dlogp);
+
+// Binary cross-entropy of probabilities p and targets t (n elements, both in [0, 1]):
+//   loss_i = (t_i - 1) * max(log1p(-p_i), -100) - t_i * max(log(p_i), -100)   (torch's clamp)
+// kMean divides by n.
+template <typename T>
+void bce_forward(std::int64_t n, const T* p, const T* target, Reduction reduction, T* loss);
+// dp_i = g_i * (p_i - t_i) / max((1 - p_i) * p_i, 1e-12f), then / n for kMean (torch's order
+// and torch's epsilon, the float nearest 1e-12 even for double).
+template <typename T>
+void bce_backward(std::int64_t n, const T* p, const T* target, Reduction reduction,
+                  const T* dloss, T* dp);
+
+// Binary cross-entropy with logits, stable for any x:
+//   loss_i = (1 - t_i) * x_i - log_sigmoid(x_i),  log_sigmoid(x) = min(x, 0) - log1p(exp(-|x|))
+template <typename T>
+void bce_with_logits_forward(std::int64_t n, const T* x, const T* target, Reduction reduction,
+                             T* loss);
+// dx_i = g_i * (sigmoid(x_i) - t_i), / n for kMean.
+template <typename T>
+void bce_with_logits_backward(std::int64_t n, const T* x, const T* target, Reduction reduction,
+                              const T* dloss, T* dx);
+
+// Mean squared error: loss_i = (x_i - t_i)^2; kMean divides by n.
+template <typename T>
+void mse_forward(std::int64_t n, const T* x, const T* target, Reduction reduction, T* loss);
+// dx_i = norm * (x_i - t_i) * g_i with norm = 2 / n (kMean) or 2 (kSum, kNone).
+template <typename T>
+void mse_backward(std::int64_t n, const T* x, const T* target, Reduction reduction,
+                  const T* dloss, T* dx);
+
+}  // namespace kernn

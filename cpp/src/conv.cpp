@@ -1,0 +1,403 @@
+// Convolution kernels (see kernn/conv.h for shapes and formulas).
+//
+// Threads: a batch with at least as many (image, group) items as threads runs them in parallel,
+// each thread with its own column buffer and the GEMM serial on that thread (kernn::gemm runs
+// on the calling thread inside a parallel region); a smaller batch runs the items in order and
+// lets the GEMM parallelise. Either way every output element is one GEMM dot product over the
+// same k, so forward and input gradient do not depend on the thread count; the weight gradient
+// uses fixed slots (conv2d_backward_weight).
+#include "kernn/conv.h"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "kernn/gemm.h"
+#include "kernn/parallel.h"
+
+namespace kernn {
+
+std::int64_t conv_output_size(std::int64_t in, std::int64_t kernel, std::int64_t stride,
+                              std::int64_t pad, std::int64_t dilation) {
+  const std::int64_t span = in + 2 * pad - dilation * (kernel - 1) - 1;
+  if (span < 0) return 0;
+  return span / stride + 1;
+}
+
+namespace {
+
+bool is_pointwise(const Conv2dParams& p) {
+  return p.kh == 1 && p.kw == 1 && p.sh == 1 && p.sw == 1 && p.ph == 0 && p.pw == 0;
+}
+
+// The output columns ow whose tap iw = ow*sw - pw + j*dw lies in [0, W): [lo, hi).
+inline void valid_columns(const Conv2dParams& p, std::int64_t j, std::int64_t* lo,
+                          std::int64_t* hi) {
+  const std::int64_t offset = j * p.dw - p.pw;  // iw = ow*sw + offset
+  // lo = ceil(-offset / sw) clamped at 0; hi = floor((W - 1 - offset) / sw) + 1 clamped to Wo.
+  std::int64_t l = offset >= 0 ? 0 : (-offset + p.sw - 1) / p.sw;
+  std::int64_t h = (p.W - 1 - offset) < 0 ? 0 : (p.W - 1 - offset) / p.sw + 1;
+  *lo = std::min(l, p.Wo);
+  *hi = std::max(std::min(h, p.Wo), *lo);
+}
+
+// One work unit: images [n0, n1) side by side (whole images), or one image's output rows
+// [oh0, oh1) (a band of a large image).
+struct Unit {
+  std::int64_t n0, n1, oh0, oh1;
+  std::int64_t width(const Conv2dParams& p) const { return (n1 - n0) * (oh1 - oh0) * p.Wo; }
+};
+
+// How a convolution is cut into units: `images` per unit (>= 1), or bands of `rows` output
+// rows when a single image's column matrix would pass kColumnBufferBytes.
+struct ConvPlan {
+  std::int64_t CKK, P;
+  bool pointwise;
+  std::int64_t images, rows;  // images per unit; output rows per band (Ho unless banded)
+  std::int64_t bands;         // bands per image
+  std::int64_t units;
+  std::int64_t max_width;     // widest unit's column count
+  std::int64_t buffer;        // column-matrix elements per thread
+
+  Unit unit(std::int64_t u, const Conv2dParams& p) const {
+    if (images > 1 || bands == 1) {
+      const std::int64_t n0 = u * images;
+      return {n0, std::min(p.N, n0 + images), 0, p.Ho};
+    }
+    const std::int64_t n = u / bands, oh0 = (u % bands) * rows;
+    return {n, n + 1, oh0, std::min(p.Ho, oh0 + rows)};
+  }
+};
+
+template <typename T>
+ConvPlan conv_plan(const Conv2dParams& p) {
+  ConvPlan plan;
+  plan.CKK = (p.C / p.groups) * p.kh * p.kw;
+  plan.P = p.Ho * p.Wo;
+  plan.pointwise = is_pointwise(p);
+  const std::int64_t image_bytes = std::max<std::int64_t>(1, plan.CKK * plan.P * std::int64_t(sizeof(T)));
+  plan.images = 1;
+  plan.rows = p.Ho;
+  plan.bands = 1;
+  if (!plan.pointwise) {
+    if (image_bytes > kColumnBufferBytes) {
+      const std::int64_t row_bytes = std::max<std::int64_t>(1, plan.CKK * p.Wo * std::int64_t(sizeof(T)));
+      plan.rows = std::max<std::int64_t>(1, std::min(p.Ho, kColumnBufferBytes / row_bytes));
+      plan.bands = (p.Ho + plan.rows - 1) / plan.rows;
+    } else if (plan.P < kTargetColumns) {
+      const std::int64_t want = (kTargetColumns + plan.P - 1) / plan.P;
+      plan.images = std::max<std::int64_t>(
+          1, std::min({want, std::max<std::int64_t>(p.N, 1), kColumnBufferBytes / image_bytes}));
+    }
+  }
+  plan.units = plan.images > 1 ? (p.N + plan.images - 1) / plan.images : p.N * plan.bands;
+  plan.max_width = plan.images * plan.rows * p.Wo;
+  plan.buffer = plan.pointwise ? 0 : plan.CKK * plan.max_width;
+  return plan;
+}
+
+// Runs body(item, buffer) for item in [0, items), in parallel over items when there are at
+// least as many items as threads (and we are not already in a parallel region), each thread
+// with its own buffer of `buffer_elems`; else in order on this thread.
+template <typename T, typename F>
+void for_items(std::int64_t items, std::int64_t buffer_elems, std::int64_t work_per_item, F&& body) {
+  const int threads = max_threads();
+  const bool parallel = threads > 1 && items >= threads && !in_parallel() &&
+                        items * work_per_item > kParallelGrain;
+  if (!parallel) {
+    std::vector<T> buffer(static_cast<std::size_t>(buffer_elems));
+    for (std::int64_t it = 0; it < items; ++it) body(it, buffer.data());
+    return;
+  }
+#pragma omp parallel
+  {
+    std::vector<T> buffer(static_cast<std::size_t>(buffer_elems));
+#pragma omp for schedule(static)
+    for (std::int64_t it = 0; it < items; ++it) body(it, buffer.data());
+  }
+}
+
+}  // namespace
+
+template <typename T>
+void im2col(const T* x_g, std::int64_t Cg, const Conv2dParams& p, std::int64_t oh0,
+            std::int64_t oh1, T* cols, std::int64_t ld) {
+  for (std::int64_t c = 0; c < Cg; ++c) {
+    const T* xc = x_g + c * p.H * p.W;
+    for (std::int64_t i = 0; i < p.kh; ++i) {
+      for (std::int64_t j = 0; j < p.kw; ++j) {
+        T* dst = cols + ((c * p.kh + i) * p.kw + j) * ld;
+        std::int64_t lo, hi;
+        valid_columns(p, j, &lo, &hi);
+        const std::int64_t col_offset = j * p.dw - p.pw;
+        for (std::int64_t oh = oh0; oh < oh1; ++oh, dst += p.Wo) {
+          const std::int64_t ih = oh * p.sh - p.ph + i * p.dh;
+          if (ih < 0 || ih >= p.H) {
+            std::fill(dst, dst + p.Wo, T(0));
+            continue;
+          }
+          const T* row = xc + ih * p.W;  // output column ow reads row[ow*sw + col_offset]
+          std::fill(dst, dst + lo, T(0));
+          if (p.sw == 1) {
+            if (hi > lo) std::memcpy(dst + lo, row + lo + col_offset, sizeof(T) * (hi - lo));
+          } else {
+            for (std::int64_t ow = lo; ow < hi; ++ow) dst[ow] = row[ow * p.sw + col_offset];
+          }
+          std::fill(dst + hi, dst + p.Wo, T(0));
+        }
+      }
+    }
+  }
+}
+
+template <typename T>
+void col2im(const T* cols, std::int64_t ld, std::int64_t Cg, const Conv2dParams& p,
+            std::int64_t oh0, std::int64_t oh1, T* dx_g) {
+  for (std::int64_t c = 0; c < Cg; ++c) {
+    T* dxc = dx_g + c * p.H * p.W;
+    for (std::int64_t i = 0; i < p.kh; ++i) {
+      for (std::int64_t j = 0; j < p.kw; ++j) {
+        const T* src = cols + ((c * p.kh + i) * p.kw + j) * ld;
+        std::int64_t lo, hi;
+        valid_columns(p, j, &lo, &hi);
+        const std::int64_t col_offset = j * p.dw - p.pw;
+        for (std::int64_t oh = oh0; oh < oh1; ++oh, src += p.Wo) {
+          const std::int64_t ih = oh * p.sh - p.ph + i * p.dh;
+          if (ih < 0 || ih >= p.H) continue;
+          T* row = dxc + ih * p.W;
+          for (std::int64_t ow = lo; ow < hi; ++ow) row[ow * p.sw + col_offset] += src[ow];
+        }
+      }
+    }
+  }
+}
+
+template <typename T>
+void conv2d_forward(const T* x, const T* weight, const T* bias, const Conv2dParams& p, T* y) {
+  const ConvPlan plan = conv_plan<T>(p);
+  const std::int64_t Cg = p.C / p.groups, Kg = p.K / p.groups, CKK = plan.CKK, P = plan.P;
+  // Per thread: the column matrix, and for batched units the GEMM output before it is copied
+  // to each image's place in y.
+  const std::int64_t out_elems = plan.images > 1 ? Kg * plan.max_width : 0;
+  for_items<T>(plan.units * p.groups, plan.buffer + out_elems, Kg * CKK * plan.max_width,
+               [&](std::int64_t item, T* work) {
+    const Unit u = plan.unit(item / p.groups, p);
+    const std::int64_t g = item % p.groups;
+    const T* w_g = weight + g * Kg * CKK;
+    GemmEpilogue<T> epilogue;
+    epilogue.row_bias = bias ? bias + g * Kg : nullptr;
+    T* y0 = y + (u.n0 * p.K + g * Kg) * P + u.oh0 * p.Wo;
+    if (plan.pointwise) {  // cols is the image itself
+      gemm<T>(false, false, Kg, P, CKK, T(1), w_g, CKK, x + (u.n0 * p.C + g * Cg) * P, P, T(0),
+              y0, P, epilogue);
+      return;
+    }
+    T* cols = work;
+    const std::int64_t width = u.width(p);
+    const std::int64_t per_image = (u.oh1 - u.oh0) * p.Wo;
+    for (std::int64_t n = u.n0; n < u.n1; ++n) {
+      im2col(x + (n * p.C + g * Cg) * p.H * p.W, Cg, p, u.oh0, u.oh1,
+             cols + (n - u.n0) * per_image, width);
+    }
+    if (u.n1 - u.n0 == 1) {  // straight into y (a band of rows, or the whole image)
+      gemm<T>(false, false, Kg, width, CKK, T(1), w_g, CKK, cols, width, T(0), y0, P, epilogue);
+      return;
+    }
+    T* out = work + plan.buffer;
+    gemm<T>(false, false, Kg, width, CKK, T(1), w_g, CKK, cols, width, T(0), out, width,
+            epilogue);
+    for (std::int64_t n = u.n0; n < u.n1; ++n) {
+      for (std::int64_t k = 0; k < Kg; ++k) {
+        std::memcpy(y + (n * p.K + g * Kg + k) * P, out + k * width + (n - u.n0) * P,
+                    sizeof(T) * P);
+      }
+    }
+  });
+}
+
+template <typename T>
+void conv2d_forward_reference(const T* x, const T* weight, const T* bias, const Conv2dParams& p,
+                              T* y) {
+  const std::int64_t Cg = p.C / p.groups, Kg = p.K / p.groups;
+  for (std::int64_t n = 0; n < p.N; ++n) {
+    for (std::int64_t k = 0; k < p.K; ++k) {
+      const std::int64_t c0 = (k / Kg) * Cg;
+      for (std::int64_t oh = 0; oh < p.Ho; ++oh) {
+        for (std::int64_t ow = 0; ow < p.Wo; ++ow) {
+          T acc = bias ? bias[k] : T(0);
+          for (std::int64_t c = 0; c < Cg; ++c) {
+            for (std::int64_t i = 0; i < p.kh; ++i) {
+              const std::int64_t ih = oh * p.sh - p.ph + i * p.dh;
+              if (ih < 0 || ih >= p.H) continue;
+              for (std::int64_t j = 0; j < p.kw; ++j) {
+                const std::int64_t iw = ow * p.sw - p.pw + j * p.dw;
+                if (iw < 0 || iw >= p.W) continue;
+                acc += weight[((k * Cg + c) * p.kh + i) * p.kw + j] *
+                       x[((n * p.C + c0 + c) * p.H + ih) * p.W + iw];
+              }
+            }
+          }
+          y[((n * p.K + k) * p.Ho + oh) * p.Wo + ow] = acc;
+        }
+      }
+    }
+  }
+}
+
+namespace {
+
+// One unit and group of conv2d_backward_input.
+template <typename T>
+void backward_input_unit(const Unit& u, std::int64_t g, const T* dy, const T* weight,
+                         const Conv2dParams& p, const ConvPlan& plan, T* work, T* dx) {
+    const std::int64_t Cg = p.C / p.groups, Kg = p.K / p.groups, CKK = plan.CKK, P = plan.P;
+    const T* w_g = weight + g * Kg * CKK;
+    if (plan.pointwise) {  // dx_g (Cg, P) = w_g^T (Cg, Kg) @ dy_g (Kg, P)
+      gemm<T>(true, false, Cg, P, Kg, T(1), w_g, CKK, dy + (u.n0 * p.K + g * Kg) * P, P, T(0),
+              dx + (u.n0 * p.C + g * Cg) * P, P);
+      return;
+    }
+    T* dcols = work;
+    const std::int64_t width = u.width(p);
+    const std::int64_t per_image = (u.oh1 - u.oh0) * p.Wo;
+    const T* dy_u;  // (Kg, width): this unit's output gradient
+    std::int64_t ld_dy;
+    if (u.n1 - u.n0 == 1) {
+      dy_u = dy + (u.n0 * p.K + g * Kg) * P + u.oh0 * p.Wo;
+      ld_dy = P;
+    } else {  // gather the images' gradients side by side
+      T* gathered = work + plan.buffer;
+      for (std::int64_t n = u.n0; n < u.n1; ++n) {
+        for (std::int64_t k = 0; k < Kg; ++k) {
+          std::memcpy(gathered + k * width + (n - u.n0) * P, dy + (n * p.K + g * Kg + k) * P,
+                      sizeof(T) * P);
+        }
+      }
+      dy_u = gathered;
+      ld_dy = width;
+    }
+    gemm<T>(true, false, CKK, width, Kg, T(1), w_g, CKK, dy_u, ld_dy, T(0), dcols, width);
+    for (std::int64_t n = u.n0; n < u.n1; ++n) {
+      T* dx_g = dx + (n * p.C + g * Cg) * p.H * p.W;
+      if (u.oh0 == 0) std::fill(dx_g, dx_g + Cg * p.H * p.W, T(0));  // first band of the image
+      col2im(dcols + (n - u.n0) * per_image, width, Cg, p, u.oh0, u.oh1, dx_g);
+    }
+}
+
+}  // namespace
+
+template <typename T>
+void conv2d_backward_input(const T* dy, const T* weight, const Conv2dParams& p, T* dx) {
+  const ConvPlan plan = conv_plan<T>(p);
+  const std::int64_t Kg = p.K / p.groups, CKK = plan.CKK;
+  const std::int64_t dy_elems = plan.images > 1 ? Kg * plan.max_width : 0;
+  // The bands of one image overlap in dx (taps cross band edges), so one thread runs all the
+  // bands of an image, in order.
+  const std::int64_t outer = plan.units / plan.bands;
+  for_items<T>(outer * p.groups, plan.buffer + dy_elems, Kg * CKK * plan.max_width * plan.bands,
+               [&](std::int64_t item, T* work) {
+    for (std::int64_t band = 0; band < plan.bands; ++band) {
+      backward_input_unit(plan.unit((item / p.groups) * plan.bands + band, p), item % p.groups,
+                          dy, weight, p, plan, work, dx);
+    }
+  });
+}
+
+template <typename T>
+void conv2d_backward_weight(const T* x, const T* dy, const Conv2dParams& p, T* dweight) {
+  const ConvPlan plan = conv_plan<T>(p);
+  const std::int64_t Cg = p.C / p.groups, Kg = p.K / p.groups, CKK = plan.CKK, P = plan.P;
+  const std::int64_t weight_elems = p.K * CKK;
+  if (p.N == 0) {
+    std::fill(dweight, dweight + weight_elems, T(0));
+    return;
+  }
+  // Slots (consecutive runs of units): at most 8, fewer when the partials would pass 64 MB; a
+  // function of the shapes only.
+  const std::int64_t partial_cap = std::max<std::int64_t>(
+      1, (std::int64_t(64) << 20) / (weight_elems * std::int64_t(sizeof(T))));
+  const std::int64_t slots =
+      std::max<std::int64_t>(1, std::min({plan.units, std::int64_t(8), partial_cap}));
+  std::vector<T> partials(static_cast<std::size_t>((slots - 1) * weight_elems));
+  const std::int64_t dy_elems = plan.images > 1 ? Kg * plan.max_width : 0;
+  for_items<T>(slots, plan.buffer + dy_elems,
+               (plan.units / slots) * p.K * CKK * plan.max_width, [&](std::int64_t slot, T* work) {
+    T* acc = slot == 0 ? dweight : partials.data() + (slot - 1) * weight_elems;
+    std::fill(acc, acc + weight_elems, T(0));
+    const std::int64_t first = slot * plan.units / slots, last = (slot + 1) * plan.units / slots;
+    for (std::int64_t unit = first; unit < last; ++unit) {
+      const Unit u = plan.unit(unit, p);
+      const std::int64_t width = u.width(p);
+      const std::int64_t per_image = (u.oh1 - u.oh0) * p.Wo;
+      for (std::int64_t g = 0; g < p.groups; ++g) {
+        T* dw_g = acc + g * Kg * CKK;
+        if (plan.pointwise) {  // dw_g (Kg, Cg) += dy_g (Kg, P) @ x_g^T (P, Cg)
+          gemm<T>(false, true, Kg, CKK, P, T(1), dy + (u.n0 * p.K + g * Kg) * P, P,
+                  x + (u.n0 * p.C + g * Cg) * P, P, T(1), dw_g, CKK);
+          continue;
+        }
+        T* cols = work;
+        for (std::int64_t n = u.n0; n < u.n1; ++n) {
+          im2col(x + (n * p.C + g * Cg) * p.H * p.W, Cg, p, u.oh0, u.oh1,
+                 cols + (n - u.n0) * per_image, width);
+        }
+        const T* dy_u;
+        std::int64_t ld_dy;
+        if (u.n1 - u.n0 == 1) {
+          dy_u = dy + (u.n0 * p.K + g * Kg) * P + u.oh0 * p.Wo;
+          ld_dy = P;
+        } else {
+          T* gathered = work + plan.buffer;
+          for (std::int64_t n = u.n0; n < u.n1; ++n) {
+            for (std::int64_t k = 0; k < Kg; ++k) {
+              std::memcpy(gathered + k * width + (n - u.n0) * P,
+                          dy + (n * p.K + g * Kg + k) * P, sizeof(T) * P);
+            }
+          }
+          dy_u = gathered;
+          ld_dy = width;
+        }
+        gemm<T>(false, true, Kg, CKK, width, T(1), dy_u, ld_dy, cols, width, T(1), dw_g, CKK);
+      }
+    }
+  });
+  if (slots > 1) {
+#pragma omp parallel for schedule(static) if (weight_elems * slots > kParallelGrain && !in_parallel())
+    for (std::int64_t e = 0; e < weight_elems; ++e) {
+      T sum = dweight[e];
+      for (std::int64_t s = 1; s < slots; ++s) sum += partials[(s - 1) * weight_elems + e];
+      dweight[e] = sum;
+    }
+  }
+}
+
+template <typename T>
+void conv2d_backward_bias(const T* dy, const Conv2dParams& p, T* dbias) {
+  const std::int64_t P = p.Ho * p.Wo;
+#pragma omp parallel for schedule(static) if (p.N * p.K * P > kParallelGrain && !in_parallel())
+  for (std::int64_t k = 0; k < p.K; ++k) {
+    double sum = 0;
+    for (std::int64_t n = 0; n < p.N; ++n) {
+      const T* row = dy + (n * p.K + k) * P;
+      for (std::int64_t i = 0; i < P; ++i) sum += row[i];
+    }
+    dbias[k] = static_cast<T>(sum);
+  }
+}
+
+#define KERNN_INSTANTIATE_CONV(T)                                                               \
+  template void im2col<T>(const T*, std::int64_t, const Conv2dParams&, std::int64_t,            \
+                          std::int64_t, T*, std::int64_t);                                      \
+  template void col2im<T>(const T*, std::int64_t, std::int64_t, const Conv2dParams&,            \
+                          std::int64_t, std::int64_t, T*);                                      \
+  template void conv2d_forward<T>(const T*, const T*, const T*, const Conv2dParams&, T*);       \
+  template void conv2d_forward_reference<T>(const T*, const T*, const T*, const Conv2dParams&,  \
+                                            T*);                                                \
+  template void conv2d_backward_input<T>(const T*, const T*, const Conv2dParams&, T*);          \
+  template void conv2d_backward_weight<T>(const T*, const T*, const Conv2dParams&, T*);         \
+  template void conv2d_backward_bias<T>(const T*, const Conv2dParams&, T*);
+
+KERNN_INSTANTIATE_CONV(float)
+KERNN_INSTANTIATE_CONV(double)
+
+}  // namespace kernn

@@ -1,0 +1,169 @@
+// Element-wise activations and the bias gradient (see elementwise.h).
+#include "kernn/elementwise.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "kernn/parallel.h"
+#include "vec_math.h"
+
+namespace kernn {
+
+namespace {
+
+// Sums of float data are accumulated in double: cheap here, and it keeps the result within
+// one rounding of the exact sum, so it agrees with torch's (float) pairwise sums to their error.
+template <typename T>
+using acc_t = double;
+
+// Element kernels run over chunks [begin, end) so that the inner loop is a plain loop the
+// compiler vectorises; chunks go to threads when the loop is worth a team.
+constexpr std::int64_t kChunk = 4096;
+
+template <typename F>
+void for_each_chunk(std::int64_t n, F&& body) {
+  if (n > kParallelGrain && !in_parallel()) {
+    const std::int64_t chunks = (n + kChunk - 1) / kChunk;
+#pragma omp parallel for schedule(static)
+    for (std::int64_t c = 0; c < chunks; ++c) body(c * kChunk, std::min(n, (c + 1) * kChunk));
+  } else {
+    body(std::int64_t{0}, n);
+  }
+}
+
+}  // namespace
+
+template <typename T>
+void relu_forward(std::int64_t n, const T* x, T* y) {
+  // `x < 0 ? 0 : x` rather than std::max so that NaN passes through as in torch.
+  for_each_chunk(n, [=](std::int64_t b, std::int64_t e) {
+    for (std::int64_t i = b; i < e; ++i) {
+      const T v = x[i];
+      y[i] = v < T(0) ? T(0) : v;
+    }
+  });
+}
+
+template <typename T>
+void relu_backward(std::int64_t n, const T* x, const T* dy, T* dx) {
+  // Both operands are loaded unconditionally so that the select vectorises.
+  for_each_chunk(n, [=](std::int64_t b, std::int64_t e) {
+    for (std::int64_t i = b; i < e; ++i) {
+      const T v = x[i], d = dy[i];
+      dx[i] = v <= T(0) ? T(0) : d;
+    }
+  });
+}
+
+template <typename T>
+void leaky_relu_forward(std::int64_t n, const T* x, T slope, T* y) {
+  for_each_chunk(n, [=](std::int64_t b, std::int64_t e) {
+    for (std::int64_t i = b; i < e; ++i) {
+      const T v = x[i];
+      y[i] = v > T(0) ? v : v * slope;
+    }
+  });
+}
+
+template <typename T>
+void leaky_relu_backward(std::int64_t n, const T* x, const T* dy, T slope, T* dx) {
+  for_each_chunk(n, [=](std::int64_t b, std::int64_t e) {
+    for (std::int64_t i = b; i < e; ++i) {
+      const T v = x[i], d = dy[i];
+      dx[i] = v > T(0) ? d : d * slope;
+    }
+  });
+}
+
+template <typename T>
+void sigmoid_forward(std::int64_t n, const T* x, T* y) {
+  for_each_chunk(n, [=](std::int64_t b, std::int64_t e) {
+    for (std::int64_t i = b; i < e; ++i) y[i] = vmath::sigmoid(x[i]);
+  });
+}
+
+template <typename T>
+void sigmoid_backward(std::int64_t n, const T* y, const T* dy, T* dx) {
+  for_each_chunk(n, [=](std::int64_t b, std::int64_t e) {
+    for (std::int64_t i = b; i < e; ++i) dx[i] = dy[i] * (T(1) - y[i]) * y[i];
+  });
+}
+
+template <typename T>
+void tanh_forward(std::int64_t n, const T* x, T* y) {
+  for_each_chunk(n, [=](std::int64_t b, std::int64_t e) {
+    for (std::int64_t i = b; i < e; ++i) y[i] = vmath::tanh(x[i]);
+  });
+}
+
+template <typename T>
+void tanh_backward(std::int64_t n, const T* y, const T* dy, T* dx) {
+  for_each_chunk(n, [=](std::int64_t b, std::int64_t e) {
+    for (std::int64_t i = b; i < e; ++i) dx[i] = dy[i] * (T(1) - y[i] * y[i]);
+  });
+}
+
+template <typename T>
+void softsign_forward(std::int64_t n, const T* x, T* y) {
+  for_each_chunk(n, [=](std::int64_t b, std::int64_t e) {
+    for (std::int64_t i = b; i < e; ++i) y[i] = x[i] / (T(1) + std::abs(x[i]));
+  });
+}
+
+template <typename T>
+void softsign_backward(std::int64_t n, const T* x, const T* dy, T* dx) {
+  for_each_chunk(n, [=](std::int64_t b, std::int64_t e) {
+    for (std::int64_t i = b; i < e; ++i) {
+      const T d = T(1) + std::abs(x[i]);
+      dx[i] = dy[i] / (d * d);
+    }
+  });
+}
+
+namespace {
+// Rows per block of bias_grad: a fixed constant, never derived from the thread count, so the
+// summation order (and the bits of the result) are the same for any number of threads.
+constexpr std::int64_t kBiasRowBlock = 256;
+}  // namespace
+
+template <typename T>
+void bias_grad(std::int64_t rows, std::int64_t cols, const T* dy, T* db) {
+  if (cols == 0) return;
+  const std::int64_t blocks = std::max<std::int64_t>(1, (rows + kBiasRowBlock - 1) / kBiasRowBlock);
+  std::vector<acc_t<T>> partial(static_cast<std::size_t>(blocks * cols), 0.0);
+#pragma omp parallel for schedule(static) if (blocks > 1 && rows * cols > kParallelGrain && \
+                                                  !in_parallel())
+  for (std::int64_t b = 0; b < blocks; ++b) {
+    acc_t<T>* acc = partial.data() + b * cols;
+    const std::int64_t r_end = std::min(rows, (b + 1) * kBiasRowBlock);
+    for (std::int64_t r = b * kBiasRowBlock; r < r_end; ++r) {
+      const T* row = dy + r * cols;
+      for (std::int64_t j = 0; j < cols; ++j) acc[j] += row[j];
+    }
+  }
+  for (std::int64_t j = 0; j < cols; ++j) {
+    acc_t<T> s = partial[static_cast<std::size_t>(j)];
+    for (std::int64_t b = 1; b < blocks; ++b) s += partial[static_cast<std::size_t>(b * cols + j)];
+    db[j] = static_cast<T>(s);
+  }
+}
+
+#define KERNN_INSTANTIATE(T)                                                                  \
+  template void relu_forward<T>(std::int64_t, const T*, T*);                                  \
+  template void relu_backward<T>(std::int64_t, const T*, const T*, T*);                       \
+  template void leaky_relu_forward<T>(std::int64_t, const T*, T, T*);                         \
+  template void leaky_relu_backward<T>(std::int64_t, const T*, const T*, T, T*);              \
+  template void sigmoid_forward<T>(std::int64_t, const T*, T*);                               \
+  template void sigmoid_backward<T>(std::int64_t, const T*, const T*, T*);                    \
+  template void tanh_forward<T>(std::int64_t, const T*, T*);                                  \
+  template void tanh_backward<T>(std::int64_t, const T*, const T*, T*);                       \
+  template void softsign_forward<T>(std::int64_t, const T*, T*);                              \
+  template void softsign_backward<T>(std::int64_t, const T*, const T*, T*);                   \
+  template void bias_grad<T>(std::int64_t, std::int64_t, const T*, T*);
+
+KERNN_INSTANTIATE(float)
+KERNN_INSTANTIATE(double)
+#undef KERNN_INSTANTIATE
+
+}  // namespace kernn

@@ -1,0 +1,245 @@
+// Loss functions (see loss.h).
+#include "kernn/loss.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "kernn/parallel.h"
+#include "vec_math.h"
+
+namespace kernn {
+
+namespace {
+
+// Items (elements, or rows weighted by their length) per block of a loss sum. A constant of the
+// shapes, never of the thread count, so the summation order is fixed.
+constexpr std::int64_t kSumBlockWork = 4096;
+
+// sum_i item(i) in double: items in blocks, each block summed in order by one thread, the
+// block partials added in block order.
+template <typename F>
+double blocked_sum(std::int64_t n, std::int64_t work_per_item, F&& item) {
+  const std::int64_t block = std::max<std::int64_t>(1, kSumBlockWork / std::max<std::int64_t>(1, work_per_item));
+  const std::int64_t blocks = (n + block - 1) / block;
+  std::vector<double> partial(static_cast<std::size_t>(blocks), 0.0);
+#pragma omp parallel for schedule(static) if (blocks > 1 && n * work_per_item > kParallelGrain && \
+                                                  !in_parallel())
+  for (std::int64_t b = 0; b < blocks; ++b) {
+    double s = 0.0;
+    const std::int64_t end = std::min(n, (b + 1) * block);
+    for (std::int64_t i = b * block; i < end; ++i) s += static_cast<double>(item(i));
+    partial[static_cast<std::size_t>(b)] = s;
+  }
+  double total = 0.0;
+  for (double p : partial) total += p;
+  return total;
+}
+
+// Runs f(i) for i in [0, n), in parallel when n * work_per_item is worth a team.
+template <typename F>
+void for_each_item(std::int64_t n, std::int64_t work_per_item, F&& f) {
+  if (n > 1 && n * work_per_item > kParallelGrain && !in_parallel()) {
+#pragma omp parallel for schedule(static)
+    for (std::int64_t i = 0; i < n; ++i) f(i);
+  } else {
+    for (std::int64_t i = 0; i < n; ++i) f(i);
+  }
+}
+
+// loss = per-item values (kNone) or their sum / mean; `count` is the divisor of kMean.
+template <typename T, typename F>
+void reduce_loss(std::int64_t n, std::int64_t work_per_item, Reduction reduction, double count,
+                 T* loss, F&& item) {
+  if (reduction == Reduction::kNone) {
+    for_each_item(n, work_per_item, [&](std::int64_t i) { loss[i] = item(i); });
+    return;
+  }
+  const double sum = blocked_sum(n, work_per_item, item);
+  // 0 / 0 is NaN for an empty (or fully ignored) mean, as torch.
+  loss[0] = static_cast<T>(reduction == Reduction::kMean ? sum / count : sum);
+}
+
+std::int64_t count_kept(std::int64_t n, const std::int64_t* target, std::int64_t ignore_index) {
+  std::int64_t kept = 0;
+  for (std::int64_t i = 0; i < n; ++i) kept += target[i] != ignore_index;
+  return kept;
+}
+
+// The upstream gradient of sample i of a class-index loss: dloss[i], dloss[0] or
+// dloss[0] / kept.
+template <typename T>
+struct ClassGrad {
+  const T* dloss;
+  Reduction reduction;
+  T shared;
+  ClassGrad(const T* d, Reduction r, std::int64_t n, const std::int64_t* target,
+            std::int64_t ignore_index)
+      : dloss(d), reduction(r), shared(r == Reduction::kNone ? T(0) : d[0]) {
+    if (r == Reduction::kMean) shared = d[0] / static_cast<T>(count_kept(n, target, ignore_index));
+  }
+  T operator()(std::int64_t i) const { return reduction == Reduction::kNone ? dloss[i] : shared; }
+};
+
+}  // namespace
+
+std::int64_t first_invalid_target(std::int64_t n, std::int64_t classes, const std::int64_t* target,
+                                  std::int64_t ignore_index) {
+  for (std::int64_t i = 0; i < n; ++i) {
+    const std::int64_t t = target[i];
+    if (t != ignore_index && (t < 0 || t >= classes)) return i;
+  }
+  return -1;
+}
+
+template <typename T>
+std::int64_t first_outside_unit_interval(std::int64_t n, const T* x) {
+  for (std::int64_t i = 0; i < n; ++i) {
+    if (!(x[i] >= T(0) && x[i] <= T(1))) return i;  // NaN fails both comparisons
+  }
+  return -1;
+}
+
+template <typename T>
+void cross_entropy_forward(std::int64_t n, std::int64_t classes, const T* logits,
+                           const std::int64_t* target, std::int64_t ignore_index,
+                           Reduction reduction, T* loss) {
+  const double kept = static_cast<double>(count_kept(n, target, ignore_index));
+  reduce_loss(n, classes, reduction, kept, loss, [=](std::int64_t i) -> T {
+    if (target[i] == ignore_index) return T(0);
+    const T* row = logits + i * classes;
+    const T m = vmath::max(classes, row);
+    const double sum = vmath::sum_exp(classes, row, m);
+    return (m - row[target[i]]) + static_cast<T>(std::log(sum));
+  });
+}
+
+template <typename T>
+void cross_entropy_backward(std::int64_t n, std::int64_t classes, const T* logits,
+                            const std::int64_t* target, std::int64_t ignore_index,
+                            Reduction reduction, const T* dloss, T* dlogits) {
+  const ClassGrad<T> grad(dloss, reduction, n, target, ignore_index);
+  for_each_item(n, classes, [=](std::int64_t i) {
+    T* out = dlogits + i * classes;
+    if (target[i] == ignore_index) {
+      std::fill(out, out + classes, T(0));
+      return;
+    }
+    const T* row = logits + i * classes;
+    const T m = vmath::max(classes, row);
+    for (std::int64_t j = 0; j < classes; ++j) out[j] = vmath::exp(row[j] - m);
+    const T g = grad(i);
+    const T inv = static_cast<T>(1.0 / vmath::sum(classes, out));
+    for (std::int64_t j = 0; j < classes; ++j) out[j] = g * (out[j] * inv);
+    out[target[i]] -= g;
+  });
+}
+
+template <typename T>
+void nll_loss_forward(std::int64_t n, std::int64_t classes, const T* logp,
+                      const std::int64_t* target, std::int64_t ignore_index, Reduction reduction,
+                      T* loss) {
+  const double kept = static_cast<double>(count_kept(n, target, ignore_index));
+  reduce_loss(n, 1, reduction, kept, loss, [=](std::int64_t i) -> T {
+    return target[i] == ignore_index ? T(0) : -logp[i * classes + target[i]];
+  });
+}
+
+template <typename T>
+void nll_loss_backward(std::int64_t n, std::int64_t classes, const T* /*logp*/,
+                       const std::int64_t* target, std::int64_t ignore_index, Reduction reduction,
+                       const T* dloss, T* dlogp) {
+  const ClassGrad<T> grad(dloss, reduction, n, target, ignore_index);
+  for_each_item(n, classes, [=](std::int64_t i) {
+    T* out = dlogp + i * classes;
+    std::fill(out, out + classes, T(0));
+    if (target[i] != ignore_index) out[target[i]] = -grad(i);
+  });
+}
+
+template <typename T>
+void bce_forward(std::int64_t n, const T* p, const T* target, Reduction reduction, T* loss) {
+  reduce_loss(n, 4, reduction, static_cast<double>(n), loss, [=](std::int64_t i) -> T {
+    const T log_p = std::max(std::log(p[i]), T(-100));
+    const T log_1mp = std::max(std::log1p(-p[i]), T(-100));
+    return (target[i] - T(1)) * log_1mp - target[i] * log_p;
+  });
+}
+
+template <typename T>
+void bce_backward(std::int64_t n, const T* p, const T* target, Reduction reduction,
+                  const T* dloss, T* dp) {
+  // torch's EPSILON is the float 1e-12 (9.99999996e-13), in double too.
+  const T eps = static_cast<T>(1e-12f);
+  for_each_item(n, 4, [=](std::int64_t i) {
+    const T g = reduction == Reduction::kNone ? dloss[i] : dloss[0];
+    const T d = g * (p[i] - target[i]) / std::max((T(1) - p[i]) * p[i], eps);
+    // torch divides by numel as a separate pass: d / n, not d * (1 / n).
+    dp[i] = reduction == Reduction::kMean ? d / static_cast<T>(n) : d;
+  });
+}
+
+template <typename T>
+void bce_with_logits_forward(std::int64_t n, const T* x, const T* target, Reduction reduction,
+                             T* loss) {
+  reduce_loss(n, 4, reduction, static_cast<double>(n), loss, [=](std::int64_t i) -> T {
+    const T v = x[i];
+    const T log_sigmoid = std::min(v, T(0)) - std::log1p(vmath::exp(-std::abs(v)));
+    return (T(1) - target[i]) * v - log_sigmoid;
+  });
+}
+
+template <typename T>
+void bce_with_logits_backward(std::int64_t n, const T* x, const T* target, Reduction reduction,
+                              const T* dloss, T* dx) {
+  for_each_item(n, 4, [=](std::int64_t i) {
+    const T g = reduction == Reduction::kNone ? dloss[i] : dloss[0];
+    const T d = (vmath::sigmoid(x[i]) - target[i]) * g;
+    dx[i] = reduction == Reduction::kMean ? d / static_cast<T>(n) : d;
+  });
+}
+
+template <typename T>
+void mse_forward(std::int64_t n, const T* x, const T* target, Reduction reduction, T* loss) {
+  reduce_loss(n, 1, reduction, static_cast<double>(n), loss, [=](std::int64_t i) -> T {
+    const T d = x[i] - target[i];
+    return d * d;
+  });
+}
+
+template <typename T>
+void mse_backward(std::int64_t n, const T* x, const T* target, Reduction reduction,
+                  const T* dloss, T* dx) {
+  // As torch: norm is computed in double, then used at the tensor's precision.
+  const T norm = static_cast<T>(reduction == Reduction::kMean ? 2.0 / static_cast<double>(n) : 2.0);
+  for_each_item(n, 1, [=](std::int64_t i) {
+    const T g = reduction == Reduction::kNone ? dloss[i] : dloss[0];
+    dx[i] = norm * (x[i] - target[i]) * g;
+  });
+}
+
+#define KERNN_INSTANTIATE(T)                                                                   \
+  template std::int64_t first_outside_unit_interval<T>(std::int64_t, const T*);                \
+  template void cross_entropy_forward<T>(std::int64_t, std::int64_t, const T*,                 \
+                                         const std::int64_t*, std::int64_t, Reduction, T*);    \
+  template void cross_entropy_backward<T>(std::int64_t, std::int64_t, const T*,                \
+                                          const std::int64_t*, std::int64_t, Reduction,        \
+                                          const T*, T*);                                       \
+  template void nll_loss_forward<T>(std::int64_t, std::int64_t, const T*, const std::int64_t*, \
+                                    std::int64_t, Reduction, T*);                              \
+  template void nll_loss_backward<T>(std::int64_t, std::int64_t, const T*,                     \
+                                     const std::int64_t*, std::int64_t, Reduction, const T*,   \
+                                     T*);                                                      \
+  template void bce_forward<T>(std::int64_t, const T*, const T*, Reduction, T*);               \
+  template void bce_backward<T>(std::int64_t, const T*, const T*, Reduction, const T*, T*);    \
+  template void bce_with_logits_forward<T>(std::int64_t, const T*, const T*, Reduction, T*);   \
+  template void bce_with_logits_backward<T>(std::int64_t, const T*, const T*, Reduction,       \
+                                            const T*, T*);                                     \
+  template void mse_forward<T>(std::int64_t, const T*, const T*, Reduction, T*);               \
+  template void mse_backward<T>(std::int64_t, const T*, const T*, Reduction, const T*, T*);
+
+KERNN_INSTANTIATE(float)
+KERNN_INSTANTIATE(double)
+#undef KERNN_INSTANTIATE
+
+}  // namespace kernn

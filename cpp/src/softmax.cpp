@@ -1,0 +1,85 @@
+// Softmax and log-softmax over the last dimension (see softmax.h).
+#include "kernn/softmax.h"
+
+#include <cmath>
+
+#include "kernn/parallel.h"
+#include "vec_math.h"
+
+namespace kernn {
+
+namespace {
+
+// Runs f(r) for each row, rows split over threads when rows * cols is worth a team.
+template <typename F>
+void for_each_row(std::int64_t rows, std::int64_t cols, F&& f) {
+  if (rows > 1 && rows * cols > kParallelGrain && !in_parallel()) {
+#pragma omp parallel for schedule(static)
+    for (std::int64_t r = 0; r < rows; ++r) f(r);
+  } else {
+    for (std::int64_t r = 0; r < rows; ++r) f(r);
+  }
+}
+
+}  // namespace
+
+template <typename T>
+void softmax_forward(std::int64_t rows, std::int64_t cols, const T* x, T* y) {
+  for_each_row(rows, cols, [=](std::int64_t r) {
+    const T* xr = x + r * cols;
+    T* yr = y + r * cols;
+    const T m = vmath::max(cols, xr);
+    for (std::int64_t j = 0; j < cols; ++j) yr[j] = vmath::exp(xr[j] - m);
+    const T inv = static_cast<T>(1.0 / vmath::sum(cols, yr));
+    for (std::int64_t j = 0; j < cols; ++j) yr[j] *= inv;
+  });
+}
+
+template <typename T>
+void softmax_backward(std::int64_t rows, std::int64_t cols, const T* y, const T* dy, T* dx) {
+  for_each_row(rows, cols, [=](std::int64_t r) {
+    const T* yr = y + r * cols;
+    const T* dyr = dy + r * cols;
+    T* dxr = dx + r * cols;
+    const T d = static_cast<T>(vmath::dot(cols, dyr, yr));
+    for (std::int64_t j = 0; j < cols; ++j) dxr[j] = yr[j] * (dyr[j] - d);
+  });
+}
+
+template <typename T>
+void log_softmax_forward(std::int64_t rows, std::int64_t cols, const T* x, T* y) {
+  for_each_row(rows, cols, [=](std::int64_t r) {
+    const T* xr = x + r * cols;
+    T* yr = y + r * cols;
+    const T m = vmath::max(cols, xr);
+    // y holds exp(x - m) until the log of its sum is known.
+    for (std::int64_t j = 0; j < cols; ++j) yr[j] = vmath::exp(xr[j] - m);
+    const T log_sum = static_cast<T>(std::log(vmath::sum(cols, yr)));
+    // (x - m) first: m + log_sum would round away log_sum's digits when |m| is large.
+    // m == -inf (a row of all -inf) gives -inf - -inf = NaN everywhere, as torch.
+    for (std::int64_t j = 0; j < cols; ++j) yr[j] = (xr[j] - m) - log_sum;
+  });
+}
+
+template <typename T>
+void log_softmax_backward(std::int64_t rows, std::int64_t cols, const T* y, const T* dy, T* dx) {
+  for_each_row(rows, cols, [=](std::int64_t r) {
+    const T* yr = y + r * cols;
+    const T* dyr = dy + r * cols;
+    T* dxr = dx + r * cols;
+    const T s = static_cast<T>(vmath::sum(cols, dyr));
+    for (std::int64_t j = 0; j < cols; ++j) dxr[j] = dyr[j] - vmath::exp(yr[j]) * s;
+  });
+}
+
+#define KERNN_INSTANTIATE(T)                                                                  \
+  template void softmax_forward<T>(std::int64_t, std::int64_t, const T*, T*);                 \
+  template void softmax_backward<T>(std::int64_t, std::int64_t, const T*, const T*, T*);      \
+  template void log_softmax_forward<T>(std::int64_t, std::int64_t, const T*, T*);             \
+  template void log_softmax_backward<T>(std::int64_t, std::int64_t, const T*, const T*, T*);
+
+KERNN_INSTANTIATE(float)
+KERNN_INSTANTIATE(double)
+#undef KERNN_INSTANTIATE
+
+}  // namespace kernn

@@ -1,0 +1,346 @@
+"""kernn.nn.functional: the differentiable ops users call, as torch.nn.functional.
+
+Each function takes Tensors, checks what the kernels cannot explain well (shapes named by the
+op's own arguments), and either records an autograd Function or, when nothing needs a gradient
+(no_grad, or no input requires grad), calls the kernel directly: that is the inference path.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import _mode
+from ..ops import c_contiguous
+from ..ops import activation as _act
+from ..ops import linear as _lin
+from ..ops import loss as _loss
+from .. import _C
+from ..ops.conv import conv2d
+from ..ops.norm import batch_norm
+from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
+from ..random import default_generator
+from ..tensor import Tensor, _new
+
+__all__ = [
+    "linear", "relu", "leaky_relu", "sigmoid", "tanh", "softsign", "softmax", "log_softmax",
+    "dropout", "cross_entropy", "nll_loss", "binary_cross_entropy",
+    "binary_cross_entropy_with_logits", "mse_loss",
+    "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "batch_norm",
+]
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _records(*tensors):
+    if not _mode.enabled:
+        return False
+    for t in tensors:
+        if t is not None and t._rg:
+            return True
+    return False
+
+
+def _check_tensor(x, op, arg):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: argument '{arg}' must be a kernn.Tensor, got {type(x).__name__}")
+
+
+def _check_float(x, op, arg):
+    _check_tensor(x, op, arg)
+    if x._data.dtype.kind != "f":
+        raise TypeError(f"{op}: argument '{arg}' must be a float32 or float64 tensor, got "
+                        f"kernn.{x.dtype.name}")
+
+
+# ---- linear ---------------------------------------------------------------------------------
+def _linear_error(op, x, w, b):
+    if not isinstance(x, Tensor):
+        return TypeError(f"{op}: argument 'input' must be a kernn.Tensor, got "
+                         f"{type(x).__name__}")
+    xa, wa = x._data, w._data
+    if xa.dtype.kind != "f":
+        return TypeError(f"{op}: argument 'input' must be a floating tensor, got "
+                         f"kernn.{x.dtype.name} (convert with .float())")
+    if xa.dtype != wa.dtype or (b is not None and b._data.dtype != wa.dtype):
+        return TypeError(f"{op}: argument 'input' has dtype kernn.{x.dtype.name} but the weight "
+                         f"has dtype kernn.{w.dtype.name}; convert the input or the model "
+                         f"(model.double() / x.float())")
+    if xa.ndim == 0 or xa.shape[-1] != wa.shape[1]:
+        return ValueError(
+            f"{op}: input of shape {tuple(xa.shape)} does not match in_features={wa.shape[1]} "
+            f"(weight of shape {tuple(wa.shape)}): the input's last dimension must be "
+            f"{wa.shape[1]}"
+        )
+    if b is not None and b._data.shape != (wa.shape[0],):
+        return ValueError(f"{op}: bias of shape {tuple(b._data.shape)} does not match "
+                          f"out_features={wa.shape[0]}")
+    return None
+
+
+def linear(input, weight, bias=None):
+    """y = input @ weight^T + bias, as one GEMM.
+
+    Args:
+        input (Tensor): (*, in_features).
+        weight (Tensor): (out_features, in_features).
+        bias (Tensor, optional): (out_features,).
+
+    Shape:
+        output (*, out_features).
+    """
+    return _linear(input, weight, bias, False)
+
+
+def linear_relu(input, weight, bias=None):
+    """relu(linear(input, weight, bias)) with the ReLU fused into the GEMM's epilogue; its
+    gradients equal those of the unfused pair."""
+    return _linear(input, weight, bias, True)
+
+
+def _linear(input, weight, bias, relu):
+    try:
+        xa = input._data
+        if xa.ndim != 2:
+            return _linear_nd(input, weight, bias, relu)
+        if xa.shape[1] != weight._data.shape[1]:
+            raise _linear_error("linear", input, weight, bias)
+        if _mode.enabled and (input._rg or weight._rg or (bias is not None and bias._rg)):
+            fn = _lin.LinearReLUFunction if relu else _lin.LinearFunction
+            return fn.apply(input, weight, bias)
+        return _new(_C.gemm(np.ascontiguousarray(xa), np.ascontiguousarray(weight._data),
+                            trans_b=True, bias=None if bias is None else bias._data, relu=relu))
+    except (TypeError, ValueError, AttributeError) as exc:
+        err = _linear_error("linear", input, weight, bias)
+        if err is None:
+            raise
+        raise err from exc
+
+
+def _linear_nd(input, weight, bias, relu):
+    xa = input._data
+    err = _linear_error("linear", input, weight, bias)
+    if err is not None:
+        raise err
+    lead = xa.shape[:-1]
+    y = _linear(input.reshape(-1, xa.shape[-1]), weight, bias, relu)
+    return y.reshape(*lead, weight._data.shape[0])
+
+
+# ---- activations ----------------------------------------------------------------------------
+def relu(input, inplace=False):
+    """max(x, 0) element-wise. ``inplace`` is accepted for torch compatibility and ignored."""
+    if input._rg and _mode.enabled:
+        return _act.ReLUFunction.apply(input)
+    return _new(_C.relu_forward(c_contiguous(input._data)))
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    """x where x > 0, else negative_slope * x."""
+    if input._rg and _mode.enabled:
+        return _act.LeakyReLUFunction.apply(input, float(negative_slope))
+    return _new(_C.leaky_relu_forward(c_contiguous(input._data), float(negative_slope)))
+
+
+def sigmoid(input):
+    """1 / (1 + exp(-x)) element-wise."""
+    if input._rg and _mode.enabled:
+        return _act.SigmoidFunction.apply(input)
+    return _new(_C.sigmoid_forward(c_contiguous(input._data)))
+
+
+def tanh(input):
+    """tanh(x) element-wise."""
+    if input._rg and _mode.enabled:
+        return _act.TanhFunction.apply(input)
+    return _new(_C.tanh_forward(c_contiguous(input._data)))
+
+
+def softsign(input):
+    """x / (1 + |x|) element-wise."""
+    if input._rg and _mode.enabled:
+        return _act.SoftsignFunction.apply(input)
+    return _new(_C.softsign_forward(c_contiguous(input._data)))
+
+
+def softmax(input, dim=None, dtype=None):
+    """exp(x) / sum(exp(x)) along ``dim`` (default: the last)."""
+    _check_float(input, "softmax", "input")
+    if dtype is not None:
+        input = input.to(dtype)
+    if _records(input):
+        return _act.SoftmaxFunction.apply(input, dim)
+    return _new(_act.SoftmaxFunction.forward(_act_ctx(), input, dim))
+
+
+def log_softmax(input, dim=None, dtype=None):
+    """log(softmax(x)) along ``dim`` (default: the last), computed stably."""
+    _check_float(input, "log_softmax", "input")
+    if dtype is not None:
+        input = input.to(dtype)
+    if _records(input):
+        return _act.LogSoftmaxFunction.apply(input, dim)
+    return _new(_act.LogSoftmaxFunction.forward(_act_ctx(), input, dim))
+
+
+class _act_ctx:
+    """Throw-away ctx for running a Function's forward without recording."""
+
+    needs_input_grad = (False, False, False, False)
+
+    def save_for_backward(self, *arrays):
+        pass
+
+
+def dropout(input, p=0.5, training=True, inplace=False):
+    """Zeroes elements with probability p and scales the rest by 1/(1-p) while training.
+
+    Draws from kernn's global generator (kernn.manual_seed).
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        return input * 0.0
+    if _records(input):
+        return _act.DropoutFunction.apply(input, p, default_generator())
+    return _new(_act.DropoutFunction.forward(_act_ctx(), input, p, default_generator()))
+
+
+# ---- losses ---------------------------------------------------------------------------------
+def _check_reduction(op, reduction):
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{op}: argument 'reduction' must be 'mean', 'sum' or 'none', got "
+                         f"{reduction!r}")
+
+
+def _class_target(op, input, target):
+    _check_float(input, op, "input")
+    ta = target._data if isinstance(target, Tensor) else np.asarray(target)
+    if ta.dtype != np.int64:
+        if ta.dtype.kind == "f" and ta.shape == input._data.shape:
+            raise NotImplementedError(f"{op}: class-probability targets are not supported; "
+                                      "pass int64 class indices")
+        raise TypeError(f"{op}: argument 'target' must hold int64 class indices "
+                        f"(kernn.int64), got dtype {ta.dtype}")
+    x = input._data
+    if x.ndim == 1:
+        expected = ()
+    else:
+        expected = x.shape[:1] + x.shape[2:]
+    if x.ndim == 0 or ta.shape != expected:
+        raise ValueError(f"{op}: input of shape {tuple(x.shape)} expects a target of shape "
+                         f"{expected}, got {tuple(ta.shape)}")
+    return ta
+
+
+def _class_loss(fn, op, input, target, reduction, ignore_index):
+    _check_reduction(op, reduction)
+    ta = _class_target(op, input, target)
+    x = input._data
+    if x.ndim == 2:
+        if _records(input):
+            return fn.apply(input, ta, reduction, ignore_index)
+        return _new(fn.forward(_act_ctx(), input, ta, reduction, ignore_index))
+    # (C,) -> (1, C); (N, C, d1, ...) -> (N * d1 * ..., C)
+    if x.ndim == 1:
+        x2 = input.reshape(1, -1)
+    else:
+        x2 = input.permute(0, *range(2, x.ndim), 1).reshape(-1, x.shape[1])
+    out = _class_loss(fn, op, x2, ta.reshape(-1), reduction, ignore_index)
+    if reduction == "none":
+        out = out.reshape(ta.shape)
+    return out
+
+
+def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
+                  label_smoothing=0.0):
+    """Cross-entropy of logits against class indices (log-softmax + NLL in one kernel).
+
+    Args:
+        input (Tensor): logits (N, C), (C,) or (N, C, d1, ...).
+        target (Tensor): int64 class indices (N,), () or (N, d1, ...).
+        ignore_index (int): targets equal to it contribute nothing (and are not counted by
+            'mean').
+        reduction (str): 'mean' | 'sum' | 'none'.
+
+    ``weight`` and ``label_smoothing`` are not supported (NotImplementedError).
+    """
+    if weight is not None or label_smoothing:
+        raise NotImplementedError("cross_entropy: 'weight' and 'label_smoothing' are not "
+                                  "supported by kernn")
+    return _class_loss(_loss.CrossEntropyFunction, "cross_entropy", input, target, reduction,
+                       ignore_index)
+
+
+def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+    """Negative log-likelihood of log-probabilities (e.g. log_softmax output) at the targets.
+
+    Args as cross_entropy; ``weight`` is not supported.
+    """
+    if weight is not None:
+        raise NotImplementedError("nll_loss: 'weight' is not supported by kernn")
+    return _class_loss(_loss.NLLLossFunction, "nll_loss", input, target, reduction, ignore_index)
+
+
+def _same_shape_target(op, input, target):
+    _check_float(input, op, "input")
+    ta = target._data if isinstance(target, Tensor) else np.asarray(target)
+    x = input._data
+    if ta.shape != x.shape:
+        raise ValueError(f"{op}: target of shape {tuple(ta.shape)} must have the input's shape "
+                         f"{tuple(x.shape)}")
+    if ta.dtype != x.dtype:
+        if ta.dtype.kind not in "fbiu":
+            raise TypeError(f"{op}: argument 'target' has unsupported dtype {ta.dtype}")
+        ta = ta.astype(x.dtype)
+    return ta
+
+
+def binary_cross_entropy(input, target, weight=None, reduction="mean"):
+    """-(t log p + (1 - t) log(1 - p)) with the logs clamped at -100 (as torch).
+
+    Args:
+        input (Tensor): probabilities in [0, 1], any shape.
+        target (Tensor): same shape, values in [0, 1].
+        reduction (str): 'mean' | 'sum' | 'none'.
+    """
+    if weight is not None:
+        raise NotImplementedError("binary_cross_entropy: 'weight' is not supported by kernn")
+    _check_reduction("binary_cross_entropy", reduction)
+    ta = _same_shape_target("binary_cross_entropy", input, target)
+    if _records(input):
+        return _loss.BCEFunction.apply(input, ta, reduction)
+    return _new(_loss.BCEFunction.forward(_act_ctx(), input, ta, reduction))
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean",
+                                     pos_weight=None):
+    """binary_cross_entropy(sigmoid(input), target), computed stably from the logits."""
+    if weight is not None or pos_weight is not None:
+        raise NotImplementedError("binary_cross_entropy_with_logits: 'weight' and 'pos_weight' "
+                                  "are not supported by kernn")
+    _check_reduction("binary_cross_entropy_with_logits", reduction)
+    ta = _same_shape_target("binary_cross_entropy_with_logits", input, target)
+    if _records(input):
+        return _loss.BCEWithLogitsFunction.apply(input, ta, reduction)
+    return _new(_loss.BCEWithLogitsFunction.forward(_act_ctx(), input, ta, reduction))
+
+
+def mse_loss(input, target, reduction="mean"):
+    """Mean (or sum, or element-wise) squared error; the target may require grad too."""
+    _check_reduction("mse_loss", reduction)
+    _check_float(input, "mse_loss", "input")
+    if not isinstance(target, Tensor):
+        target = _new(np.asarray(target))
+    if target._data.shape != input._data.shape:
+        raise ValueError(f"mse_loss: target of shape {tuple(target._data.shape)} must have the "
+                         f"input's shape {tuple(input._data.shape)}")
+    if target._data.dtype != input._data.dtype:
+        if target._rg:
+            raise TypeError(f"mse_loss: target dtype kernn.{target.dtype.name} differs from "
+                            f"input dtype kernn.{input.dtype.name}")
+        target = _new(target._data.astype(input._data.dtype))
+    if _records(input, target):
+        return _loss.MSEFunction.apply(input, target, reduction)
+    return _new(_loss.MSEFunction.forward(_act_ctx(), input, target, reduction))

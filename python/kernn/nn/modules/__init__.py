@@ -1,0 +1,19 @@
+"""kernn.nn modules."""
+
+from .batchnorm import BatchNorm1d, BatchNorm2d
+from .conv import Conv2d
+from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from .activation import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Softsign, Tanh
+from .container import ModuleList, Sequential
+from .dropout import Dropout
+from .flatten import Flatten
+from .linear import Identity, Linear
+from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
+from .module import Module
+
+__all__ = [
+    "Module", "Sequential", "ModuleList", "Linear", "Identity", "Flatten", "Dropout", "ReLU",
+    "LeakyReLU", "Sigmoid", "Tanh", "Softsign", "Softmax", "LogSoftmax", "CrossEntropyLoss",
+    "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "MSELoss",
+    "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "BatchNorm1d", "BatchNorm2d",
+]

@@ -1,0 +1,184 @@
+"""Sequential and ModuleList."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from .module import Module
+
+
+class Sequential(Module):
+    """Runs modules one after another: ``Sequential(a, b, c)(x) == c(b(a(x)))``.
+
+    A Linear directly followed by a ReLU (exactly those classes) runs as one fused GEMM with
+    the ReLU in its epilogue; outputs and gradients are those of the pair. The plan is rebuilt
+    whenever a child is added, replaced or removed.
+
+    Args:
+        *modules: the modules in order, or a single OrderedDict name -> module.
+
+    Example::
+
+        >>> model = kernn.nn.Sequential(kernn.nn.Linear(784, 500), kernn.nn.ReLU(),
+        ...                             kernn.nn.Linear(500, 10))
+        >>> model[0], len(model)
+    """
+
+    def __init__(self, *modules):
+        super().__init__()
+        self.__dict__["_plan"] = None
+        if len(modules) == 1 and isinstance(modules[0], OrderedDict):
+            for name, m in modules[0].items():
+                self.add_module(name, m)
+        else:
+            for i, m in enumerate(modules):
+                self.add_module(str(i), m)
+
+    def _children_changed(self):
+        self.__dict__["_plan"] = None
+
+    def _build_plan(self):
+        from .activation import ReLU
+        from .linear import Linear
+
+        mods = [m for m in self._modules.values() if m is not None]
+        plan = []
+        i = 0
+        while i < len(mods):
+            m = mods[i]
+            if type(m) is Linear and i + 1 < len(mods) and type(mods[i + 1]) is ReLU:
+                plan.append(m._forward_relu)
+                i += 2
+            else:
+                plan.append(m)
+                i += 1
+        self.__dict__["_plan"] = plan
+        return plan
+
+    def forward(self, input):
+        plan = self._plan
+        if plan is None:
+            plan = self._build_plan()
+        for step in plan:
+            input = step(input)
+        return input
+
+    def _key(self, idx):
+        n = len(self._modules)
+        if not -n <= idx < n:
+            raise IndexError(f"index {idx} is out of range for a Sequential of length {n}")
+        return list(self._modules.keys())[idx % n]
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            return Sequential(OrderedDict(list(self._modules.items())[idx]))
+        return self._modules[self._key(idx)]
+
+    def __setitem__(self, idx, module):
+        setattr(self, self._key(idx), module)
+
+    def __delitem__(self, idx):
+        if isinstance(idx, slice):
+            for key in list(self._modules.keys())[idx]:
+                delattr(self, key)
+        else:
+            delattr(self, self._key(idx))
+        # Renumber so indices stay 0..n-1, as torch does.
+        items = list(self._modules.items())
+        for key, _ in items:
+            delattr(self, key)
+        for i, (_, m) in enumerate(items):
+            self.add_module(str(i), m)
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def append(self, module):
+        """Adds ``module`` at the end."""
+        self.add_module(str(len(self)), module)
+        return self
+
+    def extend(self, modules):
+        for m in modules:
+            self.append(m)
+        return self
+
+    def insert(self, index, module):
+        items = list(self._modules.values())
+        n = len(items)
+        if not -n <= index <= n:
+            raise IndexError(f"insert: index {index} out of range for length {n}")
+        items.insert(index % (n + 1) if index < 0 else index, module)
+        for key in list(self._modules.keys()):
+            delattr(self, key)
+        for i, m in enumerate(items):
+            self.add_module(str(i), m)
+        return self
+
+
+class ModuleList(Module):
+    """A list of modules, registered so their parameters are found (no forward).
+
+    Args:
+        modules (iterable, optional): initial modules.
+
+    Example::
+
+        >>> self.layers = kernn.nn.ModuleList([kernn.nn.Linear(512, 512) for _ in range(4)])
+    """
+
+    def __init__(self, modules=None):
+        super().__init__()
+        if modules is not None:
+            self.extend(modules)
+
+    def _key(self, idx):
+        n = len(self._modules)
+        if not -n <= idx < n:
+            raise IndexError(f"index {idx} is out of range for a ModuleList of length {n}")
+        return str(idx % n)
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            return ModuleList(list(self._modules.values())[idx])
+        return self._modules[self._key(idx)]
+
+    def __setitem__(self, idx, module):
+        setattr(self, self._key(idx), module)
+
+    def __delitem__(self, idx):
+        items = list(self._modules.values())
+        del items[idx]
+        for key in list(self._modules.keys()):
+            delattr(self, key)
+        for i, m in enumerate(items):
+            self.add_module(str(i), m)
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def __iadd__(self, modules):
+        return self.extend(modules)
+
+    def append(self, module):
+        self.add_module(str(len(self)), module)
+        return self
+
+    def extend(self, modules):
+        for m in modules:
+            self.append(m)
+        return self
+
+    def insert(self, index, module):
+        items = list(self._modules.values())
+        items.insert(index, module)
+        for key in list(self._modules.keys()):
+            delattr(self, key)
+        for i, m in enumerate(items):
+            self.add_module(str(i), m)

@@ -1,0 +1,117 @@
+"""Conv2d."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ...ops.conv import Conv2dFunction, _pair
+from ...tensor import _np_dtype, get_default_dtype
+from .. import functional as F
+from .. import init
+from ..parameter import Parameter
+from .module import Module
+
+
+class Conv2d(Module):
+    """2-D convolution over (N, C, H, W) inputs: im2col + GEMM, bias fused in the GEMM.
+
+    Args:
+        in_channels (int): C of the input.
+        out_channels (int): K, channels of the output.
+        kernel_size (int or (int, int)): (kh, kw).
+        stride (int or (int, int)): default 1.
+        padding (int, (int, int), 'valid' or 'same'): zero padding (default 0).
+        dilation (int or (int, int)): spacing of the kernel taps (default 1).
+        groups (int): channel groups; in_channels and out_channels must divide by it.
+        bias (bool): learn a bias (default True).
+        padding_mode (str): only 'zeros' (torch's default) is supported.
+        dtype (kernn.dtype, optional): parameter dtype (default float32).
+
+    Shape:
+        - Input: (N, C, H, W) or (C, H, W)
+        - Output: (N, K, Ho, Wo), Ho = (H + 2*padding - dilation*(kh-1) - 1) // stride + 1
+
+    Attributes:
+        weight: (K, C/groups, kh, kw), kaiming_uniform_(a=sqrt(5)) as torch, i.e.
+            U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with fan_in = C/groups * kh * kw.
+        bias: (K,), U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+
+    Example::
+
+        >>> conv = kernn.nn.Conv2d(3, 64, 3, padding=1)
+        >>> conv(kernn.randn(8, 3, 32, 32)).shape
+        kernn.Size([8, 64, 32, 32])
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
+        super().__init__()
+        op = "Conv2d"
+        for name, v in (("in_channels", in_channels), ("out_channels", out_channels),
+                        ("groups", groups)):
+            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v <= 0:
+                raise ValueError(f"{op}: argument '{name}' must be a positive int, got {v!r}")
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(f"{op}: in_channels ({in_channels}) and out_channels "
+                             f"({out_channels}) must be divisible by groups ({groups})")
+        if padding_mode != "zeros":
+            raise ValueError(f"{op}: padding_mode {padding_mode!r} is not supported (only "
+                             "'zeros')")
+        self.in_channels = int(in_channels)
+        self.out_channels = int(out_channels)
+        self.kernel_size = _pair(kernel_size, op, "kernel_size")
+        self.stride = _pair(stride, op, "stride")
+        if isinstance(padding, str):
+            if padding not in ("valid", "same"):
+                raise ValueError(f"{op}: argument 'padding' must be an int, a pair, 'valid' or "
+                                 f"'same', got {padding!r}")
+            self.padding = padding
+        else:
+            self.padding = _pair(padding, op, "padding")
+        self.dilation = _pair(dilation, op, "dilation")
+        if min(self.kernel_size) < 1 or min(self.stride) < 1 or min(self.dilation) < 1 or (
+                not isinstance(self.padding, str) and min(self.padding) < 0):
+            raise ValueError(f"{op}: kernel_size {self.kernel_size}, stride {self.stride} and "
+                             f"dilation {self.dilation} must be positive, padding "
+                             f"{self.padding} non-negative")
+        self.groups = int(groups)
+        self.padding_mode = padding_mode
+        nd = _np_dtype(dtype if dtype is not None else get_default_dtype())
+        self.weight = Parameter(np.empty(
+            (self.out_channels, self.in_channels // self.groups, *self.kernel_size), dtype=nd))
+        if bias:
+            self.bias = Parameter(np.empty((self.out_channels,), dtype=nd))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        """Re-draws weight and bias with torch's default initialisation."""
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in = self.in_channels // self.groups * self.kernel_size[0] * self.kernel_size[1]
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input):
+        return F.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                        self.groups)
+
+    def extra_repr(self):
+        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+             f"stride={self.stride}")
+        if self.padding != (0, 0):
+            s += f", padding={self.padding!r}" if isinstance(self.padding, str) \
+                else f", padding={self.padding}"
+        if self.dilation != (1, 1):
+            s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s
+
+
+Conv2d._functions = (Conv2dFunction,)

@@ -1,0 +1,112 @@
+"""Linear and Identity."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ...autograd import _mode
+from ...ops import linear as _lin
+from ... import _C
+from ...tensor import _new, _np_dtype, get_default_dtype
+from .. import functional as F
+from .. import init
+from ..parameter import Parameter
+from .module import Module
+
+
+class Identity(Module):
+    """Returns its input unchanged (any constructor arguments are ignored)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+
+    def forward(self, input):
+        return input
+
+
+class Linear(Module):
+    """Fully connected layer: y = x W^T + b, computed by one GEMM.
+
+    Args:
+        in_features (int): size of each input sample.
+        out_features (int): size of each output sample.
+        bias (bool): learn an additive bias (default True).
+        dtype (kernn.dtype, optional): parameter dtype (default float32).
+
+    Shape:
+        - Input: (*, in_features)
+        - Output: (*, out_features)
+
+    Attributes:
+        weight: (out_features, in_features), initialised like torch:
+            kaiming_uniform_(a=sqrt(5)), i.e. U(-1/sqrt(in_features), 1/sqrt(in_features)).
+        bias: (out_features,), U(-1/sqrt(in_features), 1/sqrt(in_features)).
+
+    Example::
+
+        >>> m = kernn.nn.Linear(20, 30)
+        >>> m(kernn.randn(128, 20)).shape
+        kernn.Size([128, 30])
+    """
+
+    def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
+        super().__init__()
+        for name, v in (("in_features", in_features), ("out_features", out_features)):
+            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 0:
+                raise ValueError(f"Linear: argument '{name}' must be a non-negative int, "
+                                 f"got {v!r}")
+        self.in_features = int(in_features)
+        self.out_features = int(out_features)
+        nd = _np_dtype(dtype if dtype is not None else get_default_dtype())
+        self.weight = Parameter(np.empty((self.out_features, self.in_features), dtype=nd))
+        if bias:
+            self.bias = Parameter(np.empty((self.out_features,), dtype=nd))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        """Re-draws weight and bias with torch's default initialisation."""
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in = self.in_features
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input):
+        w = self.weight
+        b = self.bias
+        try:
+            xa = input._data
+            if (not _mode.enabled or not (input._rg or w._rg or (b is not None and b._rg))) \
+                    and xa.ndim == 2 and xa.shape[1] == w._data.shape[1]:
+                # Inference: straight to the kernel, no autograd bookkeeping.
+                return _new(_C.gemm(np.ascontiguousarray(xa), w._data, trans_b=True,
+                                    bias=None if b is None else b._data))
+        except (TypeError, ValueError, AttributeError):
+            pass  # F.linear raises the error naming the shapes
+        return F.linear(input, w, b)
+
+    def _forward_relu(self, input):
+        """relu(self(input)) in one fused GEMM (used by Sequential for Linear -> ReLU)."""
+        w = self.weight
+        b = self.bias
+        try:
+            xa = input._data
+            if (not _mode.enabled or not (input._rg or w._rg or (b is not None and b._rg))) \
+                    and xa.ndim == 2 and xa.shape[1] == w._data.shape[1]:
+                return _new(_C.gemm(np.ascontiguousarray(xa), w._data, trans_b=True,
+                                    bias=None if b is None else b._data, relu=True))
+        except (TypeError, ValueError, AttributeError):
+            pass
+        return F.linear_relu(input, w, b)
+
+    def extra_repr(self):
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}")
+
+
+# Keep the Function classes reachable for introspection (kernn.nn.Linear -> its Functions).
+Linear._functions = (_lin.LinearFunction, _lin.LinearReLUFunction)

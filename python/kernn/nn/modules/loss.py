@@ -1,0 +1,127 @@
+"""Loss modules: CrossEntropyLoss, NLLLoss, BCELoss, BCEWithLogitsLoss, MSELoss."""
+
+from __future__ import annotations
+
+from .. import functional as F
+from .module import Module
+
+
+class _Loss(Module):
+    def __init__(self, reduction="mean"):
+        super().__init__()
+        if reduction not in ("mean", "sum", "none"):
+            raise ValueError(f"{type(self).__name__}: argument 'reduction' must be 'mean', "
+                             f"'sum' or 'none', got {reduction!r}")
+        self.reduction = reduction
+
+
+class CrossEntropyLoss(_Loss):
+    """Cross-entropy between logits and int64 class indices (log-softmax + NLL fused).
+
+    Args:
+        ignore_index (int): target value that is ignored (default -100).
+        reduction (str): 'mean' (over non-ignored targets) | 'sum' | 'none'.
+
+    Shape:
+        - Input: (N, C), (C,) or (N, C, d1, ...) logits.
+        - Target: (N,), () or (N, d1, ...) int64 in [0, C).
+        - Output: scalar, or the target's shape for 'none'.
+
+    Example::
+
+        >>> loss = kernn.nn.CrossEntropyLoss()(model(x), y); loss.backward()
+    """
+
+    def __init__(self, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+        super().__init__(reduction)
+        if weight is not None or label_smoothing:
+            raise NotImplementedError("CrossEntropyLoss: 'weight' and 'label_smoothing' are "
+                                      "not supported by kernn")
+        self.ignore_index = ignore_index
+
+    def forward(self, input, target):
+        return F.cross_entropy(input, target, ignore_index=self.ignore_index,
+                               reduction=self.reduction)
+
+
+class NLLLoss(_Loss):
+    """Negative log-likelihood of log-probabilities (e.g. LogSoftmax output).
+
+    Args:
+        ignore_index (int): target value that is ignored (default -100).
+        reduction (str): 'mean' | 'sum' | 'none'.
+
+    Shape:
+        - Input: (N, C) log-probabilities; Target: (N,) int64; Output: scalar or (N,).
+    """
+
+    def __init__(self, weight=None, ignore_index=-100, reduction="mean"):
+        super().__init__(reduction)
+        if weight is not None:
+            raise NotImplementedError("NLLLoss: 'weight' is not supported by kernn")
+        self.ignore_index = ignore_index
+
+    def forward(self, input, target):
+        return F.nll_loss(input, target, ignore_index=self.ignore_index,
+                          reduction=self.reduction)
+
+
+class BCELoss(_Loss):
+    """Binary cross-entropy of probabilities; the logs are clamped at -100 as in torch.
+
+    Args:
+        reduction (str): 'mean' | 'sum' | 'none'.
+
+    Shape:
+        - Input: any, values in [0, 1]; Target: same shape; Output: scalar or input's shape.
+
+    Example::
+
+        >>> kernn.nn.BCELoss()(kernn.nn.Sigmoid()(logits), labels)
+    """
+
+    def __init__(self, weight=None, reduction="mean"):
+        super().__init__(reduction)
+        if weight is not None:
+            raise NotImplementedError("BCELoss: 'weight' is not supported by kernn")
+
+    def forward(self, input, target):
+        return F.binary_cross_entropy(input, target, reduction=self.reduction)
+
+
+class BCEWithLogitsLoss(_Loss):
+    """Sigmoid + binary cross-entropy in one numerically stable step.
+
+    Args:
+        reduction (str): 'mean' | 'sum' | 'none'.
+
+    Shape:
+        - Input: any (logits); Target: same shape; Output: scalar or input's shape.
+    """
+
+    def __init__(self, weight=None, reduction="mean", pos_weight=None):
+        super().__init__(reduction)
+        if weight is not None or pos_weight is not None:
+            raise NotImplementedError("BCEWithLogitsLoss: 'weight' and 'pos_weight' are not "
+                                      "supported by kernn")
+
+    def forward(self, input, target):
+        return F.binary_cross_entropy_with_logits(input, target, reduction=self.reduction)
+
+
+class MSELoss(_Loss):
+    """Mean squared error (x - target)^2, averaged, summed or element-wise.
+
+    Args:
+        reduction (str): 'mean' | 'sum' | 'none'.
+
+    Shape:
+        - Input: any; Target: same shape; Output: scalar or input's shape.
+
+    Example::
+
+        >>> kernn.nn.MSELoss()(model(x), y)
+    """
+
+    def forward(self, input, target):
+        return F.mse_loss(input, target, reduction=self.reduction)

@@ -1,0 +1,113 @@
+"""MaxPool2d, AvgPool2d, AdaptiveAvgPool2d."""
+
+from __future__ import annotations
+
+from .. import functional as F
+from .module import Module
+
+
+class MaxPool2d(Module):
+    """2-D max pooling (direct kernel; indices kept for the backward).
+
+    Args:
+        kernel_size (int or (int, int)): window size.
+        stride (int or (int, int), optional): default kernel_size.
+        padding (int or (int, int)): implicit -inf padding, at most half the kernel (default 0).
+        dilation (int or (int, int)): spacing of the window taps (default 1).
+        return_indices (bool): also return the int64 indices h*W + w of the maxima.
+        ceil_mode (bool): ceil instead of floor in the output size.
+
+    Shape:
+        - Input: (N, C, H, W) or (C, H, W)
+        - Output: (N, C, Ho, Wo), Ho = (H + 2*padding - dilation*(k-1) - 1) / stride + 1 rounded
+          down (or up with ceil_mode)
+
+    Example::
+
+        >>> kernn.nn.MaxPool2d(2)(kernn.randn(4, 3, 32, 32)).shape
+        kernn.Size([4, 3, 16, 16])
+    """
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
+                 ceil_mode=False):
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = stride if stride is not None else kernel_size
+        self.padding = padding
+        self.dilation = dilation
+        self.return_indices = return_indices
+        self.ceil_mode = ceil_mode
+
+    def forward(self, input):
+        return F.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                            self.ceil_mode, self.return_indices)
+
+    def extra_repr(self):
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class AvgPool2d(Module):
+    """2-D average pooling.
+
+    Args:
+        kernel_size (int or (int, int)): window size.
+        stride (int or (int, int), optional): default kernel_size.
+        padding (int or (int, int)): zero padding, at most half the kernel (default 0).
+        ceil_mode (bool): ceil instead of floor in the output size.
+        count_include_pad (bool): count the zero padding in the divisor (default True).
+        divisor_override (int, optional): divide by this instead.
+
+    Shape:
+        - Input: (N, C, H, W) or (C, H, W)
+        - Output: (N, C, Ho, Wo), Ho = (H + 2*padding - k) / stride + 1 (floor or ceil)
+
+    Example::
+
+        >>> kernn.nn.AvgPool2d(2)(kernn.ones(1, 1, 4, 4)).shape
+        kernn.Size([1, 1, 2, 2])
+    """
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
+                 count_include_pad=True, divisor_override=None):
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = stride if stride is not None else kernel_size
+        self.padding = padding
+        self.ceil_mode = ceil_mode
+        self.count_include_pad = count_include_pad
+        self.divisor_override = divisor_override
+
+    def forward(self, input):
+        return F.avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                            self.count_include_pad, self.divisor_override)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AdaptiveAvgPool2d(Module):
+    """Average pooling to a fixed output size.
+
+    Args:
+        output_size (int or (int or None, int or None)): (Ho, Wo); None keeps the input size.
+
+    Shape:
+        - Input: (N, C, H, W) or (C, H, W)
+        - Output: (N, C, Ho, Wo)
+
+    Example::
+
+        >>> kernn.nn.AdaptiveAvgPool2d((1, 1))(kernn.randn(2, 8, 7, 7)).shape
+        kernn.Size([2, 8, 1, 1])
+    """
+
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, input):
+        return F.adaptive_avg_pool2d(input, self.output_size)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"

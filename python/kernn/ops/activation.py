@@ -1,0 +1,159 @@
+"""Activation Functions (ReLU ... LogSoftmax) and dropout, on kernn._C's element-wise kernels.
+
+softmax / log_softmax kernels work over the last dimension; another ``dim`` is moved last,
+made contiguous, and moved back.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Function
+from . import c_contiguous
+from .. import _C
+
+
+class ReLUFunction(Function):
+    @staticmethod
+    def forward(ctx, x):
+        xa = c_contiguous(x._data)
+        ctx.save_for_backward(xa)
+        return _C.relu_forward(xa)
+
+    @staticmethod
+    def backward(ctx, dy):
+        (xa,) = ctx.saved_tensors
+        return _C.relu_backward(xa, c_contiguous(dy))
+
+
+class LeakyReLUFunction(Function):
+    @staticmethod
+    def forward(ctx, x, negative_slope):
+        xa = c_contiguous(x._data)
+        ctx.save_for_backward(xa)
+        ctx.negative_slope = negative_slope
+        return _C.leaky_relu_forward(xa, negative_slope)
+
+    @staticmethod
+    def backward(ctx, dy):
+        (xa,) = ctx.saved_tensors
+        return _C.leaky_relu_backward(xa, c_contiguous(dy), ctx.negative_slope), None
+
+
+class SigmoidFunction(Function):
+    @staticmethod
+    def forward(ctx, x):
+        y = _C.sigmoid_forward(c_contiguous(x._data))
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, dy):
+        (y,) = ctx.saved_tensors
+        return _C.sigmoid_backward(y, c_contiguous(dy))
+
+
+class TanhFunction(Function):
+    @staticmethod
+    def forward(ctx, x):
+        y = _C.tanh_forward(c_contiguous(x._data))
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, dy):
+        (y,) = ctx.saved_tensors
+        return _C.tanh_backward(y, c_contiguous(dy))
+
+
+class SoftsignFunction(Function):
+    @staticmethod
+    def forward(ctx, x):
+        xa = c_contiguous(x._data)
+        ctx.save_for_backward(xa)
+        return _C.softsign_forward(xa)
+
+    @staticmethod
+    def backward(ctx, dy):
+        (xa,) = ctx.saved_tensors
+        return _C.softsign_backward(xa, c_contiguous(dy))
+
+
+def _to_last(a, dim):
+    """(a with `dim` moved last and made contiguous, whether it moved)."""
+    nd = a.ndim
+    if nd == 0:
+        return a.reshape(1), False
+    if dim is None:
+        dim = -1
+    if not -nd <= dim < nd:
+        raise IndexError(f"softmax: dimension {dim} out of range for a tensor of shape "
+                         f"{tuple(a.shape)}")
+    d = dim % nd
+    if d == nd - 1:
+        return c_contiguous(a), False
+    return np.ascontiguousarray(np.moveaxis(a, d, -1)), True
+
+
+class _SoftmaxBase(Function):
+    _fwd = None
+    _bwd = None
+
+    @classmethod
+    def _forward(cls, ctx, x, dim, fwd):
+        a = x._data
+        al, moved = _to_last(a, dim)
+        y = fwd(al)
+        ctx.save_for_backward(y)
+        ctx.info = (dim % a.ndim if a.ndim else 0, moved, a.shape)
+        if a.ndim == 0:
+            return y.reshape(())
+        return np.moveaxis(y, -1, ctx.info[0]) if moved else y
+
+    @staticmethod
+    def _backward(ctx, dy, bwd):
+        (y,) = ctx.saved_tensors
+        d, moved, shape = ctx.info
+        if len(shape) == 0:
+            return bwd(y, dy.reshape(1)).reshape(()), None
+        dyl = np.ascontiguousarray(np.moveaxis(dy, d, -1)) if moved else c_contiguous(dy)
+        dx = bwd(y, dyl)
+        return (np.moveaxis(dx, -1, d) if moved else dx), None
+
+
+class SoftmaxFunction(_SoftmaxBase):
+    @staticmethod
+    def forward(ctx, x, dim):
+        return _SoftmaxBase._forward(ctx, x, dim, _C.softmax_forward)
+
+    @staticmethod
+    def backward(ctx, dy):
+        return _SoftmaxBase._backward(ctx, dy, _C.softmax_backward)
+
+
+class LogSoftmaxFunction(_SoftmaxBase):
+    @staticmethod
+    def forward(ctx, x, dim):
+        return _SoftmaxBase._forward(ctx, x, dim, _C.log_softmax_forward)
+
+    @staticmethod
+    def backward(ctx, dy):
+        return _SoftmaxBase._backward(ctx, dy, _C.log_softmax_backward)
+
+
+class DropoutFunction(Function):
+    """y = x * mask / (1 - p), mask ~ Bernoulli(1 - p) from kernn's generator."""
+
+    @staticmethod
+    def forward(ctx, x, p, generator):
+        a = x._data
+        keep = generator.random(a.shape, dtype=a.dtype) >= p
+        scale = a.dtype.type(1.0 / (1.0 - p))
+        mask = keep * scale  # float mask: one multiply in forward and in backward
+        ctx.save_for_backward(mask)
+        return a * mask
+
+    @staticmethod
+    def backward(ctx, dy):
+        (mask,) = ctx.saved_tensors
+        return dy * mask, None, None

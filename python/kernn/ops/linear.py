@@ -1,0 +1,58 @@
+"""Linear layers as single GEMM calls: y = x W^T + b, optionally fused with ReLU.
+
+Forward is one kernn._C.gemm with trans_b=True and the bias in its epilogue; backward is
+dX = dY W, dW = dY^T X (gemm with trans_a) and db = column sums of dY (bias_grad). The fused
+Linear+ReLU runs the ReLU in the GEMM epilogue and, in backward, masks dY by y > 0, which is
+exactly the unfused pair's gradient because y > 0 exactly where x W^T + b > 0.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Function
+from .. import _C
+from . import c_contiguous
+
+
+class LinearFunction(Function):
+    """(x (N, in), weight (out, in), bias (out,) or None) -> (N, out)."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias):
+        xa = np.ascontiguousarray(x._data)
+        wa = np.ascontiguousarray(weight._data)
+        y = _C.gemm(xa, wa, trans_b=True, bias=None if bias is None else c_contiguous(bias._data))
+        ctx.save_for_backward(xa, wa)
+        return y
+
+    @staticmethod
+    def backward(ctx, dy):
+        xa, wa = ctx.saved_tensors
+        return _linear_grads(ctx.needs_input_grad, np.ascontiguousarray(dy), xa, wa)
+
+
+class LinearReLUFunction(Function):
+    """relu(x W^T + b) in one GEMM with the ReLU in its epilogue."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias):
+        xa = np.ascontiguousarray(x._data)
+        wa = np.ascontiguousarray(weight._data)
+        y = _C.gemm(xa, wa, trans_b=True, bias=None if bias is None else c_contiguous(bias._data),
+                   relu=True)
+        ctx.save_for_backward(xa, wa, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, dy):
+        xa, wa, y = ctx.saved_tensors
+        dz = _C.relu_backward(y, np.ascontiguousarray(dy))
+        return _linear_grads(ctx.needs_input_grad, dz, xa, wa)
+
+
+def _linear_grads(need, dy, xa, wa):
+    dx = _C.gemm(dy, wa) if need[0] else None
+    dw = _C.gemm(dy, xa, trans_a=True) if need[1] else None
+    db = _C.bias_grad(dy) if need[2] else None
+    return dx, dw, db

@@ -1,0 +1,90 @@
+"""BatchNormFunction on kernn._C's fused batch-norm kernels.
+
+The running statistics are numpy arrays updated in place by the forward kernel (training) or
+read by it (evaluation); they are not differentiated.
+"""
+
+from __future__ import annotations
+
+from .. import _C
+from ..autograd import Function
+from . import c_contiguous
+
+
+class BatchNormFunction(Function):
+    """(x (N, C, *), weight (C,) or None, bias (C,) or None, running_mean array or None,
+    running_var array or None, training, momentum, eps) -> y of x's shape."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps):
+        xa = c_contiguous(x._data)
+        wa = None if weight is None else c_contiguous(weight._data)
+        ba = None if bias is None else c_contiguous(bias._data)
+        y, save_mean, save_invstd = _C.batch_norm_forward(xa, wa, ba, running_mean, running_var,
+                                                          training, momentum, eps)
+        if any(ctx.needs_input_grad[:3]):
+            ctx.save_for_backward(xa, wa, save_mean, save_invstd)
+            ctx.training = training
+        return y
+
+    @staticmethod
+    def backward(ctx, dy):
+        xa, wa, save_mean, save_invstd = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        dx, dw, db = _C.batch_norm_backward(xa, c_contiguous(dy), wa, save_mean, save_invstd,
+                                            ctx.training)
+        return (dx if need[0] else None, dw if need[1] else None, db if need[2] else None,
+                None, None, None, None, None)
+
+
+# ---- the functional interface (exported by kernn.nn.functional) ------------------------------
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
+               momentum=0.1, eps=1e-5):
+    """Batch normalisation, as torch.nn.functional.batch_norm.
+
+    Training normalises each channel with the batch mean and the biased batch variance and, when
+    running_mean/running_var are given, updates them in place:
+    running = (1 - momentum) * running + momentum * batch statistic, with the UNBIASED variance
+    for running_var. Not training normalises with the running statistics.
+
+    Args:
+        input (Tensor): (N, C) or (N, C, *).
+        running_mean, running_var (Tensor or None): (C,), of the input's dtype.
+        weight, bias (Tensor, optional): (C,) scale and shift.
+        training (bool): use (and update) batch statistics.
+        momentum (float): weight of the new batch statistic in the running average.
+        eps (float): added to the variance.
+
+    Shape:
+        output: the input's shape.
+
+    Example::
+
+        >>> x = kernn.randn(16, 4, 8, 8)
+        >>> y = kernn.nn.functional.batch_norm(x, None, None, training=True)
+        >>> float(y.mean()) < 1e-5
+        True
+    """
+    from ..tensor import Tensor, _new
+    from .conv import _check_float_tensor, _records
+
+    op = "batch_norm"
+    _check_float_tensor(input, op, "input")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None:
+            _check_float_tensor(t, op, name)
+    stats = []
+    for name, t in (("running_mean", running_mean), ("running_var", running_var)):
+        if t is not None and not isinstance(t, Tensor):
+            raise TypeError(f"{op}: argument '{name}' must be a kernn.Tensor or None, got "
+                            f"{type(t).__name__}")
+        stats.append(None if t is None else t._data)
+    if momentum is None:
+        raise ValueError(f"{op}: argument 'momentum' must be a float (nn.BatchNorm handles "
+                         "momentum=None as a cumulative average)")
+    args = (stats[0], stats[1], bool(training), float(momentum), float(eps))
+    if _records(input, weight, bias):
+        return BatchNormFunction.apply(input, weight, bias, *args)
+    return _new(_C.batch_norm_forward(
+        c_contiguous(input._data), None if weight is None else c_contiguous(weight._data),
+        None if bias is None else c_contiguous(bias._data), *args)[0])

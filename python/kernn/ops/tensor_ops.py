@@ -1,0 +1,515 @@
+"""Autograd Functions of the Tensor's own operations: arithmetic, reductions, shape, indexing.
+
+These are plain numpy on the array inside the Tensor (numpy's element-wise loops and reductions
+are C already); matmul goes through kernn._C.gemm for 2-D operands.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _C
+from ..autograd import Function
+
+
+def _arr(x):
+    """The numpy array of a Tensor, or x itself (a Python number or an array)."""
+    return getattr(x, "_data", x)
+
+
+def unbroadcast(g, shape, dtype):
+    """Sums a broadcast gradient ``g`` back to an operand of ``shape`` and casts to ``dtype``."""
+    if g.shape != shape:
+        lead = g.ndim - len(shape)
+        if lead:
+            g = g.sum(axis=tuple(range(lead)))
+        axes = tuple(i for i, s in enumerate(shape) if s == 1 and g.shape[i] != 1)
+        if axes:
+            g = g.sum(axis=axes, keepdims=True)
+        g = np.asarray(g)
+    if g.dtype != dtype:
+        g = g.astype(dtype)
+    return g
+
+
+def _meta(x):
+    a = _arr(x)
+    return np.shape(a), getattr(a, "dtype", None)
+
+
+class Add(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
+            ctx.metas = (_meta(a), _meta(b))
+        return _arr(a) + _arr(b)
+
+    @staticmethod
+    def backward(ctx, g):
+        (sa, da), (sb, db) = ctx.metas
+        need = ctx.needs_input_grad
+        return (unbroadcast(g, sa, da) if need[0] else None,
+                unbroadcast(g, sb, db) if need[1] else None)
+
+
+class Sub(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
+            ctx.metas = (_meta(a), _meta(b))
+        return _arr(a) - _arr(b)
+
+    @staticmethod
+    def backward(ctx, g):
+        (sa, da), (sb, db) = ctx.metas
+        need = ctx.needs_input_grad
+        return (unbroadcast(g, sa, da) if need[0] else None,
+                unbroadcast(-g, sb, db) if need[1] else None)
+
+
+class Mul(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        x, y = _arr(a), _arr(b)
+        if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
+            ctx.save_for_backward(x, y)
+        return x * y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        return (unbroadcast(g * y, x.shape, x.dtype) if need[0] else None,
+                unbroadcast(g * x, y.shape, y.dtype) if need[1] else None)
+
+
+class Div(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        x, y = _arr(a), _arr(b)
+        if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
+            ctx.save_for_backward(x, y)
+        return x / y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        ga = unbroadcast(g / y, x.shape, x.dtype) if need[0] else None
+        gb = unbroadcast(-g * x / (y * y), y.shape, y.dtype) if need[1] else None
+        return ga, gb
+
+
+class Neg(Function):
+    @staticmethod
+    def forward(ctx, a):
+        return -a._data
+
+    @staticmethod
+    def backward(ctx, g):
+        return -g
+
+
+class Pow(Function):
+    """a ** b with a and/or b Tensors (the other a number)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        x, e = _arr(a), _arr(b)
+        y = np.power(x, e)
+        if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
+            ctx.save_for_backward(x, e, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, e, y = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        ga = gb = None
+        if need[0]:
+            # d(x^e)/dx = e * x^(e-1), written without dividing by x so x = 0 works.
+            ga = unbroadcast(g * e * np.power(x, e - 1), x.shape, x.dtype)
+        if need[1]:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                logx = np.where(x > 0, np.log(np.where(x > 0, x, 1)), np.where(x == 0, 0, np.nan))
+            gb = unbroadcast(g * y * logx, np.shape(e), e.dtype)
+        return ga, gb
+
+
+class Exp(Function):
+    @staticmethod
+    def forward(ctx, a):
+        y = np.exp(a._data)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g * y
+
+
+class Log(Function):
+    @staticmethod
+    def forward(ctx, a):
+        x = a._data
+        ctx.save_for_backward(x)
+        return np.log(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g / x
+
+
+class Sqrt(Function):
+    @staticmethod
+    def forward(ctx, a):
+        y = np.sqrt(a._data)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g / (2 * y)
+
+
+class Abs(Function):
+    @staticmethod
+    def forward(ctx, a):
+        x = a._data
+        ctx.save_for_backward(x)
+        return np.abs(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * np.sign(x)
+
+
+class Clamp(Function):
+    @staticmethod
+    def forward(ctx, a, lo, hi):
+        x = a._data
+        ctx.save_for_backward(x)
+        ctx.bounds = (lo, hi)
+        return np.clip(x, lo, hi)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        lo, hi = ctx.bounds
+        # As torch: the gradient passes where lo <= x <= hi (bounds included).
+        mask = np.ones(x.shape, dtype=bool)
+        if lo is not None:
+            mask &= x >= lo
+        if hi is not None:
+            mask &= x <= hi
+        return g * mask, None, None
+
+
+def _norm_dims(dim, ndim):
+    if dim is None:
+        return tuple(range(ndim))
+    if isinstance(dim, (tuple, list)):
+        dims = dim
+    else:
+        dims = (dim,)
+    out = []
+    for d in dims:
+        d = int(d)
+        if not -max(ndim, 1) <= d < max(ndim, 1):
+            raise IndexError(
+                f"dimension out of range (expected to be in range of [{-max(ndim, 1)}, "
+                f"{max(ndim, 1) - 1}], but got {d})"
+            )
+        out.append(d % ndim if ndim else 0)
+    return tuple(sorted(set(out)))
+
+
+def _expand_to(g, axes, keepdim, shape, dtype):
+    if not keepdim and axes:
+        g = np.expand_dims(g, axes)
+    g = np.broadcast_to(g, shape)
+    if g.dtype != dtype:
+        g = g.astype(dtype)
+    return g
+
+
+class Sum(Function):
+    @staticmethod
+    def forward(ctx, a, dim, keepdim):
+        x = a._data
+        axes = _norm_dims(dim, x.ndim) if x.ndim else ()
+        ctx.info = (axes, keepdim, x.shape, x.dtype)
+        return np.asarray(x.sum(axis=axes, keepdims=keepdim))
+
+    @staticmethod
+    def backward(ctx, g):
+        axes, keepdim, shape, dtype = ctx.info
+        return _expand_to(g, axes, keepdim, shape, dtype), None, None
+
+
+class Mean(Function):
+    @staticmethod
+    def forward(ctx, a, dim, keepdim):
+        x = a._data
+        axes = _norm_dims(dim, x.ndim) if x.ndim else ()
+        count = 1
+        for ax in axes:
+            count *= x.shape[ax]
+        ctx.info = (axes, keepdim, x.shape, x.dtype, count)
+        return np.asarray(x.mean(axis=axes, keepdims=keepdim))
+
+    @staticmethod
+    def backward(ctx, g):
+        axes, keepdim, shape, dtype, count = ctx.info
+        return _expand_to(g / count, axes, keepdim, shape, dtype), None, None
+
+
+class ExtremumAll(Function):
+    """max() / min() over all elements; the gradient is split evenly among ties (as torch)."""
+
+    @staticmethod
+    def forward(ctx, a, is_max):
+        x = a._data
+        if x.size == 0:
+            raise RuntimeError(
+                f"{'max' if is_max else 'min'}(): expected a non-empty tensor, got shape "
+                f"{tuple(x.shape)}"
+            )
+        y = np.asarray(x.max() if is_max else x.min())
+        if ctx.needs_input_grad[0]:
+            ctx.save_for_backward(x, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        mask = x == y
+        return g * mask / mask.sum(), None
+
+
+class ExtremumDim(Function):
+    """max(dim) / min(dim): (values, indices); the gradient goes to the chosen index."""
+
+    @staticmethod
+    def forward(ctx, a, dim, keepdim, is_max):
+        x = a._data
+        (axis,) = _norm_dims(dim, x.ndim) if x.ndim else (0,)
+        if x.ndim == 0:
+            return x.copy(), np.zeros((), dtype=np.int64)
+        if x.shape[axis] == 0:
+            raise IndexError(
+                f"{'max' if is_max else 'min'}(): cannot reduce over a zero-size dimension "
+                f"{axis} of shape {tuple(x.shape)}"
+            )
+        idx = (np.argmax if is_max else np.argmin)(x, axis=axis)
+        idx_k = np.expand_dims(idx, axis)
+        vals = np.take_along_axis(x, idx_k, axis)
+        if not keepdim:
+            vals = vals.squeeze(axis)
+            out_idx = idx
+        else:
+            out_idx = idx_k
+        if ctx.needs_input_grad[0]:
+            ctx.info = (idx_k, axis, keepdim, x.shape, x.dtype)
+        return vals, out_idx.astype(np.int64, copy=False)
+
+    @staticmethod
+    def backward(ctx, g, _g_idx):
+        idx_k, axis, keepdim, shape, dtype = ctx.info
+        if not keepdim:
+            g = np.expand_dims(g, axis)
+        dx = np.zeros(shape, dtype=dtype)
+        np.put_along_axis(dx, idx_k, g, axis)
+        return dx, None, None, None
+
+
+def _gemm2d(a, b, trans_a=False, trans_b=False):
+    return _C.gemm(np.ascontiguousarray(a), np.ascontiguousarray(b), trans_a=trans_a, trans_b=trans_b)
+
+
+class MatMul(Function):
+    """torch.matmul semantics: 1-D operands are promoted and the added dimension removed;
+    2-D x 2-D runs kernn's GEMM, batched (>2-D) products broadcast through numpy."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        x, y = a._data, b._data
+        if x.ndim == 0 or y.ndim == 0:
+            raise RuntimeError(
+                f"matmul: both arguments need at least 1 dimension, got shapes {tuple(x.shape)} "
+                f"and {tuple(y.shape)}"
+            )
+        if x.dtype != y.dtype:
+            raise TypeError(f"matmul: expected both operands to have the same dtype, got "
+                            f"{x.dtype} and {y.dtype}")
+        xs = x.shape[-1]
+        ys = y.shape[-2] if y.ndim > 1 else y.shape[0]
+        if xs != ys:
+            raise ValueError(
+                f"matmul: shapes {tuple(x.shape)} and {tuple(y.shape)} cannot be multiplied "
+                f"({xs} != {ys})"
+            )
+        ctx.save_for_backward(x, y)
+        if x.ndim == 2 and y.ndim == 2 and x.dtype.kind == "f":
+            return _gemm2d(x, y)
+        if x.ndim == 1 and y.ndim == 2 and x.dtype.kind == "f":
+            return _gemm2d(x[None, :], y)[0]
+        if x.ndim == 2 and y.ndim == 1 and x.dtype.kind == "f":
+            return _gemm2d(x, y[None, :], trans_b=True)[:, 0]
+        return np.asarray(np.matmul(x, y))
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        x2 = x[None, :] if x.ndim == 1 else x
+        y2 = y[:, None] if y.ndim == 1 else y
+        g2 = np.asarray(g)
+        if y.ndim == 1:
+            g2 = np.expand_dims(g2, -1)
+        if x.ndim == 1:
+            g2 = np.expand_dims(g2, -2)
+        gx = gy = None
+        if x2.ndim == 2 and y2.ndim == 2:
+            if need[0]:
+                gx = _gemm2d(g2, y2, trans_b=True)
+            if need[1]:
+                gy = _gemm2d(x2, g2, trans_a=True)
+        else:
+            if need[0]:
+                gx = unbroadcast(np.matmul(g2, np.swapaxes(y2, -1, -2)), x2.shape, x.dtype)
+            if need[1]:
+                gy = unbroadcast(np.matmul(np.swapaxes(x2, -1, -2), g2), y2.shape, y.dtype)
+        if gx is not None and x.ndim == 1:
+            gx = gx.reshape(x.shape)
+        if gy is not None and y.ndim == 1:
+            gy = gy.reshape(y.shape)
+        return gx, gy
+
+
+class Reshape(Function):
+    @staticmethod
+    def forward(ctx, a, shape):
+        x = a._data
+        ctx.shape = x.shape
+        try:
+            return x.reshape(shape)
+        except ValueError:
+            raise RuntimeError(
+                f"shape '{list(shape)}' is invalid for input of size {x.size} "
+                f"(shape {tuple(x.shape)})"
+            ) from None
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.reshape(ctx.shape), None
+
+
+class Permute(Function):
+    @staticmethod
+    def forward(ctx, a, perm):
+        ctx.perm = perm
+        return np.transpose(a._data, perm)
+
+    @staticmethod
+    def backward(ctx, g):
+        return np.transpose(g, np.argsort(ctx.perm)), None
+
+
+class Contiguous(Function):
+    @staticmethod
+    def forward(ctx, a):
+        return np.ascontiguousarray(a._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+def _is_basic_index(idx):
+    if isinstance(idx, tuple):
+        return all(_is_basic_index(i) for i in idx)
+    return idx is None or idx is Ellipsis or isinstance(idx, (int, slice, np.integer))
+
+
+class Index(Function):
+    """x[idx] for basic (ints, slices, None, ...) and advanced (integer / bool array) indices."""
+
+    @staticmethod
+    def forward(ctx, a, idx):
+        x = a._data
+        ctx.info = (idx, x.shape, x.dtype)
+        out = x[idx]
+        return np.asarray(out)
+
+    @staticmethod
+    def backward(ctx, g):
+        idx, shape, dtype = ctx.info
+        dx = np.zeros(shape, dtype=dtype)
+        if _is_basic_index(idx):
+            dx[idx] = g
+        else:
+            # add.at sums repeated indices (x[[0, 0]] sends two gradients to row 0).
+            np.add.at(dx, idx, g)
+        return dx, None
+
+
+class Cast(Function):
+    @staticmethod
+    def forward(ctx, a, dtype):
+        x = a._data
+        ctx.dtype = x.dtype
+        return x.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.astype(ctx.dtype), None
+
+
+class Cat(Function):
+    @staticmethod
+    def forward(ctx, dim, *tensors):
+        arrays = [t._data for t in tensors]
+        ctx.split = (dim, np.cumsum([a.shape[dim] for a in arrays])[:-1])
+        return np.concatenate(arrays, axis=dim)
+
+    @staticmethod
+    def backward(ctx, g):
+        dim, points = ctx.split
+        parts = np.split(g, points, axis=dim)
+        return (None, *[p if n else None for p, n in zip(parts, ctx.needs_input_grad[1:])])
+
+
+class Stack(Function):
+    @staticmethod
+    def forward(ctx, dim, *tensors):
+        ctx.dim = dim
+        return np.stack([t._data for t in tensors], axis=dim)
+
+    @staticmethod
+    def backward(ctx, g):
+        n = g.shape[ctx.dim]
+        parts = [np.take(g, i, axis=ctx.dim) for i in range(n)]
+        return (None, *[p if need else None for p, need in zip(parts, ctx.needs_input_grad[1:])])
+
+
+class Where(Function):
+    @staticmethod
+    def forward(ctx, cond, a, b):
+        c, x, y = _arr(cond), _arr(a), _arr(b)
+        ctx.save_for_backward(c)
+        ctx.metas = (_meta(a), _meta(b))
+        return np.asarray(np.where(c, x, y))
+
+    @staticmethod
+    def backward(ctx, g):
+        (c,) = ctx.saved_tensors
+        (sa, da), (sb, db) = ctx.metas
+        need = ctx.needs_input_grad
+        ga = unbroadcast(np.where(c, g, 0).astype(g.dtype), sa, da) if need[1] else None
+        gb = unbroadcast(np.where(c, 0, g).astype(g.dtype), sb, db) if need[2] else None
+        return None, ga, gb

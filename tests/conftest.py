@@ -1,0 +1,42 @@
+"""Shared pytest fixtures. This directory is on sys.path (pytest's default rootdir-relative
+import mode), so tests in subfolders can `import torch_compare`."""
+
+import numpy as np
+import pytest
+
+import kernn
+
+
+@pytest.fixture(autouse=True)
+def _seed_everything():
+    """Every test starts from the same seeds (numpy's legacy global, kernn's generator, torch)."""
+    np.random.seed(0)
+    kernn.manual_seed(0)
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a test dependency
+        torch = None
+    if torch is not None:
+        torch.manual_seed(0)
+    yield
+
+
+@pytest.fixture(params=[1, 2], ids=["1thread", "2threads"])
+def num_threads(request):
+    """Runs the test once with kernn at 1 thread and once at 2, restoring the count after."""
+    before = kernn.get_num_threads()
+    kernn.set_num_threads(request.param)
+    yield request.param
+    kernn.set_num_threads(before)
+
+
+@pytest.fixture
+def rng():
+    """A numpy Generator seeded per test, for input data."""
+    return np.random.default_rng(1234)
+
+
+@pytest.fixture(params=[np.float32, np.float64], ids=["float32", "float64"])
+def float_dtype(request):
+    """The two float dtypes kernn supports everywhere."""
+    return request.param

@@ -1,0 +1,474 @@
+"""kernn.optim against torch.optim: trajectories, parameter groups, zero_grad, state dicts.
+
+Both libraries start from the same values and, at every step, get the gradient of the same
+fixed function evaluated at their own current parameters, so the trajectories may only drift
+apart through rounding. float64 must agree to ~1e-12 relative over 50 steps. float32: each
+step may round a few operations differently (torch evaluates `lerp`/`addcdiv` in its own order,
+the kernels may contract a multiply-add into an FMA), ~1 ulp = 6e-8 relative per operation;
+the trajectories are contracting, so the differences add up at most linearly: 50 steps x a
+few ulp gives the rtol of 2e-5 used below (atol 2e-6 for entries passing near zero).
+Measured against torch 2.13 on x86-64, the worst case (SGD with Nesterov momentum) uses a third
+of this float32 tolerance and 1/80 of the float64 one.
+"""
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import kernn
+from kernn.optim import SGD, Adam, AdamW, RMSprop
+
+SHAPES = [(3, 5), (7,), (1,), (2, 3, 4)]
+STEPS = 50
+TOLERANCES = {np.float64: dict(rtol=1e-12, atol=1e-13), np.float32: dict(rtol=2e-5, atol=2e-6)}
+
+
+def initial_values(dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal(shape).astype(dtype) for shape in SHAPES]
+
+
+def fixed_grad(value: np.ndarray, index: int, step: int) -> np.ndarray:
+    """Gradient of a smooth non-quadratic objective, evaluated in float64 then rounded to the
+    parameter's dtype: the same inputs give the same gradient on both sides."""
+    w = value.astype(np.float64)
+    scale = 0.5 + 0.25 * index
+    g = scale * w + 0.1 * (index - 1) + 0.3 * np.sin(3.0 * w + 0.1 * step)
+    return g.astype(value.dtype)
+
+
+def kernn_params(values, requires_grad=True):
+    return [kernn.Tensor(v.copy(), requires_grad=requires_grad) for v in values]
+
+
+def torch_params(values):
+    return [torch.tensor(v.copy(), requires_grad=True) for v in values]
+
+
+def set_kernn_grads(params, step, skip=()):
+    for i, p in enumerate(params):
+        p.grad = None if i in skip else kernn.Tensor(fixed_grad(p.detach().numpy(), i, step))
+
+
+def set_torch_grads(params, step, skip=()):
+    for i, p in enumerate(params):
+        p.grad = None if i in skip else torch.from_numpy(fixed_grad(p.detach().numpy(), i, step))
+
+
+def run_kernn(opt, params, steps, first_step=0, skip=()):
+    trajectory = []
+    for t in range(first_step, first_step + steps):
+        set_kernn_grads(params, t, skip)
+        opt.step()
+        trajectory.append([p.detach().numpy().copy() for p in params])
+    return trajectory
+
+
+def run_torch(opt, params, steps, first_step=0, skip=()):
+    trajectory = []
+    for t in range(first_step, first_step + steps):
+        set_torch_grads(params, t, skip)
+        opt.step()
+        trajectory.append([p.detach().numpy().copy() for p in params])
+    return trajectory
+
+
+def assert_trajectories_close(ours, theirs, dtype):
+    assert len(ours) == len(theirs)
+    for step, (a_params, b_params) in enumerate(zip(ours, theirs)):
+        for i, (a, b) in enumerate(zip(a_params, b_params)):
+            assert a.dtype == b.dtype
+            np.testing.assert_allclose(a, b, **TOLERANCES[dtype], err_msg=f"step {step}, parameter {i}")
+
+
+CASES = [
+    (SGD, torch.optim.SGD, dict(lr=0.05)),
+    (SGD, torch.optim.SGD, dict(lr=0.05, momentum=0.9)),
+    (SGD, torch.optim.SGD, dict(lr=0.05, momentum=0.8, dampening=0.3)),
+    (SGD, torch.optim.SGD, dict(lr=0.05, momentum=0.9, nesterov=True)),
+    (SGD, torch.optim.SGD, dict(lr=0.05, momentum=0.5, weight_decay=0.1)),
+    (SGD, torch.optim.SGD, dict(lr=0.02, momentum=0.9, nesterov=True, weight_decay=0.01, maximize=True)),
+    (Adam, torch.optim.Adam, dict(lr=0.01)),
+    (Adam, torch.optim.Adam, dict(lr=0.01, amsgrad=True)),
+    (Adam, torch.optim.Adam, dict(lr=0.01, betas=(0.8, 0.95), eps=1e-6, weight_decay=0.1)),
+    (Adam, torch.optim.Adam, dict(lr=0.01, weight_decay=0.05, amsgrad=True, maximize=True)),
+    (AdamW, torch.optim.AdamW, dict(lr=0.01)),
+    (AdamW, torch.optim.AdamW, dict(lr=0.01, weight_decay=0.2, amsgrad=True)),
+    (AdamW, torch.optim.AdamW, dict(lr=0.01, betas=(0.5, 0.9), maximize=True)),
+    (RMSprop, torch.optim.RMSprop, dict(lr=0.01)),
+    (RMSprop, torch.optim.RMSprop, dict(lr=0.01, momentum=0.9)),
+    (RMSprop, torch.optim.RMSprop, dict(lr=0.01, centered=True)),
+    (RMSprop, torch.optim.RMSprop, dict(lr=0.005, alpha=0.9, eps=1e-6, centered=True, momentum=0.5,
+                                        weight_decay=0.1)),
+    (RMSprop, torch.optim.RMSprop, dict(lr=0.01, momentum=0.3, maximize=True)),
+]
+
+
+def case_id(case):
+    ours, _, options = case
+    return ours.__name__ + "-" + "-".join(f"{k}={v}" for k, v in options.items())
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+def test_trajectory_matches_torch(case, dtype):
+    ours_class, torch_class, options = case
+    values = initial_values(dtype)
+    ours = kernn_params(values)
+    theirs = torch_params(values)
+    ours_trajectory = run_kernn(ours_class(ours, **options), ours, STEPS)
+    theirs_trajectory = run_torch(torch_class(theirs, **options, foreach=False), theirs, STEPS)
+    assert_trajectories_close(ours_trajectory, theirs_trajectory, dtype)
+
+
+@pytest.mark.parametrize("ours_class, torch_class", [(SGD, torch.optim.SGD), (Adam, torch.optim.Adam),
+                                                     (AdamW, torch.optim.AdamW),
+                                                     (RMSprop, torch.optim.RMSprop)])
+def test_param_groups_with_their_own_options_match_torch(ours_class, torch_class):
+    values = initial_values(np.float64, seed=1)
+    extra = {"momentum": 0.5} if ours_class in (SGD, RMSprop) else {"amsgrad": True}
+
+    def groups(params):
+        return [{"params": params[:2], "lr": 0.1, **extra}, {"params": params[2:]}]
+
+    ours = kernn_params(values)
+    theirs = torch_params(values)
+    ours_opt = ours_class(groups(ours), lr=0.01, weight_decay=0.01)
+    theirs_opt = torch_class(groups(theirs), lr=0.01, weight_decay=0.01)
+    assert [g["lr"] for g in ours_opt.param_groups] == [0.1, 0.01]
+    assert_trajectories_close(run_kernn(ours_opt, ours, 30), run_torch(theirs_opt, theirs, 30), np.float64)
+
+
+@pytest.mark.parametrize("ours_class, torch_class", [(SGD, torch.optim.SGD), (Adam, torch.optim.Adam),
+                                                     (RMSprop, torch.optim.RMSprop)])
+def test_parameters_without_grad_are_skipped_and_get_no_state(ours_class, torch_class):
+    values = initial_values(np.float64)
+    options = dict(lr=0.01, momentum=0.9) if ours_class is not Adam else dict(lr=0.01)
+    ours = kernn_params(values)
+    theirs = torch_params(values)
+    ours_opt = ours_class(ours, **options)
+    ours_trajectory = run_kernn(ours_opt, ours, 10, skip={1})
+    theirs_trajectory = run_torch(torch_class(theirs, **options), theirs, 10, skip={1})
+    assert_trajectories_close(ours_trajectory, theirs_trajectory, np.float64)
+    np.testing.assert_array_equal(ours[1].detach().numpy(), values[1])
+    assert ours[1] not in ours_opt.state
+    assert set(ours_opt.state_dict()["state"]) == {0, 2, 3}
+
+
+def test_zero_grad_sets_none_by_default_and_zeros_on_request():
+    values = initial_values(np.float64)
+    params = kernn_params(values)
+    opt = SGD(params, lr=0.1, weight_decay=0.5)
+    set_kernn_grads(params, 0)
+    grad_arrays = [p.grad.numpy() for p in params]
+    opt.zero_grad(set_to_none=False)
+    for p, array in zip(params, grad_arrays):
+        assert p.grad.numpy() is array  # zeroed in place, not replaced
+        assert not array.any()
+    # A zero gradient still steps (weight decay moves the weights), as in torch.
+    opt.step()
+    np.testing.assert_allclose(params[0].detach().numpy(), values[0] * (1 - 0.1 * 0.5), rtol=1e-15)
+    opt.zero_grad()
+    assert all(p.grad is None for p in params)
+    before = [p.detach().numpy().copy() for p in params]
+    opt.step()  # no gradients: nothing moves
+    for p, b in zip(params, before):
+        np.testing.assert_array_equal(p.detach().numpy(), b)
+
+
+def test_step_updates_the_parameter_array_in_place_and_returns_the_closure_loss():
+    params = kernn_params(initial_values(np.float32))
+    arrays = [p.detach().numpy() for p in params]
+    opt = Adam(params, lr=0.1)
+    calls = []
+
+    def closure():
+        calls.append(1)
+        set_kernn_grads(params, 0)
+        return 42.0
+
+    assert opt.step(closure) == 42.0
+    assert calls == [1]
+    assert all(p.detach().numpy() is a for p, a in zip(params, arrays))
+    assert not np.array_equal(arrays[0], initial_values(np.float32)[0])
+
+
+def test_strided_parameter_is_updated_through_a_contiguous_copy():
+    base = np.arange(12, dtype=np.float64).reshape(3, 4)
+    strided = base.T  # a view, not C-contiguous
+    param = kernn.Tensor(strided, requires_grad=True)
+    param.grad = kernn.Tensor(np.ones((4, 3)))
+    SGD([param], lr=0.5).step()
+    np.testing.assert_array_equal(base, np.arange(12, dtype=np.float64).reshape(3, 4) - 0.5)
+
+
+def test_one_and_two_threads_give_identical_updates():
+    # Above kParallelGrain elements so that the kernels really split the work.
+    value = np.random.default_rng(3).standard_normal(70001)
+    results = []
+    before = kernn.get_num_threads()
+    try:
+        for threads in (1, 2):
+            kernn.set_num_threads(threads)
+            param = kernn.Tensor(value.copy(), requires_grad=True)
+            opt = Adam([param], lr=0.01, amsgrad=True)
+            for t in range(3):
+                param.grad = kernn.Tensor(fixed_grad(param.detach().numpy(), 0, t))
+                opt.step()
+            results.append(param.detach().numpy().copy())
+    finally:
+        kernn.set_num_threads(before)
+    np.testing.assert_array_equal(results[0], results[1])
+
+
+STATEFUL_CASES = [
+    (SGD, torch.optim.SGD, dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01)),
+    (Adam, torch.optim.Adam, dict(lr=0.01, amsgrad=True, weight_decay=0.01)),
+    (AdamW, torch.optim.AdamW, dict(lr=0.01, amsgrad=True)),
+    (RMSprop, torch.optim.RMSprop, dict(lr=0.01, momentum=0.5, centered=True)),
+]
+
+
+@pytest.mark.parametrize("case", STATEFUL_CASES, ids=case_id)
+def test_state_dict_save_load_resume_equals_uninterrupted_run(case, tmp_path):
+    ours_class, _, options = case
+    values = initial_values(np.float32)
+    params = kernn_params(values)
+    opt = ours_class([{"params": params[:1], "lr": 0.02}, {"params": params[1:]}], **options)
+    run_kernn(opt, params, 20)
+    path = tmp_path / "optim.kn"
+    kernn.save(opt.state_dict(), path)
+    snapshot = [p.detach().numpy().copy() for p in params]
+
+    uninterrupted = run_kernn(opt, params, 30, first_step=20)
+
+    resumed_params = kernn_params(snapshot)
+    resumed = ours_class([{"params": resumed_params[:1]}, {"params": resumed_params[1:]}], lr=0.5)
+    resumed.load_state_dict(kernn.load(path))
+    assert resumed.param_groups[0]["lr"] == 0.02 and resumed.param_groups[1]["lr"] == options["lr"]
+    resumed_trajectory = run_kernn(resumed, resumed_params, 30, first_step=20)
+    for a_params, b_params in zip(uninterrupted, resumed_trajectory):
+        for a, b in zip(a_params, b_params):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_state_dict_layout_is_torchs():
+    values = initial_values(np.float64)
+    ours = kernn_params(values)
+    theirs = torch_params(values)
+    ours_opt = Adam([{"params": ours[:1], "lr": 0.1}, {"params": ours[1:]}], amsgrad=True)
+    theirs_opt = torch.optim.Adam([{"params": theirs[:1], "lr": 0.1}, {"params": theirs[1:]}], amsgrad=True)
+    run_kernn(ours_opt, ours, 3, skip={2})
+    run_torch(theirs_opt, theirs, 3, skip={2})
+    sd, torch_sd = ours_opt.state_dict(), theirs_opt.state_dict()
+    assert [g["params"] for g in sd["param_groups"]] == [g["params"] for g in torch_sd["param_groups"]] == [[0], [1, 2, 3]]
+    assert list(sd["state"]) == list(torch_sd["state"]) == [0, 1, 3]
+    for index, state in sd["state"].items():
+        assert set(state) == set(torch_sd["state"][index])
+        assert state["step"] == int(torch_sd["state"][index]["step"]) == 3
+    for group, torch_group in zip(sd["param_groups"], torch_sd["param_groups"]):
+        for key, value in group.items():
+            assert torch_group[key] == value, key
+
+
+@pytest.mark.parametrize("case", STATEFUL_CASES, ids=case_id)
+def test_torch_state_dict_loads_and_continues_like_torch(case):
+    ours_class, torch_class, options = case
+    values = initial_values(np.float64)
+    theirs = torch_params(values)
+    theirs_opt = torch_class(theirs, **options)
+    run_torch(theirs_opt, theirs, 20)
+    ours = kernn_params([p.detach().numpy() for p in theirs])
+    ours_opt = ours_class(ours, lr=0.9)
+    ours_opt.load_state_dict(theirs_opt.state_dict())
+    assert ours_opt.param_groups[0]["lr"] == options["lr"]
+    assert_trajectories_close(run_kernn(ours_opt, ours, 30, first_step=20),
+                              run_torch(theirs_opt, theirs, 30, first_step=20), np.float64)
+
+
+@pytest.mark.parametrize("case", STATEFUL_CASES, ids=case_id)
+def test_kernn_state_dict_loads_into_torch(case):
+    ours_class, torch_class, options = case
+    values = initial_values(np.float64)
+    ours = kernn_params(values)
+    ours_opt = ours_class(ours, **options)
+    run_kernn(ours_opt, ours, 20)
+    sd = ours_opt.state_dict()
+    as_torch = {"param_groups": sd["param_groups"],
+                "state": {i: {k: torch.from_numpy(v.numpy().copy()) if isinstance(v, kernn.Tensor) else v
+                              for k, v in s.items()} for i, s in sd["state"].items()}}
+    theirs = torch_params([p.detach().numpy() for p in ours])
+    theirs_opt = torch_class(theirs, lr=0.9)
+    theirs_opt.load_state_dict(as_torch)
+    assert_trajectories_close(run_kernn(ours_opt, ours, 30, first_step=20),
+                              run_torch(theirs_opt, theirs, 30, first_step=20), np.float64)
+
+
+def test_loaded_state_is_a_copy_cast_to_the_parameter_dtype():
+    params = kernn_params(initial_values(np.float32))
+    opt = SGD(params, lr=0.1, momentum=0.9)
+    buffer = np.full(SHAPES[0], 2.0, dtype=np.float64)
+    opt.load_state_dict({"state": {0: {"momentum_buffer": buffer}},
+                         "param_groups": [{"lr": 0.1, "momentum": 0.9, "params": [0, 1, 2, 3]}]})
+    loaded = opt.state[params[0]]["momentum_buffer"]
+    assert loaded.numpy().dtype == np.float32 and not np.shares_memory(loaded.numpy(), buffer)
+    assert opt.param_groups[0]["nesterov"] is False  # options the saved group lacks keep their defaults
+
+
+def test_load_state_dict_rejects_mismatched_dicts():
+    params = kernn_params(initial_values(np.float64))
+    opt = Adam([{"params": params[:2]}, {"params": params[2:]}])
+    run_kernn(opt, params, 2)
+    good = opt.state_dict()
+    with pytest.raises(ValueError, match="2 parameter groups, the optimizer has 1"):
+        Adam(kernn_params(initial_values(np.float64))).load_state_dict(good)
+    with pytest.raises(ValueError, match="group 0 has 2 parameters, the optimizer's group has 1"):
+        other = kernn_params(initial_values(np.float64))
+        Adam([{"params": other[:1]}, {"params": other[1:]}]).load_state_dict(good)
+    with pytest.raises(ValueError, match=r"state\[0\]\['exp_avg'\] has shape \(3, 5\), its parameter has shape \(7,\)"):
+        other = kernn_params(initial_values(np.float64))
+        Adam([{"params": [other[1], other[0]]}, {"params": other[2:]}]).load_state_dict(good)
+    with pytest.raises(ValueError, match="'state' and 'param_groups'"):
+        opt.load_state_dict({"state": {}})
+    with pytest.raises(ValueError, match="parameter 9, which no parameter group lists"):
+        opt.load_state_dict({"state": {9: {"step": 1}}, "param_groups": good["param_groups"]})
+
+
+def test_adam_state_dict_loads_into_adamw_as_adamw():
+    params = kernn_params(initial_values(np.float64))
+    adam = Adam(params, lr=0.01, weight_decay=0.1)
+    run_kernn(adam, params, 3)
+    adamw = AdamW(kernn_params(initial_values(np.float64)))
+    adamw.load_state_dict(adam.state_dict())
+    assert adamw.param_groups[0]["decoupled_weight_decay"] is True
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda p: SGD(p, lr=-0.1), "Invalid learning rate: -0.1"),
+    (lambda p: SGD(p, momentum=-1), "Invalid momentum value: -1"),
+    (lambda p: SGD(p, weight_decay=-1), "Invalid weight_decay value: -1"),
+    (lambda p: SGD(p, nesterov=True), "Nesterov momentum requires a momentum and zero dampening"),
+    (lambda p: SGD(p, momentum=0.9, dampening=0.1, nesterov=True), "zero dampening"),
+    (lambda p: Adam(p, betas=(1.0, 0.999)), "Invalid beta parameter at index 0: 1.0"),
+    (lambda p: Adam(p, betas=(0.9, -0.1)), "Invalid beta parameter at index 1: -0.1"),
+    (lambda p: Adam(p, eps=-1e-8), "Invalid epsilon value"),
+    (lambda p: AdamW(p, lr=-1), "Invalid learning rate"),
+    (lambda p: RMSprop(p, alpha=-0.5), "Invalid alpha value: -0.5"),
+    (lambda p: RMSprop(p, momentum=-0.5), "Invalid momentum value"),
+    (lambda p: SGD([], lr=0.1), "empty parameter list"),
+    (lambda p: SGD([{"params": p[:1]}, {"params": p[:1]}]), "more than one parameter group"),
+    (lambda p: SGD([p[0], p[0]]), "same parameter more than once"),
+    (lambda p: SGD([{"lr": 0.1}]), "no 'params' entry"),
+])
+def test_invalid_arguments_raise_value_error(make, message):
+    with pytest.raises(ValueError, match=message):
+        make(kernn_params(initial_values(np.float64)))
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda p: SGD(p[0]), "single Tensor"),
+    (lambda p: SGD(set(p)), "ordered collections"),
+    (lambda p: SGD([np.zeros(3)]), "can only optimize Tensors, but parameter 0 of the group is a ndarray"),
+    (lambda p: SGD([kernn.Tensor(np.zeros(3, dtype=np.int64))]), "dtype int64"),
+])
+def test_invalid_params_raise_type_error(make, message):
+    with pytest.raises(TypeError, match=message):
+        make(kernn_params(initial_values(np.float64)))
+
+
+def test_grad_of_the_wrong_shape_or_dtype_is_named():
+    params = kernn_params(initial_values(np.float64))
+    opt = RMSprop(params)
+    params[1].grad = kernn.Tensor(np.ones(6))
+    with pytest.raises(ValueError, match=r"RMSprop.step: .*\['params'\]\[1\] has shape \(7,\) but its grad has shape \(6,\)"):
+        opt.step()
+    params[1].grad = kernn.Tensor(np.ones(7, dtype=np.float32))
+    with pytest.raises(TypeError, match="dtype float64 but its grad has dtype float32"):
+        opt.step()
+
+
+def test_named_parameters_and_add_param_group():
+    params = kernn_params(initial_values(np.float64))
+    opt = SGD([("a", params[0]), ("b", params[1])], lr=0.1)
+    assert opt.param_groups[0]["param_names"] == ["a", "b"]
+    with pytest.raises(ValueError, match="with/without names"):
+        opt.add_param_group({"params": params[2:]})
+    opt.add_param_group({"params": [("c", params[2])], "lr": 0.5, "momentum": 0.9})
+    assert opt.param_groups[1]["lr"] == 0.5 and opt.param_groups[1]["dampening"] == 0
+    assert opt.state_dict()["param_groups"][1]["params"] == [2]
+
+
+def test_repr_lists_the_groups():
+    text = repr(SGD(kernn_params(initial_values(np.float64)), lr=0.25))
+    assert text.startswith("SGD (") and "Parameter Group 0" in text and "lr: 0.25" in text
+
+
+def test_bias_correction_uses_the_step_count():
+    # After one Adam step from zero state the update is lr * sign(g) (up to eps), whatever |g|.
+    param = kernn.Tensor(np.zeros(4), requires_grad=True)
+    param.grad = kernn.Tensor(np.array([1e-3, -2.0, 5.0, -1e3]))
+    Adam([param], lr=0.1, eps=0.0).step()
+    np.testing.assert_allclose(param.detach().numpy(), [-0.1, 0.1, -0.1, 0.1], rtol=1e-12)
+    assert math.isclose(float(np.abs(param.detach().numpy()).sum()), 0.4, rel_tol=1e-12)
+
+
+@pytest.mark.parametrize("ours_class, torch_class, options", [
+    (Adam, torch.optim.Adam, dict(lr=0.01)),
+    (SGD, torch.optim.SGD, dict(lr=0.05, momentum=0.9)),
+])
+def test_training_a_model_with_autograd_matches_torch(ours_class, torch_class, options):
+    # The whole loop a user writes: zero_grad, forward, loss, backward, step, in float64.
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((16, 5))
+    y = rng.integers(0, 3, 16)
+    ours = kernn.nn.Sequential(kernn.nn.Linear(5, 7), kernn.nn.ReLU(), kernn.nn.Linear(7, 3)).double()
+    theirs = torch.nn.Sequential(torch.nn.Linear(5, 7), torch.nn.ReLU(), torch.nn.Linear(7, 3)).double()
+    theirs.load_state_dict({k: torch.from_numpy(v.numpy().copy()) for k, v in ours.state_dict().items()})
+    ours_opt = ours_class(ours.parameters(), **options)
+    theirs_opt = torch_class(theirs.parameters(), **options)
+    loss_fn, torch_loss_fn = kernn.nn.CrossEntropyLoss(), torch.nn.CrossEntropyLoss()
+    for step in range(25):
+        ours_opt.zero_grad()
+        loss = loss_fn(ours(kernn.from_numpy(x)), kernn.from_numpy(y))
+        loss.backward()
+        ours_opt.step()
+        theirs_opt.zero_grad()
+        torch_loss = torch_loss_fn(theirs(torch.from_numpy(x)), torch.from_numpy(y))
+        torch_loss.backward()
+        theirs_opt.step()
+        assert math.isclose(loss.item(), torch_loss.item(), rel_tol=1e-10), f"step {step}"
+    for (name, p), q in zip(ours.named_parameters(), theirs.parameters()):
+        np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-10, atol=1e-12, err_msg=name)
+
+
+class SignSGD(kernn.optim.Optimizer):
+    """A user-written optimizer in torch's style: step() overridden, lr required."""
+
+    def __init__(self, params, lr=kernn.optim.optimizer.required):
+        super().__init__(params, {"lr": lr})
+
+    def step(self, closure=None):
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    array = p.detach().numpy()
+                    array -= group["lr"] * np.sign(p.grad.numpy())
+
+
+def test_user_subclass_with_its_own_step_and_a_required_option():
+    params = kernn_params(initial_values(np.float64))
+    with pytest.raises(ValueError, match="didn't specify a value of required optimization parameter lr"):
+        SignSGD(params)
+    opt = SignSGD([{"params": params[:2], "lr": 0.5}, {"params": params[2:], "lr": 0.25}])
+    scheduler = kernn.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+    set_kernn_grads(params, 0)
+    expected = params[3].detach().numpy() - 0.25 * np.sign(params[3].grad.numpy())
+    opt.step()
+    np.testing.assert_array_equal(params[3].detach().numpy(), expected)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the overridden step() is seen as called: no order warning
+        scheduler.step()
+    assert [g["lr"] for g in opt.param_groups] == [0.25, 0.125]

@@ -1,0 +1,210 @@
+"""Autograd engine: reuse, diamonds, broadcasting, deep chains, grad modes, graph freeing,
+custom Functions."""
+
+import gc
+import weakref
+
+import numpy as np
+import pytest
+
+import kernn
+from kernn.autograd import Function
+from torch_compare import compare
+
+
+def test_reused_tensor_accumulates(rng):
+    a = rng.standard_normal((3, 4))
+    compare(lambda l, x: x * x + x * 3 + x, [a])
+
+
+def test_diamond_graph(rng):
+    # x -> h -> (h * (h + 1), tanh(h)) -> sum: h's gradient from both branches is summed
+    # before h's own backward runs, once.
+    def f(l, x):
+        h = x.exp()
+        return h * (h + 1) + h.tanh()
+
+    compare(f, [rng.standard_normal(5)])
+
+
+def test_shared_interior_node_with_many_consumers(rng):
+    def f(l, x):
+        h = x * 2
+        return h + h * h + h.sum() + h.mean(0)
+
+    compare(f, [rng.standard_normal((4, 3))])
+
+
+def test_broadcast_gradients_sum_to_operand_shape(rng):
+    compare(lambda l, x, b, c: x * b + c, [rng.standard_normal((4, 5, 6)),
+                                           rng.standard_normal((5, 1)),
+                                           rng.standard_normal((1, 1, 6))])
+
+
+def test_deep_chain_of_10000_ops_runs_without_recursion():
+    x = kernn.tensor([1.0], dtype=kernn.float64, requires_grad=True)
+    y = x
+    for _ in range(10_000):
+        y = y * 1.0001
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [1.0001 ** 10_000], rtol=1e-9)
+
+
+def test_leaf_grad_accumulates_across_backward_calls():
+    x = kernn.tensor([1.0, 2.0], requires_grad=True)
+    (x * 3).sum().backward()
+    (x * 3).sum().backward()
+    assert x.grad.tolist() == [6.0, 6.0]
+
+
+def test_second_backward_through_freed_graph_raises():
+    x = kernn.tensor([1.0, 2.0], requires_grad=True)
+    y = (x * x).sum()
+    y.backward()
+    with pytest.raises(RuntimeError, match="second time"):
+        y.backward()
+
+
+def test_retain_graph_allows_second_backward():
+    x = kernn.tensor([1.0, 2.0], requires_grad=True)
+    y = (x * x).sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    assert x.grad.tolist() == [4.0, 8.0]
+
+
+def test_no_grad_records_nothing():
+    x = kernn.ones(3, requires_grad=True)
+    with kernn.no_grad():
+        y = x * 2 + 1
+        assert not kernn.is_grad_enabled()
+        with kernn.enable_grad():
+            z = x * 2
+    assert kernn.is_grad_enabled()
+    assert not y.requires_grad and y.grad_fn is None
+    assert z.requires_grad
+
+
+def test_no_grad_as_decorator_with_and_without_parentheses():
+    @kernn.no_grad()
+    def f(t):
+        return t * 2
+
+    @kernn.no_grad
+    def g(t):
+        return t * 2
+
+    x = kernn.ones(2, requires_grad=True)
+    assert not f(x).requires_grad and not g(x).requires_grad
+    assert kernn.is_grad_enabled()
+
+
+def test_set_grad_enabled():
+    with kernn.set_grad_enabled(False):
+        assert not (kernn.ones(1, requires_grad=True) * 2).requires_grad
+    assert kernn.is_grad_enabled()
+
+
+def test_backward_needs_scalar_or_gradient():
+    x = kernn.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="scalar"):
+        (x * 2).backward()
+    (x * 2).backward(kernn.tensor([1.0, 2.0, 3.0]))
+    assert x.grad.tolist() == [2.0, 4.0, 6.0]
+    with pytest.raises(RuntimeError, match="shape"):
+        (x * 2).backward(kernn.ones(4))
+
+
+def test_backward_on_tensor_without_grad_raises():
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        kernn.ones(2).sum().backward()
+
+
+def test_detach_cuts_the_graph():
+    x = kernn.ones(2, requires_grad=True)
+    y = (x * 2).detach()
+    assert not y.requires_grad
+    z = (x * y).sum()
+    z.backward()
+    assert x.grad.tolist() == [2.0, 2.0]
+
+
+def test_grads_are_contiguous_writeable_arrays_of_the_leaf_dtype():
+    x = kernn.ones(3, 4, requires_grad=True)
+    (x.sum(0) * kernn.ones(4, dtype=kernn.float64)).sum().backward()
+    g = x.grad.numpy()
+    assert g.dtype == np.float32 and g.flags.c_contiguous and g.flags.writeable
+
+
+def test_graph_is_freed_after_backward():
+    x = kernn.ones(100, requires_grad=True)
+    y = x.exp()
+    node = weakref.ref(y.grad_fn)
+    loss = y.sum()
+    loss.backward()
+    del y, loss
+    gc.collect()
+    assert node() is None
+
+
+def test_custom_function_protocol():
+    class Cube(Function):
+        @staticmethod
+        def forward(ctx, x, scale):
+            a = x._data
+            ctx.save_for_backward(a)
+            ctx.scale = scale
+            return a ** 3 * scale
+
+        @staticmethod
+        def backward(ctx, dy):
+            (a,) = ctx.saved_tensors
+            return dy * 3 * a ** 2 * ctx.scale, None
+
+    x = kernn.tensor([1.0, 2.0], dtype=kernn.float64, requires_grad=True)
+    y = Cube.apply(x, 2.0)
+    assert y.grad_fn is not None and y.grad_fn.needs_input_grad == (True, False)
+    y.sum().backward()
+    assert x.grad.tolist() == [6.0, 24.0]
+    assert kernn.utils.gradcheck(lambda t: Cube.apply(t, 0.5), (kernn.randn(4, dtype=kernn.float64,
+                                                                          requires_grad=True),))
+
+
+def test_function_with_two_outputs_gets_zero_grad_for_unused_output():
+    class Split(Function):
+        @staticmethod
+        def forward(ctx, x):
+            a = x._data
+            return a * 2, a * 3
+
+        @staticmethod
+        def backward(ctx, d1, d2):
+            return d1 * 2 + d2 * 3
+
+    x = kernn.ones(2, requires_grad=True)
+    first, _ = Split.apply(x)
+    first.sum().backward()
+    assert x.grad.tolist() == [2.0, 2.0]
+
+
+def test_wrong_number_of_gradients_is_reported():
+    class Bad(Function):
+        @staticmethod
+        def forward(ctx, x, y):
+            return x._data + y._data
+
+        @staticmethod
+        def backward(ctx, dy):
+            return dy
+
+    x, y = kernn.ones(2, requires_grad=True), kernn.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="Bad.backward returned 1"):
+        Bad.apply(x, y).sum().backward()
+
+
+def test_requires_grad_propagates_only_from_float_inputs():
+    x = kernn.ones(3, requires_grad=True)
+    idx = x.argmax()
+    assert not idx.requires_grad
+    values, indices = x.reshape(1, 3).max(1)
+    assert values.requires_grad and not indices.requires_grad

@@ -1,0 +1,182 @@
+"""conv2d kernels of kernn._C against torch (float32 and float64) and the worked example W4."""
+
+import itertools
+import random
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+import kernn
+from kernn import _C
+
+DTYPES = [np.float32, np.float64]
+
+
+def _tol(dtype, reduction_length):
+    # Float32: GEMM sums in another order than torch (blocked, FMA): error grows like
+    # sqrt(length) ulps of the magnitudes; float64 is tight.
+    if dtype == np.float32:
+        return dict(rtol=1e-4, atol=2e-6 * max(1.0, reduction_length) ** 0.5)
+    return dict(rtol=1e-10, atol=1e-11)
+
+
+def _grid_cases(seed, count):
+    axes = dict(
+        k=[(1, 1), (2, 3), (3, 3), (5, 4), (7, 7)], s=[(1, 1), (2, 2), (3, 1)],
+        p=[(0, 0), (1, 1), (2, 0), (3, 3)], d=[(1, 1), (2, 2), (1, 2)],
+        groups=["1", "2", "depthwise"], hw=[(9, 9), (13, 7), (6, 11)], n=[1, 3],
+    )
+    points = list(itertools.product(*axes.values()))
+    random.Random(seed).shuffle(points)
+    cases = []
+    for point in points:
+        c = dict(zip(axes.keys(), point))
+        (kh, kw), (dh, dw), (ph, pw), (H, W) = c["k"], c["d"], c["p"], c["hw"]
+        if H + 2 * ph < dh * (kh - 1) + 1 or W + 2 * pw < dw * (kw - 1) + 1:
+            continue
+        cases.append(c)
+        if len(cases) == count:
+            break
+    # Always cover the 1x1 fast path (stride 1, no padding) with groups.
+    cases.append(dict(k=(1, 1), s=(1, 1), p=(0, 0), d=(1, 1), groups="2", hw=(5, 7), n=2))
+    cases.append(dict(k=(1, 1), s=(1, 1), p=(0, 0), d=(1, 1), groups="1", hw=(1, 1), n=1))
+    return cases
+
+
+CASES = _grid_cases(0, 40)
+
+
+def _case_id(c):
+    return "k{}x{}-s{}x{}-p{}x{}-d{}x{}-g{}-hw{}x{}-n{}".format(
+        *c["k"], *c["s"], *c["p"], *c["d"], c["groups"], *c["hw"], c["n"])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", CASES, ids=_case_id)
+def test_conv2d_forward_backward_match_torch(case, dtype):
+    rng = np.random.default_rng(abs(hash(_case_id(case))) % 2**32)
+    C_per_group, K_per_group = 3, 2
+    groups = {"1": 1, "2": 2, "depthwise": 4}[case["groups"]]
+    if case["groups"] == "depthwise":
+        C_per_group, K_per_group = 1, 2
+    C, K = C_per_group * groups, K_per_group * groups
+    kh, kw = case["k"]
+    x = rng.standard_normal((case["n"], C, *case["hw"])).astype(dtype)
+    w = rng.standard_normal((K, C_per_group, kh, kw)).astype(dtype)
+    b = rng.standard_normal(K).astype(dtype)
+    args = dict(stride=case["s"], padding=case["p"], dilation=case["d"], groups=groups)
+
+    y = _C.conv2d_forward(x, w, b, **args)
+    tx = torch.from_numpy(x).requires_grad_()
+    tw = torch.from_numpy(w).requires_grad_()
+    tb = torch.from_numpy(b).requires_grad_()
+    ty = F.conv2d(tx, tw, tb, **args)
+    np.testing.assert_allclose(y, ty.detach().numpy(), **_tol(dtype, C_per_group * kh * kw))
+    np.testing.assert_allclose(_C.conv2d_forward_reference(x, w, b, **args), ty.detach().numpy(),
+                               **_tol(dtype, C_per_group * kh * kw))
+
+    dy = rng.standard_normal(y.shape).astype(dtype)
+    ty.backward(torch.from_numpy(dy))
+    dx, dw, db = _C.conv2d_backward(x, w, dy, **args)
+    P = y.shape[2] * y.shape[3]
+    np.testing.assert_allclose(dx, tx.grad.numpy(), **_tol(dtype, K_per_group * kh * kw))
+    np.testing.assert_allclose(dw, tw.grad.numpy(), **_tol(dtype, case["n"] * P))
+    np.testing.assert_allclose(db, tb.grad.numpy(), **_tol(dtype, case["n"] * P))
+
+
+# The worked example of workloads.md W4, computed by hand:
+# y[i, j] = sum of the four corners and the centre of the 3x3 patch at (i*stride, j*stride).
+W4_IMAGE = [[1, 2, 1, 0, 0], [0, 1, 0, 2, 1], [1, 0, 2, 1, 0], [0, 1, 0, 1, 0], [1, 2, 1, 0, 0]]
+W4_KERNEL = [[1, 0, 1], [0, 1, 0], [1, 0, 1]]
+# e.g. (0, 1): corners 2 + 0 + 0 + 1 and centre 0 = 3; (1, 1): 1 + 2 + 1 + 1 and centre 2 = 7.
+W4_STRIDE1 = [[6, 3, 5], [0, 7, 2], [6, 3, 4]]
+W4_STRIDE2 = [[6, 5], [6, 4]]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_conv2d_worked_example_w4(dtype):
+    x = np.array(W4_IMAGE, dtype).reshape(1, 1, 5, 5)
+    w = np.array(W4_KERNEL, dtype).reshape(1, 1, 3, 3)
+    np.testing.assert_array_equal(_C.conv2d_forward(x, w)[0, 0], np.array(W4_STRIDE1, dtype))
+    np.testing.assert_array_equal(_C.conv2d_forward(x, w, stride=2)[0, 0],
+                                  np.array(W4_STRIDE2, dtype))
+
+
+def test_conv2d_bias_none_and_backward_mask():
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((2, 4, 6, 5))
+    w = rng.standard_normal((3, 4, 3, 3))
+    y = _C.conv2d_forward(x, w, None, padding=1)
+    np.testing.assert_allclose(y, F.conv2d(torch.from_numpy(x), torch.from_numpy(w), padding=1).numpy(),
+                               rtol=1e-10, atol=1e-11)
+    dx, dw, db = _C.conv2d_backward(x, w, y, padding=1, output_mask=[False, True, False])
+    assert dx is None and db is None and dw.shape == w.shape
+
+
+def test_conv2d_large_image_is_processed_in_bands():
+    # One image's column matrix (27 x 400*400 floats = 17 MB) exceeds the 8 MB buffer cap, so the
+    # kernel runs several bands of output rows; results must not change.
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((1, 3, 400, 400)).astype(np.float32)
+    w = rng.standard_normal((2, 3, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(2).astype(np.float32)
+    tx = torch.from_numpy(x).requires_grad_()
+    tw = torch.from_numpy(w).requires_grad_()
+    ty = F.conv2d(tx, tw, torch.from_numpy(b), padding=1)
+    np.testing.assert_allclose(_C.conv2d_forward(x, w, b, padding=1), ty.detach().numpy(),
+                               rtol=1e-4, atol=1e-5)
+    dy = np.ones(ty.shape, np.float32)
+    ty.backward(torch.from_numpy(dy))
+    dx, dw, _ = _C.conv2d_backward(x, w, dy, padding=1)
+    np.testing.assert_allclose(dx, tx.grad.numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(dw, tw.grad.numpy(), rtol=1e-4, atol=1e-1)
+
+
+def test_conv2d_one_and_two_threads_agree():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((6, 8, 12, 12)).astype(np.float32)
+    w = rng.standard_normal((16, 8, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(16).astype(np.float32)
+    dy = rng.standard_normal((6, 16, 12, 12)).astype(np.float32)
+    w1 = rng.standard_normal((16, 8, 1, 1)).astype(np.float32)
+    before = kernn.get_num_threads()
+    results = []
+    try:
+        for n in (1, 2):
+            kernn.set_num_threads(n)
+            results.append((_C.conv2d_forward(x, w, b, padding=1),
+                            *_C.conv2d_backward(x, w, dy, padding=1),
+                            _C.conv2d_forward(x, w1, b), *_C.conv2d_backward(x, w1, dy)))
+    finally:
+        kernn.set_num_threads(before)
+    for a, c in zip(*results):
+        np.testing.assert_array_equal(a, c)
+
+
+def test_conv2d_errors_name_op_argument_and_sizes():
+    x = np.zeros((1, 4, 5, 5), np.float32)
+    w = np.zeros((6, 4, 3, 3), np.float32)
+    with pytest.raises(ValueError, match=r"conv2d: computed output size \(0, 0\) is too small"):
+        _C.conv2d_forward(x, np.zeros((6, 4, 7, 7), np.float32))
+    with pytest.raises(ValueError, match=r"has 4 channels .* in_channels \* groups = 2 \* 1 = 2"):
+        _C.conv2d_forward(x, np.zeros((6, 2, 3, 3), np.float32))
+    with pytest.raises(ValueError, match="conv2d: argument 'stride' is \\(0, 0\\)"):
+        _C.conv2d_forward(x, w, stride=0)
+    with pytest.raises(ValueError, match="conv2d: argument 'padding'"):
+        _C.conv2d_forward(x, w, padding=-1)
+    with pytest.raises(ValueError, match=r"conv2d: argument 'input' has shape \(4, 5, 5\); expected 4"):
+        _C.conv2d_forward(x[0], w)
+    with pytest.raises(ValueError, match="'groups' = 3 must divide"):
+        _C.conv2d_forward(x, w, groups=3)
+    with pytest.raises(ValueError, match="'groups' must be >= 1"):
+        _C.conv2d_forward(x, w, groups=0)
+    with pytest.raises(ValueError, match=r"conv2d: argument 'bias' has shape \(5,\); expected \(6,\)"):
+        _C.conv2d_forward(x, w, np.zeros(5, np.float32))
+    with pytest.raises(TypeError, match="conv2d: argument 'weight' has dtype float64"):
+        _C.conv2d_forward(x, w.astype(np.float64))
+    with pytest.raises(ValueError, match=r"conv2d_backward: argument 'grad_output' has shape \(1, 6, 5, 5\); expected \(1, 6, 3, 3\)"):
+        _C.conv2d_backward(x, w, np.zeros((1, 6, 5, 5), np.float32))
+    with pytest.raises(ValueError, match="not C-contiguous"):
+        _C.conv2d_forward(np.zeros((1, 4, 5, 10), np.float32)[..., ::2], w)

@@ -1,0 +1,309 @@
+"""Tensor: creation, dtypes, metadata, conversion, and every op against torch."""
+
+import numpy as np
+import pytest
+import torch
+
+import kernn
+from torch_compare import assert_close, compare
+
+
+# ---- creation and dtypes --------------------------------------------------------------------
+def test_tensor_infers_dtypes_like_torch():
+    assert kernn.tensor([1.0, 2.0]).dtype is kernn.float32
+    assert kernn.tensor([1, 2]).dtype is kernn.int64
+    assert kernn.tensor([True, False]).dtype is kernn.bool
+    assert kernn.tensor(np.zeros(3)).dtype is kernn.float64
+    assert kernn.tensor([1, 2], dtype=kernn.float64).dtype is kernn.float64
+    assert kernn.zeros(2, 3).dtype is kernn.float32
+
+
+def test_from_numpy_and_numpy_share_memory():
+    a = np.arange(6, dtype=np.float32).reshape(2, 3)
+    t = kernn.from_numpy(a)
+    a[0, 0] = 42
+    assert t[0, 0].item() == 42
+    assert t.numpy() is a
+    assert torch.from_numpy(t.numpy()).data_ptr() == a.ctypes.data
+
+
+def test_tensor_copies_its_data():
+    a = np.ones(3, dtype=np.float32)
+    t = kernn.tensor(a)
+    a[0] = 5
+    assert t[0].item() == 1
+
+
+def test_from_numpy_rejects_unsupported_dtype():
+    with pytest.raises(TypeError, match="from_numpy"):
+        kernn.from_numpy(np.zeros(3, dtype=np.complex64))
+
+
+def test_integer_tensors_cannot_require_grad():
+    with pytest.raises(RuntimeError, match="floating point"):
+        kernn.tensor([1, 2], requires_grad=True)
+    with pytest.raises(RuntimeError, match="floating point"):
+        kernn.zeros(3, dtype=kernn.bool).requires_grad_()
+
+
+def test_metadata():
+    t = kernn.zeros(2, 3, 5)
+    assert t.shape == (2, 3, 5) and t.size() == (2, 3, 5) and t.size(1) == 3
+    assert t.dim() == 3 and t.ndim == 3 and t.numel() == 30 and len(t) == 2
+    assert repr(t.shape) == "kernn.Size([2, 3, 5])"
+    assert repr(kernn.float64) == "kernn.float64"
+    with pytest.raises(TypeError, match="0-d"):
+        len(kernn.tensor(1.0))
+
+
+def test_repr_matches_torch_style():
+    x = kernn.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    assert repr(x) == "tensor([[1., 2.],\n        [3., 4.]], requires_grad=True)"
+    assert repr(kernn.tensor(3.5)) == "tensor(3.5000)"
+    assert repr(kernn.tensor([1, 2])) == "tensor([1, 2])"
+    assert "dtype=kernn.float64" in repr(kernn.zeros(2, dtype=kernn.float64))
+    assert "grad_fn=<MulBackward>" in repr(x * 2)
+
+
+def test_factories():
+    assert kernn.ones(2, 2).numpy().sum() == 4
+    assert kernn.full((2, 3), 7).dtype is kernn.int64
+    assert kernn.full((2, 3), 0.5).numpy().mean() == 0.5
+    assert kernn.arange(5).dtype is kernn.int64 and kernn.arange(5).tolist() == [0, 1, 2, 3, 4]
+    assert kernn.arange(0, 1, 0.25).dtype is kernn.float32
+    np.testing.assert_allclose(kernn.linspace(0, 1, 5).numpy(), [0, 0.25, 0.5, 0.75, 1])
+    assert kernn.empty(3, 4).shape == (3, 4)
+    assert kernn.zeros_like(kernn.ones(2, dtype=kernn.float64)).dtype is kernn.float64
+    assert kernn.ones_like(kernn.zeros(3)).numpy().tolist() == [1, 1, 1]
+    r = kernn.randint(0, 10, (1000,))
+    assert r.dtype is kernn.int64 and r.min().item() >= 0 and r.max().item() <= 9
+    assert kernn.randint(3, (4,)).shape == (4,)
+    u = kernn.rand(1000)
+    assert 0 <= u.min().item() and u.max().item() < 1
+    n = kernn.randn(10000, dtype=kernn.float64)
+    assert abs(n.mean().item()) < 0.05 and abs(n.std().item() - 1) < 0.05
+
+
+def test_manual_seed_reproduces_random_streams():
+    kernn.manual_seed(7)
+    a = kernn.randn(5)
+    kernn.manual_seed(7)
+    b = kernn.randn(5)
+    assert np.array_equal(a.numpy(), b.numpy())
+    assert kernn.random.default_generator() is kernn.random.default_generator()
+
+
+def test_item_and_conversions():
+    assert kernn.tensor([2.5]).item() == 2.5
+    with pytest.raises(ValueError, match="item"):
+        kernn.ones(2).item()
+    t = kernn.tensor([1.7, -2.2])
+    assert t.long().dtype is kernn.int64 and t.long().tolist() == [1, -2]
+    assert t.double().dtype is kernn.float64 and t.double().float().dtype is kernn.float32
+    assert t.to(kernn.float64).dtype is kernn.float64
+    assert t.to("cpu") is t
+    with pytest.raises(RuntimeError, match="CPU"):
+        t.to("cuda")
+
+
+def test_numpy_refuses_tensor_requiring_grad():
+    with pytest.raises(RuntimeError, match="detach"):
+        kernn.ones(2, requires_grad=True).numpy()
+
+
+def test_comparisons_give_bool_tensors():
+    t = kernn.tensor([1.0, 2.0, 3.0])
+    assert (t > 1.5).dtype is kernn.bool
+    assert (t > 1.5).tolist() == [False, True, True]
+    assert (t == kernn.tensor([1.0, 0.0, 3.0])).tolist() == [True, False, True]
+    assert (t <= 2).tolist() == [True, True, False]
+
+
+def test_iteration_and_len():
+    t = kernn.arange(6).reshape(3, 2)
+    rows = list(t)
+    assert len(rows) == 3 and rows[1].tolist() == [2, 3]
+
+
+def test_inplace_on_leaf_requiring_grad_needs_no_grad():
+    w = kernn.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="in-place"):
+        w -= 1
+    with kernn.no_grad():
+        w -= 1
+    assert w.tolist() == [0, 0, 0] and w.requires_grad
+
+
+def test_setitem_with_mask():
+    t = kernn.tensor([1.0, -2.0, 3.0])
+    t[t < 0] = 0
+    assert t.tolist() == [1, 0, 3]
+
+
+# ---- ops against torch ----------------------------------------------------------------------
+SHAPES = [((3, 4), (3, 4)), ((5, 1), (1, 7)), ((2, 3, 4), (4,)), ((1,), (6, 1)), ((), (3,))]
+
+
+@pytest.mark.parametrize("op", ["add", "sub", "mul", "div"])
+@pytest.mark.parametrize("shapes", SHAPES)
+def test_broadcasting_arithmetic(op, shapes, float_dtype, rng):
+    a = rng.standard_normal(shapes[0])
+    b = rng.standard_normal(shapes[1]) + (3.0 if op == "div" else 0.0)
+    fns = {"add": lambda l, x, y: x + y, "sub": lambda l, x, y: x - y,
+           "mul": lambda l, x, y: x * y, "div": lambda l, x, y: x / y}
+    compare(fns[op], [a, b], dtype=float_dtype)
+
+
+def test_scalar_arithmetic_both_sides(float_dtype, rng):
+    a = rng.standard_normal((4, 3)) + 3
+    compare(lambda l, x: 2 * x - x / 3 + 1 - 2 / x + (5 - x) * -x, [a], dtype=float_dtype)
+
+
+@pytest.mark.parametrize("name", ["exp", "log", "sqrt", "abs", "neg", "tanh", "sigmoid",
+                                  "relu"])
+def test_unary(name, float_dtype, rng):
+    a = rng.uniform(0.2, 2.0, (5, 7)) if name in ("log", "sqrt") else rng.standard_normal((5, 7))
+    compare(lambda l, x: getattr(x, name)(), [a], dtype=float_dtype)
+
+
+def test_pow_scalar_and_tensor_exponents(float_dtype, rng):
+    a = rng.uniform(0.5, 2.0, (3, 4))
+    e = rng.uniform(-1, 2, (3, 4))
+    compare(lambda l, x: x ** 3 + x ** 0.5 + 2 ** x, [a], dtype=float_dtype)
+    compare(lambda l, x, y: x ** y, [a, e], dtype=float_dtype)
+
+
+def test_clamp(float_dtype, rng):
+    a = rng.standard_normal((6, 5))
+    compare(lambda l, x: x.clamp(-0.5, 0.7), [a], dtype=float_dtype)
+    compare(lambda l, x: l.clamp(x, min=0.1), [a], dtype=float_dtype)
+    compare(lambda l, x: x.clamp(max=0.1), [a], dtype=float_dtype)
+
+
+@pytest.mark.parametrize("dim,keepdim", [(None, False), (0, False), (1, True), (-1, False),
+                                          ((0, 2), False), ((0, 2), True)])
+def test_sum_mean(dim, keepdim, float_dtype, rng):
+    a = rng.standard_normal((3, 4, 5))
+    if dim is None:
+        compare(lambda l, x: x.sum() + x.mean(), [a], dtype=float_dtype)
+    else:
+        compare(lambda l, x: x.sum(dim, keepdim=keepdim) + x.mean(dim, keepdim=keepdim), [a],
+                dtype=float_dtype)
+
+
+@pytest.mark.parametrize("fname", ["max", "min"])
+def test_max_min(fname, float_dtype, rng):
+    a = rng.standard_normal((4, 6))
+    compare(lambda l, x: getattr(l, fname)(x), [a], dtype=float_dtype)
+    compare(lambda l, x: tuple(getattr(l, fname)(x, 1)), [a], dtype=float_dtype)
+    compare(lambda l, x: tuple(getattr(x, fname)(0, keepdim=True)), [a], dtype=float_dtype)
+    values, indices = kernn.max(kernn.tensor(a), 1)
+    assert indices.dtype is kernn.int64
+    r = kernn.max(kernn.tensor(a), 1)
+    assert r.values is r[0] and r.indices is r[1]
+
+
+def test_max_of_ties_splits_gradient_as_torch():
+    compare(lambda l, x: x.max(), [np.array([1.0, 3.0, 3.0, 2.0])])
+
+
+def test_argmax_argmin(rng):
+    a = rng.standard_normal((5, 7))
+    for dim in (None, 0, 1):
+        k, t = kernn.tensor(a), torch.tensor(a)
+        assert np.array_equal(k.argmax(dim).numpy(), t.argmax(dim).numpy())
+        assert np.array_equal(kernn.argmin(k, dim).numpy(), torch.argmin(t, dim).numpy())
+    assert kernn.tensor(a).argmax(1, keepdim=True).shape == (5, 1)
+
+
+@pytest.mark.parametrize("sa,sb", [((3, 4), (4, 5)), ((1, 7), (7, 1)), ((4,), (4, 3)),
+                                   ((3, 4), (4,)), ((5,), (5,)), ((2, 3, 4), (4, 5)),
+                                   ((2, 3, 4), (2, 4, 6)), ((17, 31), (31, 13))])
+def test_matmul(sa, sb, float_dtype, rng, num_threads):
+    a, b = rng.standard_normal(sa), rng.standard_normal(sb)
+    compare(lambda l, x, y: x @ y, [a, b], dtype=float_dtype)
+
+
+def test_matmul_shape_error_names_sizes():
+    with pytest.raises(ValueError, match=r"matmul.*\(3, 4\).*\(5, 2\)"):
+        kernn.ones(3, 4) @ kernn.ones(5, 2)
+
+
+def test_matmul_dtype_error():
+    with pytest.raises(TypeError, match="matmul"):
+        kernn.ones(3, 4) @ kernn.ones(4, 2, dtype=kernn.float64)
+
+
+def test_shape_ops(float_dtype, rng):
+    a = rng.standard_normal((2, 3, 4))
+    compare(lambda l, x: x.reshape(6, 4) * 2, [a], dtype=float_dtype)
+    compare(lambda l, x: x.view(-1, 2).sum(1), [a], dtype=float_dtype)
+    compare(lambda l, x: x.flatten(1), [a], dtype=float_dtype)
+    compare(lambda l, x: x.flatten() * 1, [a], dtype=float_dtype)
+    compare(lambda l, x: x.transpose(0, 2) * 3, [a], dtype=float_dtype)
+    compare(lambda l, x: x.permute(1, 2, 0).contiguous() * 3, [a], dtype=float_dtype)
+    compare(lambda l, x: x.unsqueeze(1).squeeze(1) * 2 + x.unsqueeze(-1).squeeze(), [a],
+            dtype=float_dtype)
+    compare(lambda l, x: x[0].t() * 2 + x[1].T, [a], dtype=float_dtype)
+
+
+def test_reshape_error_names_shape():
+    with pytest.raises(RuntimeError, match="invalid for input of size 6"):
+        kernn.ones(2, 3).reshape(4, 2)
+
+
+@pytest.mark.parametrize("index", [
+    (1,), (slice(None), 2), (slice(0, 3, 2), slice(1, None)), (Ellipsis, 1),
+    (None, 0), ([0, 2, 2, 1],), (np.array([[0, 1], [1, 0]]),),
+])
+def test_getitem_with_gradient(index, float_dtype, rng):
+    a = rng.standard_normal((4, 5))
+    idx = index if len(index) > 1 else index[0]
+    compare(lambda l, x: x[_convert_index(l, idx)], [a], dtype=float_dtype)
+
+
+def _convert_index(lib, idx):
+    if isinstance(idx, (list, np.ndarray)):
+        return lib.tensor(np.asarray(idx))
+    return idx
+
+
+def test_getitem_bool_mask(float_dtype, rng):
+    a = rng.standard_normal((4, 5))
+    mask = a > 0
+    compare(lambda l, x: x[l.tensor(mask)] * 2, [a], dtype=float_dtype)
+
+
+def test_cat_stack_where(float_dtype, rng):
+    a, b = rng.standard_normal((2, 3)), rng.standard_normal((4, 3))
+    compare(lambda l, x, y: l.cat([x, y * 2], 0), [a, b], dtype=float_dtype)
+    c = rng.standard_normal((2, 3))
+    compare(lambda l, x, y: l.stack([x, y], 1), [a, c], dtype=float_dtype)
+    cond = a > 0
+    compare(lambda l, x, y: l.where(l.tensor(cond), x, y), [a, c], dtype=float_dtype)
+
+
+def test_cast_is_differentiable(rng):
+    a = rng.standard_normal((3,)).astype(np.float32)
+    compare(lambda l, x: x.double() * 2, [a], dtype=np.float32)
+
+
+def test_float32_plus_float64_promotes_like_torch():
+    a = kernn.ones(2) + kernn.ones(2, dtype=kernn.float64)
+    assert a.dtype is kernn.float64
+    assert_close(a, torch.ones(2) + torch.ones(2, dtype=torch.float64), np.float64)
+
+
+def test_noncontiguous_input_to_kernel_ops(float_dtype, rng):
+    a = rng.standard_normal((6, 5))
+    compare(lambda l, x, w: x.t() @ w, [a, rng.standard_normal((6, 3))], dtype=float_dtype)
+    compare(lambda l, x: l.relu(x.t()), [a], dtype=float_dtype)
+
+
+# torch's Tensor.__array__ lacks numpy 2's copy keyword; numpy warns about torch, not kernn.
+@pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword")
+def test_tensor_keeps_the_dtype_of_arrays_and_numpy_scalars():
+    assert kernn.tensor(torch.ones(2, dtype=torch.float64)).dtype is kernn.float64
+    assert kernn.tensor(np.float64(2.0)).dtype is kernn.float64
+    assert kernn.tensor(np.int32(3)).dtype is kernn.int32
+    assert kernn.tensor(2.0).dtype is kernn.float32 and kernn.tensor(2).dtype is kernn.int64

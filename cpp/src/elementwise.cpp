@@ -2,10 +2,13 @@
 #include "kernn/elementwise.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <vector>
 
 #include "kernn/parallel.h"
+#include "activations_simd.h"
+#include "kernn/cpu_features.h"
 #include "vec_math.h"
 
 namespace kernn {
@@ -32,7 +35,17 @@ void for_each_chunk(std::int64_t n, F&& body) {
   }
 }
 
+// The AVX2 builds of activations_simd.h: available on this CPU, and not switched off.
+std::atomic<bool> g_activation_simd{true};
+
 }  // namespace
+
+bool activation_simd_avx2() {
+  static const bool cpu_has_avx2 = cpu_features().avx2_fma;
+  return cpu_has_avx2 && g_activation_simd.load(std::memory_order_relaxed);
+}
+
+bool set_activation_simd(bool enabled) { return g_activation_simd.exchange(enabled); }
 
 template <typename T>
 void relu_forward(std::int64_t n, const T* x, T* y) {
@@ -79,7 +92,7 @@ void leaky_relu_backward(std::int64_t n, const T* x, const T* dy, T slope, T* dx
 template <typename T>
 void sigmoid_forward(std::int64_t n, const T* x, T* y) {
   for_each_chunk(n, [=](std::int64_t b, std::int64_t e) {
-    for (std::int64_t i = b; i < e; ++i) y[i] = vmath::sigmoid(x[i]);
+    act::sigmoid(e - b, x + b, y + b);
   });
 }
 
@@ -93,7 +106,7 @@ void sigmoid_backward(std::int64_t n, const T* y, const T* dy, T* dx) {
 template <typename T>
 void tanh_forward(std::int64_t n, const T* x, T* y) {
   for_each_chunk(n, [=](std::int64_t b, std::int64_t e) {
-    for (std::int64_t i = b; i < e; ++i) y[i] = vmath::tanh(x[i]);
+    act::tanh(e - b, x + b, y + b);
   });
 }
 

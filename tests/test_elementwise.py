@@ -120,9 +120,12 @@ def test_bias_grad_is_the_column_sum(dtype, shape):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_bias_grad_same_bits_with_1_and_2_threads(dtype):
-    dy = np.random.default_rng(9).standard_normal((2000, 37)).astype(dtype)
-    same_under_1_and_2_threads(lambda: _C.bias_grad(dy))
+@pytest.mark.parametrize("shape", [(2000, 37), (20011, 3)])  # 256-row blocks; larger blocks
+def test_bias_grad_same_bits_with_1_and_2_threads(dtype, shape):
+    dy = np.random.default_rng(9).standard_normal(shape).astype(dtype)
+    db = same_under_1_and_2_threads(lambda: _C.bias_grad(dy))
+    np.testing.assert_allclose(db, dy.astype(np.float64).sum(0),
+                               rtol=1e-6 if dtype == np.float32 else 1e-12, atol=1e-6)
 
 
 def test_wrong_dtype_raises_type_error_naming_op_and_argument():

@@ -135,22 +135,27 @@ void softsign_backward(std::int64_t n, const T* x, const T* dy, T* dx) {
 }
 
 namespace {
-// Rows per block of bias_grad: a fixed constant, never derived from the thread count, so the
-// summation order (and the bits of the result) are the same for any number of threads.
-constexpr std::int64_t kBiasRowBlock = 256;
+// Rows per block of bias_grad: at least kBiasMinRowBlock, and large enough that there are at
+// most kBiasMaxBlocks partial rows to keep. A function of the shape only, never of the thread
+// count, so the summation order (and the bits of the result) are the same for any number of
+// threads.
+constexpr std::int64_t kBiasMinRowBlock = 256;
+constexpr std::int64_t kBiasMaxBlocks = 64;
 }  // namespace
 
 template <typename T>
 void bias_grad(std::int64_t rows, std::int64_t cols, const T* dy, T* db) {
   if (cols == 0) return;
-  const std::int64_t blocks = std::max<std::int64_t>(1, (rows + kBiasRowBlock - 1) / kBiasRowBlock);
+  const std::int64_t row_block =
+      std::max(kBiasMinRowBlock, (rows + kBiasMaxBlocks - 1) / kBiasMaxBlocks);
+  const std::int64_t blocks = std::max<std::int64_t>(1, (rows + row_block - 1) / row_block);
   std::vector<acc_t<T>> partial(static_cast<std::size_t>(blocks * cols), 0.0);
 #pragma omp parallel for schedule(static) if (blocks > 1 && rows * cols > kParallelGrain && \
                                                   !in_parallel())
   for (std::int64_t b = 0; b < blocks; ++b) {
     acc_t<T>* acc = partial.data() + b * cols;
-    const std::int64_t r_end = std::min(rows, (b + 1) * kBiasRowBlock);
-    for (std::int64_t r = b * kBiasRowBlock; r < r_end; ++r) {
+    const std::int64_t r_end = std::min(rows, (b + 1) * row_block);
+    for (std::int64_t r = b * row_block; r < r_end; ++r) {
       const T* row = dy + r * cols;
       for (std::int64_t j = 0; j < cols; ++j) acc[j] += row[j];
     }

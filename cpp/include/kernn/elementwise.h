@@ -47,9 +47,9 @@ void softsign_forward(std::int64_t n, const T* x, T* y);
 template <typename T>
 void softsign_backward(std::int64_t n, const T* x, const T* dy, T* dx);
 
-// db[j] = sum_r dy[r, j] for dy (rows, cols). The rows are summed in blocks of a fixed size
-// (independent of the thread count); block partials are added in block order, so the result
-// is bitwise the same for any number of threads.
+// db[j] = sum_r dy[r, j] for dy (rows, cols), accumulated in double. The rows are summed in
+// blocks whose size depends only on the shape (at most 64 blocks), partials added in block
+// order, so the result is bitwise the same for any number of threads.
 template <typename T>
 void bias_grad(std::int64_t rows, std::int64_t cols, const T* dy, T* db);
 

@@ -37,8 +37,11 @@ Rules:
 - backward must return gradients with exactly the shape of each input: a Function that
   broadcasts sums the gradient back (see kernn.ops.tensor_ops.unbroadcast). The arrays returned
   may be views or the incoming dy itself; the engine never writes into them in place.
-- Arrays passed to kernn._C must be C-contiguous: call np.ascontiguousarray on anything that may
-  be a view (it returns the array itself when it already is contiguous).
+- Arrays passed to kernn._C must be C-contiguous: wrap anything that may be a view (inputs,
+  and dy in backward) in kernn.ops.c_contiguous, which returns the array itself when it already
+  is contiguous (np.ascontiguousarray would also do, but turns 0-d arrays into 1-d ones).
+- Integer / bool arguments (labels, masks) reach forward as Tensors or arrays like any other;
+  return None as their gradient.
 
 The engine walks the graph from the root in reverse topological order with an explicit stack
 (no recursion: a chain of any depth works), counting each node's consumers first so a node

@@ -1,20 +1,21 @@
 """W5: how weight initialisation decides whether signals survive 100 layers of 512x512.
 
-A batch of standard-normal inputs with 512 features goes through 100 bias-free Linear(512, 512)
-layers (with an activation after each, for the schemes that have one); after every layer the
-mean and std of the activations are recorded, pooled over a few independent stacks (--trials,
-see layer_statistics for why). The schemes:
+A batch of standard-normal inputs with 512 features goes through 100 bias-free linear layers
+with 512x512 weights (an activation after each, for the schemes that have one); after every
+layer the mean and std of the activations are recorded, pooled over a few independent stacks
+(--trials, see layer_statistics for why). The schemes:
 
     normal          N(0, 1) weights, no activation: the std grows ~sqrt(512) = 22.6x a layer
                     and overflows float32 to inf/nan within about 30 layers
     scaled          N(0, 1) / sqrt(512): the std stays near 1 through 100 layers
     tanh-scaled     the same with tanh after every layer: the std decays to about 0.06 at 100
     xavier-tanh     Glorot uniform, bound sqrt(6 / (fan_in + fan_out)), with tanh: stable
-    kaiming-relu    He normal, std sqrt(2 / fan_in), with ReLU: the std stays near 1
+    kaiming-relu    He normal, std sqrt(2 / fan_in), with ReLU: the second moment is kept, the
+                    std stays near 0.8 (ReLU outputs of unit mean square)
     xavier-relu     Glorot uniform with ReLU: each layer halves the variance, the signal vanishes
 
-Prints a table of mean/std per layer, the layer where each scheme overflows or vanishes, and
-plots the std per layer.
+Prints the std at selected layers and the layer where each scheme overflows or vanishes, writes
+the mean and std of every layer to metrics.json, and plots the std per layer.
 
     kernn run init-study [--layers 100] [--width 512] [--batch 64] [--trials 4]
 """
@@ -25,6 +26,7 @@ import numpy as np
 
 import kernn
 from kernn import nn
+from kernn.nn import functional as F
 
 from . import _common
 
@@ -49,32 +51,31 @@ def _kaiming(weight):
     nn.init.kaiming_normal_(weight, mode="fan_in", nonlinearity="relu")
 
 
-# scheme -> (weight initialiser, activation module class or None)
+# scheme -> (weight initialiser, activation or None)
 SCHEMES = {
     "normal": (_normal, None),
     "scaled": (_scaled_normal, None),
-    "tanh-scaled": (_scaled_normal, nn.Tanh),
-    "xavier-tanh": (_xavier, nn.Tanh),
-    "kaiming-relu": (_kaiming, nn.ReLU),
-    "xavier-relu": (_xavier, nn.ReLU),
+    "tanh-scaled": (_scaled_normal, F.tanh),
+    "xavier-tanh": (_xavier, F.tanh),
+    "kaiming-relu": (_kaiming, F.relu),
+    "xavier-relu": (_xavier, F.relu),
 }
 
 
-def build_stack(scheme, layers, width):
-    """nn.Sequential of `layers` blocks: a bias-free Linear(width, width) with weights drawn by
-    the scheme's initialiser, followed by the scheme's activation when it has one."""
-    init, activation = SCHEMES[scheme]
-    blocks = []
-    for _ in range(layers):
-        linear = nn.Linear(width, width, bias=False)
-        init(linear.weight)
-        blocks.append(linear if activation is None else nn.Sequential(linear, activation()))
-    return nn.Sequential(*blocks)
+def draw_weights(scheme, width):
+    """One (width, width) weight matrix drawn by the scheme's initialiser from kernn's global
+    generator. (An nn.Linear would first draw its default init and throw it away: over 600
+    matrices of 512x512 that doubles the random numbers for nothing.)"""
+    init, _ = SCHEMES[scheme]
+    weight = kernn.empty(width, width)
+    init(weight)
+    return weight
 
 
 def layer_statistics(scheme, layers, width, batch, trials, seed):
-    """Mean and std of the activations after every block, pooled over `trials` independent
-    stacks (fresh weights and inputs each), accumulated in float64.
+    """Mean and std of the activations after every layer, pooled over `trials` independent
+    stacks (fresh weights and inputs each), accumulated in float64. Each layer's weights are
+    drawn when the signal reaches it, so no stack is ever held in memory.
 
     Why pool: at width 512 the weights of each layer scale the signal by a random factor, so
     over 100 layers the std of a single stack wanders over a factor of ~3 either way (a random
@@ -86,11 +87,14 @@ def layer_statistics(scheme, layers, width, batch, trials, seed):
     total_squares = np.zeros(layers)
     count = 0
     rng = np.random.default_rng(seed)
+    _, activation = SCHEMES[scheme]
     with kernn.no_grad(), np.errstate(over="ignore", invalid="ignore"):
         for _ in range(trials):
             h = kernn.from_numpy(rng.standard_normal((batch, width)).astype(np.float32))
-            for layer, block in enumerate(build_stack(scheme, layers, width)):
-                h = block(h)
+            for layer in range(layers):
+                h = F.linear(h, draw_weights(scheme, width))
+                if activation is not None:
+                    h = activation(h)
                 values = h.numpy().astype(np.float64)
                 total[layer] += values.sum()
                 total_squares[layer] += np.square(values).sum()

@@ -25,6 +25,7 @@ from . import nn
 from . import utils
 from . import optim
 from .serialization import load, save
+from . import data, datasets
 from .nn.functional import relu, sigmoid, softmax, log_softmax, tanh
 
 __version__ = "0.1.0"

@@ -1,0 +1,167 @@
+"""DataLoader: mini-batches of a map-style dataset, drawn without replacement."""
+
+import collections.abc
+import numbers
+
+import numpy as np
+
+from .dataset import TensorDataset
+
+__all__ = ["DataLoader", "default_collate"]
+
+
+def _kernn():
+    # imported at call time: kernn/__init__ imports this package while it is still initialising
+    import kernn
+
+    return kernn
+
+
+def _stack(arrays):
+    shapes = {a.shape for a in arrays}
+    if len(shapes) > 1:
+        raise ValueError(
+            f"default_collate: cannot stack samples of different shapes {sorted(shapes)}; "
+            "pass a collate_fn that pads or keeps them apart"
+        )
+    return _kernn().from_numpy(np.stack(arrays))
+
+
+def default_collate(batch):
+    """Merge a list of samples into a batch, as ``torch.utils.data.default_collate``.
+
+    - kernn Tensors and numpy arrays are stacked along a new first dimension into a Tensor
+      (dtype kept);
+    - Python ints and numpy integer scalars become an int64 Tensor (class labels), bools a bool
+      Tensor, numpy float scalars a Tensor of their dtype;
+    - Python floats become a float32 Tensor (kernn's default dtype; torch would give float64);
+    - strings and bytes stay a list;
+    - tuples, lists, namedtuples and dicts are collated element by element, recursively,
+      keeping their type.
+
+    Args:
+        batch: a non-empty list of samples of one structure.
+
+    Example:
+        >>> x, y = default_collate([(np.zeros(3, np.float32), 1), (np.ones(3, np.float32), 0)])
+        >>> x.shape, y.numpy().dtype                                     # doctest: +SKIP
+        ((2, 3), dtype('int64'))
+    """
+    if len(batch) == 0:
+        raise ValueError("default_collate: empty batch")
+    kernn = _kernn()
+    elem = batch[0]
+    if isinstance(elem, kernn.Tensor):
+        return _stack([t.numpy() for t in batch])
+    if isinstance(elem, np.ndarray):
+        return _stack(batch)
+    if isinstance(elem, (bool, np.bool_)):
+        return kernn.from_numpy(np.asarray(batch, dtype=np.bool_))
+    if isinstance(elem, (numbers.Integral, np.integer)):
+        return kernn.from_numpy(np.asarray(batch, dtype=np.int64))
+    if isinstance(elem, np.floating):
+        return kernn.from_numpy(np.asarray(batch, dtype=elem.dtype))
+    if isinstance(elem, numbers.Real):
+        return kernn.from_numpy(np.asarray(batch, dtype=np.float32))
+    if isinstance(elem, (str, bytes)):
+        return list(batch)
+    if isinstance(elem, collections.abc.Mapping):
+        return {key: default_collate([sample[key] for sample in batch]) for key in elem}
+    if isinstance(elem, tuple) and hasattr(elem, "_fields"):  # namedtuple
+        return type(elem)(*(default_collate(list(field)) for field in zip(*batch)))
+    if isinstance(elem, (tuple, list)):
+        lengths = {len(sample) for sample in batch}
+        if len(lengths) > 1:
+            raise ValueError(
+                f"default_collate: samples have different numbers of fields {sorted(lengths)}"
+            )
+        return type(elem)(default_collate(list(field)) for field in zip(*batch))
+    raise TypeError(
+        f"default_collate: don't know how to batch samples of type {type(elem).__name__}; "
+        "expected Tensors, numpy arrays, numbers, strings, or tuples/lists/dicts of them"
+    )
+
+
+def _make_generator(generator):
+    if generator is None or isinstance(generator, np.random.Generator):
+        return generator
+    if isinstance(generator, numbers.Integral) and not isinstance(generator, bool):
+        return np.random.default_rng(int(generator))
+    raise TypeError(
+        f"DataLoader: generator must be None, an int seed or a numpy.random.Generator, "
+        f"got {type(generator).__name__}"
+    )
+
+
+class DataLoader:
+    """Iterate over a dataset in mini-batches, as ``torch.utils.data.DataLoader`` (in-process).
+
+    Each pass (epoch) visits every sample once: batches are drawn without replacement, in order
+    or, with ``shuffle=True``, from a fresh permutation per epoch.
+
+    For a :class:`TensorDataset` with the default collation, a batch is gathered with one
+    fancy index per array (``array[indices]``) rather than one ``__getitem__`` per sample, so
+    iterating over in-memory arrays costs one copy of the batch and no per-sample Python.
+
+    Args:
+        dataset: a map-style dataset (``__len__`` and ``__getitem__``).
+        batch_size (int): samples per batch. Default 1.
+        shuffle (bool): draw a new random order every epoch. Default False.
+        drop_last (bool): drop the last batch when it is smaller than ``batch_size``.
+        collate_fn: merges a list of samples into a batch; default :func:`default_collate`.
+        generator: the randomness of ``shuffle``: a ``numpy.random.Generator``, an int seed (a
+            Generator made once, so successive epochs differ but two loaders with one seed agree),
+            or None: every epoch draws its permutation from kernn's global generator, so
+            ``kernn.manual_seed(s)`` makes the order reproducible.
+
+    Example:
+        >>> ds = TensorDataset(np.arange(10, dtype=np.float32).reshape(5, 2), np.arange(5))
+        >>> loader = DataLoader(ds, batch_size=2, shuffle=True, generator=0)
+        >>> len(loader)
+        3
+        >>> [y.shape for x, y in loader]                                 # doctest: +SKIP
+        [(2,), (2,), (1,)]
+    """
+
+    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, collate_fn=None,
+                 generator=None):
+        if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
+            raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
+        if not hasattr(dataset, "__len__") or not hasattr(dataset, "__getitem__"):
+            raise TypeError(
+                f"DataLoader: dataset must define __len__ and __getitem__, got {type(dataset).__name__}"
+            )
+        self.dataset = dataset
+        self.batch_size = int(batch_size)
+        self.shuffle = bool(shuffle)
+        self.drop_last = bool(drop_last)
+        self.collate_fn = collate_fn
+        self.generator = _make_generator(generator)
+
+    def __len__(self):
+        n = len(self.dataset)
+        if self.drop_last:
+            return n // self.batch_size
+        return -(-n // self.batch_size)
+
+    def _order(self):
+        n = len(self.dataset)
+        if not self.shuffle:
+            return np.arange(n)
+        rng = self.generator if self.generator is not None else _kernn().random.default_generator()
+        return rng.permutation(n)
+
+    def __iter__(self):
+        order = self._order()
+        stop = len(self) * self.batch_size if self.drop_last else len(order)
+        starts = range(0, stop, self.batch_size)
+        if isinstance(self.dataset, TensorDataset) and self.collate_fn is None:
+            from_numpy = _kernn().from_numpy
+            arrays = self.dataset.arrays
+            for start in starts:
+                indices = order[start:start + self.batch_size]
+                yield tuple(from_numpy(array[indices]) for array in arrays)
+            return
+        collate = self.collate_fn or default_collate
+        for start in starts:
+            yield collate([self.dataset[int(i)] for i in order[start:start + self.batch_size]])

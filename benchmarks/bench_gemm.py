@@ -10,6 +10,10 @@ reports the median over the rounds (a busy machine then slows all of them alike)
 
 numpy's BLAS threads follow threadpoolctl when it is installed (else they are whatever the
 BLAS picked at start-up, shown as "numpy(threads?)").
+
+On a machine shared with other jobs, `--clock thread` times 1-thread runs by the calling
+thread's CPU time (time.thread_time) instead of wall time, so time slices lost to other
+processes do not count; it is refused for more than one thread.
 """
 
 import argparse
@@ -37,11 +41,7 @@ PERCEPTRON = [
 ]
 
 
-def median_time(fn, rounds_of):
-    return statistics.median(rounds_of)
-
-
-def bench_shape(label, m, k, n, trans_b, dtype, repeats, inner):
+def bench_shape(m, k, n, trans_b, dtype, repeats, inner, clock):
     rng = np.random.default_rng(0)
     a = rng.standard_normal((m, k)).astype(dtype)
     b = rng.standard_normal((n, k) if trans_b else (k, n)).astype(dtype)
@@ -62,10 +62,10 @@ def bench_shape(label, m, k, n, trans_b, dtype, repeats, inner):
         fn()
     for _ in range(repeats):
         for name, fn in runners.items():
-            start = time.perf_counter()
+            start = clock()
             for _ in range(inner):
                 fn()
-            times[name].append((time.perf_counter() - start) / inner)
+            times[name].append((clock() - start) / inner)
     flops = 2.0 * m * n * k
     return {name: flops / statistics.median(t) / 1e9 for name, t in times.items()}
 
@@ -77,7 +77,12 @@ def main():
     parser.add_argument("--repeats", type=int, default=11, help="rounds per shape (median)")
     parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     parser.add_argument("--no-perceptron", action="store_true")
+    parser.add_argument("--clock", choices=["wall", "thread"], default="wall",
+                        help="wall: perf_counter; thread: CPU time of the calling thread (1 thread only)")
     args = parser.parse_args()
+    if args.clock == "thread" and any(t != 1 for t in args.threads):
+        parser.error("--clock thread measures one thread; use it with --threads 1")
+    clock = time.thread_time if args.clock == "thread" else time.perf_counter
     dtype = np.dtype(args.dtype)
 
     shapes = [(f"{s}^3", s, s, s, False) for s in args.sizes]
@@ -85,7 +90,7 @@ def main():
         shapes += PERCEPTRON
     info = _C.backend_info()
     print(f"kernn isa={info['isa']} openmp={info['openmp']}  torch {torch.__version__}  "
-          f"numpy {np.__version__}  dtype {dtype.name}  repeats {args.repeats}")
+          f"numpy {np.__version__}  dtype {dtype.name}  repeats {args.repeats}  clock {args.clock}")
     for threads in args.threads:
         kernn.set_num_threads(threads)
         torch.set_num_threads(threads)
@@ -97,11 +102,11 @@ def main():
             flops = 2.0 * m * n * k
             # Keep each timed round around 20 ms so small shapes are not all timer noise.
             inner = max(1, int(2e-2 * 50e9 / flops))
-            g = bench_shape(label, m, k, n, trans_b, dtype, args.repeats, inner)
+            g = bench_shape(m, k, n, trans_b, dtype, args.repeats, inner, clock)
             print(f"{label:32s} {g['kernn']:8.1f} {g['torch']:8.1f} {g['numpy']:15.1f} "
                   f"{g['kernn'] / g['torch']:11.2f}")
         if limit:
-            limit.unregister() if hasattr(limit, "unregister") else limit.__exit__(None, None, None)
+            limit.restore_original_limits()
 
 
 if __name__ == "__main__":

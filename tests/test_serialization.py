@@ -217,6 +217,13 @@ def test_plain_npz_without_the_json_entry_raises_value_error(tmp_path):
         kernn.load(path)
 
 
+def test_torch_save_file_is_recognised_and_not_unpickled(tmp_path):
+    path = tmp_path / "model.pt"
+    torch.save({"w": torch.ones(3)}, path)
+    with pytest.raises(ValueError, match="model.pt.*looks like a torch.save file"):
+        kernn.load(path)
+
+
 def test_pickled_npy_entry_is_refused(tmp_path):
     path = tmp_path / "pickled.kn"
     header = {"format": "kernn.save", "version": 1,

@@ -298,3 +298,12 @@ def test_noncontiguous_input_to_kernel_ops(float_dtype, rng):
     a = rng.standard_normal((6, 5))
     compare(lambda l, x, w: x.t() @ w, [a, rng.standard_normal((6, 3))], dtype=float_dtype)
     compare(lambda l, x: l.relu(x.t()), [a], dtype=float_dtype)
+
+
+# torch's Tensor.__array__ lacks numpy 2's copy keyword; numpy warns about torch, not kernn.
+@pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword")
+def test_tensor_keeps_the_dtype_of_arrays_and_numpy_scalars():
+    assert kernn.tensor(torch.ones(2, dtype=torch.float64)).dtype is kernn.float64
+    assert kernn.tensor(np.float64(2.0)).dtype is kernn.float64
+    assert kernn.tensor(np.int32(3)).dtype is kernn.int32
+    assert kernn.tensor(2.0).dtype is kernn.float32 and kernn.tensor(2).dtype is kernn.int64

@@ -12,6 +12,13 @@ std::string prefix(const char* op, const char* arg) {
 
 std::string dtype_name(const py::array& a) { return py::str(a.dtype()).cast<std::string>(); }
 
+// Equality, not identity: numpy usually shares one descriptor per builtin dtype, but arrays that
+// come back from pickle / copy.deepcopy carry their own equal descriptor object.
+bool has_dtype(const py::array& a, const py::dtype& d) {
+  const py::dtype actual = a.dtype();
+  return actual.is(d) || actual.equal(d);
+}
+
 }  // namespace
 
 std::string shape_str(const py::array& a) {
@@ -27,15 +34,15 @@ std::string shape_str(const py::array& a) {
 }
 
 DType float_dtype(const py::array& a, const char* op, const char* arg) {
-  if (a.dtype().is(py::dtype::of<float>())) return DType::Float32;
-  if (a.dtype().is(py::dtype::of<double>())) return DType::Float64;
+  if (has_dtype(a, py::dtype::of<float>())) return DType::Float32;
+  if (has_dtype(a, py::dtype::of<double>())) return DType::Float64;
   throw py::type_error(prefix(op, arg) + " has dtype " + dtype_name(a) +
                        "; expected float32 or float64");
 }
 
 void require_dtype(const py::array& a, DType expected, const char* op, const char* arg) {
-  const bool ok = expected == DType::Float32 ? a.dtype().is(py::dtype::of<float>())
-                                             : a.dtype().is(py::dtype::of<double>());
+  const bool ok = expected == DType::Float32 ? has_dtype(a, py::dtype::of<float>())
+                                             : has_dtype(a, py::dtype::of<double>());
   if (!ok) {
     throw py::type_error(prefix(op, arg) + " has dtype " + dtype_name(a) + "; expected " +
                          (expected == DType::Float32 ? "float32" : "float64") +
@@ -44,7 +51,7 @@ void require_dtype(const py::array& a, DType expected, const char* op, const cha
 }
 
 void require_int64(const py::array& a, const char* op, const char* arg) {
-  if (!a.dtype().is(py::dtype::of<std::int64_t>())) {
+  if (!has_dtype(a, py::dtype::of<std::int64_t>())) {
     throw py::type_error(prefix(op, arg) + " has dtype " + dtype_name(a) + "; expected int64");
   }
 }

@@ -41,11 +41,59 @@ inline void valid_columns(const Conv2dParams& p, std::int64_t j, std::int64_t* l
   *hi = std::max(std::min(h, p.Wo), *lo);
 }
 
-// Output rows per im2col band so that one band's buffer stays under kColumnBufferBytes.
+// One work unit: images [n0, n1) side by side (whole images), or one image's output rows
+// [oh0, oh1) (a band of a large image).
+struct Unit {
+  std::int64_t n0, n1, oh0, oh1;
+  std::int64_t width(const Conv2dParams& p) const { return (n1 - n0) * (oh1 - oh0) * p.Wo; }
+};
+
+// How a convolution is cut into units: `images` per unit (>= 1), or bands of `rows` output
+// rows when a single image's column matrix would pass kColumnBufferBytes.
+struct ConvPlan {
+  std::int64_t CKK, P;
+  bool pointwise;
+  std::int64_t images, rows;  // images per unit; output rows per band (Ho unless banded)
+  std::int64_t bands;         // bands per image
+  std::int64_t units;
+  std::int64_t max_width;     // widest unit's column count
+  std::int64_t buffer;        // column-matrix elements per thread
+
+  Unit unit(std::int64_t u, const Conv2dParams& p) const {
+    if (images > 1 || bands == 1) {
+      const std::int64_t n0 = u * images;
+      return {n0, std::min(p.N, n0 + images), 0, p.Ho};
+    }
+    const std::int64_t n = u / bands, oh0 = (u % bands) * rows;
+    return {n, n + 1, oh0, std::min(p.Ho, oh0 + rows)};
+  }
+};
+
 template <typename T>
-std::int64_t band_rows(const Conv2dParams& p, std::int64_t Cg) {
-  const std::int64_t row_bytes = Cg * p.kh * p.kw * p.Wo * static_cast<std::int64_t>(sizeof(T));
-  return std::max<std::int64_t>(1, std::min(p.Ho, kColumnBufferBytes / std::max<std::int64_t>(row_bytes, 1)));
+ConvPlan conv_plan(const Conv2dParams& p) {
+  ConvPlan plan;
+  plan.CKK = (p.C / p.groups) * p.kh * p.kw;
+  plan.P = p.Ho * p.Wo;
+  plan.pointwise = is_pointwise(p);
+  const std::int64_t image_bytes = std::max<std::int64_t>(1, plan.CKK * plan.P * std::int64_t(sizeof(T)));
+  plan.images = 1;
+  plan.rows = p.Ho;
+  plan.bands = 1;
+  if (!plan.pointwise) {
+    if (image_bytes > kColumnBufferBytes) {
+      const std::int64_t row_bytes = std::max<std::int64_t>(1, plan.CKK * p.Wo * std::int64_t(sizeof(T)));
+      plan.rows = std::max<std::int64_t>(1, std::min(p.Ho, kColumnBufferBytes / row_bytes));
+      plan.bands = (p.Ho + plan.rows - 1) / plan.rows;
+    } else if (plan.P < kTargetColumns) {
+      const std::int64_t want = (kTargetColumns + plan.P - 1) / plan.P;
+      plan.images = std::max<std::int64_t>(
+          1, std::min({want, std::max<std::int64_t>(p.N, 1), kColumnBufferBytes / image_bytes}));
+    }
+  }
+  plan.units = plan.images > 1 ? (p.N + plan.images - 1) / plan.images : p.N * plan.bands;
+  plan.max_width = plan.images * plan.rows * p.Wo;
+  plan.buffer = plan.pointwise ? 0 : plan.CKK * plan.max_width;
+  return plan;
 }
 
 // Runs body(item, buffer) for item in [0, items), in parallel over items when there are at
@@ -73,13 +121,12 @@ void for_items(std::int64_t items, std::int64_t buffer_elems, std::int64_t work_
 
 template <typename T>
 void im2col(const T* x_g, std::int64_t Cg, const Conv2dParams& p, std::int64_t oh0,
-            std::int64_t oh1, T* cols) {
-  const std::int64_t P = (oh1 - oh0) * p.Wo;
+            std::int64_t oh1, T* cols, std::int64_t ld) {
   for (std::int64_t c = 0; c < Cg; ++c) {
     const T* xc = x_g + c * p.H * p.W;
     for (std::int64_t i = 0; i < p.kh; ++i) {
       for (std::int64_t j = 0; j < p.kw; ++j) {
-        T* dst = cols + ((c * p.kh + i) * p.kw + j) * P;
+        T* dst = cols + ((c * p.kh + i) * p.kw + j) * ld;
         std::int64_t lo, hi;
         valid_columns(p, j, &lo, &hi);
         const std::int64_t col_offset = j * p.dw - p.pw;
@@ -104,14 +151,13 @@ void im2col(const T* x_g, std::int64_t Cg, const Conv2dParams& p, std::int64_t o
 }
 
 template <typename T>
-void col2im(const T* cols, std::int64_t Cg, const Conv2dParams& p, std::int64_t oh0,
-            std::int64_t oh1, T* dx_g) {
-  const std::int64_t P = (oh1 - oh0) * p.Wo;
+void col2im(const T* cols, std::int64_t ld, std::int64_t Cg, const Conv2dParams& p,
+            std::int64_t oh0, std::int64_t oh1, T* dx_g) {
   for (std::int64_t c = 0; c < Cg; ++c) {
     T* dxc = dx_g + c * p.H * p.W;
     for (std::int64_t i = 0; i < p.kh; ++i) {
       for (std::int64_t j = 0; j < p.kw; ++j) {
-        const T* src = cols + ((c * p.kh + i) * p.kw + j) * P;
+        const T* src = cols + ((c * p.kh + i) * p.kw + j) * ld;
         std::int64_t lo, hi;
         valid_columns(p, j, &lo, &hi);
         const std::int64_t col_offset = j * p.dw - p.pw;
@@ -128,29 +174,43 @@ void col2im(const T* cols, std::int64_t Cg, const Conv2dParams& p, std::int64_t 
 
 template <typename T>
 void conv2d_forward(const T* x, const T* weight, const T* bias, const Conv2dParams& p, T* y) {
-  const std::int64_t Cg = p.C / p.groups, Kg = p.K / p.groups;
-  const std::int64_t CKK = Cg * p.kh * p.kw;
-  const std::int64_t P = p.Ho * p.Wo;
-  const bool pointwise = is_pointwise(p);
-  const std::int64_t rows = band_rows<T>(p, Cg);
-  const std::int64_t buffer = pointwise ? 0 : CKK * rows * p.Wo;
-  for_items<T>(p.N * p.groups, buffer, Kg * CKK * P, [&](std::int64_t item, T* cols) {
-    const std::int64_t n = item / p.groups, g = item % p.groups;
-    const T* x_g = x + (n * p.C + g * Cg) * p.H * p.W;
+  const ConvPlan plan = conv_plan<T>(p);
+  const std::int64_t Cg = p.C / p.groups, Kg = p.K / p.groups, CKK = plan.CKK, P = plan.P;
+  // Per thread: the column matrix, and for batched units the GEMM output before it is copied
+  // to each image's place in y.
+  const std::int64_t out_elems = plan.images > 1 ? Kg * plan.max_width : 0;
+  for_items<T>(plan.units * p.groups, plan.buffer + out_elems, Kg * CKK * plan.max_width,
+               [&](std::int64_t item, T* work) {
+    const Unit u = plan.unit(item / p.groups, p);
+    const std::int64_t g = item % p.groups;
     const T* w_g = weight + g * Kg * CKK;
-    T* y_g = y + (n * p.K + g * Kg) * P;
     GemmEpilogue<T> epilogue;
     epilogue.row_bias = bias ? bias + g * Kg : nullptr;
-    if (pointwise) {
-      gemm<T>(false, false, Kg, P, CKK, T(1), w_g, CKK, x_g, P, T(0), y_g, P, epilogue);
+    T* y0 = y + (u.n0 * p.K + g * Kg) * P + u.oh0 * p.Wo;
+    if (plan.pointwise) {  // cols is the image itself
+      gemm<T>(false, false, Kg, P, CKK, T(1), w_g, CKK, x + (u.n0 * p.C + g * Cg) * P, P, T(0),
+              y0, P, epilogue);
       return;
     }
-    for (std::int64_t oh0 = 0; oh0 < p.Ho; oh0 += rows) {
-      const std::int64_t oh1 = std::min(p.Ho, oh0 + rows);
-      const std::int64_t band = (oh1 - oh0) * p.Wo;
-      im2col(x_g, Cg, p, oh0, oh1, cols);
-      gemm<T>(false, false, Kg, band, CKK, T(1), w_g, CKK, cols, band, T(0), y_g + oh0 * p.Wo, P,
-              epilogue);
+    T* cols = work;
+    const std::int64_t width = u.width(p);
+    const std::int64_t per_image = (u.oh1 - u.oh0) * p.Wo;
+    for (std::int64_t n = u.n0; n < u.n1; ++n) {
+      im2col(x + (n * p.C + g * Cg) * p.H * p.W, Cg, p, u.oh0, u.oh1,
+             cols + (n - u.n0) * per_image, width);
+    }
+    if (u.n1 - u.n0 == 1) {  // straight into y (a band of rows, or the whole image)
+      gemm<T>(false, false, Kg, width, CKK, T(1), w_g, CKK, cols, width, T(0), y0, P, epilogue);
+      return;
+    }
+    T* out = work + plan.buffer;
+    gemm<T>(false, false, Kg, width, CKK, T(1), w_g, CKK, cols, width, T(0), out, width,
+            epilogue);
+    for (std::int64_t n = u.n0; n < u.n1; ++n) {
+      for (std::int64_t k = 0; k < Kg; ++k) {
+        std::memcpy(y + (n * p.K + g * Kg + k) * P, out + k * width + (n - u.n0) * P,
+                    sizeof(T) * P);
+      }
     }
   });
 }
@@ -184,71 +244,120 @@ void conv2d_forward_reference(const T* x, const T* weight, const T* bias, const 
   }
 }
 
+namespace {
+
+// One unit and group of conv2d_backward_input.
 template <typename T>
-void conv2d_backward_input(const T* dy, const T* weight, const Conv2dParams& p, T* dx) {
-  const std::int64_t Cg = p.C / p.groups, Kg = p.K / p.groups;
-  const std::int64_t CKK = Cg * p.kh * p.kw;
-  const std::int64_t P = p.Ho * p.Wo;
-  const bool pointwise = is_pointwise(p);
-  const std::int64_t rows = band_rows<T>(p, Cg);
-  const std::int64_t buffer = pointwise ? 0 : CKK * rows * p.Wo;
-  for_items<T>(p.N * p.groups, buffer, Kg * CKK * P, [&](std::int64_t item, T* dcols) {
-    const std::int64_t n = item / p.groups, g = item % p.groups;
-    T* dx_g = dx + (n * p.C + g * Cg) * p.H * p.W;
+void backward_input_unit(const Unit& u, std::int64_t g, const T* dy, const T* weight,
+                         const Conv2dParams& p, const ConvPlan& plan, T* work, T* dx) {
+    const std::int64_t Cg = p.C / p.groups, Kg = p.K / p.groups, CKK = plan.CKK, P = plan.P;
     const T* w_g = weight + g * Kg * CKK;
-    const T* dy_g = dy + (n * p.K + g * Kg) * P;
-    if (pointwise) {  // dx_g (Cg, P) = w_g^T (Cg, Kg) @ dy_g (Kg, P)
-      gemm<T>(true, false, Cg, P, Kg, T(1), w_g, CKK, dy_g, P, T(0), dx_g, P);
+    if (plan.pointwise) {  // dx_g (Cg, P) = w_g^T (Cg, Kg) @ dy_g (Kg, P)
+      gemm<T>(true, false, Cg, P, Kg, T(1), w_g, CKK, dy + (u.n0 * p.K + g * Kg) * P, P, T(0),
+              dx + (u.n0 * p.C + g * Cg) * P, P);
       return;
     }
-    std::fill(dx_g, dx_g + Cg * p.H * p.W, T(0));
-    for (std::int64_t oh0 = 0; oh0 < p.Ho; oh0 += rows) {
-      const std::int64_t oh1 = std::min(p.Ho, oh0 + rows);
-      const std::int64_t band = (oh1 - oh0) * p.Wo;
-      gemm<T>(true, false, CKK, band, Kg, T(1), w_g, CKK, dy_g + oh0 * p.Wo, P, T(0), dcols, band);
-      col2im(dcols, Cg, p, oh0, oh1, dx_g);
+    T* dcols = work;
+    const std::int64_t width = u.width(p);
+    const std::int64_t per_image = (u.oh1 - u.oh0) * p.Wo;
+    const T* dy_u;  // (Kg, width): this unit's output gradient
+    std::int64_t ld_dy;
+    if (u.n1 - u.n0 == 1) {
+      dy_u = dy + (u.n0 * p.K + g * Kg) * P + u.oh0 * p.Wo;
+      ld_dy = P;
+    } else {  // gather the images' gradients side by side
+      T* gathered = work + plan.buffer;
+      for (std::int64_t n = u.n0; n < u.n1; ++n) {
+        for (std::int64_t k = 0; k < Kg; ++k) {
+          std::memcpy(gathered + k * width + (n - u.n0) * P, dy + (n * p.K + g * Kg + k) * P,
+                      sizeof(T) * P);
+        }
+      }
+      dy_u = gathered;
+      ld_dy = width;
+    }
+    gemm<T>(true, false, CKK, width, Kg, T(1), w_g, CKK, dy_u, ld_dy, T(0), dcols, width);
+    for (std::int64_t n = u.n0; n < u.n1; ++n) {
+      T* dx_g = dx + (n * p.C + g * Cg) * p.H * p.W;
+      if (u.oh0 == 0) std::fill(dx_g, dx_g + Cg * p.H * p.W, T(0));  // first band of the image
+      col2im(dcols + (n - u.n0) * per_image, width, Cg, p, u.oh0, u.oh1, dx_g);
+    }
+}
+
+}  // namespace
+
+template <typename T>
+void conv2d_backward_input(const T* dy, const T* weight, const Conv2dParams& p, T* dx) {
+  const ConvPlan plan = conv_plan<T>(p);
+  const std::int64_t Kg = p.K / p.groups, CKK = plan.CKK;
+  const std::int64_t dy_elems = plan.images > 1 ? Kg * plan.max_width : 0;
+  // The bands of one image overlap in dx (taps cross band edges), so one thread runs all the
+  // bands of an image, in order.
+  const std::int64_t outer = plan.units / plan.bands;
+  for_items<T>(outer * p.groups, plan.buffer + dy_elems, Kg * CKK * plan.max_width * plan.bands,
+               [&](std::int64_t item, T* work) {
+    for (std::int64_t band = 0; band < plan.bands; ++band) {
+      backward_input_unit(plan.unit((item / p.groups) * plan.bands + band, p), item % p.groups,
+                          dy, weight, p, plan, work, dx);
     }
   });
 }
 
 template <typename T>
 void conv2d_backward_weight(const T* x, const T* dy, const Conv2dParams& p, T* dweight) {
-  const std::int64_t Cg = p.C / p.groups, Kg = p.K / p.groups;
-  const std::int64_t CKK = Cg * p.kh * p.kw;
-  const std::int64_t P = p.Ho * p.Wo;
+  const ConvPlan plan = conv_plan<T>(p);
+  const std::int64_t Cg = p.C / p.groups, Kg = p.K / p.groups, CKK = plan.CKK, P = plan.P;
   const std::int64_t weight_elems = p.K * CKK;
-  const bool pointwise = is_pointwise(p);
-  const std::int64_t rows = band_rows<T>(p, Cg);
-  const std::int64_t buffer = pointwise ? 0 : CKK * rows * p.Wo;
   if (p.N == 0) {
     std::fill(dweight, dweight + weight_elems, T(0));
     return;
   }
-  // Slots: at most 8, fewer when the partials would pass 64 MB; a function of shapes only.
-  const std::int64_t partial_cap =
-      std::max<std::int64_t>(1, (std::int64_t(64) << 20) / (weight_elems * std::int64_t(sizeof(T))));
-  const std::int64_t slots = std::max<std::int64_t>(1, std::min({p.N, std::int64_t(8), partial_cap}));
+  // Slots (consecutive runs of units): at most 8, fewer when the partials would pass 64 MB; a
+  // function of the shapes only.
+  const std::int64_t partial_cap = std::max<std::int64_t>(
+      1, (std::int64_t(64) << 20) / (weight_elems * std::int64_t(sizeof(T))));
+  const std::int64_t slots =
+      std::max<std::int64_t>(1, std::min({plan.units, std::int64_t(8), partial_cap}));
   std::vector<T> partials(static_cast<std::size_t>((slots - 1) * weight_elems));
-  for_items<T>(slots, buffer, (p.N / slots) * p.K * CKK * P, [&](std::int64_t slot, T* cols) {
+  const std::int64_t dy_elems = plan.images > 1 ? Kg * plan.max_width : 0;
+  for_items<T>(slots, plan.buffer + dy_elems,
+               (plan.units / slots) * p.K * CKK * plan.max_width, [&](std::int64_t slot, T* work) {
     T* acc = slot == 0 ? dweight : partials.data() + (slot - 1) * weight_elems;
     std::fill(acc, acc + weight_elems, T(0));
-    const std::int64_t n0 = slot * p.N / slots, n1 = (slot + 1) * p.N / slots;
-    for (std::int64_t n = n0; n < n1; ++n) {
+    const std::int64_t first = slot * plan.units / slots, last = (slot + 1) * plan.units / slots;
+    for (std::int64_t unit = first; unit < last; ++unit) {
+      const Unit u = plan.unit(unit, p);
+      const std::int64_t width = u.width(p);
+      const std::int64_t per_image = (u.oh1 - u.oh0) * p.Wo;
       for (std::int64_t g = 0; g < p.groups; ++g) {
-        const T* x_g = x + (n * p.C + g * Cg) * p.H * p.W;
-        const T* dy_g = dy + (n * p.K + g * Kg) * P;
         T* dw_g = acc + g * Kg * CKK;
-        if (pointwise) {  // dw_g (Kg, Cg) += dy_g (Kg, P) @ x_g^T (P, Cg)
-          gemm<T>(false, true, Kg, CKK, P, T(1), dy_g, P, x_g, P, T(1), dw_g, CKK);
+        if (plan.pointwise) {  // dw_g (Kg, Cg) += dy_g (Kg, P) @ x_g^T (P, Cg)
+          gemm<T>(false, true, Kg, CKK, P, T(1), dy + (u.n0 * p.K + g * Kg) * P, P,
+                  x + (u.n0 * p.C + g * Cg) * P, P, T(1), dw_g, CKK);
           continue;
         }
-        for (std::int64_t oh0 = 0; oh0 < p.Ho; oh0 += rows) {
-          const std::int64_t oh1 = std::min(p.Ho, oh0 + rows);
-          const std::int64_t band = (oh1 - oh0) * p.Wo;
-          im2col(x_g, Cg, p, oh0, oh1, cols);
-          gemm<T>(false, true, Kg, CKK, band, T(1), dy_g + oh0 * p.Wo, P, cols, band, T(1), dw_g,
-                  CKK);
+        T* cols = work;
+        for (std::int64_t n = u.n0; n < u.n1; ++n) {
+          im2col(x + (n * p.C + g * Cg) * p.H * p.W, Cg, p, u.oh0, u.oh1,
+                 cols + (n - u.n0) * per_image, width);
         }
+        const T* dy_u;
+        std::int64_t ld_dy;
+        if (u.n1 - u.n0 == 1) {
+          dy_u = dy + (u.n0 * p.K + g * Kg) * P + u.oh0 * p.Wo;
+          ld_dy = P;
+        } else {
+          T* gathered = work + plan.buffer;
+          for (std::int64_t n = u.n0; n < u.n1; ++n) {
+            for (std::int64_t k = 0; k < Kg; ++k) {
+              std::memcpy(gathered + k * width + (n - u.n0) * P,
+                          dy + (n * p.K + g * Kg + k) * P, sizeof(T) * P);
+            }
+          }
+          dy_u = gathered;
+          ld_dy = width;
+        }
+        gemm<T>(false, true, Kg, CKK, width, T(1), dy_u, ld_dy, cols, width, T(1), dw_g, CKK);
       }
     }
   });
@@ -278,9 +387,9 @@ void conv2d_backward_bias(const T* dy, const Conv2dParams& p, T* dbias) {
 
 #define KERNN_INSTANTIATE_CONV(T)                                                               \
   template void im2col<T>(const T*, std::int64_t, const Conv2dParams&, std::int64_t,            \
-                          std::int64_t, T*);                                                    \
-  template void col2im<T>(const T*, std::int64_t, const Conv2dParams&, std::int64_t,            \
-                          std::int64_t, T*);                                                    \
+                          std::int64_t, T*, std::int64_t);                                      \
+  template void col2im<T>(const T*, std::int64_t, std::int64_t, const Conv2dParams&,            \
+                          std::int64_t, std::int64_t, T*);                                      \
   template void conv2d_forward<T>(const T*, const T*, const T*, const Conv2dParams&, T*);       \
   template void conv2d_forward_reference<T>(const T*, const T*, const T*, const Conv2dParams&,  \
                                             T*);                                                \

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "kernn/parallel.h"
+#include "vec_math.h"
 
 namespace kernn {
 
@@ -16,11 +17,19 @@ namespace {
 template <typename T>
 using acc_t = double;
 
-// Applies y[i] = f(i) for i in [0, n), in parallel when the loop is worth a team.
+// Element kernels run over chunks [begin, end) so that the inner loop is a plain loop the
+// compiler vectorises; chunks go to threads when the loop is worth a team.
+constexpr std::int64_t kChunk = 4096;
+
 template <typename F>
-void for_each_index(std::int64_t n, F&& f) {
-#pragma omp parallel for schedule(static) if (n > kParallelGrain && !in_parallel())
-  for (std::int64_t i = 0; i < n; ++i) f(i);
+void for_each_chunk(std::int64_t n, F&& body) {
+  if (n > kParallelGrain && !in_parallel()) {
+    const std::int64_t chunks = (n + kChunk - 1) / kChunk;
+#pragma omp parallel for schedule(static)
+    for (std::int64_t c = 0; c < chunks; ++c) body(c * kChunk, std::min(n, (c + 1) * kChunk));
+  } else {
+    body(std::int64_t{0}, n);
+  }
 }
 
 }  // namespace
@@ -28,54 +37,87 @@ void for_each_index(std::int64_t n, F&& f) {
 template <typename T>
 void relu_forward(std::int64_t n, const T* x, T* y) {
   // `x < 0 ? 0 : x` rather than std::max so that NaN passes through as in torch.
-  for_each_index(n, [=](std::int64_t i) { y[i] = x[i] < T(0) ? T(0) : x[i]; });
+  for_each_chunk(n, [=](std::int64_t b, std::int64_t e) {
+    for (std::int64_t i = b; i < e; ++i) {
+      const T v = x[i];
+      y[i] = v < T(0) ? T(0) : v;
+    }
+  });
 }
 
 template <typename T>
 void relu_backward(std::int64_t n, const T* x, const T* dy, T* dx) {
-  for_each_index(n, [=](std::int64_t i) { dx[i] = x[i] <= T(0) ? T(0) : dy[i]; });
+  // Both operands are loaded unconditionally so that the select vectorises.
+  for_each_chunk(n, [=](std::int64_t b, std::int64_t e) {
+    for (std::int64_t i = b; i < e; ++i) {
+      const T v = x[i], d = dy[i];
+      dx[i] = v <= T(0) ? T(0) : d;
+    }
+  });
 }
 
 template <typename T>
 void leaky_relu_forward(std::int64_t n, const T* x, T slope, T* y) {
-  for_each_index(n, [=](std::int64_t i) { y[i] = x[i] > T(0) ? x[i] : x[i] * slope; });
+  for_each_chunk(n, [=](std::int64_t b, std::int64_t e) {
+    for (std::int64_t i = b; i < e; ++i) {
+      const T v = x[i];
+      y[i] = v > T(0) ? v : v * slope;
+    }
+  });
 }
 
 template <typename T>
 void leaky_relu_backward(std::int64_t n, const T* x, const T* dy, T slope, T* dx) {
-  for_each_index(n, [=](std::int64_t i) { dx[i] = x[i] > T(0) ? dy[i] : dy[i] * slope; });
+  for_each_chunk(n, [=](std::int64_t b, std::int64_t e) {
+    for (std::int64_t i = b; i < e; ++i) {
+      const T v = x[i], d = dy[i];
+      dx[i] = v > T(0) ? d : d * slope;
+    }
+  });
 }
 
 template <typename T>
 void sigmoid_forward(std::int64_t n, const T* x, T* y) {
-  for_each_index(n, [=](std::int64_t i) { y[i] = stable_sigmoid(x[i]); });
+  for_each_chunk(n, [=](std::int64_t b, std::int64_t e) {
+    for (std::int64_t i = b; i < e; ++i) y[i] = vmath::sigmoid(x[i]);
+  });
 }
 
 template <typename T>
 void sigmoid_backward(std::int64_t n, const T* y, const T* dy, T* dx) {
-  for_each_index(n, [=](std::int64_t i) { dx[i] = dy[i] * (T(1) - y[i]) * y[i]; });
+  for_each_chunk(n, [=](std::int64_t b, std::int64_t e) {
+    for (std::int64_t i = b; i < e; ++i) dx[i] = dy[i] * (T(1) - y[i]) * y[i];
+  });
 }
 
 template <typename T>
 void tanh_forward(std::int64_t n, const T* x, T* y) {
-  for_each_index(n, [=](std::int64_t i) { y[i] = std::tanh(x[i]); });
+  for_each_chunk(n, [=](std::int64_t b, std::int64_t e) {
+    for (std::int64_t i = b; i < e; ++i) y[i] = vmath::tanh(x[i]);
+  });
 }
 
 template <typename T>
 void tanh_backward(std::int64_t n, const T* y, const T* dy, T* dx) {
-  for_each_index(n, [=](std::int64_t i) { dx[i] = dy[i] * (T(1) - y[i] * y[i]); });
+  for_each_chunk(n, [=](std::int64_t b, std::int64_t e) {
+    for (std::int64_t i = b; i < e; ++i) dx[i] = dy[i] * (T(1) - y[i] * y[i]);
+  });
 }
 
 template <typename T>
 void softsign_forward(std::int64_t n, const T* x, T* y) {
-  for_each_index(n, [=](std::int64_t i) { y[i] = x[i] / (T(1) + std::abs(x[i])); });
+  for_each_chunk(n, [=](std::int64_t b, std::int64_t e) {
+    for (std::int64_t i = b; i < e; ++i) y[i] = x[i] / (T(1) + std::abs(x[i]));
+  });
 }
 
 template <typename T>
 void softsign_backward(std::int64_t n, const T* x, const T* dy, T* dx) {
-  for_each_index(n, [=](std::int64_t i) {
-    const T d = T(1) + std::abs(x[i]);
-    dx[i] = dy[i] / (d * d);
+  for_each_chunk(n, [=](std::int64_t b, std::int64_t e) {
+    for (std::int64_t i = b; i < e; ++i) {
+      const T d = T(1) + std::abs(x[i]);
+      dx[i] = dy[i] / (d * d);
+    }
   });
 }
 

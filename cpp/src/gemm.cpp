@@ -1,10 +1,12 @@
 // GEMM (see kernn/gemm.h for shapes and semantics): the Goto/BLIS structure.
 //
-//   for each block of mc rows of C                 (the packed A block is shared, L3)
-//     for each depth block of kc                   (k is never split across threads)
-//       pack A[rows, depth] into MR-row panels     (threads share the work, then a barrier)
-//       for each task = (block of nc columns, share of the row panels), spread over threads:
-//         pack B[depth, columns] into NR-column panels   (per thread, stays in L2)
+//   C is cut into one rectangle per thread (a grid over rows and columns, chosen per shape);
+//   each thread, with no synchronisation at all:
+//   for each block of mc rows of its rectangle     (packed A block, L2/L3)
+//     for each depth block of kc                   (k is never split)
+//       pack A[rows, depth] into MR-row panels
+//       for each block of nc of its columns:
+//         pack B[depth, columns] into NR-column panels   (stays in L2)
 //         for each MR-row panel of A:                    (in L1 while the B panels stream)
 //           for each NR-column panel of B: micro-kernel -> MR x NR tile of C
 //
@@ -242,7 +244,43 @@ void epilogue_only(std::int64_t m, std::int64_t n, T beta, T* c, std::int64_t ld
 
 // Below this many multiply-adds a GEMM runs on the calling thread: a parallel region costs a
 // few microseconds, more than splitting such a product saves.
-constexpr std::int64_t kGemmParallelMacs = 64 * 64 * 64;
+constexpr std::int64_t kGemmParallelMacs = std::int64_t{1} << 20;
+
+// A rectangle of C, in whole panels: A panels [qa_begin, qa_end) (MR rows each) by B panels
+// [qb_begin, qb_end) (NR columns each).
+struct PanelRange {
+  std::int64_t qa_begin, qa_end, qb_begin, qb_end;
+};
+
+// Splits C into threads = tm x tn rectangles, one per thread, each packing its own rows of A
+// and columns of B, so the threads never wait for each other. Chooses the grid with the least
+// estimated time per thread: its multiply-adds at ~32 per cycle (the AVX-512 peak) plus the
+// elements it packs at ~1 per cycle (a split of n makes every thread pack all of A).
+struct ThreadGrid {
+  std::int64_t tm = 1, tn = 1;
+};
+
+ThreadGrid choose_grid(int threads, std::int64_t m, std::int64_t n, std::int64_t k, int mr,
+                       int nr) {
+  const std::int64_t a_panels = ceil_div(m, mr), b_panels = ceil_div(n, nr);
+  ThreadGrid best;
+  double best_cost = -1.0;
+  for (std::int64_t tm = 1; tm <= threads; ++tm) {
+    if (threads % tm != 0) continue;
+    const std::int64_t tn = threads / tm;
+    if (tm > a_panels || tn > b_panels) continue;
+    const double rows = static_cast<double>(ceil_div(a_panels, tm) * mr);
+    const double cols = static_cast<double>(ceil_div(b_panels, tn) * nr);
+    const double cost = rows * cols * static_cast<double>(k) / 32.0 +
+                        (rows + cols) * static_cast<double>(k);
+    if (best_cost < 0.0 || cost < best_cost) {
+      best_cost = cost;
+      best.tm = tm;
+      best.tn = tn;
+    }
+  }
+  return best;
+}
 
 // One GEMM through the packed path. C element (i, j) is c[i * c_row_stride + j * c_col_stride]:
 // c_col_stride == 1 is the ordinary row-major C; the transposed form (row stride 1) lets a
@@ -254,67 +292,56 @@ void gemm_blocked(const MicroKernel<T>& uk, bool trans_a, bool trans_b, std::int
                   const T* b, std::int64_t ldb, T beta, T* c, std::int64_t c_row_stride,
                   std::int64_t c_col_stride, const T* col_bias, const T* row_bias, bool relu) {
   const int mr = uk.mr, nr = uk.nr;
-  const int threads = (in_parallel() || m * n * k < kGemmParallelMacs) ? 1 : max_threads();
+  const int max_team = (in_parallel() || m * n * k < kGemmParallelMacs) ? 1 : max_threads();
+  const ThreadGrid grid = choose_grid(max_team, m, n, k, mr, nr);
+  [[maybe_unused]] const int threads = static_cast<int>(grid.tm * grid.tn);  // unused serial
 
-  // Blocks of equal size (rounded to the tile), none bigger than the kernel's tuned size.
-  // None of this depends on the thread count except how many column blocks there are, and
-  // column blocks do not change any element's arithmetic.
+  // Depth blocks of equal size, none deeper than the kernel's kc. The blocking below never
+  // depends on the thread count, so neither does any element's arithmetic.
   const std::int64_t k_blocks = ceil_div(k, uk.kc);
   const std::int64_t kc_max = ceil_div(k, k_blocks);
-  const std::int64_t m_blocks = ceil_div(m, uk.mc);
-  const std::int64_t mc_max = ceil_div(ceil_div(m, m_blocks), mr) * mr;
-
-  // Column blocks: a multiple of the thread count when n has enough NR panels, so that every
-  // thread gets the same share; when it has fewer panels than threads, the row panels of each
-  // column block are split between threads instead.
-  const std::int64_t n_panels = ceil_div(n, nr);
-  std::int64_t n_blocks = ceil_div(n, uk.nc);
-  n_blocks = std::min(ceil_div(n_blocks, threads) * threads, n_panels);
-  const std::int64_t nc_max = ceil_div(n_panels, n_blocks) * nr;
-  n_blocks = ceil_div(n, nc_max);
-  const std::int64_t row_splits = n_blocks < threads ? ceil_div(threads, n_blocks) : 1;
-  const std::int64_t tasks = n_blocks * row_splits;
+  const std::int64_t a_panels = ceil_div(m, mr), b_panels = ceil_div(n, nr);
+  const std::int64_t mc_panels = std::max<std::int64_t>(1, uk.mc / mr);
+  const std::int64_t nc_panels = std::max<std::int64_t>(1, uk.nc / nr);
   const bool direct_store = c_col_stride == 1;
-
-  T* a_pack = thread_buffer<T, 0>(static_cast<std::size_t>(mc_max * kc_max));
 
 #pragma omp parallel num_threads(threads) if (threads > 1)
   {
-    T* b_pack = thread_buffer<T, 1>(static_cast<std::size_t>(nc_max * kc_max));
-    for (std::int64_t i0 = 0; i0 < m; i0 += mc_max) {
-      const std::int64_t mc = std::min(mc_max, m - i0);
-      const std::int64_t a_panels = ceil_div(mc, mr);
+    const std::int64_t t = thread_id();
+    const std::int64_t tm = t / grid.tn, tn = t % grid.tn;
+    const PanelRange range{a_panels * tm / grid.tm, a_panels * (tm + 1) / grid.tm,
+                           b_panels * tn / grid.tn, b_panels * (tn + 1) / grid.tn};
+    T* a_pack = thread_buffer<T, 0>(static_cast<std::size_t>(mc_panels * mr * kc_max));
+    T* b_pack = thread_buffer<T, 1>(static_cast<std::size_t>(nc_panels * nr * kc_max));
+    // Rows in blocks of mc (packed A), then depth, then columns in blocks of nc (packed B).
+    for (std::int64_t qa0 = range.qa_begin; qa0 < range.qa_end; qa0 += mc_panels) {
+      const std::int64_t qa1 = std::min(range.qa_end, qa0 + mc_panels);
+      const std::int64_t row0 = qa0 * mr;
+      const std::int64_t mc = std::min(qa1 * mr, m) - row0;
       for (std::int64_t kb = 0; kb < k_blocks; ++kb) {
         const std::int64_t p0 = kb * kc_max;
         const std::int64_t kc = std::min(kc_max, k - p0);
-#pragma omp for schedule(static)
-        for (std::int64_t q = 0; q < a_panels; ++q) {
+        for (std::int64_t q = 0; q < qa1 - qa0; ++q) {
           const int rows = static_cast<int>(std::min<std::int64_t>(mr, mc - q * mr));
-          pack_a_panel(uk, trans_a, a, lda, i0 + q * mr, rows, p0, kc, a_pack + q * mr * kc);
+          pack_a_panel(uk, trans_a, a, lda, row0 + q * mr, rows, p0, kc, a_pack + q * mr * kc);
         }
-        // (implicit barrier: A is packed)
         const bool last = kb == k_blocks - 1;
         TileEpilogue<T> ep{alpha, kb == 0 ? beta : T(1), nullptr, nullptr, last && relu};
-#pragma omp for schedule(static)
-        for (std::int64_t task = 0; task < tasks; ++task) {
-          const std::int64_t j0 = (task / row_splits) * nc_max;
-          const std::int64_t nc = std::min(nc_max, n - j0);
-          const std::int64_t split = task % row_splits;
-          const std::int64_t q_begin = a_panels * split / row_splits;
-          const std::int64_t q_end = a_panels * (split + 1) / row_splits;
-          if (q_begin == q_end) continue;
-          const std::int64_t b_panels = ceil_div(nc, nr);
-          pack_b_block(uk, trans_b, b, ldb, p0, kc, j0, nc, b_pack);
-          for (std::int64_t qa = q_begin; qa < q_end; ++qa) {
-            const std::int64_t row = i0 + qa * mr;
+        for (std::int64_t qb0 = range.qb_begin; qb0 < range.qb_end; qb0 += nc_panels) {
+          const std::int64_t qb1 = std::min(range.qb_end, qb0 + nc_panels);
+          const std::int64_t col0 = qb0 * nr;
+          const std::int64_t nc = std::min(qb1 * nr, n) - col0;
+          pack_b_block(uk, trans_b, b, ldb, p0, kc, col0, nc, b_pack);
+          for (std::int64_t qa = qa0; qa < qa1; ++qa) {
+            const std::int64_t row = qa * mr;
             const int rows = static_cast<int>(std::min<std::int64_t>(mr, m - row));
-            const T* ap = a_pack + qa * mr * kc;
+            const T* ap = a_pack + (qa - qa0) * mr * kc;
             ep.row_bias = last && row_bias ? row_bias + row : nullptr;
-            for (std::int64_t qb = 0; qb < b_panels; ++qb) {
-              const std::int64_t col = j0 + qb * nr;
+            for (std::int64_t qb = qb0; qb < qb1; ++qb) {
+              const std::int64_t col = qb * nr;
               const int cols = static_cast<int>(std::min<std::int64_t>(nr, n - col));
               ep.col_bias = last && col_bias ? col_bias + col : nullptr;
-              const T* bp = b_pack + qb * nr * kc;
+              const T* bp = b_pack + (qb - qb0) * nr * kc;
               T* ct = c + row * c_row_stride + col * c_col_stride;
               if (direct_store && rows == mr && cols == nr) {
                 uk.fn(kc, ap, bp, ct, c_row_stride, ep);
@@ -324,7 +351,6 @@ void gemm_blocked(const MicroKernel<T>& uk, bool trans_a, bool trans_b, std::int
             }
           }
         }
-        // (implicit barrier: the next depth block repacks A)
       }
     }
   }

@@ -3,11 +3,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <vector>
 
-#include "kernn/elementwise.h"
 #include "kernn/parallel.h"
+#include "vec_math.h"
 
 namespace kernn {
 
@@ -39,10 +38,13 @@ double blocked_sum(std::int64_t n, std::int64_t work_per_item, F&& item) {
 
 // Runs f(i) for i in [0, n), in parallel when n * work_per_item is worth a team.
 template <typename F>
-void for_each_item(std::int64_t n, [[maybe_unused]] std::int64_t work_per_item, F&& f) {
-#pragma omp parallel for schedule(static) if (n * work_per_item > kParallelGrain && \
-                                                  !in_parallel())
-  for (std::int64_t i = 0; i < n; ++i) f(i);
+void for_each_item(std::int64_t n, std::int64_t work_per_item, F&& f) {
+  if (n > 1 && n * work_per_item > kParallelGrain && !in_parallel()) {
+#pragma omp parallel for schedule(static)
+    for (std::int64_t i = 0; i < n; ++i) f(i);
+  } else {
+    for (std::int64_t i = 0; i < n; ++i) f(i);
+  }
 }
 
 // loss = per-item values (kNone) or their sum / mean; `count` is the divisor of kMean.
@@ -56,13 +58,6 @@ void reduce_loss(std::int64_t n, std::int64_t work_per_item, Reduction reduction
   const double sum = blocked_sum(n, work_per_item, item);
   // 0 / 0 is NaN for an empty (or fully ignored) mean, as torch.
   loss[0] = static_cast<T>(reduction == Reduction::kMean ? sum / count : sum);
-}
-
-template <typename T>
-T row_max(std::int64_t cols, const T* x) {
-  T m = -std::numeric_limits<T>::infinity();
-  for (std::int64_t j = 0; j < cols; ++j) m = std::max(m, x[j]);
-  return m;
 }
 
 std::int64_t count_kept(std::int64_t n, const std::int64_t* target, std::int64_t ignore_index) {
@@ -113,9 +108,8 @@ void cross_entropy_forward(std::int64_t n, std::int64_t classes, const T* logits
   reduce_loss(n, classes, reduction, kept, loss, [=](std::int64_t i) -> T {
     if (target[i] == ignore_index) return T(0);
     const T* row = logits + i * classes;
-    const T m = row_max(classes, row);
-    double sum = 0.0;
-    for (std::int64_t j = 0; j < classes; ++j) sum += std::exp(row[j] - m);
+    const T m = vmath::max(classes, row);
+    const double sum = vmath::sum_exp(classes, row, m);
     return (m - row[target[i]]) + static_cast<T>(std::log(sum));
   });
 }
@@ -132,14 +126,10 @@ void cross_entropy_backward(std::int64_t n, std::int64_t classes, const T* logit
       return;
     }
     const T* row = logits + i * classes;
-    const T m = row_max(classes, row);
-    double sum = 0.0;
-    for (std::int64_t j = 0; j < classes; ++j) {
-      out[j] = std::exp(row[j] - m);
-      sum += out[j];
-    }
+    const T m = vmath::max(classes, row);
+    for (std::int64_t j = 0; j < classes; ++j) out[j] = vmath::exp(row[j] - m);
     const T g = grad(i);
-    const T inv = static_cast<T>(1.0 / sum);
+    const T inv = static_cast<T>(1.0 / vmath::sum(classes, out));
     for (std::int64_t j = 0; j < classes; ++j) out[j] = g * (out[j] * inv);
     out[target[i]] -= g;
   });
@@ -194,7 +184,7 @@ void bce_with_logits_forward(std::int64_t n, const T* x, const T* target, Reduct
                              T* loss) {
   reduce_loss(n, 4, reduction, static_cast<double>(n), loss, [=](std::int64_t i) -> T {
     const T v = x[i];
-    const T log_sigmoid = std::min(v, T(0)) - std::log1p(std::exp(-std::abs(v)));
+    const T log_sigmoid = std::min(v, T(0)) - std::log1p(vmath::exp(-std::abs(v)));
     return (T(1) - target[i]) * v - log_sigmoid;
   });
 }
@@ -204,7 +194,7 @@ void bce_with_logits_backward(std::int64_t n, const T* x, const T* target, Reduc
                               const T* dloss, T* dx) {
   for_each_item(n, 4, [=](std::int64_t i) {
     const T g = reduction == Reduction::kNone ? dloss[i] : dloss[0];
-    const T d = (stable_sigmoid(x[i]) - target[i]) * g;
+    const T d = (vmath::sigmoid(x[i]) - target[i]) * g;
     dx[i] = reduction == Reduction::kMean ? d / static_cast<T>(n) : d;
   });
 }

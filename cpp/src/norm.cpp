@@ -25,6 +25,29 @@ inline void for_channel(const T* base, std::int64_t N, std::int64_t C, std::int6
   }
 }
 
+// Lane-wise partial sums: kLanes independent double accumulators break the add-latency chain
+// (the compiler may vectorise them) while the order stays fixed, so results are reproducible.
+constexpr int kLanes = 8;
+
+struct LaneSum {
+  double lane[kLanes] = {};
+  double total() const {
+    double t = 0;
+    for (int j = 0; j < kLanes; ++j) t += lane[j];
+    return t;
+  }
+};
+
+// acc += sum of f(i) for i in [0, n), lane i % kLanes.
+template <typename F>
+inline void lane_sum(LaneSum& acc, std::int64_t n, F&& f) {
+  std::int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    for (int j = 0; j < kLanes; ++j) acc.lane[j] += f(i + j);
+  }
+  for (int j = 0; i < n; ++i, ++j) acc.lane[j] += f(i);
+}
+
 }  // namespace
 
 template <typename T>
@@ -35,18 +58,19 @@ void batch_norm_forward_train(const T* x, std::int64_t N, std::int64_t C, std::i
   const std::int64_t count = N * inner;
 #pragma omp parallel for schedule(static) if (run_parallel(N * C * inner))
   for (std::int64_t c = 0; c < C; ++c) {
-    double sum = 0;
+    LaneSum sum;
     for_channel(x, N, C, inner, c, [&](const T* xr, std::int64_t) {
-      for (std::int64_t i = 0; i < inner; ++i) sum += xr[i];
+      lane_sum(sum, inner, [&](std::int64_t i) { return static_cast<double>(xr[i]); });
     });
-    const double mean = sum / static_cast<double>(count);
-    double sq = 0;
+    const double mean = sum.total() / static_cast<double>(count);
+    LaneSum sq_sum;
     for_channel(x, N, C, inner, c, [&](const T* xr, std::int64_t) {
-      for (std::int64_t i = 0; i < inner; ++i) {
+      lane_sum(sq_sum, inner, [&](std::int64_t i) {
         const double d = xr[i] - mean;
-        sq += d * d;
-      }
+        return d * d;
+      });
     });
+    const double sq = sq_sum.total();
     const double var = sq / static_cast<double>(count);
     const double invstd = 1.0 / std::sqrt(var + eps);
     // y = (x - mean) * scale + shift: centring first keeps float precision when |mean| >> std
@@ -100,14 +124,15 @@ void batch_norm_backward(const T* x, const T* dy, std::int64_t N, std::int64_t C
   for (std::int64_t c = 0; c < C; ++c) {
     const double m = mean[c];
     const double is = invstd[c];
-    double sum_dy = 0, sum_dy_xc = 0;  // sum dy, sum dy * (x - mean)
+    LaneSum dy_lanes, dy_xc_lanes;  // sum dy, sum dy * (x - mean)
     for_channel(x, N, C, inner, c, [&](const T* xr, std::int64_t offset) {
       const T* dyr = dy + offset;
-      for (std::int64_t i = 0; i < inner; ++i) {
-        sum_dy += dyr[i];
-        sum_dy_xc += static_cast<double>(dyr[i]) * (xr[i] - m);
-      }
+      lane_sum(dy_lanes, inner, [&](std::int64_t i) { return static_cast<double>(dyr[i]); });
+      lane_sum(dy_xc_lanes, inner, [&](std::int64_t i) {
+        return static_cast<double>(dyr[i]) * (xr[i] - m);
+      });
     });
+    const double sum_dy = dy_lanes.total(), sum_dy_xc = dy_xc_lanes.total();
     const double w = weight ? static_cast<double>(weight[c]) : 1.0;
     if (dbias) dbias[c] = static_cast<T>(sum_dy);
     if (dweight) dweight[c] = static_cast<T>(sum_dy_xc * is);

@@ -10,6 +10,8 @@
 #include <cstring>
 #include <limits>
 
+#include "isa/pool_2x2.h"
+#include "kernn/cpu_features.h"
 #include "kernn/parallel.h"
 
 namespace kernn {
@@ -36,6 +38,41 @@ inline std::int64_t first_inside(std::int64_t start, std::int64_t step) {
   return start + ((-start + step - 1) / step) * step;
 }
 
+#ifdef KERNN_X86
+// pool_avx2.cpp: the same row kernel compiled for AVX2.
+}  // namespace
+void max_pool2x2_rows_avx2_f32(const float* x, std::int64_t W, std::int64_t Ho, std::int64_t Wo,
+                               float* y, std::int64_t* idx);
+void max_pool2x2_rows_avx2_f64(const double* x, std::int64_t W, std::int64_t Ho,
+                               std::int64_t Wo, double* y, std::int64_t* idx);
+namespace {
+inline void max_pool2x2_rows_avx2(const float* x, std::int64_t W, std::int64_t Ho,
+                                  std::int64_t Wo, float* y, std::int64_t* idx) {
+  max_pool2x2_rows_avx2_f32(x, W, Ho, Wo, y, idx);
+}
+inline void max_pool2x2_rows_avx2(const double* x, std::int64_t W, std::int64_t Ho,
+                                  std::int64_t Wo, double* y, std::int64_t* idx) {
+  max_pool2x2_rows_avx2_f64(x, W, Ho, Wo, y, idx);
+}
+#endif
+
+// A plane of 2x2 stride-2 windows that all lie inside the input (no padding, no dilation).
+template <typename T>
+void max_pool2x2_plane(const T* x, std::int64_t W, std::int64_t Ho, std::int64_t Wo, T* y,
+                       std::int64_t* idx) {
+#ifdef KERNN_X86
+  static const bool avx2 = cpu_features().avx2_fma;
+  if (avx2) {
+    max_pool2x2_rows_avx2(x, W, Ho, Wo, y, idx);
+    return;
+  }
+#endif
+  for (std::int64_t oh = 0; oh < Ho; ++oh) {
+    const T* r0 = x + 2 * oh * W;
+    max_pool2x2_row(r0, r0 + W, W, Wo, 2 * oh * W, y + oh * Wo, idx + oh * Wo);
+  }
+}
+
 }  // namespace
 
 template <typename T>
@@ -51,34 +88,7 @@ void max_pool2d_forward(const T* x, std::int64_t planes, std::int64_t H, std::in
     T* yp = y + pl * Ho * Wo;
     std::int64_t* ip = indices + pl * Ho * Wo;
     if (fast_2x2 && 2 * Ho <= H && 2 * Wo <= W) {
-      // The common 2x2/2 window fully inside the plane: four taps in torch's scan order, with
-      // torch's update rule (greater, or NaN) so ties and NaNs resolve identically.
-      // Branch-free selects (bitwise | on the comparisons) let the compiler vectorise the row.
-      for (std::int64_t oh = 0; oh < Ho; ++oh) {
-        const T* r0 = xp + 2 * oh * W;
-        const T* r1 = r0 + W;
-        T* yr = yp + oh * Wo;
-        std::int64_t* ir = ip + oh * Wo;
-        const std::int64_t row_base = 2 * oh * W;
-        for (std::int64_t ow = 0; ow < Wo; ++ow) {
-          const T a = r0[2 * ow], b = r0[2 * ow + 1], c = r1[2 * ow], d = r1[2 * ow + 1];
-          T best = a;
-          std::int64_t off = 0;
-          const bool take_b = (b > best) | (b != b);
-          best = take_b ? b : best;
-          off = take_b ? 1 : off;
-          const bool take_c = (c > best) | (c != c);
-          best = take_c ? c : best;
-          off = take_c ? W : off;
-          const bool take_d = (d > best) | (d != d);
-          best = take_d ? d : best;
-          off = take_d ? W + 1 : off;
-          // Starting from the first tap equals torch's start from -inf with the first tap's
-          // index: a first tap of -inf or NaN ends up as the running value either way.
-          yr[ow] = best;
-          ir[ow] = row_base + 2 * ow + off;
-        }
-      }
+      max_pool2x2_plane(xp, W, Ho, Wo, yp, ip);
       continue;
     }
     for (std::int64_t oh = 0; oh < Ho; ++oh) {

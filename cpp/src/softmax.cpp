@@ -1,33 +1,24 @@
 // Softmax and log-softmax over the last dimension (see softmax.h).
 #include "kernn/softmax.h"
 
-#include <algorithm>
 #include <cmath>
-#include <limits>
 
 #include "kernn/parallel.h"
+#include "vec_math.h"
 
 namespace kernn {
 
 namespace {
 
-// Row sums of float data are accumulated in double: one rounding from the exact sum.
-template <typename T>
-using acc_t = double;
-
-// Runs f(r) for each row; `cols` scales the work estimate.
+// Runs f(r) for each row, rows split over threads when rows * cols is worth a team.
 template <typename F>
-void for_each_row(std::int64_t rows, [[maybe_unused]] std::int64_t cols, F&& f) {
-#pragma omp parallel for schedule(static) if (rows * cols > kParallelGrain && rows > 1 && \
-                                                  !in_parallel())
-  for (std::int64_t r = 0; r < rows; ++r) f(r);
-}
-
-template <typename T>
-T row_max(std::int64_t cols, const T* x) {
-  T m = -std::numeric_limits<T>::infinity();
-  for (std::int64_t j = 0; j < cols; ++j) m = std::max(m, x[j]);
-  return m;
+void for_each_row(std::int64_t rows, std::int64_t cols, F&& f) {
+  if (rows > 1 && rows * cols > kParallelGrain && !in_parallel()) {
+#pragma omp parallel for schedule(static)
+    for (std::int64_t r = 0; r < rows; ++r) f(r);
+  } else {
+    for (std::int64_t r = 0; r < rows; ++r) f(r);
+  }
 }
 
 }  // namespace
@@ -37,13 +28,9 @@ void softmax_forward(std::int64_t rows, std::int64_t cols, const T* x, T* y) {
   for_each_row(rows, cols, [=](std::int64_t r) {
     const T* xr = x + r * cols;
     T* yr = y + r * cols;
-    const T m = row_max(cols, xr);
-    acc_t<T> sum = 0;
-    for (std::int64_t j = 0; j < cols; ++j) {
-      yr[j] = std::exp(xr[j] - m);
-      sum += yr[j];
-    }
-    const T inv = static_cast<T>(1.0 / sum);
+    const T m = vmath::max(cols, xr);
+    for (std::int64_t j = 0; j < cols; ++j) yr[j] = vmath::exp(xr[j] - m);
+    const T inv = static_cast<T>(1.0 / vmath::sum(cols, yr));
     for (std::int64_t j = 0; j < cols; ++j) yr[j] *= inv;
   });
 }
@@ -54,9 +41,7 @@ void softmax_backward(std::int64_t rows, std::int64_t cols, const T* y, const T*
     const T* yr = y + r * cols;
     const T* dyr = dy + r * cols;
     T* dxr = dx + r * cols;
-    acc_t<T> dot = 0;
-    for (std::int64_t j = 0; j < cols; ++j) dot += static_cast<acc_t<T>>(dyr[j]) * yr[j];
-    const T d = static_cast<T>(dot);
+    const T d = static_cast<T>(vmath::dot(cols, dyr, yr));
     for (std::int64_t j = 0; j < cols; ++j) dxr[j] = yr[j] * (dyr[j] - d);
   });
 }
@@ -66,10 +51,10 @@ void log_softmax_forward(std::int64_t rows, std::int64_t cols, const T* x, T* y)
   for_each_row(rows, cols, [=](std::int64_t r) {
     const T* xr = x + r * cols;
     T* yr = y + r * cols;
-    const T m = row_max(cols, xr);
-    acc_t<T> sum = 0;
-    for (std::int64_t j = 0; j < cols; ++j) sum += std::exp(xr[j] - m);
-    const T log_sum = static_cast<T>(std::log(sum));
+    const T m = vmath::max(cols, xr);
+    // y holds exp(x - m) until the log of its sum is known.
+    for (std::int64_t j = 0; j < cols; ++j) yr[j] = vmath::exp(xr[j] - m);
+    const T log_sum = static_cast<T>(std::log(vmath::sum(cols, yr)));
     // (x - m) first: m + log_sum would round away log_sum's digits when |m| is large.
     // m == -inf (a row of all -inf) gives -inf - -inf = NaN everywhere, as torch.
     for (std::int64_t j = 0; j < cols; ++j) yr[j] = (xr[j] - m) - log_sum;
@@ -82,10 +67,8 @@ void log_softmax_backward(std::int64_t rows, std::int64_t cols, const T* y, cons
     const T* yr = y + r * cols;
     const T* dyr = dy + r * cols;
     T* dxr = dx + r * cols;
-    acc_t<T> sum = 0;
-    for (std::int64_t j = 0; j < cols; ++j) sum += dyr[j];
-    const T s = static_cast<T>(sum);
-    for (std::int64_t j = 0; j < cols; ++j) dxr[j] = dyr[j] - std::exp(yr[j]) * s;
+    const T s = static_cast<T>(vmath::sum(cols, dyr));
+    for (std::int64_t j = 0; j < cols; ++j) dxr[j] = dyr[j] - vmath::exp(yr[j]) * s;
   });
 }
 

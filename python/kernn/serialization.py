@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import collections
 import errno
-import io
 import json
 import math
 import os
@@ -363,6 +362,9 @@ def load(f: PathOrFile) -> Any:
             if not isinstance(archive, np.lib.npyio.NpzFile):
                 raise _CorruptCheckpoint("not an npz archive")
             if _HEADER_ENTRY not in archive.files:
+                if any(name.endswith("data.pkl") for name in archive.files):
+                    raise _CorruptCheckpoint(f"it has no {_HEADER_ENTRY!r} entry; it looks like a torch.save "
+                                             "file (torch.load reads it, then pass the tensors' .numpy())")
                 raise _CorruptCheckpoint(f"it has no {_HEADER_ENTRY!r} entry (a plain .npz archive? "
                                          "numpy.load reads those)")
             raw = archive[_HEADER_ENTRY]

@@ -121,11 +121,15 @@ def _as_array(data, dt=None):
     if dt is not None:
         return np.array(data, dtype=dt)
     arr = np.array(data)
+    # Python numbers and (nested) lists follow torch's inference; arrays (numpy, torch via
+    # __array__, numpy scalars) keep their dtype.
+    from_python = (isinstance(data, (list, tuple, builtins.float, builtins.int))
+                   and not isinstance(data, np.generic))
     if arr.dtype.kind == "f":
-        if not isinstance(data, np.ndarray) and arr.dtype != _default_float:
+        if from_python and arr.dtype != _default_float:
             arr = arr.astype(_default_float)
     elif arr.dtype.kind in "iu":
-        if not isinstance(data, np.ndarray):
+        if from_python:
             arr = arr.astype(np.int64)
     elif arr.dtype.kind == "b":
         pass

@@ -183,3 +183,18 @@ def test_parameters_order_is_depth_first_as_named_parameters():
     assert [id(p) for p in model.parameters()] == [id(p) for _, p in model.named_parameters()]
     assert [n for n, _ in model.named_parameters()][:4] == [
         "first.weight", "first.bias", "block.0.weight", "block.0.bias"]
+
+
+def test_pickled_and_deep_copied_models_run():
+    # Unpickled arrays carry their own (equal) dtype descriptor objects; kernels must accept them.
+    import copy
+    import pickle
+
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    x = kernn.randn(5, 3)
+    expected = model(x).detach().numpy()
+    for clone in (pickle.loads(pickle.dumps(model)), copy.deepcopy(model)):
+        assert clone[0].weight is not model[0].weight
+        np.testing.assert_array_equal(clone(x).detach().numpy(), expected)
+        clone(x).sum().backward()
+        assert clone[0].weight.grad is not None

@@ -12,6 +12,7 @@ of this float32 tolerance and 1/80 of the float64 one.
 """
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -441,3 +442,33 @@ def test_training_a_model_with_autograd_matches_torch(ours_class, torch_class, o
         assert math.isclose(loss.item(), torch_loss.item(), rel_tol=1e-10), f"step {step}"
     for (name, p), q in zip(ours.named_parameters(), theirs.parameters()):
         np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), rtol=1e-10, atol=1e-12, err_msg=name)
+
+
+class SignSGD(kernn.optim.Optimizer):
+    """A user-written optimizer in torch's style: step() overridden, lr required."""
+
+    def __init__(self, params, lr=kernn.optim.optimizer.required):
+        super().__init__(params, {"lr": lr})
+
+    def step(self, closure=None):
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    array = p.detach().numpy()
+                    array -= group["lr"] * np.sign(p.grad.numpy())
+
+
+def test_user_subclass_with_its_own_step_and_a_required_option():
+    params = kernn_params(initial_values(np.float64))
+    with pytest.raises(ValueError, match="didn't specify a value of required optimization parameter lr"):
+        SignSGD(params)
+    opt = SignSGD([{"params": params[:2], "lr": 0.5}, {"params": params[2:], "lr": 0.25}])
+    scheduler = kernn.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+    set_kernn_grads(params, 0)
+    expected = params[3].detach().numpy() - 0.25 * np.sign(params[3].grad.numpy())
+    opt.step()
+    np.testing.assert_array_equal(params[3].detach().numpy(), expected)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the overridden step() is seen as called: no order warning
+        scheduler.step()
+    assert [g["lr"] for g in opt.param_groups] == [0.25, 0.125]

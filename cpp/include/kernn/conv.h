@@ -9,8 +9,11 @@
 // and group is the GEMM  y_g (Kg, P) = weight_g (Kg, Cg*kh*kw) @ cols (Cg*kh*kw, P) + bias_g,
 // where cols = im2col(x_g). A 1x1, stride-1, unpadded convolution uses x_g itself as cols.
 //
-// Memory: the column buffer is built for a band of output rows at a time, sized to stay under
-// kColumnBufferBytes per thread whatever the image size (one output row at least).
+// Work units: small images are batched, B images side by side in one column matrix
+// (Cg*kh*kw, B*P), so each GEMM is wide enough to run near peak (B*P >= kTargetColumns where the
+// buffer cap allows); large images are cut into bands of output rows so that the column buffer
+// stays under kColumnBufferBytes per thread whatever the image size (one output row at least).
+// The units depend on the shapes only, never on the thread count.
 #pragma once
 
 #include <cstdint>
@@ -27,22 +30,26 @@ struct Conv2dParams {
 
 // Per-thread cap on the im2col buffer.
 constexpr std::int64_t kColumnBufferBytes = 8 << 20;
+// GEMM width (output positions) worth batching images up to.
+constexpr std::int64_t kTargetColumns = 1024;
 
 // floor((in + 2*pad - dilation*(kernel-1) - 1) / stride) + 1; <= 0 when the dilated kernel is
 // larger than the padded input (the caller reports it).
 std::int64_t conv_output_size(std::int64_t in, std::int64_t kernel, std::int64_t stride,
                               std::int64_t pad, std::int64_t dilation);
 
-// cols (Cg*kh*kw, (oh1-oh0)*Wo) = the patches of x_g (Cg, H, W) for output rows [oh0, oh1):
+// cols (Cg*kh*kw rows, `ld` apart; (oh1-oh0)*Wo columns) = the patches of x_g (Cg, H, W) for
+// output rows [oh0, oh1):
 //   cols[(c*kh + i)*kw + j, (oh-oh0)*Wo + ow] = x_g[c, oh*sh - ph + i*dh, ow*sw - pw + j*dw] or 0
+// ld > (oh1-oh0)*Wo lets several images share one column matrix side by side.
 template <typename T>
 void im2col(const T* x_g, std::int64_t Cg, const Conv2dParams& p, std::int64_t oh0,
-            std::int64_t oh1, T* cols);
+            std::int64_t oh1, T* cols, std::int64_t ld);
 
 // The adjoint of im2col: dx_g (Cg, H, W) += the scatter of cols back to its taps.
 template <typename T>
-void col2im(const T* cols, std::int64_t Cg, const Conv2dParams& p, std::int64_t oh0,
-            std::int64_t oh1, T* dx_g);
+void col2im(const T* cols, std::int64_t ld, std::int64_t Cg, const Conv2dParams& p,
+            std::int64_t oh0, std::int64_t oh1, T* dx_g);
 
 // y = conv(x, weight) + bias (bias may be nullptr).
 template <typename T>

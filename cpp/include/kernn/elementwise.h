@@ -9,18 +9,7 @@
 
 #include <cstdint>
 
-#include <cmath>
-
 namespace kernn {
-
-// 1 / (1 + exp(-x)) for x >= 0 and exp(x) / (1 + exp(x)) for x < 0: neither branch overflows,
-// and the limits are exactly 0 and 1 as in torch. Shared with the logit losses.
-template <typename T>
-inline T stable_sigmoid(T x) {
-  if (x >= T(0)) return T(1) / (T(1) + std::exp(-x));
-  const T e = std::exp(x);  // in (0, 1): no overflow for any negative x
-  return e / (T(1) + e);
-}
 
 // y = max(x, 0) (NaN propagates, as torch.relu)
 template <typename T>
@@ -36,7 +25,8 @@ void leaky_relu_forward(std::int64_t n, const T* x, T slope, T* y);
 template <typename T>
 void leaky_relu_backward(std::int64_t n, const T* x, const T* dy, T slope, T* dx);
 
-// y = stable_sigmoid(x)
+// y = 1 / (1 + exp(-x)), computed as exp(x) / (1 + exp(x)) for x < 0: no overflow for any x,
+// and the limits are exactly 0 and 1 as in torch.
 template <typename T>
 void sigmoid_forward(std::int64_t n, const T* x, T* y);
 // dx = dy * (1 - y) * y   (from the output y)

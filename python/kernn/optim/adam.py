@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import _C
-from .optimizer import Optimizer, _array_of
+from .optimizer import Optimizer
 
 __all__ = ["Adam"]
 
@@ -72,18 +72,18 @@ class Adam(Optimizer):
                        eps=float(group["eps"]), weight_decay=float(group["weight_decay"]),
                        amsgrad=amsgrad, decoupled_weight_decay=bool(group["decoupled_weight_decay"]),
                        maximize=bool(group["maximize"]))
-        for p, grad in params_with_grad:
+        for p, param_array, grad in params_with_grad:
             state = self.state[p]
             if len(state) == 0:
                 state["step"] = 0
-                state["exp_avg"] = self._zeros_like(p)
-                state["exp_avg_sq"] = self._zeros_like(p)
+                state["exp_avg"] = self._zeros_like(param_array)
+                state["exp_avg_sq"] = self._zeros_like(param_array)
             if amsgrad and state.get("max_exp_avg_sq") is None:
-                state["max_exp_avg_sq"] = self._zeros_like(p)
+                state["max_exp_avg_sq"] = self._zeros_like(param_array)
             state["step"] += 1
-            exp_avg = _array_of(state["exp_avg"])
-            exp_avg_sq = _array_of(state["exp_avg_sq"])
-            max_exp_avg_sq = _array_of(state["max_exp_avg_sq"]) if amsgrad else None
+            exp_avg = state["exp_avg"].numpy()
+            exp_avg_sq = state["exp_avg_sq"].numpy()
+            max_exp_avg_sq = state["max_exp_avg_sq"].numpy() if amsgrad else None
             step = state["step"]
-            self._run_in_place(p, lambda param: _C.adam_step(
+            self._run_in_place(param_array, lambda param: _C.adam_step(
                 param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step=step, **options))

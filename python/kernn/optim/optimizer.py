@@ -295,19 +295,20 @@ class Optimizer:
             for pi, p in enumerate(group["params"]):
                 if p.grad is None:
                     continue
-                params_with_grad.append((p, self._checked_grad(p, gi, pi)))
+                param_array = _array_of(p)
+                params_with_grad.append((p, param_array, self._checked_grad(param_array, p.grad, gi, pi)))
             if params_with_grad:
                 self._update_group(group, params_with_grad)
         return loss
 
     def _update_group(self, group: dict[str, Any], params_with_grad: list) -> None:
-        """Update each ``(param, grad_array)`` of ``group``: one kernel call per parameter."""
+        """Update each ``(param, param_array, grad_array)`` of ``group``: one kernel call per
+        parameter."""
         raise NotImplementedError
 
-    def _checked_grad(self, p, group_index: int, param_index: int) -> np.ndarray:
-        """The gradient of ``p`` as a C-contiguous array of p's dtype and shape."""
-        param = _array_of(p)
-        grad = _as_array(p.grad, f"{type(self).__name__}.step: grad of param_groups[{group_index}]"
+    def _checked_grad(self, param: np.ndarray, grad, group_index: int, param_index: int) -> np.ndarray:
+        """``grad`` as a C-contiguous array of the parameter's dtype and shape."""
+        grad = _as_array(grad, f"{type(self).__name__}.step: grad of param_groups[{group_index}]"
                                  f"['params'][{param_index}]")
         if grad.shape != param.shape:
             raise ValueError(
@@ -320,17 +321,16 @@ class Optimizer:
         return np.ascontiguousarray(grad)
 
     @staticmethod
-    def _zeros_like(param) -> Any:
-        return from_numpy(np.zeros_like(_array_of(param), order="C"))
+    def _zeros_like(param_array: np.ndarray) -> Any:
+        return from_numpy(np.zeros_like(param_array, order="C"))
 
     @staticmethod
-    def _run_in_place(param, kernel: Callable[[np.ndarray], None]) -> None:
+    def _run_in_place(array: np.ndarray, kernel: Callable[[np.ndarray], None]) -> None:
         """Call ``kernel(param_array)``, which updates the array in place.
 
         The kernels need a C-contiguous writeable array; a parameter viewing a strided array
         (a transposed one, say) is updated through a contiguous copy written back.
         """
-        array = _array_of(param)
         if array.flags.c_contiguous and array.flags.writeable:
             kernel(array)
             return

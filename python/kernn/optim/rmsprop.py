@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import _C
-from .optimizer import Optimizer, _array_of
+from .optimizer import Optimizer
 
 __all__ = ["RMSprop"]
 
@@ -62,18 +62,18 @@ class RMSprop(Optimizer):
         options = dict(lr=float(group["lr"]), alpha=float(group["alpha"]), eps=float(group["eps"]),
                        weight_decay=float(group["weight_decay"]), momentum=momentum,
                        centered=centered, maximize=bool(group["maximize"]))
-        for p, grad in params_with_grad:
+        for p, param_array, grad in params_with_grad:
             state = self.state[p]
             if len(state) == 0:
                 state["step"] = 0
-                state["square_avg"] = self._zeros_like(p)
+                state["square_avg"] = self._zeros_like(param_array)
             if momentum > 0 and state.get("momentum_buffer") is None:
-                state["momentum_buffer"] = self._zeros_like(p)
+                state["momentum_buffer"] = self._zeros_like(param_array)
             if centered and state.get("grad_avg") is None:
-                state["grad_avg"] = self._zeros_like(p)
+                state["grad_avg"] = self._zeros_like(param_array)
             state["step"] += 1
-            square_avg = _array_of(state["square_avg"])
-            momentum_buffer = _array_of(state["momentum_buffer"]) if momentum > 0 else None
-            grad_avg = _array_of(state["grad_avg"]) if centered else None
-            self._run_in_place(p, lambda param: _C.rmsprop_step(
+            square_avg = state["square_avg"].numpy()
+            momentum_buffer = state["momentum_buffer"].numpy() if momentum > 0 else None
+            grad_avg = state["grad_avg"].numpy() if centered else None
+            self._run_in_place(param_array, lambda param: _C.rmsprop_step(
                 param, grad, square_avg, momentum_buffer, grad_avg, **options))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import _C
-from .optimizer import Optimizer, _array_of
+from .optimizer import Optimizer
 
 __all__ = ["SGD"]
 
@@ -57,7 +57,7 @@ class SGD(Optimizer):
         options = dict(lr=float(group["lr"]), momentum=momentum, dampening=float(group["dampening"]),
                        nesterov=bool(group["nesterov"]), weight_decay=float(group["weight_decay"]),
                        maximize=bool(group["maximize"]))
-        for p, grad in params_with_grad:
+        for p, param_array, grad in params_with_grad:
             buffer_array = None
             first_step = False
             if momentum != 0:
@@ -65,9 +65,9 @@ class SGD(Optimizer):
                 buffer = state.get("momentum_buffer")
                 if buffer is None:
                     # The kernel fills a fresh buffer with the (decayed) gradient on first_step.
-                    buffer = self._zeros_like(p)
+                    buffer = self._zeros_like(param_array)
                     state["momentum_buffer"] = buffer
                     first_step = True
-                buffer_array = _array_of(buffer)
-            self._run_in_place(p, lambda param: _C.sgd_step(
+                buffer_array = buffer.numpy()
+            self._run_in_place(param_array, lambda param: _C.sgd_step(
                 param, grad, buffer_array, first_step=first_step, **options))

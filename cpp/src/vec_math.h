@@ -1,0 +1,159 @@
+// Branch-free float exp / tanh / sigmoid and fixed-order row reductions, written so that GCC and
+// Clang vectorise the loops that call them (libm's expf / tanhf are scalar calls). Double keeps
+// libm: it is the reference precision, not the hot path.
+//
+// Accuracy (float): exp within 2 ulp over its whole range, subnormal results included (Cephes
+// expf's polynomial after reduction to |r| <= ln2/2; the 2^n scale is applied in two exact
+// steps). tanh within a few ulp. NaN propagates; exp(-inf) = 0, exp(+inf) = +inf.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+namespace kernn::vmath {
+
+// c ? a : b through the bits. GCC (12) will not if-convert a `?:` on floats whose result feeds
+// further arithmetic unless -fno-trapping-math, so a plain `?:` here would keep the loops
+// scalar; the bitwise form vectorises and gives the same value.
+inline float select(bool c, float a, float b) {
+  std::int32_t ia, ib;
+  std::memcpy(&ia, &a, sizeof ia);
+  std::memcpy(&ib, &b, sizeof ib);
+  const std::int32_t mask = -static_cast<std::int32_t>(c);
+  const std::int32_t r = (ia & mask) | (ib & ~mask);
+  float f;
+  std::memcpy(&f, &r, sizeof f);
+  return f;
+}
+
+inline double select(bool c, double a, double b) { return c ? a : b; }
+
+inline float pow2_normal(std::int32_t n) {  // 2^n for n in [-126, 127]
+  const std::int32_t bits = (n + 127) << 23;
+  float f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
+inline float exp(float x) {
+  // Beyond these the result is 0 or +inf; clamping keeps n in range. Comparisons with NaN are
+  // false, so NaN passes through the clamps.
+  float xc = select(x < -104.0f, -104.0f, x);
+  xc = select(xc > 89.0f, 89.0f, xc);
+  // n = round(x / ln2) with the 1.5 * 2^23 trick (exact for |x / ln2| < 2^22).
+  const float magic = 12582912.0f;
+  float fn = (xc * 1.44269504088896341f + magic) - magic;
+  fn = select(fn != fn, 0.0f, fn);  // NaN: any n will do, the polynomial carries the NaN
+  // r = x - n * ln2 in two parts (Cephes' C1 + C2 = ln2; n * C1 is exact).
+  const float r = (xc - fn * 0.693359375f) - fn * -2.12194440e-4f;
+  const float z = r * r;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  const float er = (p * z + r) + 1.0f;
+  const std::int32_t n = static_cast<std::int32_t>(fn);  // in [-150, 129]
+  const std::int32_t n1 = n >> 1;                        // both halves are normal exponents
+  return er * pow2_normal(n1) * pow2_normal(n - n1);
+}
+
+inline double exp(double x) { return std::exp(x); }
+
+inline float tanh(float x) {
+  const float a = std::fabs(x);
+  // |x| < 0.625: Cephes tanhf's odd polynomial (no cancellation near 0).
+  const float s = x * x;
+  float p = -5.70498872745e-3f;
+  p = p * s + 2.06390887954e-2f;
+  p = p * s - 5.37397155531e-2f;
+  p = p * s + 1.33314422036e-1f;
+  p = p * s - 3.33332819422e-1f;
+  const float small = p * s * x + x;
+  // Otherwise 1 - 2 / (exp(2|x|) + 1): exact 1 once exp overflows to inf.
+  const float big = std::copysign(1.0f - 2.0f / (exp(2.0f * a) + 1.0f), x);
+  return select(a < 0.625f, small, big);
+}
+
+inline double tanh(double x) { return std::tanh(x); }
+
+// 1 / (1 + exp(-x)) for x >= 0 and exp(x) / (1 + exp(x)) for x < 0: exp never overflows, and
+// the limits are exactly 0 and 1 as in torch.
+template <typename T>
+inline T sigmoid(T x) {
+  const T e = exp(-std::fabs(x));
+  return select(x >= T(0), T(1), e) / (T(1) + e);
+}
+
+// Lanes of the fixed-order reductions below: element j goes to lane j % kLanes, lanes are
+// combined in lane order. Enough independent chains to vectorise and hide add latency; the
+// order depends only on the length, never on threads.
+constexpr std::int64_t kLanes = 8;
+
+// sum_j v[j] in double.
+template <typename T>
+double sum(std::int64_t n, const T* v) {
+  double lane[kLanes] = {};
+  std::int64_t j = 0;
+  for (; j + kLanes <= n; j += kLanes) {
+    for (std::int64_t k = 0; k < kLanes; ++k) lane[k] += static_cast<double>(v[j + k]);
+  }
+  for (std::int64_t k = 0; j + k < n; ++k) lane[k] += static_cast<double>(v[j + k]);
+  double s = 0.0;
+  for (std::int64_t k = 0; k < kLanes; ++k) s += lane[k];
+  return s;
+}
+
+// sum_j exp(v[j] - shift) in double, same order as sum().
+template <typename T>
+double sum_exp(std::int64_t n, const T* v, T shift) {
+  double lane[kLanes] = {};
+  std::int64_t j = 0;
+  for (; j + kLanes <= n; j += kLanes) {
+    T e[kLanes];
+    for (std::int64_t k = 0; k < kLanes; ++k) e[k] = exp(v[j + k] - shift);
+    for (std::int64_t k = 0; k < kLanes; ++k) lane[k] += static_cast<double>(e[k]);
+  }
+  for (std::int64_t k = 0; j + k < n; ++k) lane[k] += static_cast<double>(exp(v[j + k] - shift));
+  double s = 0.0;
+  for (std::int64_t k = 0; k < kLanes; ++k) s += lane[k];
+  return s;
+}
+
+// sum_j a[j] * b[j] in double.
+template <typename T>
+double dot(std::int64_t n, const T* a, const T* b) {
+  double lane[kLanes] = {};
+  std::int64_t j = 0;
+  for (; j + kLanes <= n; j += kLanes) {
+    for (std::int64_t k = 0; k < kLanes; ++k) {
+      lane[k] += static_cast<double>(a[j + k]) * static_cast<double>(b[j + k]);
+    }
+  }
+  for (std::int64_t k = 0; j + k < n; ++k) {
+    lane[k] += static_cast<double>(a[j + k]) * static_cast<double>(b[j + k]);
+  }
+  double s = 0.0;
+  for (std::int64_t k = 0; k < kLanes; ++k) s += lane[k];
+  return s;
+}
+
+// max_j v[j] (-inf for n == 0), ignoring NaN; callers feed the maximum into exp(v - max),
+// where a NaN element still makes the row NaN, as torch.
+template <typename T>
+T max(std::int64_t n, const T* v) {
+  T lane[kLanes];
+  for (std::int64_t k = 0; k < kLanes; ++k) lane[k] = -INFINITY;
+  std::int64_t j = 0;
+  for (; j + kLanes <= n; j += kLanes) {
+    for (std::int64_t k = 0; k < kLanes; ++k) lane[k] = v[j + k] > lane[k] ? v[j + k] : lane[k];
+  }
+  for (std::int64_t k = 0; j + k < n; ++k) lane[k] = v[j + k] > lane[k] ? v[j + k] : lane[k];
+  T m = lane[0];
+  for (std::int64_t k = 1; k < kLanes; ++k) m = lane[k] > m ? lane[k] : m;
+  return m;
+}
+
+}  // namespace kernn::vmath

@@ -34,9 +34,10 @@ _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def _array_of(tensor) -> np.ndarray:
-    """The numpy array behind a kernn Tensor, shared (``numpy()`` refuses tensors that require
-    grad, as torch's does; ``detach()`` shares the memory)."""
-    return tensor.detach().numpy()
+    """The numpy array behind a kernn Tensor, shared: the array the step kernels update in place.
+    (``numpy()`` refuses tensors that require grad, as torch's does; the optimizer reads the
+    storage directly, as the ops do, instead of building a detached Tensor per access.)"""
+    return tensor._data
 
 
 def _as_array(value, what: str) -> np.ndarray:

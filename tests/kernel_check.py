@@ -68,3 +68,14 @@ def same_under_1_and_2_threads(fn):
     for a, b in zip(ones, twos):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     return one
+
+
+@contextlib.contextmanager
+def activation_simd(enabled):
+    """Runs the body with the AVX2 build of the float exp/sigmoid/tanh loops on or off (off
+    checks the portable build on any CPU); restores the default (on) afterwards."""
+    kernn._C.set_activation_simd(enabled)
+    try:
+        yield
+    finally:
+        kernn._C.set_activation_simd(True)

@@ -6,7 +6,8 @@ import torch
 import torch.nn.functional as F
 
 from kernn import _C
-from kernel_check import DTYPES, assert_close_to_torch, same_under_1_and_2_threads, to_torch
+from kernel_check import (DTYPES, activation_simd, assert_close_to_torch, same_under_1_and_2_threads,
+                          to_torch)
 
 REDUCTIONS = ["mean", "sum", "none"]
 
@@ -103,6 +104,16 @@ def test_class_loss_all_ignored_mean_is_nan_as_torch(name, dtype):
     target = np.full(4, -100, np.int64)
     loss, grad = run_class_loss(name, inp, target, "mean", -100, dtype, rng)
     assert np.isnan(loss) and np.all(grad == 0)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_float32_cross_entropy_portable_build_matches_torch(reduction):
+    # The AVX2 exp switched off: the portable build of the log-sum-exp.
+    rng = np.random.default_rng(17)
+    logits = class_input("cross_entropy", rng, (13, 37), np.float32)
+    target = class_targets(rng, 13, 37)
+    with activation_simd(False):
+        run_class_loss("cross_entropy", logits, target, reduction, -100, np.float32, rng)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

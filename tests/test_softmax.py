@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from kernn import _C
-from kernel_check import DTYPES, assert_close_to_torch, same_under_1_and_2_threads, to_torch
+from kernel_check import (DTYPES, activation_simd, assert_close_to_torch, same_under_1_and_2_threads,
+                          to_torch)
 
 OPS = {"softmax": torch.softmax, "log_softmax": torch.log_softmax}
 SHAPES = [(1,), (1, 1), (1, 10), (5, 7), (64, 10), (3, 4, 13), (2, 257), (0, 5), (4, 0)]
@@ -32,6 +33,20 @@ def test_matches_torch(op, dtype, shape):
     x = (rng.standard_normal(shape) * 4).astype(dtype)
     dy = rng.standard_normal(shape).astype(dtype)
     y, dx = run_kernel(op, x, dy)
+    yt, dxt = run_torch(op, x, dy)
+    assert_close_to_torch(y, yt)
+    assert_close_to_torch(dx, dxt)
+
+
+@pytest.mark.parametrize("op", OPS)
+@pytest.mark.parametrize("shape", [(5, 7), (3, 300)])
+def test_float32_portable_build_matches_torch(op, shape):
+    # The same as test_matches_torch with the AVX2 exp switched off.
+    rng = np.random.default_rng(shape)
+    x = (rng.standard_normal(shape) * 4).astype(np.float32)
+    dy = rng.standard_normal(shape).astype(np.float32)
+    with activation_simd(False):
+        y, dx = run_kernel(op, x, dy)
     yt, dxt = run_torch(op, x, dy)
     assert_close_to_torch(y, yt)
     assert_close_to_torch(dx, dxt)

@@ -132,18 +132,20 @@ void im2col(const T* x_g, std::int64_t Cg, const Conv2dParams& p, std::int64_t o
         const std::int64_t col_offset = j * p.dw - p.pw;
         for (std::int64_t oh = oh0; oh < oh1; ++oh, dst += p.Wo) {
           const std::int64_t ih = oh * p.sh - p.ph + i * p.dh;
+          // Plain loops, not memcpy/fill: rows are often short (LeNet: 10), where a library
+          // call per segment costs more than the copy.
           if (ih < 0 || ih >= p.H) {
-            std::fill(dst, dst + p.Wo, T(0));
+            for (std::int64_t ow = 0; ow < p.Wo; ++ow) dst[ow] = T(0);
             continue;
           }
           const T* row = xc + ih * p.W;  // output column ow reads row[ow*sw + col_offset]
-          std::fill(dst, dst + lo, T(0));
+          for (std::int64_t ow = 0; ow < lo; ++ow) dst[ow] = T(0);
           if (p.sw == 1) {
-            if (hi > lo) std::memcpy(dst + lo, row + lo + col_offset, sizeof(T) * (hi - lo));
+            for (std::int64_t ow = lo; ow < hi; ++ow) dst[ow] = row[ow + col_offset];
           } else {
             for (std::int64_t ow = lo; ow < hi; ++ow) dst[ow] = row[ow * p.sw + col_offset];
           }
-          std::fill(dst + hi, dst + p.Wo, T(0));
+          for (std::int64_t ow = hi; ow < p.Wo; ++ow) dst[ow] = T(0);
         }
       }
     }

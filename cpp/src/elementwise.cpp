@@ -2,10 +2,13 @@
 #include "kernn/elementwise.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <vector>
 
 #include "kernn/parallel.h"
+#include "activations_simd.h"
+#include "kernn/cpu_features.h"
 #include "vec_math.h"
 
 namespace kernn {
@@ -32,7 +35,17 @@ void for_each_chunk(std::int64_t n, F&& body) {
   }
 }
 
+// The AVX2 builds of activations_simd.h: available on this CPU, and not switched off.
+std::atomic<bool> g_activation_simd{true};
+
 }  // namespace
+
+bool activation_simd_avx2() {
+  static const bool cpu_has_avx2 = cpu_features().avx2_fma;
+  return cpu_has_avx2 && g_activation_simd.load(std::memory_order_relaxed);
+}
+
+bool set_activation_simd(bool enabled) { return g_activation_simd.exchange(enabled); }
 
 template <typename T>
 void relu_forward(std::int64_t n, const T* x, T* y) {
@@ -79,7 +92,7 @@ void leaky_relu_backward(std::int64_t n, const T* x, const T* dy, T slope, T* dx
 template <typename T>
 void sigmoid_forward(std::int64_t n, const T* x, T* y) {
   for_each_chunk(n, [=](std::int64_t b, std::int64_t e) {
-    for (std::int64_t i = b; i < e; ++i) y[i] = vmath::sigmoid(x[i]);
+    act::sigmoid(e - b, x + b, y + b);
   });
 }
 
@@ -93,7 +106,7 @@ void sigmoid_backward(std::int64_t n, const T* y, const T* dy, T* dx) {
 template <typename T>
 void tanh_forward(std::int64_t n, const T* x, T* y) {
   for_each_chunk(n, [=](std::int64_t b, std::int64_t e) {
-    for (std::int64_t i = b; i < e; ++i) y[i] = vmath::tanh(x[i]);
+    act::tanh(e - b, x + b, y + b);
   });
 }
 
@@ -122,22 +135,27 @@ void softsign_backward(std::int64_t n, const T* x, const T* dy, T* dx) {
 }
 
 namespace {
-// Rows per block of bias_grad: a fixed constant, never derived from the thread count, so the
-// summation order (and the bits of the result) are the same for any number of threads.
-constexpr std::int64_t kBiasRowBlock = 256;
+// Rows per block of bias_grad: at least kBiasMinRowBlock, and large enough that there are at
+// most kBiasMaxBlocks partial rows to keep. A function of the shape only, never of the thread
+// count, so the summation order (and the bits of the result) are the same for any number of
+// threads.
+constexpr std::int64_t kBiasMinRowBlock = 256;
+constexpr std::int64_t kBiasMaxBlocks = 64;
 }  // namespace
 
 template <typename T>
 void bias_grad(std::int64_t rows, std::int64_t cols, const T* dy, T* db) {
   if (cols == 0) return;
-  const std::int64_t blocks = std::max<std::int64_t>(1, (rows + kBiasRowBlock - 1) / kBiasRowBlock);
+  const std::int64_t row_block =
+      std::max(kBiasMinRowBlock, (rows + kBiasMaxBlocks - 1) / kBiasMaxBlocks);
+  const std::int64_t blocks = std::max<std::int64_t>(1, (rows + row_block - 1) / row_block);
   std::vector<acc_t<T>> partial(static_cast<std::size_t>(blocks * cols), 0.0);
 #pragma omp parallel for schedule(static) if (blocks > 1 && rows * cols > kParallelGrain && \
                                                   !in_parallel())
   for (std::int64_t b = 0; b < blocks; ++b) {
     acc_t<T>* acc = partial.data() + b * cols;
-    const std::int64_t r_end = std::min(rows, (b + 1) * kBiasRowBlock);
-    for (std::int64_t r = b * kBiasRowBlock; r < r_end; ++r) {
+    const std::int64_t r_end = std::min(rows, (b + 1) * row_block);
+    for (std::int64_t r = b * row_block; r < r_end; ++r) {
       const T* row = dy + r * cols;
       for (std::int64_t j = 0; j < cols; ++j) acc[j] += row[j];
     }

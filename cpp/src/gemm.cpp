@@ -114,9 +114,11 @@ MicroKernel<T> active_microkernel() {
 
 // ---- buffers --------------------------------------------------------------------------------
 
-// A per-thread, 64-byte aligned scratch buffer that only grows: packing buffers are reused
-// across calls instead of being allocated (and page-faulted) every time.
-template <typename T, int Slot>
+// The calling thread's 64-byte aligned scratch buffer; it only grows, so packing buffers are
+// reused across calls instead of being allocated (and page-faulted) every time. Taken before
+// the parallel region, for all threads: std::bad_alloc then leaves gemm as an exception
+// (MemoryError in Python) instead of escaping an OpenMP region, which would terminate.
+template <typename T>
 T* thread_buffer(std::size_t count) {
   thread_local std::unique_ptr<T[]> storage;
   thread_local std::size_t capacity = 0;
@@ -152,6 +154,14 @@ void pack_a_panel(const MicroKernel<T>& uk, bool trans_a, const T* a, std::int64
   }
 }
 
+// Copies `panels` runs of NR elements from src (consecutive) to d (runs `stride` apart).
+template <int NR, typename T>
+void deal_row(const T* src, T* d, std::int64_t panels, std::int64_t stride) {
+  for (std::int64_t q = 0; q < panels; ++q) {
+    for (int j = 0; j < NR; ++j) d[q * stride + j] = src[q * NR + j];
+  }
+}
+
 // kc x nc of op(B), starting at (p0, col0), into NR-column panels of kc x NR each (panel q at
 // dst + q * NR * kc); the columns past nc in the last panel are zero.
 template <typename T>
@@ -166,11 +176,19 @@ void pack_b_block(const MicroKernel<T>& uk, bool trans_b, const T* b, std::int64
     for (std::int64_t p = 0; p < kc; ++p) {
       const T* src = b + (p0 + p) * ldb + col0;
       T* d = dst + p * nr;
-      for (std::int64_t q = 0; q + 1 < panels; ++q) {
-        std::memcpy(d + q * nr * kc, src + q * nr, sizeof(T) * nr);
+      switch (nr) {  // a fixed-length copy compiles to a few vector moves, not a memcpy call
+        case 32: deal_row<32>(src, d, panels - 1, nr * kc); break;
+        case 16: deal_row<16>(src, d, panels - 1, nr * kc); break;
+        case 8: deal_row<8>(src, d, panels - 1, nr * kc); break;
+        case 4: deal_row<4>(src, d, panels - 1, nr * kc); break;
+        default:
+          for (std::int64_t q = 0; q + 1 < panels; ++q) {
+            std::copy(src + q * nr, src + (q + 1) * nr, d + q * nr * kc);
+          }
       }
       T* last = d + (panels - 1) * nr * kc;
-      std::memcpy(last, src + (panels - 1) * nr, sizeof(T) * last_cols);
+      const T* last_src = src + (panels - 1) * nr;
+      for (int j = 0; j < last_cols; ++j) last[j] = last_src[j];
       for (int j = last_cols; j < nr; ++j) last[j] = T(0);
     }
   } else {
@@ -252,10 +270,12 @@ struct PanelRange {
   std::int64_t qa_begin, qa_end, qb_begin, qb_end;
 };
 
-// Splits C into threads = tm x tn rectangles, one per thread, each packing its own rows of A
+// Splits C into tm x tn <= threads rectangles, one per thread, each packing its own rows of A
 // and columns of B, so the threads never wait for each other. Chooses the grid with the least
 // estimated time per thread: its multiply-adds at ~32 per cycle (the AVX-512 peak) plus the
-// elements it packs at ~1 per cycle (a split of n makes every thread pack all of A).
+// elements it packs at ~1 per cycle (a split of n makes every thread pack all of A), plus
+// ~5 us to wake a team when there is one.
+constexpr double kForkCycles = 15000.0;
 struct ThreadGrid {
   std::int64_t tm = 1, tn = 1;
 };
@@ -265,18 +285,20 @@ ThreadGrid choose_grid(int threads, std::int64_t m, std::int64_t n, std::int64_t
   const std::int64_t a_panels = ceil_div(m, mr), b_panels = ceil_div(n, nr);
   ThreadGrid best;
   double best_cost = -1.0;
-  for (std::int64_t tm = 1; tm <= threads; ++tm) {
-    if (threads % tm != 0) continue;
-    const std::int64_t tn = threads / tm;
-    if (tm > a_panels || tn > b_panels) continue;
-    const double rows = static_cast<double>(ceil_div(a_panels, tm) * mr);
-    const double cols = static_cast<double>(ceil_div(b_panels, tn) * nr);
-    const double cost = rows * cols * static_cast<double>(k) / 32.0 +
-                        (rows + cols) * static_cast<double>(k);
-    if (best_cost < 0.0 || cost < best_cost) {
-      best_cost = cost;
-      best.tm = tm;
-      best.tn = tn;
+  for (std::int64_t team = 1; team <= threads; ++team) {
+    for (std::int64_t tm = 1; tm <= team; ++tm) {
+      if (team % tm != 0) continue;
+      const std::int64_t tn = team / tm;
+      if (tm > a_panels || tn > b_panels) continue;
+      const double rows = static_cast<double>(ceil_div(a_panels, tm) * mr);
+      const double cols = static_cast<double>(ceil_div(b_panels, tn) * nr);
+      const double cost = rows * cols * static_cast<double>(k) / 32.0 +
+                          (rows + cols) * static_cast<double>(k) + (team > 1 ? kForkCycles : 0.0);
+      if (best_cost < 0.0 || cost < best_cost) {
+        best_cost = cost;
+        best.tm = tm;
+        best.tn = tn;
+      }
     }
   }
   return best;
@@ -294,7 +316,7 @@ void gemm_blocked(const MicroKernel<T>& uk, bool trans_a, bool trans_b, std::int
   const int mr = uk.mr, nr = uk.nr;
   const int max_team = (in_parallel() || m * n * k < kGemmParallelMacs) ? 1 : max_threads();
   const ThreadGrid grid = choose_grid(max_team, m, n, k, mr, nr);
-  [[maybe_unused]] const int threads = static_cast<int>(grid.tm * grid.tn);  // unused serial
+  const int threads = static_cast<int>(grid.tm * grid.tn);
 
   // Depth blocks of equal size, none deeper than the kernel's kc. The blocking below never
   // depends on the thread count, so neither does any element's arithmetic.
@@ -304,6 +326,12 @@ void gemm_blocked(const MicroKernel<T>& uk, bool trans_a, bool trans_b, std::int
   const std::int64_t mc_panels = std::max<std::int64_t>(1, uk.mc / mr);
   const std::int64_t nc_panels = std::max<std::int64_t>(1, uk.nc / nr);
   const bool direct_store = c_col_stride == 1;
+  // Per thread: a packed A block and a packed B block, each a whole number of cache lines.
+  const std::int64_t line = 64 / static_cast<std::int64_t>(sizeof(T));
+  const std::int64_t a_pack_size = ceil_div(mc_panels * mr * kc_max, line) * line;
+  const std::int64_t b_pack_size = ceil_div(nc_panels * nr * kc_max, line) * line;
+  T* const scratch =
+      thread_buffer<T>(static_cast<std::size_t>(threads * (a_pack_size + b_pack_size)));
 
 #pragma omp parallel num_threads(threads) if (threads > 1)
   {
@@ -311,8 +339,8 @@ void gemm_blocked(const MicroKernel<T>& uk, bool trans_a, bool trans_b, std::int
     const std::int64_t tm = t / grid.tn, tn = t % grid.tn;
     const PanelRange range{a_panels * tm / grid.tm, a_panels * (tm + 1) / grid.tm,
                            b_panels * tn / grid.tn, b_panels * (tn + 1) / grid.tn};
-    T* a_pack = thread_buffer<T, 0>(static_cast<std::size_t>(mc_panels * mr * kc_max));
-    T* b_pack = thread_buffer<T, 1>(static_cast<std::size_t>(nc_panels * nr * kc_max));
+    T* const a_pack = scratch + t * (a_pack_size + b_pack_size);
+    T* const b_pack = a_pack + a_pack_size;
     // Rows in blocks of mc (packed A), then depth, then columns in blocks of nc (packed B).
     for (std::int64_t qa0 = range.qa_begin; qa0 < range.qa_end; qa0 += mc_panels) {
       const std::int64_t qa1 = std::min(range.qa_end, qa0 + mc_panels);

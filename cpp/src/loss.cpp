@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "kernn/parallel.h"
+#include "activations_simd.h"
 #include "vec_math.h"
 
 namespace kernn {
@@ -109,7 +110,7 @@ void cross_entropy_forward(std::int64_t n, std::int64_t classes, const T* logits
     if (target[i] == ignore_index) return T(0);
     const T* row = logits + i * classes;
     const T m = vmath::max(classes, row);
-    const double sum = vmath::sum_exp(classes, row, m);
+    const double sum = act::sum_exp(classes, row, m);
     return (m - row[target[i]]) + static_cast<T>(std::log(sum));
   });
 }
@@ -127,7 +128,7 @@ void cross_entropy_backward(std::int64_t n, std::int64_t classes, const T* logit
     }
     const T* row = logits + i * classes;
     const T m = vmath::max(classes, row);
-    for (std::int64_t j = 0; j < classes; ++j) out[j] = vmath::exp(row[j] - m);
+    act::exp_shifted(classes, row, m, out);
     const T g = grad(i);
     const T inv = static_cast<T>(1.0 / vmath::sum(classes, out));
     for (std::int64_t j = 0; j < classes; ++j) out[j] = g * (out[j] * inv);

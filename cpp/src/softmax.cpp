@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "kernn/parallel.h"
+#include "activations_simd.h"
 #include "vec_math.h"
 
 namespace kernn {
@@ -29,7 +30,7 @@ void softmax_forward(std::int64_t rows, std::int64_t cols, const T* x, T* y) {
     const T* xr = x + r * cols;
     T* yr = y + r * cols;
     const T m = vmath::max(cols, xr);
-    for (std::int64_t j = 0; j < cols; ++j) yr[j] = vmath::exp(xr[j] - m);
+    act::exp_shifted(cols, xr, m, yr);
     const T inv = static_cast<T>(1.0 / vmath::sum(cols, yr));
     for (std::int64_t j = 0; j < cols; ++j) yr[j] *= inv;
   });
@@ -53,7 +54,7 @@ void log_softmax_forward(std::int64_t rows, std::int64_t cols, const T* x, T* y)
     T* yr = y + r * cols;
     const T m = vmath::max(cols, xr);
     // y holds exp(x - m) until the log of its sum is known.
-    for (std::int64_t j = 0; j < cols; ++j) yr[j] = vmath::exp(xr[j] - m);
+    act::exp_shifted(cols, xr, m, yr);
     const T log_sum = static_cast<T>(std::log(vmath::sum(cols, yr)));
     // (x - m) first: m + log_sum would round away log_sum's digits when |m| is large.
     // m == -inf (a row of all -inf) gives -inf - -inf = NaN everywhere, as torch.

@@ -11,7 +11,11 @@
 #include <cstdint>
 #include <cstring>
 
+// Everything here has internal linkage (anonymous namespace): the header is also compiled into
+// the AVX2 translation unit (isa/activations_avx2.cpp), and a shared inline copy could let the
+// linker hand AVX2 code to the baseline path.
 namespace kernn::vmath {
+namespace {
 
 // c ? a : b through the bits. GCC (12) will not if-convert a `?:` on floats whose result feeds
 // further arithmetic unless -fno-trapping-math, so a plain `?:` here would keep the loops
@@ -156,4 +160,5 @@ T max(std::int64_t n, const T* v) {
   return m;
 }
 
+}  // namespace
 }  // namespace kernn::vmath

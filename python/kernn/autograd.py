@@ -37,8 +37,11 @@ Rules:
 - backward must return gradients with exactly the shape of each input: a Function that
   broadcasts sums the gradient back (see kernn.ops.tensor_ops.unbroadcast). The arrays returned
   may be views or the incoming dy itself; the engine never writes into them in place.
-- Arrays passed to kernn._C must be C-contiguous: call np.ascontiguousarray on anything that may
-  be a view (it returns the array itself when it already is contiguous).
+- Arrays passed to kernn._C must be C-contiguous: wrap anything that may be a view (inputs,
+  and dy in backward) in kernn.ops.c_contiguous, which returns the array itself when it already
+  is contiguous (np.ascontiguousarray would also do, but turns 0-d arrays into 1-d ones).
+- Integer / bool arguments (labels, masks) reach forward as Tensors or arrays like any other;
+  return None as their gradient.
 
 The engine walks the graph from the root in reverse topological order with an explicit stack
 (no recursion: a chain of any depth works), counting each node's consumers first so a node
@@ -210,16 +213,18 @@ class Function:
 
         Returns a Tensor, or a tuple of Tensors when forward returns a tuple of arrays.
         """
-        ctx = cls.__new__(cls)
+        ctx = _object_new(cls)
+        record = False
         if _mode.enabled:
-            needs = tuple([getattr(a, "_rg", False) for a in args])
+            # isinstance, not getattr(a, "_rg", False): a failed getattr on the str / int
+            # arguments costs an exception each.
+            T = _Tensor
+            needs = tuple([isinstance(a, T) and a._rg for a in args])
             record = True in needs
-        else:
-            record = False
         if record:
             ctx.needs_input_grad = needs
         else:
-            ctx.needs_input_grad = (False,) * len(args)
+            ctx.needs_input_grad = _NO_GRADS[len(args)] if len(args) < 8 else (False,) * len(args)
         out = cls.forward(ctx, *args)
         new = _new_tensor
         if type(out) is not tuple:
@@ -256,15 +261,14 @@ def _edges_of(args, needs):
     # An edge is (node, output_nr) for a non-leaf input, (None, tensor) for a leaf, or None
     # where no gradient is needed. Leaves are kept themselves; interior tensors are not, so
     # their arrays can be freed as soon as nothing else holds them.
-    edges = []
-    for a, n in zip(args, needs):
-        if not n:
-            edges.append(None)
-        elif a.grad_fn is None:
-            edges.append((None, a))
-        else:
-            edges.append((a.grad_fn, a._output_nr))
-    return tuple(edges)
+    return tuple([
+        None if not n else (None, a) if a.grad_fn is None else (a.grad_fn, a._output_nr)
+        for a, n in zip(args, needs)
+    ])
+
+
+_object_new = object.__new__
+_NO_GRADS = [(False,) * n for n in range(8)]
 
 
 def _accumulate_leaf(leaf, g):

@@ -42,7 +42,8 @@ def _std_of(fn, shape=(300, 500), **kw):
 def test_distribution_std(fn, kw, expected_std):
     a = _std_of(fn, **kw)
     assert abs(a.std() - expected_std) < 0.02 * expected_std
-    assert abs(a.mean()) < 0.02 * expected_std + 1e-3 * expected_std * 10
+    # 150,000 samples: the mean's standard error is ~0.003 std.
+    assert abs(a.mean()) < 0.03 * expected_std
 
 
 def test_uniform_bounds():

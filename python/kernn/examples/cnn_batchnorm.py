@@ -70,6 +70,18 @@ def load_arrays(args):
     return tuple(arrays)
 
 
+def check_flat_features(flat_features, image_shape):
+    """ValueError with the computed sizes unless the first Linear fits the feature map that the
+    convolution stack makes of ``image_shape`` (C, H, W): two 2x2/2 poolings leave H//4 x W//4."""
+    h, w = image_shape[1] // 4, image_shape[2] // 4
+    if flat_features != 128 * h * w:
+        raise ValueError(
+            f"{NAME}: the first Linear takes {flat_features} features, but the convolution stack "
+            f"turns a {'x'.join(map(str, image_shape))} image into 128 x {h} x {w} = {128 * h * w}"
+            f" (two 2x2 max-poolings of {image_shape[1]}x{image_shape[2]} leave {h}x{w}); use "
+            f"Linear(128*{h}*{w}, 256)")
+
+
 def main(argv=None):
     parser = _common.make_parser(NAME, __doc__.splitlines()[0])
     _common.add_common_args(parser, NAME, epochs=1, lr=0.01, batch_size=64, mnist=True)
@@ -86,6 +98,7 @@ def main(argv=None):
     _common.setup(args)
 
     x_train, y_train, x_test, y_test = load_arrays(args)
+    check_flat_features(args.flat_features, x_train.shape[1:])
     loader = DataLoader(TensorDataset(x_train, y_train), batch_size=args.batch_size, shuffle=True)
     model = build_model(flat_features=args.flat_features)
     loss_fn = kernn.nn.CrossEntropyLoss()

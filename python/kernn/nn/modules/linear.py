@@ -7,7 +7,6 @@ import math
 import numpy as np
 
 from ...autograd import _mode
-from ...ops import linear as _lin
 from ... import _C
 from ...tensor import _new, _np_dtype, get_default_dtype
 from .. import functional as F
@@ -107,6 +106,3 @@ class Linear(Module):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
                 f"bias={self.bias is not None}")
 
-
-# Keep the Function classes reachable for introspection (kernn.nn.Linear -> its Functions).
-Linear._functions = (_lin.LinearFunction, _lin.LinearReLUFunction)

@@ -22,7 +22,7 @@ WORKLOADS = {
     "mnist-mlp-500": ("mnist_mlp_500", [], "W2: MNIST, 784-500-10 MLP, Adam, batch 100, 5 epochs"),
     "points": ("points", [], "W3: 2-D points, binary classifier, BCE, full-batch SGD"),
     "cnn-batchnorm": ("cnn_batchnorm", [], "W4: small CNN with batch normalisation (3x32x32)"),
-    "lenet": ("lenet", [], "LeNet-style CNN on MNIST"),
+    "lenet": ("lenet", [], "LeNet-5 on MNIST: two convolutions, three Linear layers, Adam"),
     "init-study": ("init_study", [], "W5: weight initialisation through 100 layers of 512x512"),
     "regression-1d": ("regression_1d", [], "W6: fitting y = f(x) with growing networks"),
     "digits-from-scratch": ("digits_from_scratch", [],

@@ -7,8 +7,6 @@ loss at the end, and the weights saved as a state dict.
     kernn run mnist-mlp [--epochs 5] [--data-dir DIR]
 """
 
-import numpy as np
-
 import kernn
 from kernn import nn
 from kernn.data import DataLoader, TensorDataset

@@ -10,10 +10,12 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "kernn/gemm.h"
 #include "kernn/parallel.h"
+#include "lane_sum.h"
 
 namespace kernn {
 
@@ -104,16 +106,17 @@ void for_items(std::int64_t items, std::int64_t buffer_elems, std::int64_t work_
   const int threads = max_threads();
   const bool parallel = threads > 1 && items >= threads && !in_parallel() &&
                         items * work_per_item > kParallelGrain;
+  // Uninitialised (new T[], not std::vector): every element is written before it is read.
   if (!parallel) {
-    std::vector<T> buffer(static_cast<std::size_t>(buffer_elems));
-    for (std::int64_t it = 0; it < items; ++it) body(it, buffer.data());
+    std::unique_ptr<T[]> buffer(new T[static_cast<std::size_t>(buffer_elems)]);
+    for (std::int64_t it = 0; it < items; ++it) body(it, buffer.get());
     return;
   }
 #pragma omp parallel
   {
-    std::vector<T> buffer(static_cast<std::size_t>(buffer_elems));
+    std::unique_ptr<T[]> buffer(new T[static_cast<std::size_t>(buffer_elems)]);
 #pragma omp for schedule(static)
-    for (std::int64_t it = 0; it < items; ++it) body(it, buffer.data());
+    for (std::int64_t it = 0; it < items; ++it) body(it, buffer.get());
   }
 }
 
@@ -378,12 +381,12 @@ void conv2d_backward_bias(const T* dy, const Conv2dParams& p, T* dbias) {
   const std::int64_t P = p.Ho * p.Wo;
 #pragma omp parallel for schedule(static) if (p.N * p.K * P > kParallelGrain && !in_parallel())
   for (std::int64_t k = 0; k < p.K; ++k) {
-    double sum = 0;
+    detail::LaneSum sum;
     for (std::int64_t n = 0; n < p.N; ++n) {
       const T* row = dy + (n * p.K + k) * P;
-      for (std::int64_t i = 0; i < P; ++i) sum += row[i];
+      detail::lane_sum(sum, P, [&](std::int64_t i) { return static_cast<double>(row[i]); });
     }
-    dbias[k] = static_cast<T>(sum);
+    dbias[k] = static_cast<T>(sum.total());
   }
 }
 

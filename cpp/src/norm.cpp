@@ -8,10 +8,14 @@
 #include <cmath>
 
 #include "kernn/parallel.h"
+#include "lane_sum.h"
 
 namespace kernn {
 
 namespace {
+
+using detail::lane_sum;
+using detail::LaneSum;
 
 bool run_parallel(std::int64_t work) { return work > kParallelGrain && !in_parallel(); }
 
@@ -23,29 +27,6 @@ inline void for_channel(const T* base, std::int64_t N, std::int64_t C, std::int6
     const std::int64_t offset = (n * C + c) * inner;
     f(base + offset, offset);
   }
-}
-
-// Lane-wise partial sums: kLanes independent double accumulators break the add-latency chain
-// (the compiler may vectorise them) while the order stays fixed, so results are reproducible.
-constexpr int kLanes = 8;
-
-struct LaneSum {
-  double lane[kLanes] = {};
-  double total() const {
-    double t = 0;
-    for (int j = 0; j < kLanes; ++j) t += lane[j];
-    return t;
-  }
-};
-
-// acc += sum of f(i) for i in [0, n), lane i % kLanes.
-template <typename F>
-inline void lane_sum(LaneSum& acc, std::int64_t n, F&& f) {
-  std::int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes) {
-    for (int j = 0; j < kLanes; ++j) acc.lane[j] += f(i + j);
-  }
-  for (int j = 0; i < n; ++i, ++j) acc.lane[j] += f(i);
 }
 
 }  // namespace

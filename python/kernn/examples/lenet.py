@@ -2,8 +2,8 @@
 
 Conv2d(1,6,5,padding=2), ReLU, MaxPool 2x2, Conv2d(6,16,5), ReLU, MaxPool 2x2, flatten,
 Linear(400,120), ReLU, Linear(120,84), ReLU, Linear(84,10); pixels scaled to [0, 1] and
-normalised with MNIST's mean 0.1307 and std 0.3081; cross-entropy, Adam lr 1e-3, batch 64.
-Reaches at least 98.5% test accuracy after 3 epochs.
+normalised with MNIST's mean 0.1307 and std 0.3081; cross-entropy, Adam lr 1e-3 halved after
+every epoch (StepLR), batch 64. Reaches at least 98.5% test accuracy after 3 epochs.
 
     kernn run lenet [--epochs 3] [--data-dir DIR] [--limit N]
 """
@@ -40,6 +40,8 @@ def main(argv=None):
     model = build_model()
     loss_fn = kernn.nn.CrossEntropyLoss()
     optimizer = kernn.optim.Adam(model.parameters(), lr=args.lr)
+    # Halving the step each epoch settles the last epoch (a constant 1e-3 ends near 98.3%).
+    scheduler = kernn.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)
 
     losses = []
     for epoch in range(args.epochs):
@@ -54,6 +56,7 @@ def main(argv=None):
             if step % 100 == 0:
                 bar.write(f"Epoch [{epoch + 1}/{args.epochs}], Step [{step}/{len(loader)}], "
                           f"Loss: {losses[-1]:.4f}")
+        scheduler.step()
 
     test_accuracy = _common.evaluate_accuracy(model, x_test, y_test)
     print(f"Accuracy of the network on the {len(y_test)} test images: {100 * test_accuracy:.2f} %")

@@ -384,6 +384,75 @@ void gemm_blocked(const MicroKernel<T>& uk, bool trans_a, bool trans_b, std::int
   }
 }
 
+// At most this many rows (or columns) of C: no packing. Packing B would cost as much as the
+// product itself (for m = 1 it is a full pass over B), so each element is a dot product or
+// a scaled sum of rows of B, read in place.
+constexpr std::int64_t kFewRows = 4;
+
+// The GEMM for m <= kFewRows rows of C, with C element (i, j) at c[i * c_row_stride +
+// j * c_col_stride] (so a product with few columns runs here transposed, like gemm_blocked).
+// Threads split the columns; every element's sum runs over p in order on one thread.
+template <typename T>
+void gemm_few_rows(const MicroKernel<T>& uk, bool trans_a, bool trans_b, std::int64_t m,
+                   std::int64_t n, std::int64_t k, T alpha, const T* a, std::int64_t lda,
+                   const T* b, std::int64_t ldb, T beta, T* c, std::int64_t c_row_stride,
+                   std::int64_t c_col_stride, const T* col_bias, const T* row_bias, bool relu) {
+  // The rows of op(A), contiguous (a transposed A is gathered: m * k elements).
+  const T* rows[kFewRows];
+  T* gathered = thread_buffer<T>(static_cast<std::size_t>(trans_a ? m * k : 0) +
+                                 static_cast<std::size_t>(trans_b ? 0 : m * n));
+  for (std::int64_t i = 0; i < m; ++i) {
+    if (trans_a) {
+      T* row = gathered + i * k;
+      for (std::int64_t p = 0; p < k; ++p) row[p] = a[p * lda + i];
+      rows[i] = row;
+    } else {
+      rows[i] = a + i * lda;
+    }
+  }
+  const auto store = [&](std::int64_t i, std::int64_t j, T acc) {
+    T* cij = c + i * c_row_stride + j * c_col_stride;
+    T value = alpha * acc;
+    if (beta != T(0)) value += beta * *cij;
+    if (col_bias) value += col_bias[j];
+    if (row_bias) value += row_bias[i];
+    if (relu && value < T(0)) value = T(0);
+    *cij = value;
+  };
+  [[maybe_unused]] const bool parallel = !in_parallel() && m * n * k >= kGemmParallelMacs;
+  if (trans_b) {
+    // C[i, j] = dot(row i of op(A), row j of B).
+#pragma omp parallel for schedule(static) if (parallel)
+    for (std::int64_t j = 0; j < n; ++j) {
+      for (std::int64_t i = 0; i < m; ++i) store(i, j, uk.dot(rows[i], b + j * ldb, k));
+    }
+  } else {
+    // C[i, :] = sum_p op(A)[i, p] * B[p, :]: rows of B scaled and added, in column chunks
+    // that stay in L1 (the accumulators live after the gathered rows of A).
+    T* acc_rows = gathered + (trans_a ? m * k : 0);
+    constexpr std::int64_t kChunk = 256;
+#pragma omp parallel for schedule(static) if (parallel)
+    for (std::int64_t j0 = 0; j0 < n; j0 += kChunk) {
+      const std::int64_t width = std::min(kChunk, n - j0);
+      for (std::int64_t i = 0; i < m; ++i) {
+        std::fill(acc_rows + i * n + j0, acc_rows + i * n + j0 + width, T(0));
+      }
+      for (std::int64_t p = 0; p < k; ++p) {
+        const T* b_row = b + p * ldb + j0;  // read once, used by every row
+        for (std::int64_t i = 0; i < m; ++i) {
+          const T a_ip = rows[i][p];
+          T* acc = acc_rows + i * n + j0;
+          for (std::int64_t j = 0; j < width; ++j) acc[j] += a_ip * b_row[j];
+        }
+      }
+      for (std::int64_t i = 0; i < m; ++i) {
+        const T* acc = acc_rows + i * n + j0;
+        for (std::int64_t j = 0; j < width; ++j) store(i, j0 + j, acc[j]);
+      }
+    }
+  }
+}
+
 // Fraction of the micro-kernel's work that lands inside an m x n C.
 double tile_fill(std::int64_t m, std::int64_t n, int mr, int nr) {
   return static_cast<double>(m) / static_cast<double>(ceil_div(m, mr) * mr) *
@@ -402,6 +471,16 @@ void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64
     return;
   }
   const MicroKernel<T> uk = active_microkernel<T>();
+  if (m <= kFewRows) {
+    gemm_few_rows(uk, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
+                  std::int64_t{1}, epilogue.col_bias, epilogue.row_bias, epilogue.relu);
+    return;
+  }
+  if (n <= kFewRows) {  // C^T = op(B)^T op(A)^T has n rows
+    gemm_few_rows(uk, !trans_b, !trans_a, n, m, k, alpha, b, ldb, a, lda, beta, c,
+                  std::int64_t{1}, ldc, epilogue.row_bias, epilogue.col_bias, epilogue.relu);
+    return;
+  }
   // A narrow C (n well below NR, e.g. a 10-class output layer) wastes most of each tile;
   // computed as C^T = op(B)^T op(A)^T its long side runs along NR instead.
   if (tile_fill(n, m, uk.mr, uk.nr) > 1.25 * tile_fill(m, n, uk.mr, uk.nr)) {

@@ -61,13 +61,13 @@ template void transpose_pack_generic<double>(const double*, std::int64_t, int, s
 template <>
 MicroKernel<float> microkernel_generic<float>() {
   return {"generic", 4, 8, 256, 512, 3072, &generic_microkernel<float, 4, 8>,
-          &transpose_pack_generic<float>};
+          &transpose_pack_generic<float>, &dot_lanes<float>};
 }
 
 template <>
 MicroKernel<double> microkernel_generic<double>() {
   return {"generic", 4, 4, 256, 512, 3072, &generic_microkernel<double, 4, 4>,
-          &transpose_pack_generic<double>};
+          &transpose_pack_generic<double>, &dot_lanes<double>};
 }
 
 }  // namespace kernn::gemm_detail

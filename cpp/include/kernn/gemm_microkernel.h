@@ -33,6 +33,31 @@ template <typename T>
 using TransposePackFn = void (*)(const T* src, std::int64_t ld, int rows, std::int64_t kc,
                                  int width, T* dst);
 
+// Dot product for GEMMs with very few rows (a row of op(A) against rows of B stored
+// transposed): sum_{p < k} x[p] * y[p], accumulated in a fixed number of lanes (so the compiler
+// can vectorise it without reassociating) and reduced in a fixed order.
+template <typename T>
+using DotFn = T (*)(const T* x, const T* y, std::int64_t k);
+
+namespace {
+// Defined here, in an anonymous namespace, so each translation unit (each built for its own
+// ISA) compiles its own copy.
+template <typename T>
+inline T dot_lanes(const T* x, const T* y, std::int64_t k) {
+  constexpr int kLanes = 128 / sizeof(T);  // two 512-bit registers
+  T acc[kLanes] = {};
+  std::int64_t p = 0;
+  for (; p + kLanes <= k; p += kLanes) {
+    for (int l = 0; l < kLanes; ++l) acc[l] += x[p + l] * y[p + l];
+  }
+  for (int l = 0; p + l < k; ++l) acc[l] += x[p + l] * y[p + l];
+  for (int width = kLanes / 2; width > 0; width /= 2) {
+    for (int l = 0; l < width; ++l) acc[l] += acc[l + width];
+  }
+  return acc[0];
+}
+}  // namespace
+
 template <typename T>
 using MicroKernelFn = void (*)(std::int64_t kc, const T* a_panel, const T* b_panel, T* c,
                                std::int64_t ldc, const TileEpilogue<T>& epilogue);
@@ -51,6 +76,7 @@ struct MicroKernel {
   int mc;
   MicroKernelFn<T> fn;
   TransposePackFn<T> transpose_pack;
+  DotFn<T> dot;
 };
 
 // The portable transposing pack (gemm_microkernel_generic.cpp) and the AVX2 one.

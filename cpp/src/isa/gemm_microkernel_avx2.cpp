@@ -120,13 +120,13 @@ template void transpose_pack_avx2<double>(const double*, std::int64_t, int, std:
 template <>
 MicroKernel<float> microkernel_avx2<float>() {
   return {"avx2", 6, 16, 256, 480, 3072, &simd_microkernel<Avx2Float, 6, 2>,
-          &transpose_pack_avx2<float>};
+          &transpose_pack_avx2<float>, &dot_lanes<float>};
 }
 
 template <>
 MicroKernel<double> microkernel_avx2<double>() {
   return {"avx2", 6, 8, 256, 480, 3072, &simd_microkernel<Avx2Double, 6, 2>,
-          &transpose_pack_avx2<double>};
+          &transpose_pack_avx2<double>, &dot_lanes<double>};
 }
 
 }  // namespace kernn::gemm_detail

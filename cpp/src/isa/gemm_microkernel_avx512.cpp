@@ -45,14 +45,14 @@ template <>
 MicroKernel<float> microkernel_avx512<float>() {
   return {"avx512", kFloatMR, 32, 256, 512, 3072,
           &simd_microkernel<Avx512Float, kFloatMR, 2>,
-          &transpose_pack_avx2<float>};
+          &transpose_pack_avx2<float>, &dot_lanes<float>};
 }
 
 template <>
 MicroKernel<double> microkernel_avx512<double>() {
   return {"avx512", kDoubleMR, 16, 256, 256, 3072,
           &simd_microkernel<Avx512Double, kDoubleMR, 2>,
-          &transpose_pack_avx2<double>};
+          &transpose_pack_avx2<double>, &dot_lanes<double>};
 }
 
 }  // namespace kernn::gemm_detail

@@ -141,6 +141,9 @@ def test_conv2d_one_and_two_threads_agree():
     b = rng.standard_normal(16).astype(np.float32)
     dy = rng.standard_normal((6, 16, 12, 12)).astype(np.float32)
     w1 = rng.standard_normal((16, 8, 1, 1)).astype(np.float32)
+    # 16x16 images are batched four to a GEMM: four units, run in parallel at 2 threads.
+    x4 = rng.standard_normal((16, 8, 16, 16)).astype(np.float32)
+    dy4 = rng.standard_normal((16, 16, 16, 16)).astype(np.float32)
     before = kernn.get_num_threads()
     results = []
     try:
@@ -148,7 +151,9 @@ def test_conv2d_one_and_two_threads_agree():
             kernn.set_num_threads(n)
             results.append((_C.conv2d_forward(x, w, b, padding=1),
                             *_C.conv2d_backward(x, w, dy, padding=1),
-                            _C.conv2d_forward(x, w1, b), *_C.conv2d_backward(x, w1, dy)))
+                            _C.conv2d_forward(x, w1, b), *_C.conv2d_backward(x, w1, dy),
+                            _C.conv2d_forward(x4, w, b, padding=1),
+                            *_C.conv2d_backward(x4, w, dy4, padding=1)))
     finally:
         kernn.set_num_threads(before)
     for a, c in zip(*results):

@@ -7,16 +7,15 @@ Cases (float32, random data, both libraries on the same arrays and the same weig
   W4 step               workloads.md W4 at batch 64 on 3x32x32: forward, cross-entropy,
                         backward, SGD(lr 0.01) step
   LeNet-5 step          LeNet-5 at batch 64 on 1x28x28 with Adam(lr 1e-3)
-For each thread count the libraries run in turn, round after round (a busy machine slows both
-alike); each reports its median, and ratio = kernn / torch (< 1: kernn faster).
+For each thread count the libraries run in alternating rounds (benchmarks/timing.py: a pause
+between libraries lets the other OpenMP runtime's workers sleep); each reports its median, and
+ratio = kernn / torch (< 1: kernn faster).
 
     PYTHONPATH=python python benchmarks/bench_cnn.py                 # 1 and 2 threads
     PYTHONPATH=python python benchmarks/bench_cnn.py --threads 1 --repeats 11 --cases conv,w4
 """
 
 import argparse
-import statistics
-import time
 
 import numpy as np
 import torch
@@ -24,6 +23,7 @@ import torch.nn.functional as TF
 
 import kernn
 from kernn import _C
+from timing import time_alternating
 
 TARGETS = {"conv fwd": 1.0, "conv bwd": 1.0, "maxpool fwd": 0.2, "W4 step": 0.8,
            "LeNet-5 step": 0.7}
@@ -132,13 +132,8 @@ def main(argv=None):
         torch.set_num_threads(threads)
         for name, (kernn_fn, torch_fn) in cases.items():
             kernn_fn(), torch_fn()  # warm-up: allocations, first-touch, lazy initialisation
-            times = {"kernn": [], "torch": []}
-            for _ in range(args.repeats):
-                for lib, fn in (("kernn", kernn_fn), ("torch", torch_fn)):
-                    start = time.perf_counter()
-                    fn()
-                    times[lib].append(time.perf_counter() - start)
-            k, t = statistics.median(times["kernn"]), statistics.median(times["torch"])
+            med = time_alternating({"kernn": kernn_fn, "torch": torch_fn}, args.repeats)
+            k, t = med["kernn"], med["torch"]
             target = TARGETS.get(name)
             print(f"{name:<18} {threads:>7} {_fmt(k):>10} {_fmt(t):>10} {k / t:>11.2f} "
                   f"{'<= ' + str(target) if target else '':>6}", flush=True)

@@ -1,8 +1,9 @@
 """kernn GEMM against torch.mm and numpy, side by side in one process.
 
-For each shape and thread count the three libraries run in turn, round after round, and each
-reports the median over the rounds (a busy machine then slows all of them alike), as GFLOP/s
-(2*m*n*k / time) and the ratio kernn / torch (> 1: kernn faster).
+For each shape and thread count the three libraries run in alternating blocks of about 20 ms
+(benchmarks/timing.py: a pause between libraries lets the other OpenMP runtimes' workers
+sleep), and each reports the median over the rounds as GFLOP/s (2*m*n*k / time) and the ratio
+kernn / torch (> 1: kernn faster).
 
     PYTHONPATH=python python benchmarks/bench_gemm.py                  # all shapes, 1 and 2 threads
     PYTHONPATH=python python benchmarks/bench_gemm.py --threads 1 --sizes 1024 --repeats 21
@@ -17,7 +18,6 @@ processes do not count; it is refused for more than one thread.
 """
 
 import argparse
-import statistics
 import time
 
 import numpy as np
@@ -25,6 +25,7 @@ import torch
 
 import kernn
 from kernn import _C
+from timing import time_alternating
 
 try:
     from threadpoolctl import threadpool_limits
@@ -57,17 +58,11 @@ def bench_shape(m, k, n, trans_b, dtype, repeats, inner, clock):
         "torch": lambda: torch.mm(ta, tbt, out=tc),
         "numpy": lambda: np.matmul(a, bn, out=cn),
     }
-    times = {name: [] for name in runners}
     for fn in runners.values():  # warm-up: packing buffers, thread pools
         fn()
-    for _ in range(repeats):
-        for name, fn in runners.items():
-            start = clock()
-            for _ in range(inner):
-                fn()
-            times[name].append((clock() - start) / inner)
+    seconds = time_alternating(runners, repeats, inner=inner, clock=clock)
     flops = 2.0 * m * n * k
-    return {name: flops / statistics.median(t) / 1e9 for name, t in times.items()}
+    return {name: flops / t / 1e9 for name, t in seconds.items()}
 
 
 def main():

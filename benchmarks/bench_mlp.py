@@ -6,10 +6,10 @@ Cases (float32, synthetic MNIST-shaped data: 784 pixels in [0, 1], labels 0..9):
   W1 train      784-128-64-10, batch 64, same step
   W2 infer b1   the W2 net, batch 1, under no_grad (latency)
   W2 infer b256 the W2 net, batch 256, under no_grad
-Both libraries start from the same weights. For each case and thread count the two run in turn,
-round after round (alternating which goes first), each round timing `--inner` calls; the
-report is the median per-call time over the rounds and the ratio kernn / torch (< 1: kernn is
-faster), beside the issue's target.
+Both libraries start from the same weights. For each case and thread count the two run in
+alternating blocks of about 20 ms (benchmarks/timing.py: a pause between libraries lets the
+other OpenMP runtime's workers sleep); the report is the median per-call time over the rounds
+and the ratio kernn / torch (< 1: kernn is faster), beside the issue's target.
 
     PYTHONPATH=python python benchmarks/bench_mlp.py                 # 1 and 2 threads
     PYTHONPATH=python python benchmarks/bench_mlp.py --threads 1 --repeats 31
@@ -22,13 +22,12 @@ both libraries and say so.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import numpy as np
 import torch
 
 import kernn
+from timing import calls_per_block, time_alternating
 
 try:
     from kernn.optim import Adam as KernnAdam
@@ -101,22 +100,6 @@ def make_runners(sizes, batch, training, use_optimizer, rng):
     return {"kernn": k_step, "torch": t_step}
 
 
-def bench(runners, repeats, inner):
-    for fn in runners.values():  # warm-up: allocations, caches, lazy imports
-        for _ in range(max(3, inner // 4)):
-            fn()
-    times = {name: [] for name in runners}
-    order = list(runners)
-    for r in range(repeats):
-        for name in (order if r % 2 == 0 else order[::-1]):
-            fn = runners[name]
-            t0 = time.perf_counter()
-            for _ in range(inner):
-                fn()
-            times[name].append((time.perf_counter() - t0) / inner)
-    return {name: statistics.median(ts) for name, ts in times.items()}
-
-
 def fmt_time(seconds):
     return f"{seconds * 1e3:8.3f} ms" if seconds >= 1e-3 else f"{seconds * 1e6:8.1f} us"
 
@@ -146,8 +129,10 @@ def main(argv=None):
             if args.cases and name not in args.cases:
                 continue
             runners = make_runners(sizes, batch, training, use_optimizer, rng)
-            inner = 200 if batch == 1 else 20
-            med = bench(runners, args.repeats, inner)
+            for fn in runners.values():  # warm-up: allocations, caches, lazy imports
+                fn()
+            med = time_alternating(runners, args.repeats,
+                                   inner=calls_per_block(runners["torch"]))
             ratio = med["kernn"] / med["torch"]
             tgt = f"<= {target}" if target is not None else ""
             print(f"{name:<15} {threads:>3} {fmt_time(med['kernn'])} {fmt_time(med['torch'])} "

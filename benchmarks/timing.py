@@ -1,0 +1,54 @@
+"""Side-by-side timing shared by the benchmark scripts.
+
+kernn and torch each bring an OpenMP runtime, and each runtime's idle workers spin-wait for a
+while after every parallel region (libgomp: GOMP_SPINCOUNT iterations, milliseconds). Timed back
+to back, one library's spinning workers hold the cores the other library's threads need: at 2
+threads on 2 cores both looked 5-50x slower than either is alone. So every round times one
+library at a time: it pauses first (long enough for the other runtime's workers to go to sleep),
+makes one untimed call (waking its own workers), then times a block of calls. The order of the
+libraries alternates from round to round so that neither always goes first; the result is the
+median over rounds of the time per call.
+"""
+
+import statistics
+import time
+
+# Longer than libgomp's default spin (about 300,000 pause iterations) on any current CPU.
+SETTLE_SECONDS = 0.03
+
+
+def time_alternating(runners, repeats, *, inner=1, clock=time.perf_counter,
+                     settle=SETTLE_SECONDS):
+    """Median seconds per call of each runner, timed in alternating blocks.
+
+    Args:
+        runners: dict name -> zero-argument callable (the work to time).
+        repeats: number of rounds; each round times every runner once.
+        inner: calls per timed block (the block's time is divided by it).
+        clock: time source, e.g. time.perf_counter or time.thread_time.
+        settle: pause in seconds before each runner's block.
+
+    Returns:
+        dict name -> median seconds per call.
+    """
+    order = list(runners)
+    times = {name: [] for name in order}
+    for r in range(repeats):
+        for name in (order if r % 2 == 0 else order[::-1]):
+            fn = runners[name]
+            time.sleep(settle)
+            fn()
+            start = clock()
+            for _ in range(inner):
+                fn()
+            times[name].append((clock() - start) / inner)
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def calls_per_block(fn, target_seconds=0.02, clock=time.perf_counter):
+    """How many calls of fn fill about target_seconds (at least 1): keeps short calls above the
+    clock's resolution without making long ones slow to benchmark."""
+    start = clock()
+    fn()
+    elapsed = clock() - start
+    return max(1, int(target_seconds / max(elapsed, 1e-7)))

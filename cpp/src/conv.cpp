@@ -104,8 +104,7 @@ ConvPlan conv_plan(const Conv2dParams& p) {
 template <typename T, typename F>
 void for_items(std::int64_t items, std::int64_t buffer_elems, std::int64_t work_per_item, F&& body) {
   const int threads = max_threads();
-  const bool parallel = threads > 1 && items >= threads && !in_parallel() &&
-                        items * work_per_item > kParallelGrain;
+  const bool parallel = threads > 1 && items >= threads && worth_parallel(items * work_per_item);
   // Uninitialised (new T[], not std::vector): every element is written before it is read.
   if (!parallel) {
     std::unique_ptr<T[]> buffer(new T[static_cast<std::size_t>(buffer_elems)]);
@@ -367,7 +366,7 @@ void conv2d_backward_weight(const T* x, const T* dy, const Conv2dParams& p, T* d
     }
   });
   if (slots > 1) {
-#pragma omp parallel for schedule(static) if (weight_elems * slots > kParallelGrain && !in_parallel())
+#pragma omp parallel for schedule(static) if (worth_parallel(weight_elems * slots))
     for (std::int64_t e = 0; e < weight_elems; ++e) {
       T sum = dweight[e];
       for (std::int64_t s = 1; s < slots; ++s) sum += partials[(s - 1) * weight_elems + e];
@@ -379,7 +378,7 @@ void conv2d_backward_weight(const T* x, const T* dy, const Conv2dParams& p, T* d
 template <typename T>
 void conv2d_backward_bias(const T* dy, const Conv2dParams& p, T* dbias) {
   const std::int64_t P = p.Ho * p.Wo;
-#pragma omp parallel for schedule(static) if (p.N * p.K * P > kParallelGrain && !in_parallel())
+#pragma omp parallel for schedule(static) if (worth_parallel(p.N * p.K * P))
   for (std::int64_t k = 0; k < p.K; ++k) {
     detail::LaneSum sum;
     for (std::int64_t n = 0; n < p.N; ++n) {

@@ -26,7 +26,7 @@ constexpr std::int64_t kChunk = 4096;
 
 template <typename F>
 void for_each_chunk(std::int64_t n, F&& body) {
-  if (n > kParallelGrain && !in_parallel()) {
+  if (worth_parallel(n)) {
     const std::int64_t chunks = (n + kChunk - 1) / kChunk;
 #pragma omp parallel for schedule(static)
     for (std::int64_t c = 0; c < chunks; ++c) body(c * kChunk, std::min(n, (c + 1) * kChunk));
@@ -150,8 +150,7 @@ void bias_grad(std::int64_t rows, std::int64_t cols, const T* dy, T* db) {
       std::max(kBiasMinRowBlock, (rows + kBiasMaxBlocks - 1) / kBiasMaxBlocks);
   const std::int64_t blocks = std::max<std::int64_t>(1, (rows + row_block - 1) / row_block);
   std::vector<acc_t<T>> partial(static_cast<std::size_t>(blocks * cols), 0.0);
-#pragma omp parallel for schedule(static) if (blocks > 1 && rows * cols > kParallelGrain && \
-                                                  !in_parallel())
+#pragma omp parallel for schedule(static) if (blocks > 1 && worth_parallel(rows * cols))
   for (std::int64_t b = 0; b < blocks; ++b) {
     acc_t<T>* acc = partial.data() + b * cols;
     const std::int64_t r_end = std::min(rows, (b + 1) * row_block);

@@ -246,7 +246,7 @@ void tile_via_buffer(const MicroKernel<T>& uk, std::int64_t kc, const T* ap, con
 template <typename T>
 void epilogue_only(std::int64_t m, std::int64_t n, T beta, T* c, std::int64_t ldc,
                    const GemmEpilogue<T>& epilogue) {
-#pragma omp parallel for schedule(static) if (!in_parallel() && m * n > kParallelGrain)
+#pragma omp parallel for schedule(static) if (worth_parallel(m * n))
   for (std::int64_t i = 0; i < m; ++i) {
     T* ci = c + i * ldc;
     for (std::int64_t j = 0; j < n; ++j) {

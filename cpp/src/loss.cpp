@@ -24,8 +24,7 @@ double blocked_sum(std::int64_t n, std::int64_t work_per_item, F&& item) {
   const std::int64_t block = std::max<std::int64_t>(1, kSumBlockWork / std::max<std::int64_t>(1, work_per_item));
   const std::int64_t blocks = (n + block - 1) / block;
   std::vector<double> partial(static_cast<std::size_t>(blocks), 0.0);
-#pragma omp parallel for schedule(static) if (blocks > 1 && n * work_per_item > kParallelGrain && \
-                                                  !in_parallel())
+#pragma omp parallel for schedule(static) if (blocks > 1 && worth_parallel(n * work_per_item))
   for (std::int64_t b = 0; b < blocks; ++b) {
     double s = 0.0;
     const std::int64_t end = std::min(n, (b + 1) * block);
@@ -40,7 +39,7 @@ double blocked_sum(std::int64_t n, std::int64_t work_per_item, F&& item) {
 // Runs f(i) for i in [0, n), in parallel when n * work_per_item is worth a team.
 template <typename F>
 void for_each_item(std::int64_t n, std::int64_t work_per_item, F&& f) {
-  if (n > 1 && n * work_per_item > kParallelGrain && !in_parallel()) {
+  if (n > 1 && worth_parallel(n * work_per_item)) {
 #pragma omp parallel for schedule(static)
     for (std::int64_t i = 0; i < n; ++i) f(i);
   } else {

@@ -17,8 +17,6 @@ namespace {
 using detail::lane_sum;
 using detail::LaneSum;
 
-bool run_parallel(std::int64_t work) { return work > kParallelGrain && !in_parallel(); }
-
 // The values of channel c are N runs of `inner` contiguous elements, `C*inner` apart.
 template <typename T, typename F>
 inline void for_channel(const T* base, std::int64_t N, std::int64_t C, std::int64_t inner,
@@ -37,7 +35,7 @@ void batch_norm_forward_train(const T* x, std::int64_t N, std::int64_t C, std::i
                               T* running_mean, T* running_var, T* y, T* save_mean,
                               T* save_invstd) {
   const std::int64_t count = N * inner;
-#pragma omp parallel for schedule(static) if (run_parallel(N * C * inner))
+#pragma omp parallel for schedule(static) if (worth_parallel(N * C * inner))
   for (std::int64_t c = 0; c < C; ++c) {
     LaneSum sum;
     for_channel(x, N, C, inner, c, [&](const T* xr, std::int64_t) {
@@ -81,7 +79,7 @@ template <typename T>
 void batch_norm_forward_eval(const T* x, std::int64_t N, std::int64_t C, std::int64_t inner,
                              const T* weight, const T* bias, const T* running_mean,
                              const T* running_var, double eps, T* y, T* save_invstd) {
-#pragma omp parallel for schedule(static) if (run_parallel(N * C * inner))
+#pragma omp parallel for schedule(static) if (worth_parallel(N * C * inner))
   for (std::int64_t c = 0; c < C; ++c) {
     const double invstd = 1.0 / std::sqrt(static_cast<double>(running_var[c]) + eps);
     const double w = weight ? static_cast<double>(weight[c]) : 1.0;
@@ -101,7 +99,7 @@ void batch_norm_backward(const T* x, const T* dy, std::int64_t N, std::int64_t C
                          std::int64_t inner, const T* weight, const T* mean, const T* invstd,
                          bool training, T* dx, T* dweight, T* dbias) {
   const double count = static_cast<double>(N * inner);
-#pragma omp parallel for schedule(static) if (run_parallel(N * C * inner))
+#pragma omp parallel for schedule(static) if (worth_parallel(N * C * inner))
   for (std::int64_t c = 0; c < C; ++c) {
     const double m = mean[c];
     const double is = invstd[c];

@@ -22,7 +22,7 @@ constexpr std::int64_t kOpsPerElement = 8;
 
 template <typename F>
 void for_each_chunk(std::int64_t n, F&& body) {
-  if (n * kOpsPerElement > kParallelGrain && !in_parallel()) {
+  if (worth_parallel(n * kOpsPerElement)) {
     const std::int64_t chunks = (n + kChunk - 1) / kChunk;
 #pragma omp parallel for schedule(static)
     for (std::int64_t c = 0; c < chunks; ++c) body(c * kChunk, std::min(n, (c + 1) * kChunk));

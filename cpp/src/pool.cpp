@@ -29,8 +29,6 @@ std::int64_t pool_output_size(std::int64_t in, std::int64_t kernel, std::int64_t
 
 namespace {
 
-bool run_parallel(std::int64_t work) { return work > kParallelGrain && !in_parallel(); }
-
 // The first row (or column) index >= lo reachable from `start` in steps of `step`, i.e. the
 // first tap of a dilated window that is not in the leading padding.
 inline std::int64_t first_inside(std::int64_t start, std::int64_t step) {
@@ -79,10 +77,10 @@ template <typename T>
 void max_pool2d_forward(const T* x, std::int64_t planes, std::int64_t H, std::int64_t W,
                         const Pool2dParams& p, std::int64_t Ho, std::int64_t Wo, T* y,
                         std::int64_t* indices) {
-  const std::int64_t work = planes * Ho * Wo * p.kernel_h * p.kernel_w;
+  [[maybe_unused]] const std::int64_t work = planes * Ho * Wo * p.kernel_h * p.kernel_w;
   const bool fast_2x2 = p.kernel_h == 2 && p.kernel_w == 2 && p.stride_h == 2 && p.stride_w == 2 &&
                         p.pad_h == 0 && p.pad_w == 0 && p.dilation_h == 1 && p.dilation_w == 1;
-#pragma omp parallel for schedule(static) if (run_parallel(work))
+#pragma omp parallel for schedule(static) if (worth_parallel(work))
   for (std::int64_t pl = 0; pl < planes; ++pl) {
     const T* xp = x + pl * H * W;
     T* yp = y + pl * Ho * Wo;
@@ -128,7 +126,7 @@ std::int64_t max_pool2d_backward(const T* dy, const std::int64_t* indices, std::
   const std::int64_t plane_in = H * W;
   const std::int64_t plane_out = Ho * Wo;
   std::int64_t bad = 0;
-#pragma omp parallel for schedule(static) reduction(+ : bad) if (run_parallel(planes * (plane_in + plane_out)))
+#pragma omp parallel for schedule(static) reduction(+ : bad) if (worth_parallel(planes * (plane_in + plane_out)))
   for (std::int64_t pl = 0; pl < planes; ++pl) {
     T* dxp = dx + pl * plane_in;
     const T* dyp = dy + pl * plane_out;
@@ -184,8 +182,8 @@ template <typename T>
 void avg_pool2d_forward(const T* x, std::int64_t planes, std::int64_t H, std::int64_t W,
                         const Pool2dParams& p, std::int64_t Ho, std::int64_t Wo,
                         bool count_include_pad, std::int64_t divisor_override, T* y) {
-  const std::int64_t work = planes * Ho * Wo * p.kernel_h * p.kernel_w;
-#pragma omp parallel for schedule(static) if (run_parallel(work))
+  [[maybe_unused]] const std::int64_t work = planes * Ho * Wo * p.kernel_h * p.kernel_w;
+#pragma omp parallel for schedule(static) if (worth_parallel(work))
   for (std::int64_t pl = 0; pl < planes; ++pl) {
     const T* xp = x + pl * H * W;
     T* yp = y + pl * Ho * Wo;
@@ -210,8 +208,8 @@ template <typename T>
 void avg_pool2d_backward(const T* dy, std::int64_t planes, std::int64_t H, std::int64_t W,
                          const Pool2dParams& p, std::int64_t Ho, std::int64_t Wo,
                          bool count_include_pad, std::int64_t divisor_override, T* dx) {
-  const std::int64_t work = planes * (H * W + Ho * Wo * p.kernel_h * p.kernel_w);
-#pragma omp parallel for schedule(static) if (run_parallel(work))
+  [[maybe_unused]] const std::int64_t work = planes * (H * W + Ho * Wo * p.kernel_h * p.kernel_w);
+#pragma omp parallel for schedule(static) if (worth_parallel(work))
   for (std::int64_t pl = 0; pl < planes; ++pl) {
     const T* dyp = dy + pl * Ho * Wo;
     T* dxp = dx + pl * H * W;
@@ -243,7 +241,7 @@ inline std::int64_t adaptive_end(std::int64_t o, std::int64_t in, std::int64_t o
 template <typename T>
 void adaptive_avg_pool2d_forward(const T* x, std::int64_t planes, std::int64_t H, std::int64_t W,
                                  std::int64_t Ho, std::int64_t Wo, T* y) {
-#pragma omp parallel for schedule(static) if (run_parallel(planes * H * W))
+#pragma omp parallel for schedule(static) if (worth_parallel(planes * H * W))
   for (std::int64_t pl = 0; pl < planes; ++pl) {
     const T* xp = x + pl * H * W;
     T* yp = y + pl * Ho * Wo;
@@ -264,7 +262,7 @@ void adaptive_avg_pool2d_forward(const T* x, std::int64_t planes, std::int64_t H
 template <typename T>
 void adaptive_avg_pool2d_backward(const T* dy, std::int64_t planes, std::int64_t H,
                                   std::int64_t W, std::int64_t Ho, std::int64_t Wo, T* dx) {
-#pragma omp parallel for schedule(static) if (run_parallel(planes * H * W))
+#pragma omp parallel for schedule(static) if (worth_parallel(planes * H * W))
   for (std::int64_t pl = 0; pl < planes; ++pl) {
     const T* dyp = dy + pl * Ho * Wo;
     T* dxp = dx + pl * H * W;

@@ -14,7 +14,7 @@ namespace {
 // Runs f(r) for each row, rows split over threads when rows * cols is worth a team.
 template <typename F>
 void for_each_row(std::int64_t rows, std::int64_t cols, F&& f) {
-  if (rows > 1 && rows * cols > kParallelGrain && !in_parallel()) {
+  if (rows > 1 && worth_parallel(rows * cols)) {
 #pragma omp parallel for schedule(static)
     for (std::int64_t r = 0; r < rows; ++r) f(r);
   } else {

@@ -34,6 +34,10 @@ inline bool in_parallel() {
 #endif
 }
 
+// Whether `work` scalar operations are worth a thread team: enough of them to pay for the fork,
+// and not already inside a parallel region. Used in `#pragma omp parallel for if (...)`.
+inline bool worth_parallel(std::int64_t work) { return work > kParallelGrain && !in_parallel(); }
+
 inline int thread_id() {
 #ifdef _OPENMP
   return omp_get_thread_num();

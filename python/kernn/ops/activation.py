@@ -13,17 +13,36 @@ from . import c_contiguous
 from .. import _C
 
 
-class ReLUFunction(Function):
-    @staticmethod
+def _elementwise_function(name, forward_kernel, backward_kernel, *, derivative_from_output):
+    """An autograd Function for y = f(x) computed by one element-wise kernel.
+
+    The backward kernel takes (saved, dy) where saved is the output y when the derivative is
+    cheapest from it (sigmoid: y (1 - y); tanh: 1 - y^2) and the input x otherwise.
+    """
+
     def forward(ctx, x):
         xa = c_contiguous(x._data)
-        ctx.save_for_backward(xa)
-        return _C.relu_forward(xa)
+        y = forward_kernel(xa)
+        ctx.save_for_backward(y if derivative_from_output else xa)
+        return y
 
-    @staticmethod
     def backward(ctx, dy):
-        (xa,) = ctx.saved_tensors
-        return _C.relu_backward(xa, c_contiguous(dy))
+        (saved,) = ctx.saved_tensors
+        return backward_kernel(saved, c_contiguous(dy))
+
+    return type(name, (Function,), {"forward": staticmethod(forward),
+                                    "backward": staticmethod(backward),
+                                    "__doc__": f"{name[:-len('Function')]} on kernn._C kernels."})
+
+
+ReLUFunction = _elementwise_function("ReLUFunction", _C.relu_forward, _C.relu_backward,
+                                     derivative_from_output=False)
+SigmoidFunction = _elementwise_function("SigmoidFunction", _C.sigmoid_forward,
+                                        _C.sigmoid_backward, derivative_from_output=True)
+TanhFunction = _elementwise_function("TanhFunction", _C.tanh_forward, _C.tanh_backward,
+                                     derivative_from_output=True)
+SoftsignFunction = _elementwise_function("SoftsignFunction", _C.softsign_forward,
+                                         _C.softsign_backward, derivative_from_output=False)
 
 
 class LeakyReLUFunction(Function):
@@ -38,45 +57,6 @@ class LeakyReLUFunction(Function):
     def backward(ctx, dy):
         (xa,) = ctx.saved_tensors
         return _C.leaky_relu_backward(xa, c_contiguous(dy), ctx.negative_slope), None
-
-
-class SigmoidFunction(Function):
-    @staticmethod
-    def forward(ctx, x):
-        y = _C.sigmoid_forward(c_contiguous(x._data))
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx, dy):
-        (y,) = ctx.saved_tensors
-        return _C.sigmoid_backward(y, c_contiguous(dy))
-
-
-class TanhFunction(Function):
-    @staticmethod
-    def forward(ctx, x):
-        y = _C.tanh_forward(c_contiguous(x._data))
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx, dy):
-        (y,) = ctx.saved_tensors
-        return _C.tanh_backward(y, c_contiguous(dy))
-
-
-class SoftsignFunction(Function):
-    @staticmethod
-    def forward(ctx, x):
-        xa = c_contiguous(x._data)
-        ctx.save_for_backward(xa)
-        return _C.softsign_forward(xa)
-
-    @staticmethod
-    def backward(ctx, dy):
-        (xa,) = ctx.saved_tensors
-        return _C.softsign_backward(xa, c_contiguous(dy))
 
 
 def _to_last(a, dim):

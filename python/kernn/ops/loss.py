@@ -20,77 +20,45 @@ def _dloss(dloss, dtype):
     return c_contiguous(d)
 
 
-class CrossEntropyFunction(Function):
-    """(logits (N, C), target int64 (N,)) -> loss (0-d, or (N,) for reduction='none')."""
+def _loss_function(name, doc, forward_kernel, backward_kernel):
+    """An autograd Function for loss = kernel(scores, target, *options) where only the scores
+    get a gradient: forward_kernel(scores, target, *options) and
+    backward_kernel(scores, target, dloss, *options), options being the reduction (and the
+    ignore_index of the class-index losses)."""
 
-    @staticmethod
-    def forward(ctx, logits, target, reduction, ignore_index):
-        la = c_contiguous(logits._data)
+    def forward(ctx, scores, target, *options):
+        sa = c_contiguous(scores._data)
         ta = c_contiguous(target)
-        ctx.save_for_backward(la, ta)
-        ctx.opts = (reduction, ignore_index)
-        return _C.cross_entropy_forward(la, ta, reduction, ignore_index)
+        ctx.save_for_backward(sa, ta)
+        ctx.options = options
+        return forward_kernel(sa, ta, *options)
 
-    @staticmethod
     def backward(ctx, dloss):
-        la, ta = ctx.saved_tensors
-        reduction, ignore_index = ctx.opts
-        d = _C.cross_entropy_backward(la, ta, _dloss(dloss, la.dtype), reduction, ignore_index)
-        return d, None, None, None
+        sa, ta = ctx.saved_tensors
+        d = backward_kernel(sa, ta, _dloss(dloss, sa.dtype), *ctx.options)
+        return (d, None) + (None,) * len(ctx.options)
+
+    return type(name, (Function,), {"forward": staticmethod(forward),
+                                    "backward": staticmethod(backward), "__doc__": doc})
 
 
-class NLLLossFunction(Function):
-    """(log-probabilities (N, C), target int64 (N,)) -> loss."""
-
-    @staticmethod
-    def forward(ctx, logp, target, reduction, ignore_index):
-        la = c_contiguous(logp._data)
-        ta = c_contiguous(target)
-        ctx.save_for_backward(la, ta)
-        ctx.opts = (reduction, ignore_index)
-        return _C.nll_loss_forward(la, ta, reduction, ignore_index)
-
-    @staticmethod
-    def backward(ctx, dloss):
-        la, ta = ctx.saved_tensors
-        reduction, ignore_index = ctx.opts
-        d = _C.nll_loss_backward(la, ta, _dloss(dloss, la.dtype), reduction, ignore_index)
-        return d, None, None, None
-
-
-class BCEFunction(Function):
-    """(probabilities p, target of p's shape) -> loss; log clamped at -100 as torch."""
-
-    @staticmethod
-    def forward(ctx, p, target, reduction):
-        pa = c_contiguous(p._data)
-        ta = c_contiguous(target)
-        ctx.save_for_backward(pa, ta)
-        ctx.reduction = reduction
-        return _C.bce_forward(pa, ta, reduction)
-
-    @staticmethod
-    def backward(ctx, dloss):
-        pa, ta = ctx.saved_tensors
-        return _C.bce_backward(pa, ta, _dloss(dloss, pa.dtype), ctx.reduction), None, None
-
-
-class BCEWithLogitsFunction(Function):
-    """(logits x, target of x's shape) -> loss of sigmoid(x), computed stably."""
-
-    @staticmethod
-    def forward(ctx, x, target, reduction):
-        xa = c_contiguous(x._data)
-        ta = c_contiguous(target)
-        ctx.save_for_backward(xa, ta)
-        ctx.reduction = reduction
-        return _C.bce_with_logits_forward(xa, ta, reduction)
-
-    @staticmethod
-    def backward(ctx, dloss):
-        xa, ta = ctx.saved_tensors
-        d = _C.bce_with_logits_backward(xa, ta, _dloss(dloss, xa.dtype), ctx.reduction)
-        return d, None, None
+CrossEntropyFunction = _loss_function(
+    "CrossEntropyFunction",
+    "(logits (N, C), target int64 (N,), reduction, ignore_index) -> loss (0-d, or (N,) for "
+    "reduction='none'), through log-sum-exp.",
+    _C.cross_entropy_forward, _C.cross_entropy_backward)
+NLLLossFunction = _loss_function(
+    "NLLLossFunction",
+    "(log-probabilities (N, C), target int64 (N,), reduction, ignore_index) -> loss.",
+    _C.nll_loss_forward, _C.nll_loss_backward)
+BCEFunction = _loss_function(
+    "BCEFunction",
+    "(probabilities p, target of p's shape, reduction) -> loss; log clamped at -100 as torch.",
+    _C.bce_forward, _C.bce_backward)
+BCEWithLogitsFunction = _loss_function(
+    "BCEWithLogitsFunction",
+    "(logits x, target of x's shape, reduction) -> loss of sigmoid(x), computed stably.",
+    _C.bce_with_logits_forward, _C.bce_with_logits_backward)
 
 
 class MSEFunction(Function):

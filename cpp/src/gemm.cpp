@@ -112,6 +112,17 @@ MicroKernel<T> active_microkernel() {
   }
 }
 
+// The active ISA's short-tile kernel (fewer rows than its main tile), if it has one.
+template <typename T>
+bool active_short_microkernel(MicroKernel<T>* uk) {
+  switch (static_cast<Isa>(active_isa().load(std::memory_order_relaxed))) {
+#if defined(KERNN_X86)
+    case Isa::Avx512: *uk = gemm_detail::microkernel_avx512_short<T>(); return true;
+#endif
+    default: return false;  // avx2 (6 rows) and generic (4 rows) are short already
+  }
+}
+
 // ---- buffers --------------------------------------------------------------------------------
 
 // The calling thread's 64-byte aligned scratch buffer; it only grows, so packing buffers are
@@ -470,7 +481,7 @@ void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64
     epilogue_only(m, n, beta, c, ldc, epilogue);
     return;
   }
-  const MicroKernel<T> uk = active_microkernel<T>();
+  MicroKernel<T> uk = active_microkernel<T>();
   if (m <= kFewRows) {
     gemm_few_rows(uk, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
                   std::int64_t{1}, epilogue.col_bias, epilogue.row_bias, epilogue.relu);
@@ -483,7 +494,20 @@ void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64
   }
   // A narrow C (n well below NR, e.g. a 10-class output layer) wastes most of each tile;
   // computed as C^T = op(B)^T op(A)^T its long side runs along NR instead.
-  if (tile_fill(n, m, uk.mr, uk.nr) > 1.25 * tile_fill(m, n, uk.mr, uk.nr)) {
+  bool transposed = tile_fill(n, m, uk.mr, uk.nr) > 1.25 * tile_fill(m, n, uk.mr, uk.nr);
+  // A C with few rows (m = 6 or 16 output channels of a convolution) leaves much of the main
+  // tile's rows empty; the short tile, when the ISA has one and it fills clearly better.
+  MicroKernel<T> short_uk;
+  if (active_short_microkernel(&short_uk)) {
+    const double fill = transposed ? tile_fill(n, m, uk.mr, uk.nr) : tile_fill(m, n, uk.mr, uk.nr);
+    const double short_fill = tile_fill(m, n, short_uk.mr, short_uk.nr);
+    const double short_fill_t = tile_fill(n, m, short_uk.mr, short_uk.nr);
+    if (std::max(short_fill, short_fill_t) > 1.25 * fill) {
+      uk = short_uk;
+      transposed = short_fill_t > 1.25 * short_fill;
+    }
+  }
+  if (transposed) {
     gemm_blocked(uk, !trans_b, !trans_a, n, m, k, alpha, b, ldb, a, lda, beta, c,
                  std::int64_t{1}, ldc, epilogue.row_bias, epilogue.col_bias, epilogue.relu);
   } else {

@@ -98,6 +98,9 @@ template <typename T>
 MicroKernel<T> microkernel_avx2();
 template <typename T>
 MicroKernel<T> microkernel_avx512();
+// The same ISA with a tile of half the rows and twice the columns, for products with few rows.
+template <typename T>
+MicroKernel<T> microkernel_avx512_short();
 #endif
 
 }  // namespace kernn::gemm_detail

@@ -21,7 +21,8 @@ from kernn import _C
 ISAS = _C.backend_info()["isas_supported"]
 DTYPES = [np.float32, np.float64]
 SIZES = range(1, 71)
-# Depths around the kernels' unrolling and the panel sizes (MR <= 12, NR <= 32).
+# Depths around the kernels' unrolling and the panel sizes (MR <= 12, NR <= 64; m up to 70
+# reaches both the avx512 12-row tile and its 6-row short tile).
 DEPTHS = [1, 2, 7, 16, 17, 33, 70]
 
 
@@ -200,7 +201,8 @@ def test_one_and_two_threads_agree_bitwise(isa, dtype):
     before = kernn.get_num_threads()
     try:
         for m, n, k, trans_b in [(100, 500, 784, True), (784, 500, 100, False),
-                                 (257, 513, 129, False), (100, 10, 500, True), (40, 700, 300, False)]:
+                                 (257, 513, 129, False), (100, 10, 500, True), (40, 700, 300, False),
+                                 (6, 9000, 25, False), (16, 4096, 150, False)]:
             a = rng.standard_normal((m, k)).astype(dtype)
             b = rng.standard_normal((n, k) if trans_b else (k, n)).astype(dtype)
             bias = rng.standard_normal(n).astype(dtype)

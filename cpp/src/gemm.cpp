@@ -112,6 +112,17 @@ MicroKernel<T> active_microkernel() {
   }
 }
 
+// The active ISA's short-tile kernel (fewer rows than its main tile), if it has one.
+template <typename T>
+bool active_short_microkernel(MicroKernel<T>* uk) {
+  switch (static_cast<Isa>(active_isa().load(std::memory_order_relaxed))) {
+#if defined(KERNN_X86)
+    case Isa::Avx512: *uk = gemm_detail::microkernel_avx512_short<T>(); return true;
+#endif
+    default: return false;  // avx2 (6 rows) and generic (4 rows) are short already
+  }
+}
+
 // ---- buffers --------------------------------------------------------------------------------
 
 // The calling thread's 64-byte aligned scratch buffer; it only grows, so packing buffers are
@@ -211,8 +222,8 @@ constexpr int kMaxTile = 32 * 64;
 // c[i * row_stride + j * col_stride]. The arithmetic is the kernel's own, so edge and
 // interior tiles agree.
 template <typename T>
-void tile_via_buffer(const MicroKernel<T>& uk, std::int64_t kc, const T* ap, const T* bp, T* c,
-                     std::int64_t row_stride, std::int64_t col_stride, int rows, int cols,
+void tile_via_buffer(const MicroKernel<T>& uk, std::int64_t kc, const T* ap, const T* bp,
+                     std::int64_t b_stride, T* c, std::int64_t row_stride, std::int64_t col_stride, int rows, int cols,
                      const TileEpilogue<T>& ep) {
   alignas(64) T tile[kMaxTile];
   alignas(64) T col_bias[64];
@@ -236,7 +247,7 @@ void tile_via_buffer(const MicroKernel<T>& uk, std::int64_t kc, const T* ap, con
     std::copy(ep.row_bias, ep.row_bias + rows, row_bias);
     padded.row_bias = row_bias;
   }
-  uk.fn(kc, ap, bp, tile, nr, padded);
+  uk.fn(kc, ap, bp, b_stride, tile, nr, padded);
   for (int i = 0; i < rows; ++i) {
     for (int j = 0; j < cols; ++j) c[i * row_stride + j * col_stride] = tile[i * nr + j];
   }
@@ -263,6 +274,9 @@ void epilogue_only(std::int64_t m, std::int64_t n, T beta, T* c, std::int64_t ld
 // Below this many multiply-adds a GEMM runs on the calling thread: a parallel region costs a
 // few microseconds, more than splitting such a product saves.
 constexpr std::int64_t kGemmParallelMacs = std::int64_t{1} << 20;
+
+// At most this many MR-row panels of A: B (not transposed) is read in place, not packed.
+constexpr std::int64_t kInPlaceBMaxAPanels = 4;
 
 // A rectangle of C, in whole panels: A panels [qa_begin, qa_end) (MR rows each) by B panels
 // [qb_begin, qb_end) (NR columns each).
@@ -326,6 +340,11 @@ void gemm_blocked(const MicroKernel<T>& uk, bool trans_a, bool trans_b, std::int
   const std::int64_t mc_panels = std::max<std::int64_t>(1, uk.mc / mr);
   const std::int64_t nc_panels = std::max<std::int64_t>(1, uk.nc / nr);
   const bool direct_store = c_col_stride == 1;
+  // op(B) = B row-major is already k-major: when each B panel would serve at most a few A
+  // panels, packing it costs about as much as using it (for an im2col convolution with 6
+  // output channels, more), so the kernel reads the full panels from B itself and only a
+  // partial last panel is packed (zero-padded). Same values in the same order: same bits.
+  const bool b_in_place = !trans_b && a_panels <= kInPlaceBMaxAPanels;
   // Per thread: a packed A block and a packed B block, each a whole number of cache lines.
   const std::int64_t line = 64 / static_cast<std::int64_t>(sizeof(T));
   const std::int64_t a_pack_size = ceil_div(mc_panels * mr * kc_max, line) * line;
@@ -359,7 +378,11 @@ void gemm_blocked(const MicroKernel<T>& uk, bool trans_a, bool trans_b, std::int
           const std::int64_t qb1 = std::min(range.qb_end, qb0 + nc_panels);
           const std::int64_t col0 = qb0 * nr;
           const std::int64_t nc = std::min(qb1 * nr, n) - col0;
-          pack_b_block(uk, trans_b, b, ldb, p0, kc, col0, nc, b_pack);
+          if (!b_in_place) {
+            pack_b_block(uk, trans_b, b, ldb, p0, kc, col0, nc, b_pack);
+          } else if (qb1 * nr > n) {
+            pack_b_block(uk, trans_b, b, ldb, p0, kc, (qb1 - 1) * nr, n - (qb1 - 1) * nr, b_pack);
+          }
           for (std::int64_t qa = qa0; qa < qa1; ++qa) {
             const std::int64_t row = qa * mr;
             const int rows = static_cast<int>(std::min<std::int64_t>(mr, m - row));
@@ -369,12 +392,17 @@ void gemm_blocked(const MicroKernel<T>& uk, bool trans_a, bool trans_b, std::int
               const std::int64_t col = qb * nr;
               const int cols = static_cast<int>(std::min<std::int64_t>(nr, n - col));
               ep.col_bias = last && col_bias ? col_bias + col : nullptr;
-              const T* bp = b_pack + (qb - qb0) * nr * kc;
+              const bool from_b = b_in_place && cols == nr;
+              const T* bp = from_b       ? b + p0 * ldb + col
+                            : b_in_place ? b_pack
+                                         : b_pack + (qb - qb0) * nr * kc;
+              const std::int64_t b_stride = from_b ? ldb : nr;
               T* ct = c + row * c_row_stride + col * c_col_stride;
               if (direct_store && rows == mr && cols == nr) {
-                uk.fn(kc, ap, bp, ct, c_row_stride, ep);
+                uk.fn(kc, ap, bp, b_stride, ct, c_row_stride, ep);
               } else {
-                tile_via_buffer(uk, kc, ap, bp, ct, c_row_stride, c_col_stride, rows, cols, ep);
+                tile_via_buffer(uk, kc, ap, bp, b_stride, ct, c_row_stride, c_col_stride, rows,
+                                cols, ep);
               }
             }
           }
@@ -470,7 +498,7 @@ void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64
     epilogue_only(m, n, beta, c, ldc, epilogue);
     return;
   }
-  const MicroKernel<T> uk = active_microkernel<T>();
+  MicroKernel<T> uk = active_microkernel<T>();
   if (m <= kFewRows) {
     gemm_few_rows(uk, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
                   std::int64_t{1}, epilogue.col_bias, epilogue.row_bias, epilogue.relu);
@@ -483,7 +511,20 @@ void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64
   }
   // A narrow C (n well below NR, e.g. a 10-class output layer) wastes most of each tile;
   // computed as C^T = op(B)^T op(A)^T its long side runs along NR instead.
-  if (tile_fill(n, m, uk.mr, uk.nr) > 1.25 * tile_fill(m, n, uk.mr, uk.nr)) {
+  bool transposed = tile_fill(n, m, uk.mr, uk.nr) > 1.25 * tile_fill(m, n, uk.mr, uk.nr);
+  // A C with few rows (m = 6 or 16 output channels of a convolution) leaves much of the main
+  // tile's rows empty; the short tile, when the ISA has one and it fills clearly better.
+  MicroKernel<T> short_uk;
+  if (active_short_microkernel(&short_uk)) {
+    const double fill = transposed ? tile_fill(n, m, uk.mr, uk.nr) : tile_fill(m, n, uk.mr, uk.nr);
+    const double short_fill = tile_fill(m, n, short_uk.mr, short_uk.nr);
+    const double short_fill_t = tile_fill(n, m, short_uk.mr, short_uk.nr);
+    if (std::max(short_fill, short_fill_t) > 1.25 * fill) {
+      uk = short_uk;
+      transposed = short_fill_t > 1.25 * short_fill;
+    }
+  }
+  if (transposed) {
     gemm_blocked(uk, !trans_b, !trans_a, n, m, k, alpha, b, ldb, a, lda, beta, c,
                  std::int64_t{1}, ldc, epilogue.row_bias, epilogue.col_bias, epilogue.relu);
   } else {

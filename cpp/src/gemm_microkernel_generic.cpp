@@ -9,8 +9,8 @@ namespace kernn::gemm_detail {
 namespace {
 
 template <typename T, int MR, int NR>
-void generic_microkernel(std::int64_t kc, const T* a, const T* b, T* c, std::int64_t ldc,
-                         const TileEpilogue<T>& ep) {
+void generic_microkernel(std::int64_t kc, const T* a, const T* b, std::int64_t ldb, T* c,
+                         std::int64_t ldc, const TileEpilogue<T>& ep) {
   T acc[MR][NR] = {};
   for (std::int64_t p = 0; p < kc; ++p) {
     for (int i = 0; i < MR; ++i) {
@@ -18,7 +18,7 @@ void generic_microkernel(std::int64_t kc, const T* a, const T* b, T* c, std::int
       for (int j = 0; j < NR; ++j) acc[i][j] += ai * b[j];
     }
     a += MR;
-    b += NR;
+    b += ldb;
   }
   for (int i = 0; i < MR; ++i) {
     T* ci = c + i * ldc;

@@ -3,8 +3,9 @@
 //
 // A micro-kernel computes one MR x NR tile of C from packed panels:
 //   a_panel: kc x MR, element (p, i) at a_panel[p * MR + i]   (MR rows of op(A), k-major)
-//   b_panel: kc x NR, element (p, j) at b_panel[p * NR + j]   (NR columns of op(B), k-major)
-//   acc[i][j] = sum_{p < kc} a_panel[p * MR + i] * b_panel[p * NR + j]   (p in order)
+//   b_panel: kc x NR, element (p, j) at b_panel[p * ldb + j]  (NR columns of op(B), k-major;
+//            ldb = NR for a packed panel, B's own row stride when B is read in place)
+//   acc[i][j] = sum_{p < kc} a_panel[p * MR + i] * b_panel[p * ldb + j]   (p in order)
 // and stores, for every i < MR, j < NR (c row-major with row stride ldc):
 //   c[i, j] = act(alpha * acc[i][j] + beta * c[i, j] + col_bias[j] + row_bias[i])
 // where beta == 0 means c is not read, a null bias pointer adds nothing, and act is
@@ -59,8 +60,8 @@ inline T dot_lanes(const T* x, const T* y, std::int64_t k) {
 }  // namespace
 
 template <typename T>
-using MicroKernelFn = void (*)(std::int64_t kc, const T* a_panel, const T* b_panel, T* c,
-                               std::int64_t ldc, const TileEpilogue<T>& epilogue);
+using MicroKernelFn = void (*)(std::int64_t kc, const T* a_panel, const T* b_panel,
+                               std::int64_t ldb, T* c, std::int64_t ldc, const TileEpilogue<T>& epilogue);
 
 // A micro-kernel with its tile and the cache blocking tuned for it:
 //   kc: depth of one packed block (a kc x NR panel of B and kc x MR panel of A in L1/L2),
@@ -98,6 +99,9 @@ template <typename T>
 MicroKernel<T> microkernel_avx2();
 template <typename T>
 MicroKernel<T> microkernel_avx512();
+// The same ISA with a tile of half the rows and twice the columns, for products with few rows.
+template <typename T>
+MicroKernel<T> microkernel_avx512_short();
 #endif
 
 }  // namespace kernn::gemm_detail

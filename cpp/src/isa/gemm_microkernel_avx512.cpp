@@ -1,6 +1,8 @@
 // AVX-512 GEMM micro-kernels (built with -mavx512f/dq/bw/vl; called only when CPUID says so).
 // 32 zmm registers: float 12 x 32 (24 accumulators, 2 B registers, A broadcast from memory),
-// double 12 x 16 (same, 8 lanes).
+// double 12 x 16 (same, 8 lanes). For products with few rows (im2col convolutions with 6 or 16
+// output channels) a short tile of 6 x 4 registers, float 6 x 64 and double 6 x 32: as many
+// accumulators, and m = 6 fills it where it would leave half of a 12-row tile empty.
 #include <immintrin.h>
 
 #include "gemm_microkernel_simd.h"
@@ -38,6 +40,7 @@ struct Avx512Double {
 
 constexpr int kFloatMR = 12;
 constexpr int kDoubleMR = 12;
+constexpr int kShortMR = 6;
 
 }  // namespace
 
@@ -52,6 +55,20 @@ template <>
 MicroKernel<double> microkernel_avx512<double>() {
   return {"avx512", kDoubleMR, 16, 256, 256, 3072,
           &simd_microkernel<Avx512Double, kDoubleMR, 2>,
+          &transpose_pack_avx2<double>, &dot_lanes<double>};
+}
+
+template <>
+MicroKernel<float> microkernel_avx512_short<float>() {
+  return {"avx512", kShortMR, 64, 256, 512, 3072,
+          &simd_microkernel<Avx512Float, kShortMR, 4>,
+          &transpose_pack_avx2<float>, &dot_lanes<float>};
+}
+
+template <>
+MicroKernel<double> microkernel_avx512_short<double>() {
+  return {"avx512", kShortMR, 32, 256, 256, 3072,
+          &simd_microkernel<Avx512Double, kShortMR, 4>,
           &transpose_pack_avx2<double>, &dot_lanes<double>};
 }
 

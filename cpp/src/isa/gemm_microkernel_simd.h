@@ -20,7 +20,7 @@ namespace {
 
 template <class V, int MR, int NV>
 void simd_microkernel(std::int64_t kc, const typename V::T* a, const typename V::T* b,
-                      typename V::T* c, std::int64_t ldc,
+                      std::int64_t ldb, typename V::T* c, std::int64_t ldc,
                       const TileEpilogue<typename V::T>& ep) {
   using T = typename V::T;
   using R = typename V::R;
@@ -42,8 +42,8 @@ void simd_microkernel(std::int64_t kc, const typename V::T* a, const typename V:
     R bv[NV];
 #pragma GCC unroll 4
     for (int j = 0; j < NV; ++j) bv[j] = V::load(b + j * L);
-    // A few cache lines ahead on the B panel, which streams from L2.
-    __builtin_prefetch(b + 8 * NR);
+    // A few rows ahead on the B panel, which streams from L2 (or from B itself).
+    __builtin_prefetch(b + 8 * ldb);
 #pragma GCC unroll 32
     for (int i = 0; i < MR; ++i) {
       const R ai = V::set1(a[i]);
@@ -51,7 +51,7 @@ void simd_microkernel(std::int64_t kc, const typename V::T* a, const typename V:
       for (int j = 0; j < NV; ++j) acc[i][j] = V::fmadd(ai, bv[j], acc[i][j]);
     }
     a += MR;
-    b += NR;
+    b += ldb;
   }
 
   // Fused epilogue: one pass over the tile of C, same order as gemm_reference.

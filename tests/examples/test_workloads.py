@@ -63,7 +63,7 @@ def test_w1_mnist_mlp_short(tmp_path, fake_mnist, capsys):
     assert metrics["train_samples"] == 500 and metrics["test_samples"] == 200
     assert metrics["iterations"] == 2 * 125
     assert metrics["test_accuracy"] > 0.5  # the label is written in the image: learnable
-    assert_files(out, metrics, pictures=["loss.png"])
+    assert_files(out, metrics, pictures=["training.png"])
 
 
 def test_w2_mnist_mlp_500_short(tmp_path, fake_mnist, capsys):

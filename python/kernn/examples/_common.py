@@ -251,7 +251,7 @@ def figure(**kwargs):
 def plot_training(history, title):
     """The training curves of a TrainingHistory: the loss per epoch (its mean) over the loss of
     every step (faint), and the test accuracy after each epoch; None without matplotlib."""
-    fig = figure(figsize=(8, 3.2), dpi=100)
+    fig = figure(figsize=(8, 3.4), dpi=100, layout="constrained")
     if fig is None or not history.step_losses:
         return None
     loss_ax, accuracy_ax = fig.subplots(1, 2)
@@ -260,7 +260,7 @@ def plot_training(history, title):
     step_x = [(k + 1) / history.steps_per_epoch for k in range(len(history.step_losses))]
     epoch_ends = list(range(1, epochs + 1))
     loss_ax.plot(step_x, history.step_losses, color="tab:blue", alpha=0.2, linewidth=0.5,
-                 label="each step")
+                 label="loss of each step")
     if history.logged_steps:
         # each mean drawn at the middle of the steps it averages, like the epoch means
         middles = [k - history.log_every / 2 for k in history.logged_steps]
@@ -272,9 +272,8 @@ def plot_training(history, title):
     loss_ax.set_yscale("log")
     loss_ax.set_xlabel("epoch")
     loss_ax.set_ylabel("training loss")
-    loss_ax.legend(frameon=False, fontsize=8)
     accuracy_ax.plot(epoch_ends, [100 * a for a in history.epoch_test_accuracy], "o-",
-                     color="tab:green")
+                     color="tab:green", label="test accuracy after each epoch")
     for x, accuracy in zip(epoch_ends, history.epoch_test_accuracy):
         accuracy_ax.annotate(f"{100 * accuracy:.2f}", (x, 100 * accuracy),
                              textcoords="offset points", xytext=(0, 6), ha="center", fontsize=8)
@@ -286,7 +285,8 @@ def plot_training(history, title):
         ax.set_xticks([0] + epoch_ends)
         ax.grid(alpha=0.3)
     fig.suptitle(title)
-    fig.tight_layout()
+    # one legend for both panels, under the axes so that it covers no curve
+    fig.legend(loc="outside lower center", ncol=4, frameon=False, fontsize=8)
     return fig
 
 

@@ -33,6 +33,8 @@ def test_cnn_batchnorm_trains_on_user_arrays_and_state_dict_loads_into_torch(tmp
                                   "--out", str(out), "--seed", "1"])
     assert metrics["steps"] == 2 * 4 and metrics["train_samples"] == 64
     assert metrics["test_accuracy"] >= 0.9  # the classes differ by a bright half: easy
+    assert len(metrics["epoch_losses"]) == 2
+    assert metrics["epoch_test_accuracy"][-1] == metrics["test_accuracy"]
     with open(out / "metrics.json") as f:
         assert json.load(f)["workload"] == "cnn-batchnorm"
     # The saved weights (with batch-norm running statistics) drive torch's copy of the model.

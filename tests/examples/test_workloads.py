@@ -5,6 +5,7 @@ import importlib.util
 import json
 import math
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -35,6 +36,18 @@ def assert_files(out, metrics, weights=True, pictures=()):
     for name in expected:
         assert os.path.join(str(out), name) in metrics["files"]
         assert os.path.getsize(os.path.join(out, name)) > 0
+    for name in pictures if HAVE_MATPLOTLIB else ():
+        with open(os.path.join(out, name), "rb") as f:
+            assert f.read(8) == b"\x89PNG\r\n\x1a\n", name
+
+
+def assert_epoch_curves(metrics, epochs):
+    """The per-epoch training loss and test accuracy of a mini-batch classifier run."""
+    losses, accuracies = metrics["epoch_losses"], metrics["epoch_test_accuracy"]
+    assert len(losses) == epochs and len(accuracies) == epochs
+    assert all(math.isfinite(loss) and loss > 0 for loss in losses)
+    assert all(0 <= accuracy <= 1 for accuracy in accuracies)
+    assert accuracies[-1] == metrics["test_accuracy"]  # the final accuracy is the last epoch's
 
 
 @pytest.fixture
@@ -63,7 +76,9 @@ def test_w1_mnist_mlp_short(tmp_path, fake_mnist, capsys):
     assert metrics["train_samples"] == 500 and metrics["test_samples"] == 200
     assert metrics["iterations"] == 2 * 125
     assert metrics["test_accuracy"] > 0.5  # the label is written in the image: learnable
-    assert_files(out, metrics, pictures=["loss.png"])
+    assert_epoch_curves(metrics, 2)
+    assert metrics["epoch_losses"][1] < metrics["epoch_losses"][0]
+    assert_files(out, metrics, pictures=["training.png"])
 
 
 def test_w2_mnist_mlp_500_short(tmp_path, fake_mnist, capsys):
@@ -72,9 +87,21 @@ def test_w2_mnist_mlp_500_short(tmp_path, fake_mnist, capsys):
     printed = capsys.readouterr().out
     assert "Epoch [1/2], Step [6/6]" not in printed  # printed every 100 steps only
     assert "Accuracy of the network on the 200 test images" in printed
+    assert "Epoch [1/2] mean loss " in printed and ", test accuracy " in printed
     assert metrics["steps"] == 12
     assert metrics["test_accuracy"] > 0.5
-    assert_files(out, metrics)
+    assert_epoch_curves(metrics, 2)
+    assert_files(out, metrics, pictures=["training.png"])
+
+
+def test_w2_without_matplotlib_writes_no_picture(tmp_path, fake_mnist, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)  # makes the import fail
+    out = tmp_path / "w2"
+    metrics = run_workload("mnist-mlp-500", out, "--data-dir", str(fake_mnist), "--epochs", "1",
+                           "--limit", "100")
+    assert not os.path.exists(out / "training.png")
+    assert [os.path.basename(f) for f in metrics["files"]] == ["weights.kernn"]
+    assert_epoch_curves(metrics, 1)
 
 
 def test_w2_logs_every_100_steps(tmp_path, fake_mnist, capsys):
@@ -170,7 +197,8 @@ def test_cnn_workloads_short(tmp_path, fake_mnist, name, module, options):
     assert metrics["steps"] == 3 and metrics["train_samples"] == 48
     assert metrics["test_samples"] == 48 and 0 <= metrics["test_accuracy"] <= 1
     assert math.isfinite(metrics["final_loss"])
-    assert_files(out, metrics)
+    assert_epoch_curves(metrics, 1)
+    assert_files(out, metrics, pictures=["training.png"])
 
 
 def test_w2_one_epoch_on_real_mnist(tmp_path):

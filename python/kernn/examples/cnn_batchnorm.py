@@ -4,8 +4,9 @@ Conv2d(3,64,3,padding=1), BatchNorm2d(64), ReLU, MaxPool 2x2/2, Conv2d(64,128,3,
 BatchNorm2d(128), ReLU, MaxPool 2x2/2, flatten, Linear(128*8*8,256), ReLU, Linear(256,10);
 cross-entropy, batch 64. Trains on arrays you supply (--data FILE.npz with x_train
 (N, 3, 32, 32), y_train, x_test, y_test), by default on Fashion-MNIST (MNIST when it is not
-found, or --dataset) padded to 32x32 and replicated to three channels. Then the test accuracy
-in eval mode (running statistics) and the weights saved.
+found, or --dataset) padded to 32x32 and replicated to three channels. The test accuracy in
+eval mode (running statistics) after each epoch, the weights saved and the loss and accuracy per
+epoch plotted (training.png).
 
 The original text writes Linear(128*16*16, 256); after two 2x2 poolings a 32x32 input is 8x8,
 so 128*8*8 is right: --flat-features 32768 reproduces the original and fails with the sizes.
@@ -104,32 +105,10 @@ def main(argv=None):
     loss_fn = kernn.nn.CrossEntropyLoss()
     optimizer = kernn.optim.SGD(model.parameters(), lr=args.lr)
 
-    losses = []
-    for epoch in range(args.epochs):
-        model.train()
-        bar = _common.ProgressBar(loader, desc=f"epoch {epoch + 1}/{args.epochs}")
-        for step, (images, labels) in enumerate(bar, start=1):
-            loss = loss_fn(model(images), labels)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            losses.append(loss.item())
-            bar.set_postfix(loss=losses[-1])
-            if step % 100 == 0:
-                bar.write(f"Epoch [{epoch + 1}/{args.epochs}], Step [{step}/{len(loader)}], "
-                          f"Loss: {losses[-1]:.4f}")
-
-    model.eval()  # batch norm switches to its running statistics
-    test_accuracy = _common.evaluate_accuracy(model, x_test, y_test, batch_size=500)
-    print(f"Accuracy of the network on the {len(y_test)} test images: {100 * test_accuracy:.2f} %")
-    metrics = {
-        "test_accuracy": test_accuracy,
-        "final_loss": losses[-1] if losses else float("nan"),
-        "steps": len(losses),
-        "train_samples": len(y_train),
-        "test_samples": len(y_test),
-    }
-    return _common.finish(args, NAME, metrics, model)
+    # evaluated in eval mode after each epoch: batch norm then uses its running statistics
+    history = _common.train_classifier(model, loader, loss_fn, optimizer, args.epochs,
+                                       x_test, y_test, eval_batch_size=500)
+    return _common.finish_classifier(args, NAME, model, history, "Conv-BN-ReLU-pool x2, SGD")
 
 
 if __name__ == "__main__":

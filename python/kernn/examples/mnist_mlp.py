@@ -1,8 +1,8 @@
 """W1: MNIST with a three-layer perceptron (784-128-64-10), Adam, batch 64, 5 epochs.
 
 Pixels scaled to [0, 1] then normalised with mean 0.5 and std 0.5 (to [-1, 1]); cross-entropy;
-the running mean loss printed every 100 iterations; the test accuracy and a plot of the running
-loss at the end, and the weights saved as a state dict.
+the running mean loss printed every 100 iterations; the test accuracy after each epoch; the
+weights saved as a state dict and the loss and accuracy per epoch plotted (training.png).
 
     kernn run mnist-mlp [--epochs 5] [--data-dir DIR]
 """
@@ -26,20 +26,6 @@ def build_model():
     )
 
 
-def plot_running_loss(iterations, running_losses):
-    fig = _common.figure(figsize=(5, 3.2), dpi=100)
-    if fig is None or not running_losses:
-        return None
-    ax = fig.add_subplot()
-    ax.plot(iterations, running_losses, color="tab:blue")
-    ax.set_xlabel("iteration")
-    ax.set_ylabel(f"mean loss over {LOG_EVERY} iterations")
-    ax.set_title("MNIST 784-128-64-10, Adam")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    return fig
-
-
 def main(argv=None):
     parser = _common.make_parser(NAME, __doc__.splitlines()[0])
     _common.add_common_args(parser, NAME, epochs=5, lr=1e-3, batch_size=64, mnist=True)
@@ -55,37 +41,13 @@ def main(argv=None):
     criterion = nn.CrossEntropyLoss()
     optimizer = kernn.optim.Adam(model.parameters(), lr=args.lr)
 
-    logged_at, logged_losses = [], []
-    iteration = 0
-    for epoch in range(args.epochs):
-        running_loss = 0.0
-        bar = _common.ProgressBar(loader, desc=f"epoch {epoch + 1}/{args.epochs}")
-        for i, (inputs, labels) in enumerate(bar, start=1):
-            optimizer.zero_grad()
-            loss = criterion(model(inputs), labels)
-            loss.backward()
-            optimizer.step()
-            iteration += 1
-            running_loss += loss.item()
-            if i % LOG_EVERY == 0:
-                logged_at.append(iteration)
-                logged_losses.append(running_loss / LOG_EVERY)
-                bar.write(f"[{epoch + 1}, {i:5d}] loss: {logged_losses[-1]:.3f}")
-                bar.set_postfix(loss=logged_losses[-1])
-                running_loss = 0.0
-
-    test_accuracy = _common.evaluate_accuracy(model, x_test, y_test)
-    print(f"test accuracy: {100 * test_accuracy:.2f} %")
-    metrics = {
-        "test_accuracy": test_accuracy,
-        "running_losses": logged_losses,
-        "final_running_loss": logged_losses[-1] if logged_losses else float("nan"),
-        "iterations": iteration,
-        "train_samples": len(y_train),
-        "test_samples": len(y_test),
-    }
-    return _common.finish(args, NAME, metrics, model,
-                          figures=[("loss.png", plot_running_loss(logged_at, logged_losses))])
+    history = _common.train_classifier(model, loader, criterion, optimizer, args.epochs,
+                                       x_test, y_test, log_every=LOG_EVERY, running_mean=True)
+    running_losses = history.logged_losses
+    return _common.finish_classifier(
+        args, NAME, model, history, "MNIST 784-128-64-10, Adam",
+        running_losses=running_losses, iterations=len(history.step_losses),
+        final_running_loss=running_losses[-1] if running_losses else float("nan"))
 
 
 if __name__ == "__main__":

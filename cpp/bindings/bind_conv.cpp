@@ -81,6 +81,7 @@ py::array forward(const py::array& x, const py::array& weight,
   require_dtype(weight, dt, op, "weight");
   require_contiguous(weight, op, "weight");
   const Conv2dParams p = conv_params(op, x, weight, stride, padding, dilation, groups);
+  check_allocation({p.N, p.K, p.Ho, p.Wo}, itemsize(dt), op, "the output");
   return dispatch(dt, [&](auto tag) {
     using T = decltype(tag);
     const T* b = bias_ptr<T>(bias, dt, p.K, op);

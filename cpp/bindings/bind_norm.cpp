@@ -71,6 +71,28 @@ void register_norm(py::module_& m) {
           throw py::value_error(
               "kernn.batch_norm: give both 'running_mean' and 'running_var', or neither");
         }
+        if (training && running_mean) {
+          // Written in place while the other arrays are read: an alias would mix the update
+          // into the statistics (running_mean and running_var the same array give garbage).
+          const std::pair<const char*, const std::optional<py::array>*> others[] = {
+              {"input", nullptr}, {"weight", &weight}, {"bias", &bias},
+              {"running_var", &running_var}};
+          for (const auto& [name, other] : others) {
+            const py::array& o = other ? **other : x;
+            if (other && !other->has_value()) continue;
+            for (const auto* state : {&*running_mean, &*running_var}) {
+              if (state == &o) continue;
+              if (std::string(name) == "running_var" && state == &*running_var) continue;
+              if (py::module_::import("numpy").attr("shares_memory")(*state, o).cast<bool>()) {
+                throw py::value_error(
+                    std::string("kernn.batch_norm: argument '") +
+                    (state == &*running_mean ? "running_mean" : "running_var") +
+                    "' shares memory with argument '" + name +
+                    "'; running statistics are updated in place and must be their own arrays");
+              }
+            }
+          }
+        }
         return dispatch(dt, [&](auto tag) {
           using T = decltype(tag);
           const T* w = channel_ptr<T>(weight, dt, s.C, op, "weight", false);

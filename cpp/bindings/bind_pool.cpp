@@ -49,15 +49,21 @@ Planes input_planes(const py::array& dy, const std::vector<py::ssize_t>& input_s
   for (std::size_t i = 0; ok && i + 2 < input_shape.size(); ++i) {
     ok = input_shape[i] == dy.shape(static_cast<py::ssize_t>(i));
   }
-  for (auto e : input_shape) ok = ok && e >= 1;
+  // Leading extents equal grad_output's (0 allowed, as the forward allows an empty batch or
+  // no channels); the plane must be non-empty.
+  for (std::size_t i = input_shape.size() >= 2 ? input_shape.size() - 2 : 0;
+       i < input_shape.size(); ++i) {
+    ok = ok && input_shape[i] >= 1;
+  }
   if (!ok) {
     std::ostringstream msg;
     msg << "kernn." << op << ": argument 'input_shape' (";
     for (std::size_t i = 0; i < input_shape.size(); ++i) msg << (i ? ", " : "") << input_shape[i];
     msg << ") does not match 'grad_output' " << shape_str(dy)
-        << " (same rank and leading dimensions, positive sizes)";
+        << " (same rank and leading dimensions, positive spatial sizes)";
     throw py::value_error(msg.str());
   }
+  check_allocation(input_shape, sizeof(double), op, "the gradient for 'input_shape'");
   const std::size_t d = input_shape.size();
   return {dy.ndim() == 4 ? dy.shape(0) * dy.shape(1) : dy.shape(0), input_shape[d - 2],
           input_shape[d - 1]};
@@ -65,7 +71,14 @@ Planes input_planes(const py::array& dy, const std::vector<py::ssize_t>& input_s
 
 std::int64_t divisor_arg(const py::object& divisor_override, const char* op) {
   if (divisor_override.is_none()) return 0;
-  const auto v = divisor_override.cast<std::int64_t>();
+  std::int64_t v;
+  try {
+    v = divisor_override.cast<std::int64_t>();
+  } catch (const py::cast_error&) {
+    throw py::type_error(std::string("kernn.") + op +
+                         ": argument 'divisor_override' must be None or an int that fits in "
+                         "int64, got " + py::repr(divisor_override).cast<std::string>());
+  }
   if (v == 0) {
     throw py::value_error(std::string("kernn.") + op +
                           ": argument 'divisor_override' must not be zero");
@@ -91,6 +104,7 @@ void register_pool(py::module_& m) {
         const Planes in = planes_of(x, op, "input");
         const PoolGeometry g = pool_geometry(op, in, kernel_size, stride, padding, dilation,
                                              ceil_mode);
+        check_allocation(with_hw(x, g.Ho, g.Wo), sizeof(std::int64_t), op, "the output");
         return dispatch(dt, [&](auto tag) {
           using T = decltype(tag);
           py::array y = empty_array<T>(with_hw(x, g.Ho, g.Wo));
@@ -157,6 +171,7 @@ void register_pool(py::module_& m) {
         const PoolGeometry g = pool_geometry(op, in, kernel_size, stride, padding, py::int_(1),
                                              ceil_mode);
         const std::int64_t divisor = divisor_arg(divisor_override, op);
+        check_allocation(with_hw(x, g.Ho, g.Wo), itemsize(dt), op, "the output");
         return dispatch(dt, [&](auto tag) {
           using T = decltype(tag);
           py::array y = empty_array<T>(with_hw(x, g.Ho, g.Wo));
@@ -215,6 +230,7 @@ void register_pool(py::module_& m) {
         require_contiguous(x, op, "input");
         const Planes in = planes_of(x, op, "input");
         const Pair out = pair_arg(output_size, op, "output_size", 1);
+        check_allocation(with_hw(x, out.h, out.w), itemsize(dt), op, "the output");
         return dispatch(dt, [&](auto tag) {
           using T = decltype(tag);
           py::array y = empty_array<T>(with_hw(x, out.h, out.w));

@@ -3,6 +3,9 @@
 #include "bind_common.h"
 #include "kernn/parallel.h"
 
+#include <algorithm>
+#include <thread>
+
 namespace py = pybind11;
 
 PYBIND11_MODULE(_C, m) {
@@ -15,9 +18,20 @@ PYBIND11_MODULE(_C, m) {
           throw py::value_error("kernn.set_num_threads: argument 'n' must be >= 1, got " +
                                 std::to_string(n));
         }
+        // An absurd count (10**6) makes the next parallel region try to start that many
+        // threads and hang; oversubscribing a few times the cores stays allowed.
+        const int limit =
+            std::max(256, 4 * static_cast<int>(std::thread::hardware_concurrency()));
+        if (n > limit) {
+          throw py::value_error("kernn.set_num_threads: argument 'n' is " + std::to_string(n) +
+                                "; at most " + std::to_string(limit) +
+                                " threads (4 per core, at least 256)");
+        }
         kernn::set_max_threads(n);
       },
-      py::arg("n"), "Set the number of OpenMP threads kernels use (like torch.set_num_threads).");
+      py::arg("n"),
+      "Set the number of OpenMP threads kernels use (like torch.set_num_threads); n in\n"
+      "[1, max(256, 4 * cores)].");
   m.def("get_num_threads", &kernn::max_threads,
         "The number of threads kernels use (OMP_NUM_THREADS at start-up, else all cores).");
   m.def("openmp_enabled", &kernn::openmp_enabled, "True when built with OpenMP.");

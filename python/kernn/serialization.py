@@ -174,6 +174,8 @@ def _save_atomically(path: str, header: bytes, arrays: list[np.ndarray]) -> None
     directory = os.path.dirname(target)
     if not os.path.isdir(directory):
         raise FileNotFoundError(errno.ENOENT, f"kernn.save: directory of {path!r} does not exist", directory)
+    if os.path.isdir(target):
+        raise IsADirectoryError(errno.EISDIR, "kernn.save: is a directory", path)
     try:
         mode = stat.S_IMODE(os.stat(target).st_mode)  # replacing a file keeps its permissions
     except FileNotFoundError:

@@ -129,6 +129,7 @@ def _linear_nd(input, weight, bias, relu):
 # ---- activations ----------------------------------------------------------------------------
 def relu(input, inplace=False):
     """max(x, 0) element-wise. ``inplace`` is accepted for torch compatibility and ignored."""
+    _check_tensor(input, "relu", "input")
     if input._rg and _mode.enabled:
         return _act.ReLUFunction.apply(input)
     return _new(_C.relu_forward(c_contiguous(input._data)))
@@ -136,6 +137,7 @@ def relu(input, inplace=False):
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
     """x where x > 0, else negative_slope * x."""
+    _check_tensor(input, "leaky_relu", "input")
     if input._rg and _mode.enabled:
         return _act.LeakyReLUFunction.apply(input, float(negative_slope))
     return _new(_C.leaky_relu_forward(c_contiguous(input._data), float(negative_slope)))
@@ -143,6 +145,7 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
 
 def sigmoid(input):
     """1 / (1 + exp(-x)) element-wise."""
+    _check_tensor(input, "sigmoid", "input")
     if input._rg and _mode.enabled:
         return _act.SigmoidFunction.apply(input)
     return _new(_C.sigmoid_forward(c_contiguous(input._data)))
@@ -150,6 +153,7 @@ def sigmoid(input):
 
 def tanh(input):
     """tanh(x) element-wise."""
+    _check_tensor(input, "tanh", "input")
     if input._rg and _mode.enabled:
         return _act.TanhFunction.apply(input)
     return _new(_C.tanh_forward(c_contiguous(input._data)))
@@ -157,6 +161,7 @@ def tanh(input):
 
 def softsign(input):
     """x / (1 + |x|) element-wise."""
+    _check_tensor(input, "softsign", "input")
     if input._rg and _mode.enabled:
         return _act.SoftsignFunction.apply(input)
     return _new(_C.softsign_forward(c_contiguous(input._data)))
@@ -164,6 +169,7 @@ def softsign(input):
 
 def softmax(input, dim=None, dtype=None):
     """exp(x) / sum(exp(x)) along ``dim`` (default: the last)."""
+    _check_tensor(input, "softmax", "input")
     _check_float(input, "softmax", "input")
     if dtype is not None:
         input = input.to(dtype)
@@ -174,6 +180,7 @@ def softmax(input, dim=None, dtype=None):
 
 def log_softmax(input, dim=None, dtype=None):
     """log(softmax(x)) along ``dim`` (default: the last), computed stably."""
+    _check_tensor(input, "log_softmax", "input")
     _check_float(input, "log_softmax", "input")
     if dtype is not None:
         input = input.to(dtype)

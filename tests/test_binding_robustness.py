@@ -1,0 +1,565 @@
+"""Hostile inputs for every function of kernn._C.
+
+The promise (cpp/bindings/API.md): nothing reachable from Python crashes the process or writes out
+of bounds; a mistake raises TypeError / ValueError / IndexError naming the op and the argument.
+Each function has a builder of a small valid call in VALID_CALLS; a function added to kernn._C
+without one fails test_every_binding_has_a_builder. The generic tests substitute each array
+argument of each call with a hostile value; the tables below pin the geometry, size, index,
+aliasing and zero-size cases found by a faulthandler sweep (several of which returned garbage or
+hung before the binding fixes).
+"""
+
+import re
+
+import numpy as np
+import pytest
+import torch
+
+import kernn
+from kernn import _C
+
+
+def _rand(*shape):
+    return np.random.default_rng(0).standard_normal(shape)
+
+
+def _probs(*shape):
+    return np.random.default_rng(1).uniform(0.05, 0.95, shape)
+
+
+_SGD = dict(lr=0.1, momentum=0.9, dampening=0.0, nesterov=False, weight_decay=0.0,
+            maximize=False, first_step=False)
+_ADAM = dict(step=1, lr=0.1, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, amsgrad=False,
+             decoupled_weight_decay=False, maximize=False)
+_RMSPROP = dict(lr=0.1, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False,
+                maximize=False)
+_TARGET = np.array([0, 2, 1, 2])
+
+
+def _pool_out():
+    return _C.max_pool2d_forward(_rand(1, 2, 5, 5), 2)
+
+
+# name -> () -> (args, kwargs) of a small valid float64 call. Fresh arrays on every call, since
+# the optimizer steps write into theirs.
+VALID_CALLS = {
+    "get_num_threads": lambda: ((), {}),
+    "set_num_threads": lambda: ((kernn.get_num_threads(),), {}),
+    "openmp_enabled": lambda: ((), {}),
+    "backend_info": lambda: ((), {}),
+    "_gemm_isa": lambda: ((), {}),
+    "_set_gemm_isa": lambda: ((_C._gemm_isa(),), {}),
+    "set_activation_simd": lambda: ((True,), {}),
+    "gemm": lambda: ((_rand(2, 3), _rand(3, 4), np.zeros((2, 4))), dict(beta=1.0)),
+    "gemm_reference": lambda: ((_rand(2, 3), _rand(3, 4), np.zeros((2, 4))), dict(beta=1.0)),
+    "relu_forward": lambda: ((_rand(3, 4),), {}),
+    "relu_backward": lambda: ((_rand(3, 4), _rand(3, 4)), {}),
+    "leaky_relu_forward": lambda: ((_rand(3, 4), 0.1), {}),
+    "leaky_relu_backward": lambda: ((_rand(3, 4), _rand(3, 4), 0.1), {}),
+    "sigmoid_forward": lambda: ((_rand(3, 4),), {}),
+    "sigmoid_backward": lambda: ((_probs(3, 4), _rand(3, 4)), {}),
+    "tanh_forward": lambda: ((_rand(3, 4),), {}),
+    "tanh_backward": lambda: ((_probs(3, 4), _rand(3, 4)), {}),
+    "softsign_forward": lambda: ((_rand(3, 4),), {}),
+    "softsign_backward": lambda: ((_rand(3, 4), _rand(3, 4)), {}),
+    "softmax_forward": lambda: ((_rand(3, 4),), {}),
+    "softmax_backward": lambda: ((_probs(3, 4), _rand(3, 4)), {}),
+    "log_softmax_forward": lambda: ((_rand(3, 4),), {}),
+    "log_softmax_backward": lambda: ((-_probs(3, 4), _rand(3, 4)), {}),
+    "bias_grad": lambda: ((_rand(3, 4),), {}),
+    "cross_entropy_forward": lambda: ((_rand(4, 3), _TARGET.copy(), "mean", -100), {}),
+    "cross_entropy_backward": lambda: ((_rand(4, 3), _TARGET.copy(), np.array(1.0), "mean", -100), {}),
+    "nll_loss_forward": lambda: ((-_probs(4, 3), _TARGET.copy(), "mean", -100), {}),
+    "nll_loss_backward": lambda: ((-_probs(4, 3), _TARGET.copy(), np.array(1.0), "mean", -100), {}),
+    "bce_forward": lambda: ((_probs(4, 3), _probs(4, 3), "mean"), {}),
+    "bce_backward": lambda: ((_probs(4, 3), _probs(4, 3), np.array(1.0), "mean"), {}),
+    "bce_with_logits_forward": lambda: ((_rand(4, 3), _probs(4, 3), "mean"), {}),
+    "bce_with_logits_backward": lambda: ((_rand(4, 3), _probs(4, 3), np.array(1.0), "mean"), {}),
+    "mse_forward": lambda: ((_rand(4, 3), _rand(4, 3), "mean"), {}),
+    "mse_backward": lambda: ((_rand(4, 3), _rand(4, 3), np.array(1.0), "mean"), {}),
+    "sgd_step": lambda: ((_rand(5), _rand(5), np.zeros(5)), _SGD),
+    "adam_step": lambda: ((_rand(5), _rand(5), np.zeros(5), np.zeros(5), None), _ADAM),
+    "rmsprop_step": lambda: ((_rand(5), _rand(5), np.zeros(5), None, None), _RMSPROP),
+    "conv2d_forward": lambda: ((_rand(1, 2, 5, 5), _rand(3, 2, 3, 3), _rand(3)), {}),
+    "conv2d_forward_reference": lambda: ((_rand(1, 2, 5, 5), _rand(3, 2, 3, 3), _rand(3)), {}),
+    "conv2d_backward": lambda: ((_rand(1, 2, 5, 5), _rand(3, 2, 3, 3), _rand(1, 3, 3, 3)), {}),
+    "max_pool2d_forward": lambda: ((_rand(1, 2, 5, 5), 2), {}),
+    "max_pool2d_backward": lambda: ((_pool_out()[0], _pool_out()[1], [1, 2, 5, 5]), {}),
+    "avg_pool2d_forward": lambda: ((_rand(1, 2, 5, 5), 2), {}),
+    "avg_pool2d_backward": lambda: ((_rand(1, 2, 2, 2), [1, 2, 5, 5], 2), {}),
+    "adaptive_avg_pool2d_forward": lambda: ((_rand(1, 2, 5, 5), 3), {}),
+    "adaptive_avg_pool2d_backward": lambda: ((_rand(1, 2, 3, 3), [1, 2, 5, 5]), {}),
+    "batch_norm_forward": lambda: ((_rand(4, 3, 2), _rand(3), _rand(3), np.zeros(3), np.ones(3),
+                                    True, 0.1, 1e-5), {}),
+    "batch_norm_backward": lambda: ((_rand(4, 3, 2), _rand(4, 3, 2), _rand(3), _rand(3),
+                                     np.ones(3), True), {}),
+}
+
+# Positional arguments written in place (must be writeable, must not alias the inputs).
+IN_PLACE = {
+    "gemm": [2], "gemm_reference": [2], "sgd_step": [0, 2], "adam_step": [0, 2, 3],
+    "rmsprop_step": [0, 2], "batch_norm_forward": [3, 4],
+}
+
+
+def _public_functions():
+    return sorted(n for n in dir(_C) if not n.startswith("__") and callable(getattr(_C, n)))
+
+
+def _arg_names(name):
+    """Parameter names from pybind11's signature line, e.g. gemm(a: numpy.ndarray, ...)."""
+    signature = getattr(_C, name).__doc__.splitlines()[0].split(" -> ")[0]
+    return re.findall(r"(\w+): ", signature)
+
+
+def _op_stem(name):
+    """The op name messages use: conv2d_forward -> conv2d, relu_backward -> relu_backward is
+    also accepted (some families name the direction, some do not)."""
+    return name.replace("_forward", "").replace("_backward", "")
+
+
+def _assert_names_op_and_arg(exc, name, *args):
+    """The message names the op (as the binding does, or pybind11's signature does) and one of
+    `args`."""
+    message = str(exc)
+    assert _op_stem(name) in message or name in message, f"{name}: no op name in: {message}"
+    assert any(arg in message for arg in args), f"{name}: none of {args} in: {message}"
+
+
+def test_every_binding_has_a_builder():
+    assert set(_public_functions()) == set(VALID_CALLS)
+
+
+@pytest.mark.parametrize("name", sorted(VALID_CALLS))
+def test_valid_call_succeeds(name):
+    args, kwargs = VALID_CALLS[name]()
+    getattr(_C, name)(*args, **kwargs)
+
+
+def _hostile_variants(array, optional=False):
+    """(label, replacement, may_succeed): may_succeed marks what a valid call may contain (None
+    for an optional argument; a shape change an element-wise op on one operand accepts)."""
+    yield "int32", array.astype(np.int32), False
+    yield "float16", array.astype(np.float16), False
+    yield "complex128", array.astype(np.complex128), False
+    yield "bool", array.astype(bool), False
+    yield "object", array.astype(object), False
+    yield "list", array.tolist(), False
+    yield "None", None, optional
+    if array.ndim >= 1 and array.shape[-1] > 1:
+        yield "non_contiguous", np.repeat(array, 2, axis=-1)[..., ::2], False
+        yield "negative_stride", array[..., ::-1], False
+    yield "zero_d", np.array(1.0), True
+    yield "extra_axis", array[None], True
+
+
+_SHAPE_VARIANTS = ("zero_d", "extra_axis")
+
+
+def _is_optional(name, index):
+    signature = getattr(_C, name).__doc__.splitlines()[0]
+    annotation = signature.split(f"{_arg_names(name)[index]}: ", 1)[1].split(",")[0]
+    return "None" in annotation or annotation.startswith("object")
+
+
+def _float_array_args(name):
+    args, _ = VALID_CALLS[name]()
+    return [i for i, a in enumerate(args) if isinstance(a, np.ndarray) and a.dtype == np.float64]
+
+
+_SUBSTITUTIONS = [
+    (name, index, label)
+    for name in sorted(VALID_CALLS)
+    for index in _float_array_args(name)
+    for label, _, _ in _hostile_variants(VALID_CALLS[name]()[0][index])
+]
+
+
+@pytest.mark.parametrize("name,index,label", _SUBSTITUTIONS)
+def test_hostile_array_argument(name, index, label):
+    args, kwargs = VALID_CALLS[name]()
+    arg = _arg_names(name)[index]
+    variants = {v[0]: v for v in _hostile_variants(args[index], _is_optional(name, index))}
+    _, replacement, may_succeed = variants[label]
+    args = list(args)
+    args[index] = replacement
+    try:
+        getattr(_C, name)(*args, **kwargs)
+    except (TypeError, ValueError, IndexError) as exc:
+        # A changed shape may be reported against the operand it no longer matches.
+        names = _arg_names(name) if label in _SHAPE_VARIANTS else [arg]
+        _assert_names_op_and_arg(exc, name, *names)
+    else:
+        assert may_succeed, f"{name} accepted {label} for argument {arg!r}"
+
+
+_IN_PLACE_CASES = [(name, index) for name, indices in IN_PLACE.items() for index in indices]
+
+
+@pytest.mark.parametrize("name,index", _IN_PLACE_CASES)
+def test_read_only_in_place_argument_is_refused(name, index):
+    args, kwargs = VALID_CALLS[name]()
+    args = list(args)
+    args[index] = args[index].copy()
+    args[index].setflags(write=False)
+    with pytest.raises(ValueError, match="read-only") as info:
+        getattr(_C, name)(*args, **kwargs)
+    _assert_names_op_and_arg(info.value, name, _arg_names(name)[index])
+
+
+@pytest.mark.parametrize("name,index", _IN_PLACE_CASES)
+def test_in_place_argument_aliasing_an_input_is_refused(name, index):
+    args, kwargs = VALID_CALLS[name]()
+    args = list(args)
+    # Put the in-place array and the first other float operand into one buffer.
+    other = next(i for i in _float_array_args(name) if i != index)
+    buffer = np.zeros(max(args[index].size, args[other].size))
+    written = buffer[: args[index].size].reshape(args[index].shape)
+    read = buffer[: args[other].size].reshape(args[other].shape)
+    read[...] = args[other]
+    args[index], args[other] = written, read
+    before = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+    with pytest.raises(ValueError, match="share") as info:
+        getattr(_C, name)(*args, **kwargs)
+    _assert_names_op_and_arg(info.value, name, _arg_names(name)[index])
+    for a, b in zip(args, before):
+        if isinstance(a, np.ndarray):
+            np.testing.assert_array_equal(a, b)  # refused before anything was written
+
+
+def _raises(exc_type, *fragments):
+    return exc_type, fragments
+
+
+_BIG = 2**62
+# (id, function, args, kwargs, expected exception, fragments the message must contain)
+_HOSTILE_CALLS = [
+    # Geometry entries past 2**31 - 1 made H + 2p - d(k-1) - 1 overflow int64: conv with
+    # padding 2**63 - 1 or dilation 2**63 - 1 returned a garbage (1, 1) or (7, 7) output.
+    ("conv_padding_int64_max", "conv2d_forward", (_rand(1, 2, 5, 5), _rand(3, 2, 3, 3)),
+     dict(padding=2**63 - 1), *_raises(ValueError, "conv2d", "'padding'")),
+    ("conv_dilation_int64_max", "conv2d_forward", (_rand(1, 2, 5, 5), _rand(3, 2, 3, 3)),
+     dict(dilation=2**63 - 1), *_raises(ValueError, "conv2d", "'dilation'")),
+    ("conv_reference_dilation_huge", "conv2d_forward_reference",
+     (_rand(1, 2, 5, 5), _rand(3, 2, 3, 3)), dict(dilation=_BIG),
+     *_raises(ValueError, "conv2d_reference", "'dilation'")),
+    ("conv_stride_huge", "conv2d_forward", (_rand(1, 2, 5, 5), _rand(3, 2, 3, 3)),
+     dict(stride=_BIG), *_raises(ValueError, "conv2d", "'stride'")),
+    ("conv_padding_beyond_int64", "conv2d_forward", (_rand(1, 2, 5, 5), _rand(3, 2, 3, 3)),
+     dict(padding=10**30), *_raises(ValueError, "conv2d", "'padding'")),
+    ("conv_stride_zero", "conv2d_forward", (_rand(1, 2, 5, 5), _rand(3, 2, 3, 3)),
+     dict(stride=0), *_raises(ValueError, "conv2d", "'stride'")),
+    ("conv_padding_negative", "conv2d_forward", (_rand(1, 2, 5, 5), _rand(3, 2, 3, 3)),
+     dict(padding=-1), *_raises(ValueError, "conv2d", "'padding'")),
+    ("conv_dilation_zero", "conv2d_forward", (_rand(1, 2, 5, 5), _rand(3, 2, 3, 3)),
+     dict(dilation=0), *_raises(ValueError, "conv2d", "'dilation'")),
+    ("conv_groups_zero", "conv2d_forward", (_rand(1, 2, 5, 5), _rand(3, 2, 3, 3)),
+     dict(groups=0), *_raises(ValueError, "conv2d", "'groups'")),
+    ("conv_groups_not_dividing", "conv2d_forward", (_rand(1, 4, 5, 5), _rand(3, 2, 3, 3)),
+     dict(groups=2), *_raises(ValueError, "conv2d", "'groups'")),
+    ("conv_stride_three_entries", "conv2d_forward", (_rand(1, 2, 5, 5), _rand(3, 2, 3, 3)),
+     dict(stride=(1, 2, 3)), *_raises(ValueError, "conv2d", "'stride'")),
+    ("conv_stride_string", "conv2d_forward", (_rand(1, 2, 5, 5), _rand(3, 2, 3, 3)),
+     dict(stride="a"), *_raises(TypeError, "conv2d", "'stride'")),
+    # An output too large to allocate: numpy's unnamed "array is too big" before.
+    ("conv_output_too_large", "conv2d_forward", (_rand(1, 2, 5, 5), _rand(3, 2, 3, 3)),
+     dict(padding=2**30), *_raises(ValueError, "conv2d", "output", "(1, 3, 2147483651, 2147483651)")),
+    ("conv_kernel_larger_than_input", "conv2d_forward", (_rand(1, 2, 2, 2), _rand(3, 2, 3, 3)),
+     {}, *_raises(ValueError, "conv2d", "too small")),
+    ("conv_backward_mask_length", "conv2d_backward",
+     (_rand(1, 2, 5, 5), _rand(3, 2, 3, 3), _rand(1, 3, 3, 3)), dict(output_mask=[True]),
+     *_raises(ValueError, "conv2d_backward", "'output_mask'")),
+    ("conv_backward_grad_output_shape", "conv2d_backward",
+     (_rand(1, 2, 5, 5), _rand(3, 2, 3, 3), _rand(1, 3, 2, 3)), {},
+     *_raises(ValueError, "conv2d_backward", "'grad_output'")),
+    ("max_pool_kernel_larger_than_input", "max_pool2d_forward", (_rand(1, 2, 5, 5), 10), {},
+     *_raises(ValueError, "max_pool2d", "too small")),
+    # Dilation 2**63 - 1 gave a (3, 3) output from a 5x5 input.
+    ("max_pool_dilation_int64_max", "max_pool2d_forward", (_rand(1, 2, 5, 5), 3),
+     dict(dilation=2**63 - 1), *_raises(ValueError, "max_pool2d", "'dilation'")),
+    ("max_pool_kernel_huge", "max_pool2d_forward", (_rand(1, 2, 5, 5), _BIG),
+     dict(padding=2**61), *_raises(ValueError, "max_pool2d", "'kernel_size'")),
+    ("max_pool_stride_zero", "max_pool2d_forward", (_rand(1, 2, 5, 5), 3), dict(stride=0),
+     *_raises(ValueError, "max_pool2d", "'stride'")),
+    ("max_pool_padding_over_half", "max_pool2d_forward", (_rand(1, 2, 5, 5), 3),
+     dict(padding=2), *_raises(ValueError, "max_pool2d", "padding")),
+    ("max_pool_kernel_none", "max_pool2d_forward", (_rand(1, 2, 5, 5), None), {},
+     *_raises(TypeError, "max_pool2d", "'kernel_size'")),
+    ("max_pool_2d_input", "max_pool2d_forward", (_rand(5, 5), 2), {},
+     *_raises(ValueError, "max_pool2d", "'input'")),
+    # A window area (2**40)**2 overflowed int64 in the count_include_pad divisor.
+    ("avg_pool_kernel_area_overflow", "avg_pool2d_forward", (_rand(1, 2, 5, 5), 2**40),
+     dict(padding=2**39), *_raises(ValueError, "avg_pool2d", "'kernel_size'")),
+    # An int past int64 gave pybind11's RuntimeError "Unable to cast Python instance".
+    ("avg_pool_divisor_beyond_int64", "avg_pool2d_forward", (_rand(1, 2, 5, 5), 2),
+     dict(divisor_override=2**70), *_raises(TypeError, "avg_pool2d", "'divisor_override'")),
+    ("avg_pool_divisor_zero", "avg_pool2d_forward", (_rand(1, 2, 5, 5), 2),
+     dict(divisor_override=0), *_raises(ValueError, "avg_pool2d", "'divisor_override'")),
+    ("avg_pool_backward_input_shape_huge", "avg_pool2d_backward",
+     (_rand(1, 2, 2, 2), [1, 2, 2**40, 2**40], 2), {},
+     *_raises(ValueError, "avg_pool2d_backward", "'input_shape'")),
+    ("adaptive_output_size_huge", "adaptive_avg_pool2d_forward", (_rand(1, 2, 5, 5), 2**40), {},
+     *_raises(ValueError, "adaptive_avg_pool2d", "'output_size'")),
+    # Within the geometry bound but 2 * 2**31 * 2**31 doubles: larger than any memory.
+    ("adaptive_output_larger_than_memory", "adaptive_avg_pool2d_forward",
+     (_rand(1, 2, 5, 5), 2**31 - 1), {}, *_raises(ValueError, "adaptive_avg_pool2d", "output")),
+    ("adaptive_output_size_zero", "adaptive_avg_pool2d_forward", (_rand(1, 2, 5, 5), 0), {},
+     *_raises(ValueError, "adaptive_avg_pool2d", "'output_size'")),
+    ("adaptive_backward_input_shape_negative", "adaptive_avg_pool2d_backward",
+     (_rand(1, 2, 2, 2), [1, 2, -5, 5]), {},
+     *_raises(ValueError, "adaptive_avg_pool2d_backward", "'input_shape'")),
+    ("adaptive_backward_input_shape_huge", "adaptive_avg_pool2d_backward",
+     (_rand(1, 2, 2, 2), [1, 2, 2**40, 2**40]), {},
+     *_raises(ValueError, "adaptive_avg_pool2d_backward", "'input_shape'")),
+    ("max_pool_backward_input_shape_huge", "max_pool2d_backward",
+     (*_pool_out(), [1, 2, 2**62, 4]), {}, *_raises(ValueError, "max_pool2d_backward", "'input_shape'")),
+    ("max_pool_backward_input_shape_rank", "max_pool2d_backward", (*_pool_out(), [2, 5, 5]), {},
+     *_raises(ValueError, "max_pool2d_backward", "'input_shape'")),
+    ("max_pool_backward_indices_int32", "max_pool2d_backward",
+     (_pool_out()[0], _pool_out()[1].astype(np.int32), [1, 2, 5, 5]), {},
+     *_raises(TypeError, "max_pool2d_backward", "'indices'")),
+    ("losses_reduction_unknown", "mse_forward", (_rand(3), _rand(3), "bogus"), {},
+     *_raises(ValueError, "mse", "'reduction'")),
+    ("mse_shape_mismatch", "mse_forward", (_rand(4, 3), _rand(3, 3), "mean"), {},
+     *_raises(ValueError, "mse", "'target'")),
+    ("mse_backward_dloss_shape", "mse_backward", (_rand(4, 3), _rand(4, 3), np.ones(4), "none"),
+     {}, *_raises(ValueError, "mse_backward", "'dloss'")),
+    ("bce_probability_outside_unit_interval", "bce_forward",
+     (np.array([0.5, 1.5]), np.array([0.0, 1.0]), "mean"), {}, *_raises(ValueError, "bce", "'p'")),
+    ("bce_nan_probability", "bce_forward", (np.array([np.nan]), np.array([1.0]), "sum"), {},
+     *_raises(ValueError, "bce", "'p'")),
+    ("cross_entropy_target_float", "cross_entropy_forward",
+     (_rand(4, 3), _TARGET.astype(float), "mean", -100), {},
+     *_raises(TypeError, "cross_entropy", "'target'")),
+    ("cross_entropy_target_shape", "cross_entropy_forward",
+     (_rand(4, 3), _TARGET[:3].copy(), "mean", -100), {},
+     *_raises(ValueError, "cross_entropy", "'target'")),
+    ("cross_entropy_logits_3d", "cross_entropy_forward",
+     (_rand(2, 3, 4), np.zeros((2, 4), np.int64), "mean", -100), {},
+     *_raises(ValueError, "cross_entropy", "'logits'")),
+    ("cross_entropy_ignore_index_beyond_int64", "cross_entropy_forward",
+     (_rand(4, 3), _TARGET.copy(), "mean", 2**64), {},
+     *_raises(TypeError, "cross_entropy_forward", "ignore_index")),
+    ("nll_dloss_not_scalar", "nll_loss_backward",
+     (_rand(4, 3), _TARGET.copy(), np.ones(1), "mean", -100), {},
+     *_raises(ValueError, "nll_loss_backward", "'dloss'")),
+    ("batch_norm_one_value_per_channel", "batch_norm_forward",
+     (_rand(1, 3), None, None, None, None, True, 0.1, 1e-5), {},
+     *_raises(ValueError, "batch_norm", "input")),
+    ("batch_norm_eval_without_stats", "batch_norm_forward",
+     (_rand(4, 3), None, None, None, None, False, 0.1, 1e-5), {},
+     *_raises(ValueError, "batch_norm", "'running_mean'")),
+    ("batch_norm_one_running_stat", "batch_norm_forward",
+     (_rand(4, 3), None, None, np.zeros(3), None, True, 0.1, 1e-5), {},
+     *_raises(ValueError, "batch_norm", "'running_var'")),
+    ("batch_norm_running_stat_shape", "batch_norm_forward",
+     (_rand(4, 3), None, None, np.zeros(4), np.ones(4), True, 0.1, 1e-5), {},
+     *_raises(ValueError, "batch_norm", "'running_mean'")),
+    ("batch_norm_backward_stat_shape", "batch_norm_backward",
+     (_rand(4, 3), _rand(4, 3), None, np.zeros(2), np.ones(3), True), {},
+     *_raises(ValueError, "batch_norm", "'save_mean'")),
+    ("gemm_inner_mismatch", "gemm", (_rand(2, 3), _rand(4, 4)), {},
+     *_raises(ValueError, "gemm", "(2, 3)", "(4, 4)")),
+    ("gemm_beta_without_c", "gemm", (_rand(2, 3), _rand(3, 4)), dict(beta=1.0),
+     *_raises(ValueError, "gemm", "beta")),
+    ("gemm_bias_shape", "gemm", (_rand(2, 3), _rand(3, 4)), dict(bias=_rand(3)),
+     *_raises(ValueError, "gemm", "'bias'")),
+    ("gemm_row_bias_shape", "gemm", (_rand(2, 3), _rand(3, 4)), dict(row_bias=_rand(4)),
+     *_raises(ValueError, "gemm", "'row_bias'")),
+    ("gemm_huge_broadcast_view", "gemm",
+     (np.lib.stride_tricks.as_strided(np.zeros(1), shape=(2**28, 2**28), strides=(0, 0)),
+      _rand(3, 4)), {}, *_raises(ValueError, "gemm", "'a'")),
+    ("sgd_buffer_shape", "sgd_step", (_rand(3), _rand(3), np.zeros(4)), _SGD,
+     *_raises(ValueError, "sgd_step", "'momentum_buffer'")),
+    ("sgd_buffer_missing", "sgd_step", (_rand(3), _rand(3), None), _SGD,
+     *_raises(ValueError, "sgd_step", "'momentum_buffer'")),
+    ("sgd_buffer_list", "sgd_step", (_rand(3), _rand(3), [0.0, 0.0, 0.0]), _SGD,
+     *_raises(TypeError, "sgd_step", "momentum_buffer")),
+    ("sgd_mixed_dtypes", "sgd_step", (_rand(3).astype(np.float32), _rand(3), np.zeros(3, np.float32)),
+     _SGD, *_raises(TypeError, "sgd_step", "'grad'")),
+    ("adam_step_zero", "adam_step", (_rand(3), _rand(3), np.zeros(3), np.zeros(3), None),
+     {**_ADAM, "step": 0}, *_raises(ValueError, "adam_step", "step")),
+    ("adam_amsgrad_state_missing", "adam_step", (_rand(3), _rand(3), np.zeros(3), np.zeros(3), None),
+     {**_ADAM, "amsgrad": True}, *_raises(ValueError, "adam_step", "'max_exp_avg_sq'")),
+    ("adam_state_rank", "adam_step", (_rand(3), _rand(3), np.zeros(3), np.zeros((3, 1)), None),
+     _ADAM, *_raises(ValueError, "adam_step", "'exp_avg_sq'")),
+    ("rmsprop_centered_state_missing", "rmsprop_step", (_rand(3), _rand(3), np.zeros(3), None, None),
+     {**_RMSPROP, "centered": True}, *_raises(ValueError, "rmsprop_step", "'grad_avg'")),
+    ("rmsprop_momentum_state_missing", "rmsprop_step", (_rand(3), _rand(3), np.zeros(3), None, None),
+     {**_RMSPROP, "momentum": 0.9}, *_raises(ValueError, "rmsprop_step", "'momentum_buffer'")),
+    ("set_num_threads_zero", "set_num_threads", (0,), {},
+     *_raises(ValueError, "set_num_threads", "'n'")),
+    # 10**6 threads hung the next parallel region before the bound.
+    ("set_num_threads_absurd", "set_num_threads", (10**6,), {},
+     *_raises(ValueError, "set_num_threads", "'n'")),
+    ("set_gemm_isa_unknown", "_set_gemm_isa", ("bogus",), {},
+     *_raises(ValueError, "_set_gemm_isa", "'name'")),
+]
+
+
+@pytest.mark.parametrize("case", _HOSTILE_CALLS, ids=[c[0] for c in _HOSTILE_CALLS])
+def test_hostile_call_raises_named_error(case):
+    _, name, args, kwargs, exc_type, fragments = case
+    with pytest.raises(exc_type) as info:
+        getattr(_C, name)(*args, **kwargs)
+    for fragment in fragments:
+        assert fragment in str(info.value), f"{fragment!r} not in: {info.value}"
+
+
+@pytest.mark.parametrize("bad", [3, 7, -3, 2**62, -(2**63)])
+@pytest.mark.parametrize("name", ["cross_entropy", "nll_loss"])
+def test_class_target_out_of_range(name, bad):
+    target = _TARGET.copy()
+    target[2] = bad
+    forward, backward = getattr(_C, name + "_forward"), getattr(_C, name + "_backward")
+    with pytest.raises(IndexError, match=rf"{name}_forward: argument 'target' holds {bad} at index 2"):
+        forward(_rand(4, 3), target, "mean", -100)
+    with pytest.raises(IndexError, match=rf"{name}_backward: argument 'target' holds {bad}"):
+        backward(_rand(4, 3), target, np.array(1.0), "mean", -100)
+
+
+@pytest.mark.parametrize("bad", [25, 10**12, -2, -(10**12), 2**63 - 1])
+def test_max_pool_backward_index_out_of_range(bad):
+    output, indices = _pool_out()
+    indices[0, 1, 1, 0] = bad
+    message = r"max_pool2d_backward: argument 'indices' holds 1 value\(s\) outside \[0, 25\)"
+    with pytest.raises(IndexError, match=message):
+        _C.max_pool2d_backward(output, indices, [1, 2, 5, 5])
+
+
+def test_batch_norm_running_stats_sharing_memory_are_refused():
+    # Both updated in place from one kernel: the same array for both gave garbage statistics.
+    stats = np.ones(3)
+    with pytest.raises(ValueError, match="'running_mean' shares memory with argument 'running_var'"):
+        _C.batch_norm_forward(_rand(4, 3, 2), None, None, stats, stats, True, 0.1, 1e-5)
+    np.testing.assert_array_equal(stats, np.ones(3))
+    x = _rand(4, 3)
+    with pytest.raises(ValueError, match="'running_var' shares memory with argument 'input'"):
+        _C.batch_norm_forward(x, None, None, np.zeros(3), x[0], True, 0.1, 1e-5)
+
+
+def test_batch_norm_eval_may_share_running_stats():
+    # Not training, nothing is written: the same array for both statistics is only read.
+    stats = np.ones(3)
+    x = _rand(4, 3)
+    out, _, _ = _C.batch_norm_forward(x, None, None, stats, stats, False, 0.1, 0.0)
+    np.testing.assert_allclose(out, (x - 1.0) / 1.0)
+
+
+# Zero-size inputs give torch's (empty) result.
+def _torch_conv(x, w, **kw):
+    return torch.nn.functional.conv2d(torch.from_numpy(x), torch.from_numpy(w), **kw).numpy()
+
+
+@pytest.mark.parametrize("name", ["conv2d_forward", "conv2d_forward_reference"])
+def test_conv_zero_batch_matches_torch(name):
+    x, w = _rand(0, 2, 5, 5), _rand(3, 2, 3, 3)
+    np.testing.assert_array_equal(getattr(_C, name)(x, w), _torch_conv(x, w))
+
+
+@pytest.mark.parametrize("name", ["conv2d_forward", "conv2d_forward_reference"])
+def test_conv_zero_input_channels_gives_the_bias(name):
+    # An empty sum over channels is 0, so the output is the bias. torch returns a (1, 0, 3, 3)
+    # tensor here instead (its output channels collapse with the input's); kernn documents the
+    # mathematically defined result.
+    bias = _rand(3)
+    out = getattr(_C, name)(_rand(1, 0, 5, 5), _rand(3, 0, 3, 3), bias)
+    np.testing.assert_array_equal(out, np.broadcast_to(bias[None, :, None, None], (1, 3, 3, 3)))
+
+
+def test_conv_backward_zero_batch_gives_zero_weight_gradient():
+    grad_input, grad_weight, grad_bias = _C.conv2d_backward(
+        _rand(0, 2, 5, 5), _rand(3, 2, 3, 3), _rand(0, 3, 3, 3))
+    assert grad_input.shape == (0, 2, 5, 5)
+    np.testing.assert_array_equal(grad_weight, np.zeros((3, 2, 3, 3)))
+    np.testing.assert_array_equal(grad_bias, np.zeros(3))
+
+
+def test_zero_size_raises_where_kernn_documents_it():
+    # Empty output channels or an empty image: kernn refuses (torch returns an empty tensor or
+    # raises depending on the op); the message says which extent is empty.
+    with pytest.raises(ValueError, match="conv2d.*non-empty"):
+        _C.conv2d_forward(_rand(1, 2, 5, 5), _rand(0, 2, 3, 3))
+    with pytest.raises(ValueError, match="max_pool2d.*spatial size must be non-empty"):
+        _C.max_pool2d_forward(_rand(1, 2, 0, 5), 2)
+    with pytest.raises(ValueError, match="batch_norm.*more than 1 value per channel"):
+        _C.batch_norm_forward(_rand(0, 3, 2), None, None, np.zeros(3), np.ones(3), True, 0.1, 1e-5)
+
+
+def test_pooling_zero_batch_matches_torch():
+    x = _rand(0, 2, 5, 5)
+    t = torch.from_numpy(x)
+    out, idx = _C.max_pool2d_forward(x, 2)
+    assert out.shape == torch.nn.functional.max_pool2d(t, 2).shape == idx.shape
+    assert _C.avg_pool2d_forward(x, 2).shape == torch.nn.functional.avg_pool2d(t, 2).shape
+    assert (_C.adaptive_avg_pool2d_forward(x, 3).shape
+            == torch.nn.functional.adaptive_avg_pool2d(t, 3).shape)
+
+
+def test_pooling_zero_channels_gives_empty_output():
+    # torch raises for C = 0 with N > 0; kernn returns the empty result.
+    x = _rand(1, 0, 5, 5)
+    out, idx = _C.max_pool2d_forward(x, 2)
+    assert out.shape == idx.shape == (1, 0, 2, 2)
+    assert _C.avg_pool2d_forward(x, 2).shape == (1, 0, 2, 2)
+    assert _C.adaptive_avg_pool2d_forward(x, 3).shape == (1, 0, 3, 3)
+    assert _C.max_pool2d_backward(out, idx, [1, 0, 5, 5]).shape == (1, 0, 5, 5)
+
+
+@pytest.mark.parametrize("shape", [(0, 3), (3, 0)])
+def test_gemm_zero_size_matches_numpy(shape):
+    m, k = shape
+    a, b = _rand(m, k), _rand(k, 4)
+    for gemm in (_C.gemm, _C.gemm_reference):
+        np.testing.assert_array_equal(gemm(a, b), np.zeros((m, 4)))
+        c = np.ones((m, 4))
+        gemm(a, b, c, beta=2.0)  # k = 0: only beta * c
+        np.testing.assert_array_equal(c, np.full((m, 4), 2.0))
+
+
+@pytest.mark.parametrize("name", ["cross_entropy", "nll_loss"])
+def test_class_loss_empty_batch_matches_torch(name):
+    logits, target = np.zeros((0, 3)), np.zeros(0, np.int64)
+    torch_fn = getattr(torch.nn.functional, name)
+    for reduction in ("mean", "sum", "none"):
+        ours = getattr(_C, name + "_forward")(logits, target, reduction, -100)
+        theirs = torch_fn(torch.from_numpy(logits), torch.from_numpy(target), reduction=reduction)
+        np.testing.assert_array_equal(ours, theirs.numpy())  # NaN for "mean", as torch
+    grad = getattr(_C, name + "_backward")(logits, target, np.array(1.0), "mean", -100)
+    assert grad.shape == (0, 3)
+
+
+@pytest.mark.parametrize("name", ["relu", "sigmoid", "tanh", "softsign", "softmax", "log_softmax"])
+@pytest.mark.parametrize("shape", [(0,), (3, 0), (0, 3), ()])
+def test_elementwise_zero_size_and_scalar(name, shape):
+    x = _rand(*shape)
+    if name in ("softmax", "log_softmax") and x.ndim == 0:
+        with pytest.raises(ValueError, match=f"{name}_forward: argument 'x'"):
+            getattr(_C, name + "_forward")(x)
+        return
+    expected = getattr(torch.nn.functional, name)
+    t = torch.from_numpy(x)
+    ref = expected(t, dim=-1) if name in ("softmax", "log_softmax") else expected(t)
+    np.testing.assert_allclose(getattr(_C, name + "_forward")(x), ref.numpy(), rtol=1e-14)
+
+
+@pytest.mark.parametrize("name", ["relu", "sigmoid", "tanh", "softsign", "softmax", "log_softmax"])
+def test_elementwise_nan_and_inf_match_torch(name):
+    x = np.array([[np.nan, 1.0, -2.0], [np.inf, -np.inf, 0.5], [-np.inf, -np.inf, -np.inf]])
+    expected = getattr(torch.nn.functional, name)
+    t = torch.from_numpy(x)
+    ref = expected(t, dim=-1) if name in ("softmax", "log_softmax") else expected(t)
+    np.testing.assert_allclose(getattr(_C, name + "_forward")(x), ref.numpy(), rtol=1e-14)
+
+
+@pytest.mark.parametrize("name", ["sgd_step", "adam_step", "rmsprop_step"])
+def test_optimizer_step_on_empty_parameter(name):
+    args, kwargs = VALID_CALLS[name]()
+    args = [np.zeros((0, 2)) if isinstance(a, np.ndarray) else a for a in args]
+    getattr(_C, name)(*args, **kwargs)
+    assert args[0].shape == (0, 2)
+
+
+def test_bias_grad_zero_rows_sums_to_zero():
+    np.testing.assert_array_equal(_C.bias_grad(np.zeros((0, 3))), np.zeros(3))
+    assert _C.bias_grad(np.zeros((3, 0))).shape == (0,)

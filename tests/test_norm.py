@@ -158,3 +158,58 @@ def test_batch_norm_errors():
         _C.batch_norm_forward(x, None, None, None, None, False, 0.1, 1e-5)
     with pytest.raises(ValueError, match="batch_norm_backward: arguments 'input' .* 'grad_output'"):
         _C.batch_norm_backward(x, x[:2], None, c3, c3, True)
+
+
+# ---- batch norm with the ReLU fused in (relu=True, relu_output=) ------------------------------
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", SHAPES + [(3, 5, 17, 13)])
+@pytest.mark.parametrize("training", [True, False])
+def test_batch_norm_relu_kernels_equal_the_unfused_pair_exactly(shape, dtype, training):
+    rng = np.random.default_rng(7 + sum(shape))
+    C = shape[1]
+    x = rng.standard_normal(shape).astype(dtype)
+    w, b, rm, rv = _params(C, dtype, rng)
+    # Zero shift and mean: outputs of both signs in every case, so the mask matters.
+    b[:] = 0
+    rm[:] = 0
+    dy = rng.standard_normal(shape).astype(dtype)
+    rm2, rv2 = rm.copy(), rv.copy()
+    z, sm, si = _C.batch_norm_forward(x, w, b, rm, rv, training, 0.1, 1e-5)
+    y, sm2, si2 = _C.batch_norm_forward(x, w, b, rm2, rv2, training, 0.1, 1e-5, True)
+    np.testing.assert_array_equal(y, _C.relu_forward(z))
+    assert (y == 0).any() and (y > 0).any()
+    for got, want in ((sm2, sm), (si2, si), (rm2, rm), (rv2, rv)):
+        np.testing.assert_array_equal(got, want)
+    dz = _C.relu_backward(z, dy)
+    want = _C.batch_norm_backward(x, dz, w, sm, si, training)
+    got = _C.batch_norm_backward(x, dy, w, sm, si, training, relu_output=y)
+    for g, e in zip(got, want):
+        np.testing.assert_array_equal(g, e)
+
+
+def test_batch_norm_relu_agrees_across_thread_counts():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((8, 16, 9, 9)).astype(np.float32)
+    dy = rng.standard_normal(x.shape).astype(np.float32)
+    results = []
+    before = kernn.get_num_threads()
+    try:
+        for threads in (1, 2):
+            kernn.set_num_threads(threads)
+            y, sm, si = _C.batch_norm_forward(x, None, None, None, None, True, 0.1, 1e-5, True)
+            results.append((y,) + tuple(_C.batch_norm_backward(x, dy, None, sm, si, True, y)))
+    finally:
+        kernn.set_num_threads(before)
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_batch_norm_backward_rejects_a_bad_relu_output():
+    x = np.zeros((2, 3, 4), np.float32)
+    c3 = np.ones(3, np.float32)
+    with pytest.raises(ValueError, match="batch_norm_backward: arguments 'input' .* 'relu_output'"):
+        _C.batch_norm_backward(x, x, None, c3, c3, True, x[:1])
+    with pytest.raises(TypeError, match="batch_norm_backward.*'relu_output'"):
+        _C.batch_norm_backward(x, x, None, c3, c3, True, x.astype(np.float64))
+    with pytest.raises(ValueError, match="batch_norm_backward.*'relu_output'"):
+        _C.batch_norm_backward(x, x, None, c3, c3, True, np.zeros((2, 4, 3), np.float32).transpose(0, 2, 1))

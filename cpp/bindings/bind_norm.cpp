@@ -49,7 +49,7 @@ void register_norm(py::module_& m) {
       [](const py::array& x, const std::optional<py::array>& weight,
          const std::optional<py::array>& bias, const std::optional<py::array>& running_mean,
          const std::optional<py::array>& running_var, bool training, double momentum,
-         double eps) {
+         double eps, bool relu) {
         const char* op = "batch_norm";
         const DType dt = float_dtype(x, op, "input");
         require_contiguous(x, op, "input");
@@ -107,10 +107,10 @@ void register_norm(py::module_& m) {
             py::gil_scoped_release release;
             if (training) {
               batch_norm_forward_train<T>(in_ptr<T>(x), s.N, s.C, s.inner, w, b, eps, momentum,
-                                          rm, rv, out_ptr<T>(y), out_ptr<T>(save_mean),
+                                          rm, rv, relu, out_ptr<T>(y), out_ptr<T>(save_mean),
                                           out_ptr<T>(save_invstd));
             } else {
-              batch_norm_forward_eval<T>(in_ptr<T>(x), s.N, s.C, s.inner, w, b, rm, rv, eps,
+              batch_norm_forward_eval<T>(in_ptr<T>(x), s.N, s.C, s.inner, w, b, rm, rv, eps, relu,
                                          out_ptr<T>(y), out_ptr<T>(save_invstd));
               std::copy(rm, rm + s.C, out_ptr<T>(save_mean));
             }
@@ -120,25 +120,34 @@ void register_norm(py::module_& m) {
       },
       py::arg("input"), py::arg("weight"), py::arg("bias"), py::arg("running_mean"),
       py::arg("running_var"), py::arg("training"), py::arg("momentum"), py::arg("eps"),
+      py::arg("relu") = false,
       "Batch norm of input (N, C, *) -> (output, save_mean, save_invstd), each (C,) save array\n"
       "for batch_norm_backward. training: batch statistics (biased variance), and running_mean/\n"
       "running_var (or None) updated in place with momentum and the unbiased variance.\n"
       "Not training: running statistics; save_mean is running_mean, save_invstd\n"
-      "1/sqrt(running_var + eps). weight/bias None mean 1 and 0.");
+      "1/sqrt(running_var + eps). weight/bias None mean 1 and 0. relu=True applies ReLU to\n"
+      "the output in the same pass (pass the output as relu_output to the backward).");
 
   m.def(
       "batch_norm_backward",
       [](const py::array& x, const py::array& dy, const std::optional<py::array>& weight,
-         const py::array& save_mean, const py::array& save_invstd, bool training) {
+         const py::array& save_mean, const py::array& save_invstd, bool training,
+         const std::optional<py::array>& relu_output) {
         const char* op = "batch_norm_backward";
         const DType dt = float_dtype(x, op, "input");
         require_contiguous(x, op, "input");
         require_dtype(dy, dt, op, "grad_output");
         require_contiguous(dy, op, "grad_output");
         require_same_shape(x, dy, op, "input", "grad_output");
+        if (relu_output) {
+          require_dtype(*relu_output, dt, op, "relu_output");
+          require_contiguous(*relu_output, op, "relu_output");
+          require_same_shape(x, *relu_output, op, "input", "relu_output");
+        }
         const NCI s = nci_of(x, op, "input");
         return dispatch(dt, [&](auto tag) {
           using T = decltype(tag);
+          const T* relu_out = relu_output ? in_ptr<T>(*relu_output) : nullptr;
           const T* w = channel_ptr<T>(weight, dt, s.C, op, "weight", false);
           const T* mean = channel_ptr<T>(save_mean, dt, s.C, op, "save_mean", false);
           const T* invstd = channel_ptr<T>(save_invstd, dt, s.C, op, "save_invstd", false);
@@ -148,17 +157,19 @@ void register_norm(py::module_& m) {
           py::array dbias = empty_array<T>({static_cast<py::ssize_t>(s.C)});
           {
             py::gil_scoped_release release;
-            batch_norm_backward<T>(in_ptr<T>(x), in_ptr<T>(dy), s.N, s.C, s.inner, w, mean,
-                                   invstd, training, out_ptr<T>(dx), out_ptr<T>(dweight),
+            batch_norm_backward<T>(in_ptr<T>(x), in_ptr<T>(dy), relu_out, s.N, s.C, s.inner, w,
+                                   mean, invstd, training, out_ptr<T>(dx), out_ptr<T>(dweight),
                                    out_ptr<T>(dbias));
           }
           return py::make_tuple(dx, dweight, dbias);
         });
       },
       py::arg("input"), py::arg("grad_output"), py::arg("weight"), py::arg("save_mean"),
-      py::arg("save_invstd"), py::arg("training"),
+      py::arg("save_invstd"), py::arg("training"), py::arg("relu_output") = py::none(),
       "Gradient of batch_norm -> (grad_input, grad_weight, grad_bias) from the forward's\n"
-      "save_mean/save_invstd. training=False treats the statistics as constants.");
+      "save_mean/save_invstd. training=False treats the statistics as constants.\n"
+      "relu_output: the output of a relu=True forward; grad_output is then the gradient of\n"
+      "that ReLU's output and is masked by relu_output > 0 first.");
 }
 
 }  // namespace kernn::bind

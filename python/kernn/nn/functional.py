@@ -16,7 +16,7 @@ from ..ops import linear as _lin
 from ..ops import loss as _loss
 from .. import _C
 from ..ops.conv import conv2d
-from ..ops.norm import batch_norm
+from ..ops.norm import batch_norm, batch_norm_relu
 from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from ..random import default_generator
 from ..tensor import Tensor, _new
@@ -25,7 +25,7 @@ __all__ = [
     "linear", "relu", "leaky_relu", "sigmoid", "tanh", "softsign", "softmax", "log_softmax",
     "dropout", "cross_entropy", "nll_loss", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "mse_loss",
-    "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "batch_norm",
+    "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "batch_norm", "batch_norm_relu",
 ]
 
 _REDUCTIONS = ("mean", "sum", "none")

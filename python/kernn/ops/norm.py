@@ -13,28 +13,32 @@ from . import c_contiguous
 
 class BatchNormFunction(Function):
     """(x (N, C, *), weight (C,) or None, bias (C,) or None, running_mean array or None,
-    running_var array or None, training, momentum, eps) -> y of x's shape."""
+    running_var array or None, training, momentum, eps, relu) -> y of x's shape.
+
+    relu=True is batch norm followed by ReLU in one pass each way; the backward masks the
+    gradient by the saved output (> 0 exactly where the ReLU's input is), so outputs and
+    gradients equal those of the unfused pair."""
 
     @staticmethod
-    def forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps):
+    def forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps, relu):
         xa = c_contiguous(x._data)
         wa = None if weight is None else c_contiguous(weight._data)
         ba = None if bias is None else c_contiguous(bias._data)
         y, save_mean, save_invstd = _C.batch_norm_forward(xa, wa, ba, running_mean, running_var,
-                                                          training, momentum, eps)
+                                                          training, momentum, eps, relu)
         if any(ctx.needs_input_grad[:3]):
-            ctx.save_for_backward(xa, wa, save_mean, save_invstd)
+            ctx.save_for_backward(xa, wa, save_mean, save_invstd, y if relu else None)
             ctx.training = training
         return y
 
     @staticmethod
     def backward(ctx, dy):
-        xa, wa, save_mean, save_invstd = ctx.saved_tensors
+        xa, wa, save_mean, save_invstd, relu_out = ctx.saved_tensors
         need = ctx.needs_input_grad
         dx, dw, db = _C.batch_norm_backward(xa, c_contiguous(dy), wa, save_mean, save_invstd,
-                                            ctx.training)
+                                            ctx.training, relu_out)
         return (dx if need[0] else None, dw if need[1] else None, db if need[2] else None,
-                None, None, None, None, None)
+                None, None, None, None, None, None)
 
 
 # ---- the functional interface (exported by kernn.nn.functional) ------------------------------
@@ -65,6 +69,19 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         >>> float(y.mean()) < 1e-5
         True
     """
+    return _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps,
+                       False)
+
+
+def batch_norm_relu(input, running_mean, running_var, weight=None, bias=None, training=False,
+                    momentum=0.1, eps=1e-5):
+    """relu(batch_norm(...)) in one pass forward and one backward; same arguments as
+    batch_norm, and outputs and gradients equal to those of the unfused pair."""
+    return _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps,
+                       True)
+
+
+def _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps, relu):
     from ..tensor import Tensor, _new
     from .conv import _check_float_tensor, _records
 
@@ -82,7 +99,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if momentum is None:
         raise ValueError(f"{op}: argument 'momentum' must be a float (nn.BatchNorm handles "
                          "momentum=None as a cumulative average)")
-    args = (stats[0], stats[1], bool(training), float(momentum), float(eps))
+    args = (stats[0], stats[1], bool(training), float(momentum), float(eps), relu)
     if _records(input, weight, bias):
         return BatchNormFunction.apply(input, weight, bias, *args)
     return _new(_C.batch_norm_forward(

@@ -60,6 +60,14 @@ class _BatchNorm(Module):
             self.bias._data[...] = 0
 
     def forward(self, input):
+        return self._normalize(input, False)
+
+    def _forward_relu(self, input):
+        """relu(self(input)) in one fused pass each way (used by Sequential for BatchNorm ->
+        ReLU); outputs, gradients and running-statistic updates are those of the pair."""
+        return self._normalize(input, True)
+
+    def _normalize(self, input, relu):
         name = type(self).__name__
         shape = getattr(getattr(input, "_data", None), "shape", None)
         if shape is None:
@@ -77,9 +85,10 @@ class _BatchNorm(Module):
                 momentum = 1.0 / float(self.num_batches_tracked._data)
         batch_stats = self.training or self.running_mean is None
         track = not self.training or self.track_running_stats
-        return F.batch_norm(input, self.running_mean if track else None,
-                            self.running_var if track else None, self.weight, self.bias,
-                            batch_stats, momentum, self.eps)
+        fn = F.batch_norm_relu if relu else F.batch_norm
+        return fn(input, self.running_mean if track else None,
+                  self.running_var if track else None, self.weight, self.bias, batch_stats,
+                  momentum, self.eps)
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "

@@ -11,8 +11,9 @@ class Sequential(Module):
     """Runs modules one after another: ``Sequential(a, b, c)(x) == c(b(a(x)))``.
 
     A Linear directly followed by a ReLU (exactly those classes) runs as one fused GEMM with
-    the ReLU in its epilogue; outputs and gradients are those of the pair. The plan is rebuilt
-    whenever a child is added, replaced or removed.
+    the ReLU in its epilogue, and a BatchNorm1d/BatchNorm2d directly followed by a ReLU as one
+    batch-norm pass with the ReLU fused in (forward and backward); outputs and gradients are
+    those of the pair. The plan is rebuilt whenever a child is added, replaced or removed.
 
     Args:
         *modules: the modules in order, or a single OrderedDict name -> module.
@@ -39,14 +40,16 @@ class Sequential(Module):
 
     def _build_plan(self):
         from .activation import ReLU
+        from .batchnorm import BatchNorm1d, BatchNorm2d
         from .linear import Linear
 
+        fusable = (Linear, BatchNorm1d, BatchNorm2d)
         mods = [m for m in self._modules.values() if m is not None]
         plan = []
         i = 0
         while i < len(mods):
             m = mods[i]
-            if type(m) is Linear and i + 1 < len(mods) and type(mods[i + 1]) is ReLU:
+            if type(m) in fusable and i + 1 < len(mods) and type(mods[i + 1]) is ReLU:
                 plan.append(m._forward_relu)
                 i += 2
             else:

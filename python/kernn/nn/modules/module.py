@@ -71,11 +71,11 @@ class Module:
         d = self.__dict__
         if isinstance(value, Parameter):
             self._check_init()
-            self._discard(name)
+            self._discard(name, keep="_parameters")
             d["_parameters"][name] = value
         elif isinstance(value, Module):
             self._check_init()
-            self._discard(name)
+            self._discard(name, keep="_modules")
             d["_modules"][name] = value
             self._children_changed()
         elif "_parameters" in d and name in d["_parameters"]:
@@ -96,10 +96,13 @@ class Module:
             d["_buffers"][name] = value
         object.__setattr__(self, name, value)
 
-    def _discard(self, name):
+    def _discard(self, name, keep=None):
+        # `keep` is the dict about to receive `name`: leaving the old entry there makes the
+        # assignment replace it in place, so a replaced child keeps its position (as torch).
         d = self.__dict__
         for key in ("_parameters", "_modules", "_buffers"):
-            d[key].pop(name, None)
+            if key != keep:
+                d[key].pop(name, None)
         d["_non_persistent_buffers"].discard(name)
 
     def __delattr__(self, name):

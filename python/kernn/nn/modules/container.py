@@ -7,7 +7,35 @@ from collections import OrderedDict
 from .module import Module
 
 
-class Sequential(Module):
+class _ModuleSequence(Module):
+    """What Sequential and ModuleList share: length, iteration, appending, and renaming the
+    children 0..n-1 after an insertion or a deletion, as torch does."""
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def append(self, module):
+        """Adds ``module`` at the end."""
+        self.add_module(str(len(self)), module)
+        return self
+
+    def extend(self, modules):
+        for m in modules:
+            self.append(m)
+        return self
+
+    def _renumber(self, modules):
+        """Makes ``modules`` the children, named 0..n-1."""
+        for key in list(self._modules.keys()):
+            delattr(self, key)
+        for i, m in enumerate(modules):
+            self.add_module(str(i), m)
+
+
+class Sequential(_ModuleSequence):
     """Runs modules one after another: ``Sequential(a, b, c)(x) == c(b(a(x)))``.
 
     A Linear directly followed by a ReLU (exactly those classes) runs as one fused GEMM with
@@ -86,28 +114,7 @@ class Sequential(Module):
                 delattr(self, key)
         else:
             delattr(self, self._key(idx))
-        # Renumber so indices stay 0..n-1, as torch does.
-        items = list(self._modules.items())
-        for key, _ in items:
-            delattr(self, key)
-        for i, (_, m) in enumerate(items):
-            self.add_module(str(i), m)
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-    def append(self, module):
-        """Adds ``module`` at the end."""
-        self.add_module(str(len(self)), module)
-        return self
-
-    def extend(self, modules):
-        for m in modules:
-            self.append(m)
-        return self
+        self._renumber(list(self._modules.values()))
 
     def insert(self, index, module):
         items = list(self._modules.values())
@@ -115,14 +122,11 @@ class Sequential(Module):
         if not -n <= index <= n:
             raise IndexError(f"insert: index {index} out of range for length {n}")
         items.insert(index % (n + 1) if index < 0 else index, module)
-        for key in list(self._modules.keys()):
-            delattr(self, key)
-        for i, m in enumerate(items):
-            self.add_module(str(i), m)
+        self._renumber(items)
         return self
 
 
-class ModuleList(Module):
+class ModuleList(_ModuleSequence):
     """A list of modules, registered so their parameters are found (no forward).
 
     Args:
@@ -155,33 +159,12 @@ class ModuleList(Module):
     def __delitem__(self, idx):
         items = list(self._modules.values())
         del items[idx]
-        for key in list(self._modules.keys()):
-            delattr(self, key)
-        for i, m in enumerate(items):
-            self.add_module(str(i), m)
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
+        self._renumber(items)
 
     def __iadd__(self, modules):
         return self.extend(modules)
 
-    def append(self, module):
-        self.add_module(str(len(self)), module)
-        return self
-
-    def extend(self, modules):
-        for m in modules:
-            self.append(m)
-        return self
-
     def insert(self, index, module):
         items = list(self._modules.values())
         items.insert(index, module)
-        for key in list(self._modules.keys()):
-            delattr(self, key)
-        for i, m in enumerate(items):
-            self.add_module(str(i), m)
+        self._renumber(items)

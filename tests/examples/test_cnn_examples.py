@@ -1,7 +1,6 @@
 """The W4 (cnn_batchnorm) and LeNet-5 examples: short runs, the W4 size error, torch interchange."""
 
 import json
-import os
 
 import numpy as np
 import pytest

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-import torch
 
 import kernn
 import kernn.nn as nn

@@ -75,50 +75,44 @@ def _to_last(a, dim):
     return np.ascontiguousarray(np.moveaxis(a, d, -1)), True
 
 
-class _SoftmaxBase(Function):
-    _fwd = None
-    _bwd = None
+class _LastDimFunction(Function):
+    """y = f(x) over dimension ``dim`` by a kernel pair that works over the last dimension:
+    ``dim`` is moved last (and made contiguous) for the kernels and moved back after.
+    Subclasses name the kernels; backward takes the saved output y."""
+
+    forward_kernel = None
+    backward_kernel = None
 
     @classmethod
-    def _forward(cls, ctx, x, dim, fwd):
+    def forward(cls, ctx, x, dim):
         a = x._data
         al, moved = _to_last(a, dim)
-        y = fwd(al)
+        y = cls.forward_kernel(al)
         ctx.save_for_backward(y)
         ctx.info = (dim % a.ndim if a.ndim else 0, moved, a.shape)
         if a.ndim == 0:
             return y.reshape(())
         return np.moveaxis(y, -1, ctx.info[0]) if moved else y
 
-    @staticmethod
-    def _backward(ctx, dy, bwd):
+    @classmethod
+    def backward(cls, ctx, dy):
         (y,) = ctx.saved_tensors
         d, moved, shape = ctx.info
         if len(shape) == 0:
-            return bwd(y, dy.reshape(1)).reshape(()), None
+            return cls.backward_kernel(y, dy.reshape(1)).reshape(()), None
         dyl = np.ascontiguousarray(np.moveaxis(dy, d, -1)) if moved else c_contiguous(dy)
-        dx = bwd(y, dyl)
+        dx = cls.backward_kernel(y, dyl)
         return (np.moveaxis(dx, -1, d) if moved else dx), None
 
 
-class SoftmaxFunction(_SoftmaxBase):
-    @staticmethod
-    def forward(ctx, x, dim):
-        return _SoftmaxBase._forward(ctx, x, dim, _C.softmax_forward)
-
-    @staticmethod
-    def backward(ctx, dy):
-        return _SoftmaxBase._backward(ctx, dy, _C.softmax_backward)
+class SoftmaxFunction(_LastDimFunction):
+    forward_kernel = _C.softmax_forward
+    backward_kernel = _C.softmax_backward
 
 
-class LogSoftmaxFunction(_SoftmaxBase):
-    @staticmethod
-    def forward(ctx, x, dim):
-        return _SoftmaxBase._forward(ctx, x, dim, _C.log_softmax_forward)
-
-    @staticmethod
-    def backward(ctx, dy):
-        return _SoftmaxBase._backward(ctx, dy, _C.log_softmax_backward)
+class LogSoftmaxFunction(_LastDimFunction):
+    forward_kernel = _C.log_softmax_forward
+    backward_kernel = _C.log_softmax_backward
 
 
 class DropoutFunction(Function):

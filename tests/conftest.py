@@ -14,6 +14,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import kernn  # noqa: E402
+import kernel_check  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -33,10 +34,8 @@ def _seed_everything():
 @pytest.fixture(params=[1, 2], ids=["1thread", "2threads"])
 def num_threads(request):
     """Runs the test once with kernn at 1 thread and once at 2, restoring the count after."""
-    before = kernn.get_num_threads()
-    kernn.set_num_threads(request.param)
-    yield request.param
-    kernn.set_num_threads(before)
+    with kernel_check.num_threads(request.param):
+        yield request.param
 
 
 @pytest.fixture

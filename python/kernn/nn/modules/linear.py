@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 
-from ...autograd import _mode
-from ... import _C
-from ...tensor import _new, _np_dtype, get_default_dtype
+from ...tensor import _np_dtype, get_default_dtype
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
@@ -70,25 +67,11 @@ class Linear(Module):
         init._reset_weight_and_bias(self.weight, self.bias)
 
     def forward(self, input):
-        return self._apply_linear(input, relu=False)
+        return F.linear(input, self.weight, self.bias)
 
     def _forward_relu(self, input):
         """relu(self(input)) in one fused GEMM (used by Sequential for Linear -> ReLU)."""
-        return self._apply_linear(input, relu=True)
-
-    def _apply_linear(self, input, relu):
-        w = self.weight
-        b = self.bias
-        try:
-            xa = input._data
-            if (not _mode.enabled or not (input._rg or w._rg or (b is not None and b._rg))) \
-                    and xa.ndim == 2 and xa.shape[1] == w._data.shape[1]:
-                # Inference: straight to the kernel, no autograd bookkeeping.
-                return _new(_C.gemm(np.ascontiguousarray(xa), w._data, trans_b=True,
-                                    bias=None if b is None else b._data, relu=relu))
-        except (TypeError, ValueError, AttributeError):
-            pass  # F.linear raises the error naming the shapes
-        return F.linear_relu(input, w, b) if relu else F.linear(input, w, b)
+        return F.linear_relu(input, self.weight, self.bias)
 
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "

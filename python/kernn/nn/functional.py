@@ -105,8 +105,7 @@ def _linear(input, weight, bias, relu):
         if xa.shape[1] != weight._data.shape[1]:
             raise _linear_error("linear", input, weight, bias)
         if _mode.enabled and (input._rg or weight._rg or (bias is not None and bias._rg)):
-            fn = _lin.LinearReLUFunction if relu else _lin.LinearFunction
-            return fn.apply(input, weight, bias)
+            return _lin.LinearFunction.apply(input, weight, bias, relu)
         return _new(_C.gemm(np.ascontiguousarray(xa), np.ascontiguousarray(weight._data),
                             trans_b=True, bias=None if bias is None else bias._data, relu=relu))
     except (TypeError, ValueError, AttributeError) as exc:

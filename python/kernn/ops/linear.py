@@ -16,39 +16,25 @@ from . import c_contiguous
 
 
 class LinearFunction(Function):
-    """(x (N, in), weight (out, in), bias (out,) or None) -> (N, out)."""
+    """(x (N, in), weight (out, in), bias (out,) or None, relu) -> (N, out): x W^T + b, with
+    max(., 0) applied in the GEMM's epilogue when relu is True."""
 
     @staticmethod
-    def forward(ctx, x, weight, bias):
-        xa = np.ascontiguousarray(x._data)
-        wa = np.ascontiguousarray(weight._data)
-        y = _C.gemm(xa, wa, trans_b=True, bias=None if bias is None else c_contiguous(bias._data))
-        ctx.save_for_backward(xa, wa)
-        return y
-
-    @staticmethod
-    def backward(ctx, dy):
-        xa, wa = ctx.saved_tensors
-        return _linear_grads(ctx.needs_input_grad, np.ascontiguousarray(dy), xa, wa)
-
-
-class LinearReLUFunction(Function):
-    """relu(x W^T + b) in one GEMM with the ReLU in its epilogue."""
-
-    @staticmethod
-    def forward(ctx, x, weight, bias):
+    def forward(ctx, x, weight, bias, relu):
         xa = np.ascontiguousarray(x._data)
         wa = np.ascontiguousarray(weight._data)
         y = _C.gemm(xa, wa, trans_b=True, bias=None if bias is None else c_contiguous(bias._data),
-                   relu=True)
-        ctx.save_for_backward(xa, wa, y)
+                    relu=relu)
+        ctx.save_for_backward(xa, wa, y if relu else None)
         return y
 
     @staticmethod
     def backward(ctx, dy):
-        xa, wa, y = ctx.saved_tensors
-        dz = _C.relu_backward(y, np.ascontiguousarray(dy))
-        return _linear_grads(ctx.needs_input_grad, dz, xa, wa)
+        xa, wa, relu_output = ctx.saved_tensors
+        dz = np.ascontiguousarray(dy)
+        if relu_output is not None:
+            dz = _C.relu_backward(relu_output, dz)
+        return (*_linear_grads(ctx.needs_input_grad, dz, xa, wa), None)
 
 
 def _linear_grads(need, dy, xa, wa):

@@ -9,10 +9,13 @@
 #include "kernn/conv.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <memory>
 #include <vector>
 
+#include "isa/conv_direct.h"
+#include "kernn/cpu_features.h"
 #include "kernn/gemm.h"
 #include "kernn/parallel.h"
 #include "lane_sum.h"
@@ -121,6 +124,207 @@ void for_items(std::int64_t items, std::int64_t buffer_elems, std::int64_t work_
 
 }  // namespace
 
+// ---- direct convolution (AVX-512) -----------------------------------------------------------
+
+namespace {
+
+std::atomic<bool>& direct_enabled() {
+  static std::atomic<bool> enabled{true};
+  return enabled;
+}
+
+// One direct convolution over a batch: for every image n and group g,
+//   dst[n, g*outputs + k, oh, ow] = bias[g*outputs + k]
+//       + sum_{c < channels, i < kh, j < kw} weight_at(g, k, (c*kh + i)*kw + j)
+//             * src[n, g*channels + c, oh*sh + i*dh - top, ow + j*dw - left]   (0 outside)
+// for oh < rows, ow < cols. The forward is this with src = x; the input gradient of a
+// stride-1 convolution is this with src = dy and the flipped, transposed weight.
+template <typename T>
+struct DirectConv {
+  std::int64_t N, groups, channels, src_h, src_w, top, left;
+  std::int64_t outputs, rows, cols, sh, kh, kw, dh, dw;
+  const T* src;
+  T* dst;
+  const T* bias;
+};
+
+constexpr int kDirectTiles[][2] = {{8, 3}, {12, 2}, {6, 4}, {4, 6}};
+
+// Lanes of the direct kernel's vectors for T, or 0 when this CPU has no direct kernel.
+template <typename T>
+int direct_lanes() {
+#if defined(KERNN_X86)
+  if (cpu_features().avx512) return conv_direct::lanes_avx512<T>();
+#endif
+  return 0;
+}
+
+// The ISA's tile loop (only reached when direct_lanes<T>() > 0).
+template <typename T>
+void run_direct(const conv_direct::Job<T>& job, std::int64_t slot_begin, std::int64_t slot_end) {
+#if defined(KERNN_X86)
+  conv_direct::run_avx512(job, slot_begin, slot_end);
+#else
+  (void)job, (void)slot_begin, (void)slot_end;
+#endif
+}
+
+// Whether the direct kernel suits an output grid `cols` wide: unit width stride, not a 1x1
+// (which is a plain GEMM), and at least half of each vector's lanes used.
+template <typename T>
+bool direct_suits(std::int64_t cols, std::int64_t kh, std::int64_t kw) {
+  const std::int64_t lanes = direct_lanes<T>();
+  if (lanes == 0 || !direct_enabled().load(std::memory_order_relaxed)) return false;
+  if (kh * kw == 1) return false;
+  const std::int64_t chunks = (cols + lanes - 1) / lanes;
+  return 2 * cols >= chunks * lanes;
+}
+
+template <typename T>
+bool direct_forward_suits(const Conv2dParams& p) {
+  return p.sw == 1 && direct_suits<T>(p.Wo, p.kh, p.kw);
+}
+
+template <typename T>
+bool direct_backward_input_suits(const Conv2dParams& p) {
+  return p.sh == 1 && p.sw == 1 && direct_suits<T>(p.W, p.kh, p.kw);
+}
+
+// dst (channels, Hp, Wp) = src (channels, src_h, src_w) shifted by (top, left), zero
+// elsewhere (negative top/left crop).
+template <typename T>
+void pad_planes(const T* src, std::int64_t channels, std::int64_t src_h, std::int64_t src_w,
+                std::int64_t top, std::int64_t left, std::int64_t Hp, std::int64_t Wp, T* dst) {
+  const std::int64_t s_lo = std::max<std::int64_t>(0, left);
+  const std::int64_t s_hi = std::max(s_lo, std::min(Wp, src_w + left));
+  for (std::int64_t c = 0; c < channels; ++c) {
+    for (std::int64_t r = 0; r < Hp; ++r) {
+      T* d = dst + (c * Hp + r) * Wp;
+      const std::int64_t sr = r - top;
+      if (sr < 0 || sr >= src_h || s_hi == s_lo) {
+        std::fill(d, d + Wp, T(0));
+        continue;
+      }
+      std::fill(d, d + s_lo, T(0));
+      std::memcpy(d + s_lo, src + (c * src_h + sr) * src_w + (s_lo - left),
+                  sizeof(T) * static_cast<std::size_t>(s_hi - s_lo));
+      std::fill(d + s_hi, d + Wp, T(0));
+    }
+  }
+}
+
+// The direct kernel over a whole batch. weight_at(g, k, t) gives the weight of output k and
+// tap t of group g. Threads take whole (image, group) items when there are enough of them,
+// else split each item's slots; either way each output's sum is the same.
+template <typename T, typename WeightAt>
+void direct_conv(const DirectConv<T>& d, WeightAt&& weight_at) {
+  const int lanes = direct_lanes<T>();
+  const std::int64_t chunks = (d.cols + lanes - 1) / lanes;
+  const std::int64_t slots = d.rows * chunks;
+  // The tile that wastes the fewest lanes on padding channels and spare slots.
+  int mr = kDirectTiles[0][0], nv = kDirectTiles[0][1];
+  std::int64_t best = -1;
+  for (const auto& tile : kDirectTiles) {
+    const std::int64_t cost = (d.outputs + tile[0] - 1) / tile[0] * tile[0] *
+                              ((slots + tile[1] - 1) / tile[1] * tile[1]);
+    if (best < 0 || cost < best) {
+      best = cost;
+      mr = tile[0];
+      nv = tile[1];
+    }
+  }
+  const std::int64_t taps = d.channels * d.kh * d.kw;
+  const std::int64_t Hp = (d.rows - 1) * d.sh + (d.kh - 1) * d.dh + 1;
+  const std::int64_t Wp = d.cols + (d.kw - 1) * d.dw;
+  const std::int64_t padded = d.channels * Hp * Wp + lanes;  // + slack for the last vector
+  std::vector<std::int64_t> tap_offset(static_cast<std::size_t>(taps));
+  for (std::int64_t c = 0; c < d.channels; ++c) {
+    for (std::int64_t i = 0; i < d.kh; ++i) {
+      for (std::int64_t j = 0; j < d.kw; ++j) {
+        tap_offset[static_cast<std::size_t>((c * d.kh + i) * d.kw + j)] =
+            c * Hp * Wp + i * d.dh * Wp + j * d.dw;
+      }
+    }
+  }
+  const std::int64_t kblocks = (d.outputs + mr - 1) / mr;
+  const std::int64_t group_weights = kblocks * taps * mr;
+  std::vector<T> packed(static_cast<std::size_t>(d.groups * group_weights), T(0));
+  for (std::int64_t g = 0; g < d.groups; ++g) {
+    for (std::int64_t k = 0; k < d.outputs; ++k) {
+      T* dst = packed.data() + g * group_weights + (k / mr) * taps * mr + k % mr;
+      for (std::int64_t t = 0; t < taps; ++t) dst[t * mr] = weight_at(g, k, t);
+    }
+  }
+  const std::int64_t src_image = d.groups * d.channels * d.src_h * d.src_w;
+  const std::int64_t dst_image = d.groups * d.outputs * d.rows * d.cols;
+  const auto job_for = [&](std::int64_t item, const T* xp) {
+    const std::int64_t n = item / d.groups, g = item % d.groups;
+    conv_direct::Job<T> job;
+    job.xp = xp;
+    job.tap_offset = tap_offset.data();
+    job.taps = taps;
+    job.packed_w = packed.data() + g * group_weights;
+    job.bias = d.bias ? d.bias + g * d.outputs : nullptr;
+    job.outputs = d.outputs;
+    job.rows = d.rows;
+    job.cols = d.cols;
+    job.row_step = d.sh * Wp;
+    job.y = d.dst + n * dst_image + g * d.outputs * d.rows * d.cols;
+    job.mr = mr;
+    job.nv = nv;
+    return job;
+  };
+  const auto pad_item = [&](std::int64_t item, T* xp) {
+    const std::int64_t n = item / d.groups, g = item % d.groups;
+    pad_planes(d.src + n * src_image + g * d.channels * d.src_h * d.src_w, d.channels, d.src_h,
+               d.src_w, d.top, d.left, Hp, Wp, xp);
+    std::fill(xp + padded - lanes, xp + padded, T(0));
+  };
+  const std::int64_t items = d.N * d.groups;
+  const std::int64_t item_work = kblocks * mr * slots * lanes * taps;
+  const int threads = max_threads();
+  if (threads > 1 && items >= threads && worth_parallel(items * item_work)) {
+#pragma omp parallel
+    {
+      std::unique_ptr<T[]> xp(new T[static_cast<std::size_t>(padded)]);
+#pragma omp for schedule(static)
+      for (std::int64_t item = 0; item < items; ++item) {
+        pad_item(item, xp.get());
+        run_direct(job_for(item, xp.get()), 0, slots);
+      }
+    }
+    return;
+  }
+  std::unique_ptr<T[]> xp(new T[static_cast<std::size_t>(padded)]);
+  const std::int64_t tiles = (slots + nv - 1) / nv;
+  for (std::int64_t item = 0; item < items; ++item) {
+    pad_item(item, xp.get());
+    const conv_direct::Job<T> job = job_for(item, xp.get());
+#pragma omp parallel for schedule(static) if (worth_parallel(item_work))
+    for (std::int64_t tile = 0; tile < tiles; ++tile) {
+      run_direct(job, tile * nv, std::min(slots, (tile + 1) * nv));
+    }
+  }
+}
+
+}  // namespace
+
+void set_conv_direct_enabled(bool enabled) { direct_enabled().store(enabled); }
+bool conv_direct_enabled() { return direct_enabled().load(); }
+
+template <typename T>
+ConvAlgorithms conv_algorithms(const Conv2dParams& p) {
+  ConvAlgorithms a;
+  if (is_pointwise(p)) {
+    a.forward = a.backward_input = a.backward_weight = "pointwise";
+    return a;
+  }
+  a.forward = direct_forward_suits<T>(p) ? "direct" : "im2col";
+  a.backward_input = direct_backward_input_suits<T>(p) ? "direct" : "im2col";
+  a.backward_weight = "im2col";
+  return a;
+}
+
 template <typename T>
 void im2col(const T* x_g, std::int64_t Cg, const Conv2dParams& p, std::int64_t oh0,
             std::int64_t oh1, T* cols, std::int64_t ld) {
@@ -178,6 +382,16 @@ void col2im(const T* cols, std::int64_t ld, std::int64_t Cg, const Conv2dParams&
 
 template <typename T>
 void conv2d_forward(const T* x, const T* weight, const T* bias, const Conv2dParams& p, T* y) {
+  if (!is_pointwise(p) && direct_forward_suits<T>(p)) {
+    const std::int64_t Cg = p.C / p.groups, Kg = p.K / p.groups, taps = Cg * p.kh * p.kw;
+    const DirectConv<T> d{p.N, p.groups, Cg, p.H, p.W, p.ph, p.pw,
+                          Kg, p.Ho, p.Wo, p.sh, p.kh, p.kw, p.dh, p.dw,
+                          x, y, bias};
+    direct_conv(d, [&](std::int64_t g, std::int64_t k, std::int64_t t) {
+      return weight[(g * Kg + k) * taps + t];
+    });
+    return;
+  }
   const ConvPlan plan = conv_plan<T>(p);
   const std::int64_t Cg = p.C / p.groups, Kg = p.K / p.groups, CKK = plan.CKK, P = plan.P;
   // Per thread: the column matrix, and for batched units the GEMM output before it is copied
@@ -292,6 +506,21 @@ void backward_input_unit(const Unit& u, std::int64_t g, const T* dy, const T* we
 
 template <typename T>
 void conv2d_backward_input(const T* dy, const T* weight, const Conv2dParams& p, T* dx) {
+  if (!is_pointwise(p) && direct_backward_input_suits<T>(p)) {
+    // Stride 1: dx[c, ih, iw] = sum_{k, i, j} w[k, c, i, j] * dy[k, ih + ph - i*dh,
+    // iw + pw - j*dw], a convolution of dy padded by dh*(kh-1) - ph (a crop where negative)
+    // with the kernel flipped (i' = kh-1-i, j' = kw-1-j) and input/output channels swapped.
+    const std::int64_t Cg = p.C / p.groups, Kg = p.K / p.groups, kk = p.kh * p.kw;
+    const DirectConv<T> d{p.N, p.groups, Kg, p.Ho, p.Wo,
+                          p.dh * (p.kh - 1) - p.ph, p.dw * (p.kw - 1) - p.pw,
+                          Cg, p.H, p.W, 1, p.kh, p.kw, p.dh, p.dw,
+                          dy, dx, nullptr};
+    direct_conv(d, [&](std::int64_t g, std::int64_t c, std::int64_t t) {
+      const std::int64_t k = t / kk, flipped = kk - 1 - t % kk;  // (kh-1-i)*kw + (kw-1-j)
+      return weight[((g * Kg + k) * Cg + c) * kk + flipped];
+    });
+    return;
+  }
   const ConvPlan plan = conv_plan<T>(p);
   const std::int64_t Kg = p.K / p.groups, CKK = plan.CKK;
   const std::int64_t dy_elems = plan.images > 1 ? Kg * plan.max_width : 0;
@@ -399,7 +628,8 @@ void conv2d_backward_bias(const T* dy, const Conv2dParams& p, T* dbias) {
                                             T*);                                                \
   template void conv2d_backward_input<T>(const T*, const T*, const Conv2dParams&, T*);          \
   template void conv2d_backward_weight<T>(const T*, const T*, const Conv2dParams&, T*);         \
-  template void conv2d_backward_bias<T>(const T*, const Conv2dParams&, T*);
+  template void conv2d_backward_bias<T>(const T*, const Conv2dParams&, T*);                    \
+  template ConvAlgorithms conv_algorithms<T>(const Conv2dParams&);
 
 KERNN_INSTANTIATE_CONV(float)
 KERNN_INSTANTIATE_CONV(double)

@@ -307,6 +307,113 @@ void direct_conv(const DirectConv<T>& d, WeightAt&& weight_at) {
   }
 }
 
+template <typename T>
+bool direct_weight_suits(const Conv2dParams& p) {
+  const std::int64_t lanes = direct_lanes<T>();
+  if (lanes == 0 || !direct_enabled().load(std::memory_order_relaxed)) return false;
+  if (p.kh * p.kw == 1) return false;
+  // Vectorised over output channels: at least 3/8 of the lanes in use (6 of 16 floats).
+  const std::int64_t Kg = p.K / p.groups, kpad = (Kg + lanes - 1) / lanes * lanes;
+  return 8 * Kg >= 3 * kpad;
+}
+
+// The weight gradient by the direct kernel (any stride): dW[k, c, i, j] = sum over images and
+// output positions of dy[n, k, oh, ow] * x[n, c, oh*sh + i*dh - ph, ow*sw + j*dw - pw]. The
+// batch is cut into slots fixed by the shapes (each summed in image order into its own
+// partial, the partials added in slot order), and each slot into chunks of images whose
+// padded input and transposed output gradient stay in L2.
+template <typename T>
+void direct_backward_weight(const T* x, const T* dy, const Conv2dParams& p, T* dweight) {
+  const std::int64_t lanes = direct_lanes<T>();
+  const std::int64_t Cg = p.C / p.groups, Kg = p.K / p.groups, taps = Cg * p.kh * p.kw;
+  const std::int64_t kpad = (Kg + lanes - 1) / lanes * lanes, vecs = kpad / lanes;
+  const std::int64_t P = p.Ho * p.Wo;
+  const std::int64_t Hp = (p.Ho - 1) * p.sh + (p.kh - 1) * p.dh + 1;
+  const std::int64_t Wp = (p.Wo - 1) * p.sw + (p.kw - 1) * p.dw + 1;
+  const std::int64_t xp_image = Cg * Hp * Wp, dyt_image = P * kpad;
+  std::vector<std::int64_t> tap_offset(static_cast<std::size_t>(taps));
+  for (std::int64_t c = 0; c < Cg; ++c) {
+    for (std::int64_t i = 0; i < p.kh; ++i) {
+      for (std::int64_t j = 0; j < p.kw; ++j) {
+        tap_offset[static_cast<std::size_t>((c * p.kh + i) * p.kw + j)] =
+            c * Hp * Wp + i * p.dh * Wp + j * p.dw;
+      }
+    }
+  }
+  constexpr std::int64_t kChunkBytes = 512 << 10;
+  const std::int64_t chunk = std::max<std::int64_t>(
+      1, std::min<std::int64_t>(p.N, kChunkBytes / ((xp_image + dyt_image) * std::int64_t(sizeof(T)))));
+  const std::int64_t slots = std::min<std::int64_t>(p.N, 8);
+  const std::int64_t partial = p.groups * taps * kpad;  // one slot's (group, tap, channel) sums
+  std::vector<T> partials(static_cast<std::size_t>(slots * partial));
+  // Split of one chunk's work when the slots alone do not fill the threads: blocks of up to
+  // 4 channel vectors (the kernel's widest tile) by pieces of 24 taps (whole tiles of 12, 8
+  // or 6).
+  constexpr std::int64_t kVecBlock = 4, kTapPiece = 24;
+  const std::int64_t vec_blocks = (vecs + kVecBlock - 1) / kVecBlock;
+  const std::int64_t pieces = vec_blocks * ((taps + kTapPiece - 1) / kTapPiece);
+  const std::int64_t chunk_work = chunk * P * kpad * taps;
+  const int threads = max_threads();
+  const bool slot_parallel = threads > 1 && slots >= threads && worth_parallel(slots * chunk_work);
+  const auto run_slot = [&](std::int64_t s, T* scratch) {
+    T* xp = scratch;
+    T* dyt = scratch + chunk * xp_image;
+    const std::int64_t n_begin = s * p.N / slots, n_end = (s + 1) * p.N / slots;
+    for (std::int64_t g = 0; g < p.groups; ++g) {
+      for (std::int64_t n0 = n_begin; n0 < n_end; n0 += chunk) {
+        const std::int64_t images = std::min(chunk, n_end - n0);
+        for (std::int64_t n = n0; n < n0 + images; ++n) {
+          pad_planes(x + (n * p.C + g * Cg) * p.H * p.W, Cg, p.H, p.W, p.ph, p.pw, Hp, Wp,
+                     xp + (n - n0) * xp_image);
+#if defined(KERNN_X86)
+          conv_direct::transpose_to_positions_avx512(dy + (n * p.K + g * Kg) * P, Kg, P, kpad,
+                                                     dyt + (n - n0) * dyt_image);
+#endif
+        }
+        conv_direct::WeightGradJob<T> job{xp, xp_image, dyt, images, p.Ho, p.Wo,
+                                          p.sh * Wp, p.sw, kpad, tap_offset.data(),
+                                          partials.data() + s * partial + g * taps * kpad,
+                                          n0 != n_begin};
+#pragma omp parallel for schedule(static) if (!slot_parallel && worth_parallel(chunk_work))
+        for (std::int64_t piece = 0; piece < pieces; ++piece) {
+          const std::int64_t v = (piece % vec_blocks) * kVecBlock;
+          const std::int64_t t0 = (piece / vec_blocks) * kTapPiece;
+#if defined(KERNN_X86)
+          conv_direct::weight_grad_avx512(job, t0, std::min(taps, t0 + kTapPiece), v,
+                                          std::min(vecs, v + kVecBlock));
+#else
+          (void)v, (void)t0;
+#endif
+        }
+      }
+    }
+  };
+  const std::size_t scratch = static_cast<std::size_t>(chunk * (xp_image + dyt_image));
+  if (slot_parallel) {
+#pragma omp parallel
+    {
+      std::unique_ptr<T[]> buffer(new T[scratch]);
+#pragma omp for schedule(static)
+      for (std::int64_t s = 0; s < slots; ++s) run_slot(s, buffer.get());
+    }
+  } else {
+    std::unique_ptr<T[]> buffer(new T[scratch]);
+    for (std::int64_t s = 0; s < slots; ++s) run_slot(s, buffer.get());
+  }
+  // dweight[g*Kg + k, t] = the partials' sum in slot order.
+#pragma omp parallel for schedule(static) if (worth_parallel(slots * p.groups * taps * Kg))
+  for (std::int64_t gk = 0; gk < p.K; ++gk) {
+    const std::int64_t g = gk / Kg, k = gk % Kg;
+    for (std::int64_t t = 0; t < taps; ++t) {
+      T sum = partials[static_cast<std::size_t>((g * taps + t) * kpad + k)];
+      for (std::int64_t s = 1; s < slots; ++s) {
+        sum += partials[static_cast<std::size_t>(s * partial + (g * taps + t) * kpad + k)];
+      }
+      dweight[gk * taps + t] = sum;
+    }
+  }
+}
+
 }  // namespace
 
 void set_conv_direct_enabled(bool enabled) { direct_enabled().store(enabled); }
@@ -321,7 +428,7 @@ ConvAlgorithms conv_algorithms(const Conv2dParams& p) {
   }
   a.forward = direct_forward_suits<T>(p) ? "direct" : "im2col";
   a.backward_input = direct_backward_input_suits<T>(p) ? "direct" : "im2col";
-  a.backward_weight = "im2col";
+  a.backward_weight = direct_weight_suits<T>(p) ? "direct" : "im2col";
   return a;
 }
 
@@ -543,6 +650,10 @@ void conv2d_backward_weight(const T* x, const T* dy, const Conv2dParams& p, T* d
   const std::int64_t weight_elems = p.K * CKK;
   if (p.N == 0) {
     std::fill(dweight, dweight + weight_elems, T(0));
+    return;
+  }
+  if (!plan.pointwise && direct_weight_suits<T>(p)) {
+    direct_backward_weight(x, dy, p, dweight);
     return;
   }
   // Slots (consecutive runs of units): at most 8, fewer when the partials would pass 64 MB; a

@@ -45,4 +45,35 @@ bool tile_supported(int mr, int nv);
 template <typename T>
 void run_avx512(const Job<T>& job, std::int64_t slot_begin, std::int64_t slot_end);
 
+// Weight gradient, vectorised over output channels. One job is one chunk of images of one
+// group: xp holds each image zero-padded as above (image stride xp_image), dyt the output
+// gradient transposed, position-major: dyt[(n * positions + oh * cols + ow) * kpad + k]
+// (kpad = channels rounded up to whole vectors, zero beyond). For taps [tap_begin, tap_end)
+// and channel vectors [vec_begin, vec_end):
+//   dwt[t * kpad + k] (+)= sum_{n, oh, ow in order} dyt[n, oh, ow, k]
+//                                                 * xp[n][oh * row_step + ow * col_step + tap_offset[t]]
+// stored when `accumulate` is false, added to dwt when true.
+template <typename T>
+struct WeightGradJob {
+  const T* xp;
+  std::int64_t xp_image;
+  const T* dyt;
+  std::int64_t images, rows, cols, row_step, col_step, kpad;
+  const std::int64_t* tap_offset;
+  T* dwt;
+  bool accumulate;
+};
+
+// Each dwt element is one sum over the positions in order, however the caller splits the
+// tap and vector ranges (between threads, say).
+// dst[q * kpad + k] = src[k * positions + q] for k < channels, 0 for channels <= k < kpad
+// (kpad a multiple of the vector length): the output gradient in the layout above.
+template <typename T>
+void transpose_to_positions_avx512(const T* src, std::int64_t channels, std::int64_t positions,
+                                   std::int64_t kpad, T* dst);
+
+template <typename T>
+void weight_grad_avx512(const WeightGradJob<T>& job, std::int64_t tap_begin, std::int64_t tap_end,
+                        std::int64_t vec_begin, std::int64_t vec_end);
+
 }  // namespace kernn::conv_direct

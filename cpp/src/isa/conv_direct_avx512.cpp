@@ -26,6 +26,9 @@ struct Float16 {
   static R fmadd(R a, R b, R c) { return _mm512_fmadd_ps(a, b, c); }
   static R add(R a, R b) { return _mm512_add_ps(a, b); }
   static void store(T* p, Mask m, R r) { _mm512_mask_storeu_ps(p, m, r); }
+  static R load(const T* p, Mask m) { return _mm512_maskz_loadu_ps(m, p); }
+  static R permute2(R a, __m512i index, R b) { return _mm512_permutex2var_ps(a, index, b); }
+  static __m512i lane_index(const int* values) { return _mm512_loadu_si512(values); }
 };
 
 struct Double8 {
@@ -39,6 +42,11 @@ struct Double8 {
   static R fmadd(R a, R b, R c) { return _mm512_fmadd_pd(a, b, c); }
   static R add(R a, R b) { return _mm512_add_pd(a, b); }
   static void store(T* p, Mask m, R r) { _mm512_mask_storeu_pd(p, m, r); }
+  static R load(const T* p, Mask m) { return _mm512_maskz_loadu_pd(m, p); }
+  static R permute2(R a, __m512i index, R b) { return _mm512_permutex2var_pd(a, index, b); }
+  static __m512i lane_index(const int* values) {
+    return _mm512_cvtepi32_epi64(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(values)));
+  }
 };
 
 // One MR x NV tile: channels [k0, k0 + valid_rows) of slots whose input starts at in[v] and
@@ -124,7 +132,159 @@ void run(const Job<typename V::T>& job, std::int64_t slot_begin, std::int64_t sl
   }
 }
 
+// Weight gradient: MT taps x NV channel vectors in registers; per position NV loads of dyt and
+// MT broadcasts of the padded input, one per tap (the taps' pointers advance together).
+template <class V, int MT, int NV>
+void weight_grad_tile(const WeightGradJob<typename V::T>& job, std::int64_t t0, int valid_taps,
+                      std::int64_t vec0) {
+  using T = typename V::T;
+  using R = typename V::R;
+  constexpr int L = V::L;
+  R acc[MT][NV];
+#pragma GCC unroll 16
+  for (int r = 0; r < MT; ++r) {
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[r][v] = V::zero();
+  }
+  std::int64_t offset[MT];
+#pragma GCC unroll 16
+  for (int r = 0; r < MT; ++r) offset[r] = job.tap_offset[t0 + (r < valid_taps ? r : 0)];
+  const std::int64_t cs = job.col_step;
+  for (std::int64_t n = 0; n < job.images; ++n) {
+    const T* image = job.xp + n * job.xp_image;
+    const T* dy = job.dyt + n * job.rows * job.cols * job.kpad + vec0 * L;
+    for (std::int64_t oh = 0; oh < job.rows; ++oh, dy += job.cols * job.kpad) {
+      const T* row = image + oh * job.row_step;
+      const T* q[MT];
+#pragma GCC unroll 16
+      for (int r = 0; r < MT; ++r) q[r] = row + offset[r];
+      for (std::int64_t ow = 0; ow < job.cols; ++ow) {
+        R d[NV];
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) d[v] = V::load(dy + ow * job.kpad + v * L);
+#pragma GCC unroll 16
+        for (int r = 0; r < MT; ++r) {
+          const R a = V::set1(q[r][ow * cs]);
+#pragma GCC unroll 4
+          for (int v = 0; v < NV; ++v) acc[r][v] = V::fmadd(a, d[v], acc[r][v]);
+        }
+      }
+    }
+  }
+#pragma GCC unroll 16
+  for (int r = 0; r < MT; ++r) {
+    if (r >= valid_taps) break;
+    T* out = job.dwt + (t0 + r) * job.kpad + vec0 * L;
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+      R value = acc[r][v];
+      if (job.accumulate) value = V::add(V::load(out + v * L), value);
+      V::store(out + v * L, static_cast<typename V::Mask>(~0u), value);
+    }
+  }
+}
+
+// L x L transpose in registers: log2(L) butterfly stages, stage h swapping the off-diagonal
+// h x h blocks of every 2h x 2h block (two two-source permutes per pair of rows).
+template <class V>
+void transpose_block(typename V::R* r) {
+  constexpr int L = V::L;
+  for (int h = L / 2; h >= 1; h /= 2) {
+    int lo_index[L], hi_index[L];
+    for (int j = 0; j < L; ++j) {  // permute2(a, idx, b): idx < L picks a[idx], else b[idx-L]
+      lo_index[j] = (j & h) ? L + j - h : j;
+      hi_index[j] = (j & h) ? L + j : j + h;
+    }
+    const __m512i lo = V::lane_index(lo_index), hi = V::lane_index(hi_index);
+    for (int i = 0; i < L; ++i) {
+      if (i & h) continue;
+      const typename V::R a = r[i], b = r[i + h];
+      r[i] = V::permute2(a, lo, b);
+      r[i + h] = V::permute2(a, hi, b);
+    }
+  }
+}
+
+template <class V>
+void transpose_to_positions(const typename V::T* src, std::int64_t channels,
+                            std::int64_t positions, std::int64_t kpad, typename V::T* dst) {
+  using R = typename V::R;
+  constexpr int L = V::L;
+  for (std::int64_t q0 = 0; q0 < positions; q0 += L) {
+    const int n = static_cast<int>(std::min<std::int64_t>(L, positions - q0));
+    const auto mask = static_cast<typename V::Mask>((std::uint32_t{1} << n) - 1);
+    for (std::int64_t k0 = 0; k0 < kpad; k0 += L) {
+      R r[L];
+      for (int i = 0; i < L; ++i) {
+        r[i] = k0 + i < channels ? V::load(src + (k0 + i) * positions + q0, mask) : V::zero();
+      }
+      transpose_block<V>(r);
+      for (int j = 0; j < n; ++j) {
+        V::store(dst + (q0 + j) * kpad + k0, static_cast<typename V::Mask>(~0u), r[j]);
+      }
+    }
+  }
+}
+
+constexpr int kWeightGradTailTaps = 4;
+
+// Taps per tile for NV channel vectors: about 24 accumulators, and few enough tap pointers to
+// stay in general registers.
+constexpr int weight_grad_tile_taps(int nv) { return nv <= 2 ? 12 : nv == 3 ? 8 : 6; }
+
+template <class V, int NV>
+void weight_grad_block(const WeightGradJob<typename V::T>& job, std::int64_t tap_begin,
+                       std::int64_t tap_end, std::int64_t vec0) {
+  constexpr int MT = weight_grad_tile_taps(NV);
+  std::int64_t t = tap_begin;
+  for (; t + MT <= tap_end; t += MT) weight_grad_tile<V, MT, NV>(job, t, MT, vec0);
+  for (; t < tap_end; t += kWeightGradTailTaps) {
+    const int valid = static_cast<int>(std::min<std::int64_t>(kWeightGradTailTaps, tap_end - t));
+    weight_grad_tile<V, kWeightGradTailTaps, NV>(job, t, valid, vec0);
+  }
+}
+
+template <class V>
+void weight_grad(const WeightGradJob<typename V::T>& job, std::int64_t tap_begin,
+                 std::int64_t tap_end, std::int64_t vec_begin, std::int64_t vec_end) {
+  for (std::int64_t v = vec_begin; v < vec_end; v += 4) {
+    switch (std::min<std::int64_t>(4, vec_end - v)) {
+      case 1: weight_grad_block<V, 1>(job, tap_begin, tap_end, v); break;
+      case 2: weight_grad_block<V, 2>(job, tap_begin, tap_end, v); break;
+      case 3: weight_grad_block<V, 3>(job, tap_begin, tap_end, v); break;
+      default: weight_grad_block<V, 4>(job, tap_begin, tap_end, v); break;
+    }
+  }
+}
+
 }  // namespace
+
+template <>
+void transpose_to_positions_avx512<float>(const float* src, std::int64_t channels,
+                                          std::int64_t positions, std::int64_t kpad, float* dst) {
+  transpose_to_positions<Float16>(src, channels, positions, kpad, dst);
+}
+
+template <>
+void transpose_to_positions_avx512<double>(const double* src, std::int64_t channels,
+                                           std::int64_t positions, std::int64_t kpad,
+                                           double* dst) {
+  transpose_to_positions<Double8>(src, channels, positions, kpad, dst);
+}
+
+template <>
+void weight_grad_avx512<float>(const WeightGradJob<float>& job, std::int64_t tap_begin,
+                               std::int64_t tap_end, std::int64_t vec_begin,
+                               std::int64_t vec_end) {
+  weight_grad<Float16>(job, tap_begin, tap_end, vec_begin, vec_end);
+}
+
+template <>
+void weight_grad_avx512<double>(const WeightGradJob<double>& job, std::int64_t tap_begin,
+                                std::int64_t tap_end, std::int64_t vec_begin,
+                                std::int64_t vec_end) {
+  weight_grad<Double8>(job, tap_begin, tap_end, vec_begin, vec_end);
+}
 
 bool tile_supported(int mr, int nv) {
   return (mr == 12 && nv == 2) || (mr == 8 && nv == 3) || (mr == 6 && nv == 4) ||

@@ -184,25 +184,40 @@ void weight_grad_tile(const WeightGradJob<typename V::T>& job, std::int64_t t0, 
   }
 }
 
-// L x L transpose in registers: log2(L) butterfly stages, stage h swapping the off-diagonal
-// h x h blocks of every 2h x 2h block (two two-source permutes per pair of rows).
-template <class V>
-void transpose_block(typename V::R* r) {
+// L x L transpose in registers: log2(L) butterfly stages, stage H swapping the off-diagonal
+// H x H blocks of every 2H x 2H block (two two-source permutes per pair of rows). Templates
+// and full unrolling keep the rows in registers and the permute indices constant.
+template <int L, int H>
+struct ButterflyIndex {
+  // permute2(a, idx, b): idx < L picks a[idx], else b[idx - L]
+  static constexpr int lo(int j) { return (j & H) ? L + j - H : j; }
+  static constexpr int hi(int j) { return (j & H) ? L + j : j + H; }
+};
+
+template <class V, int H>
+inline void butterfly_stage(typename V::R* r) {
   constexpr int L = V::L;
-  for (int h = L / 2; h >= 1; h /= 2) {
-    int lo_index[L], hi_index[L];
-    for (int j = 0; j < L; ++j) {  // permute2(a, idx, b): idx < L picks a[idx], else b[idx-L]
-      lo_index[j] = (j & h) ? L + j - h : j;
-      hi_index[j] = (j & h) ? L + j : j + h;
-    }
-    const __m512i lo = V::lane_index(lo_index), hi = V::lane_index(hi_index);
-    for (int i = 0; i < L; ++i) {
-      if (i & h) continue;
-      const typename V::R a = r[i], b = r[i + h];
-      r[i] = V::permute2(a, lo, b);
-      r[i + h] = V::permute2(a, hi, b);
-    }
+  using I = ButterflyIndex<L, H>;
+  alignas(64) static constexpr int lo_index[16] = {
+      I::lo(0), I::lo(1), I::lo(2),  I::lo(3),  I::lo(4),  I::lo(5),  I::lo(6),  I::lo(7),
+      I::lo(8), I::lo(9), I::lo(10), I::lo(11), I::lo(12), I::lo(13), I::lo(14), I::lo(15)};
+  alignas(64) static constexpr int hi_index[16] = {
+      I::hi(0), I::hi(1), I::hi(2),  I::hi(3),  I::hi(4),  I::hi(5),  I::hi(6),  I::hi(7),
+      I::hi(8), I::hi(9), I::hi(10), I::hi(11), I::hi(12), I::hi(13), I::hi(14), I::hi(15)};
+  const __m512i lo = V::lane_index(lo_index), hi = V::lane_index(hi_index);
+#pragma GCC unroll 16
+  for (int i = 0; i < L; ++i) {
+    if (i & H) continue;
+    const typename V::R a = r[i], b = r[i + H];
+    r[i] = V::permute2(a, lo, b);
+    r[i + H] = V::permute2(a, hi, b);
   }
+  if constexpr (H > 1) butterfly_stage<V, H / 2>(r);
+}
+
+template <class V>
+inline void transpose_block(typename V::R* r) {
+  butterfly_stage<V, V::L / 2>(r);
 }
 
 template <class V>
@@ -215,11 +230,14 @@ void transpose_to_positions(const typename V::T* src, std::int64_t channels,
     const auto mask = static_cast<typename V::Mask>((std::uint32_t{1} << n) - 1);
     for (std::int64_t k0 = 0; k0 < kpad; k0 += L) {
       R r[L];
+#pragma GCC unroll 16
       for (int i = 0; i < L; ++i) {
         r[i] = k0 + i < channels ? V::load(src + (k0 + i) * positions + q0, mask) : V::zero();
       }
       transpose_block<V>(r);
-      for (int j = 0; j < n; ++j) {
+#pragma GCC unroll 16
+      for (int j = 0; j < L; ++j) {
+        if (j >= n) break;
         V::store(dst + (q0 + j) * kpad + k0, static_cast<typename V::Mask>(~0u), r[j]);
       }
     }

@@ -52,6 +52,7 @@ VALID_CALLS = {
     "set_activation_simd": lambda: ((True,), {}),
     "gemm": lambda: ((_rand(2, 3), _rand(3, 4), np.zeros((2, 4))), dict(beta=1.0)),
     "gemm_reference": lambda: ((_rand(2, 3), _rand(3, 4), np.zeros((2, 4))), dict(beta=1.0)),
+    "linear": lambda: ((_rand(2, 3), _rand(4, 3), _rand(4), True), {}),
     "relu_forward": lambda: ((_rand(3, 4),), {}),
     "relu_backward": lambda: ((_rand(3, 4), _rand(3, 4)), {}),
     "leaky_relu_forward": lambda: ((_rand(3, 4), 0.1), {}),

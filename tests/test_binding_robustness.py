@@ -49,7 +49,7 @@ VALID_CALLS = {
     "backend_info": lambda: ((), {}),
     "_gemm_isa": lambda: ((), {}),
     "_set_gemm_isa": lambda: ((_C._gemm_isa(),), {}),
-    "set_activation_simd": lambda: ((True,), {}),
+    "set_simd_loops": lambda: ((True,), {}),
     "gemm": lambda: ((_rand(2, 3), _rand(3, 4), np.zeros((2, 4))), dict(beta=1.0)),
     "gemm_reference": lambda: ((_rand(2, 3), _rand(3, 4), np.zeros((2, 4))), dict(beta=1.0)),
     "linear": lambda: ((_rand(2, 3), _rand(4, 3), _rand(4), True), {}),

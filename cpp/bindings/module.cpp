@@ -45,8 +45,8 @@ PYBIND11_MODULE(_C, m) {
       },
       py::arg("enabled"),
       "Use (True) or not (False) the AVX2 builds of the element-wise loops (float exp / sigmoid /\n"
-      "tanh, batch norm); returns whether they are now in use (False on a CPU without AVX2 +\n"
-      "FMA). For tests of the portable build.");
+      "tanh, batch norm, optimizer updates, 2x2 max pooling); returns whether they are now in use\n"
+      "(False on a CPU without AVX2 + FMA). For tests of the portable build.");
 
   kernn::bind::register_gemm(m);
   kernn::bind::register_elementwise(m);

@@ -84,6 +84,8 @@ VALID_CALLS = {
     "conv2d_forward": lambda: ((_rand(1, 2, 5, 5), _rand(3, 2, 3, 3), _rand(3)), {}),
     "conv2d_forward_reference": lambda: ((_rand(1, 2, 5, 5), _rand(3, 2, 3, 3), _rand(3)), {}),
     "conv2d_backward": lambda: ((_rand(1, 2, 5, 5), _rand(3, 2, 3, 3), _rand(1, 3, 3, 3)), {}),
+    "_conv2d_algorithms": lambda: ((_rand(1, 2, 5, 5), _rand(3, 2, 3, 3)), {}),
+    "_set_conv_direct": lambda: ((True,), {}),
     "max_pool2d_forward": lambda: ((_rand(1, 2, 5, 5), 2), {}),
     "max_pool2d_backward": lambda: ((_pool_out()[0], _pool_out()[1], [1, 2, 5, 5]), {}),
     "avg_pool2d_forward": lambda: ((_rand(1, 2, 5, 5), 2), {}),

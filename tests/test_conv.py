@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 
 import kernn
+from kernel_check import num_threads
 from kernn import _C
 
 DTYPES = [np.float32, np.float64]
@@ -115,9 +116,19 @@ def test_conv2d_bias_none_and_backward_mask():
     assert dx is None and db is None and dw.shape == w.shape
 
 
-def test_conv2d_large_image_is_processed_in_bands():
+@pytest.mark.parametrize("direct", [True, False])
+def test_conv2d_large_image_is_processed_in_bands(direct):
     # One image's column matrix (27 x 400*400 floats = 17 MB) exceeds the 8 MB buffer cap, so the
-    # kernel runs several bands of output rows; results must not change.
+    # im2col kernels run several bands of output rows; results must not change. (With the direct
+    # kernel on, only the weight gradient goes through im2col.)
+    previous = _C._set_conv_direct(direct)
+    try:
+        _check_large_image()
+    finally:
+        _C._set_conv_direct(previous)
+
+
+def _check_large_image():
     rng = np.random.default_rng(2)
     x = rng.standard_normal((1, 3, 400, 400)).astype(np.float32)
     w = rng.standard_normal((2, 3, 3, 3)).astype(np.float32)
@@ -158,6 +169,93 @@ def test_conv2d_one_and_two_threads_agree():
         kernn.set_num_threads(before)
     for a, c in zip(*results):
         np.testing.assert_array_equal(a, c)
+
+
+# The direct kernel (AVX-512 CPUs): unit width stride, not 1x1, output rows at least half a
+# vector wide. Channel counts cover every register tile (4, 6, 8, 12 rows) with a partial last
+# block; widths cover one and several vectors with a masked tail; heights strides 1..3; paddings
+# up to larger than the kernel (the input gradient then crops the output gradient); dilation,
+# groups, depthwise, batch 1. (N, C, K, H, W, kernel, stride, padding, dilation, groups)
+DIRECT_CASES = [
+    (1, 1, 1, 9, 9, (2, 2), (1, 1), (0, 0), (1, 1), 1),
+    (2, 3, 5, 11, 19, (3, 3), (1, 1), (1, 1), (1, 1), 1),
+    (3, 2, 7, 8, 33, (1, 5), (1, 1), (0, 2), (1, 1), 1),
+    (1, 4, 13, 13, 17, (5, 1), (2, 1), (2, 0), (1, 1), 1),
+    (2, 3, 16, 10, 24, (7, 7), (3, 1), (3, 3), (1, 1), 1),
+    (1, 2, 24, 9, 12, (3, 2), (1, 1), (4, 3), (1, 1), 1),
+    (2, 6, 4, 12, 40, (3, 3), (1, 1), (2, 2), (2, 3), 2),
+    (1, 4, 8, 7, 9, (3, 3), (2, 1), (1, 1), (1, 1), 4),
+    (2, 1, 6, 28, 28, (5, 5), (1, 1), (2, 2), (1, 1), 1),
+    (1, 5, 9, 6, 16, (4, 6), (1, 1), (2, 1), (1, 2), 1),
+]
+
+
+def _direct_id(case):
+    N, C, K, H, W, k, s, p, d, g = case
+    return f"n{N}-c{C}-k{K}-{H}x{W}-w{k[0]}x{k[1]}-s{s[0]}x{s[1]}-p{p[0]}x{p[1]}-d{d[0]}x{d[1]}-g{g}"
+
+
+def _direct_problem(case, dtype, seed):
+    N, C, K, H, W, k, s, p, d, g = case
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((N, C, H, W)).astype(dtype)
+    w = rng.standard_normal((K, C // g, *k)).astype(dtype)
+    b = rng.standard_normal(K).astype(dtype)
+    args = dict(stride=s, padding=p, dilation=d, groups=g)
+    Ho = (H + 2 * p[0] - d[0] * (k[0] - 1) - 1) // s[0] + 1
+    Wo = (W + 2 * p[1] - d[1] * (k[1] - 1) - 1) // s[1] + 1
+    dy = rng.standard_normal((N, K, Ho, Wo)).astype(dtype)
+    return x, w, b, dy, args
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", DIRECT_CASES, ids=_direct_id)
+def test_conv2d_direct_matches_reference_and_im2col(case, dtype):
+    x, w, b, dy, args = _direct_problem(case, dtype, 4)
+    avx512 = "avx512" in _C.backend_info()["isas_supported"]
+    algorithms = _C._conv2d_algorithms(x, w, **args)
+    if avx512:  # these shapes are chosen to take the direct path wherever it exists
+        assert algorithms["forward"] == "direct"
+        assert algorithms["backward_input"] == ("direct" if args["stride"] == (1, 1) else "im2col")
+    y = _C.conv2d_forward(x, w, b, **args)
+    dx, dw, db = _C.conv2d_backward(x, w, dy, **args)
+    previous = _C._set_conv_direct(False)
+    try:
+        assert _C._conv2d_algorithms(x, w, **args)["forward"] == "im2col"
+        y_im2col = _C.conv2d_forward(x, w, b, **args)
+        dx_im2col, dw_im2col, db_im2col = _C.conv2d_backward(x, w, dy, **args)
+    finally:
+        _C._set_conv_direct(previous)
+    taps = w.shape[1] * w.shape[2] * w.shape[3]
+    np.testing.assert_allclose(y, _C.conv2d_forward_reference(x, w, b, **args), **_tol(dtype, taps))
+    np.testing.assert_allclose(y, y_im2col, **_tol(dtype, taps))
+    tx = torch.from_numpy(x).requires_grad_()
+    ty = F.conv2d(tx, torch.from_numpy(w), torch.from_numpy(b), **args)
+    ty.backward(torch.from_numpy(dy))
+    dx_taps = (w.shape[0] // args["groups"]) * w.shape[2] * w.shape[3]
+    np.testing.assert_allclose(dx, tx.grad.numpy(), **_tol(dtype, dx_taps))
+    np.testing.assert_allclose(dx, dx_im2col, **_tol(dtype, dx_taps))
+    dw_length = x.shape[0] * dy.shape[2] * dy.shape[3]
+    tw = torch.from_numpy(w).requires_grad_()
+    F.conv2d(torch.from_numpy(x), tw, None, **args).backward(torch.from_numpy(dy))
+    np.testing.assert_allclose(dw, tw.grad.numpy(), **_tol(dtype, dw_length))
+    np.testing.assert_allclose(dw, dw_im2col, **_tol(dtype, dw_length))
+    np.testing.assert_array_equal(db, db_im2col)
+
+
+@pytest.mark.parametrize("case", [DIRECT_CASES[1], DIRECT_CASES[6]], ids=_direct_id)
+def test_conv2d_direct_one_and_two_threads_agree(case):
+    # Batch 1 splits one image's tiles between the threads; a batch of 8 splits the images.
+    problems = [_direct_problem((N, *case[1:]), np.float32, 5) for N in (1, 8)]
+    results = {}
+    for threads in (1, 2):
+        with num_threads(threads):
+            results[threads] = [(_C.conv2d_forward(x, w, b, **args),
+                                 _C.conv2d_backward(x, w, dy, **args)[0])
+                                for x, w, b, dy, args in problems]
+    for one, two in zip(results[1], results[2]):
+        np.testing.assert_array_equal(one[0], two[0])
+        np.testing.assert_array_equal(one[1], two[1])
 
 
 def test_conv2d_errors_name_op_argument_and_sizes():

@@ -163,8 +163,43 @@ void register_conv(py::module_& m) {
       py::arg("padding") = 0, py::arg("dilation") = 1, py::arg("groups") = 1,
       py::arg("output_mask") = std::vector<bool>{true, true, true},
       "Gradients of conv2d -> (grad_input, grad_weight, grad_bias); an entry is None where\n"
-      "output_mask (input, weight, bias) is False. grad_input by GEMM + col2im, grad_weight by\n"
-      "GEMM summed over the batch in a fixed order, grad_bias by reduction.");
+      "output_mask (input, weight, bias) is False. grad_input by the direct kernel (stride 1,\n"
+      "AVX-512) or GEMM + col2im, grad_weight by GEMM summed over the batch in a fixed order,\n"
+      "grad_bias by reduction.");
+
+  m.def(
+      "_conv2d_algorithms",
+      [](const py::array& x, const py::array& weight, const py::object& stride,
+         const py::object& padding, const py::object& dilation, std::int64_t groups) {
+        const char* op = "_conv2d_algorithms";
+        const DType dt = float_dtype(x, op, "input");
+        require_contiguous(x, op, "input");  // the same checks as the conv2d it describes
+        require_dtype(weight, dt, op, "weight");
+        require_contiguous(weight, op, "weight");
+        const Conv2dParams p = conv_params(op, x, weight, stride, padding, dilation, groups);
+        const ConvAlgorithms a = dispatch(dt, [&](auto tag) {
+          return conv_algorithms<decltype(tag)>(p);
+        });
+        py::dict d;
+        d["forward"] = a.forward;
+        d["backward_input"] = a.backward_input;
+        d["backward_weight"] = a.backward_weight;
+        return d;
+      },
+      py::arg("input"), py::arg("weight"), py::arg("stride") = 1, py::arg("padding") = 0,
+      py::arg("dilation") = 1, py::arg("groups") = 1,
+      "Testing hook: which kernel conv2d_forward / conv2d_backward would run for these arrays\n"
+      "-> {'forward', 'backward_input', 'backward_weight'}: 'direct', 'im2col' or 'pointwise'.");
+  m.def(
+      "_set_conv_direct",
+      [](bool enabled) {
+        const bool previous = conv_direct_enabled();
+        set_conv_direct_enabled(enabled);
+        return previous;
+      },
+      py::arg("enabled"),
+      "Testing hook: False sends every conv2d through im2col + GEMM (process-wide); returns\n"
+      "the previous setting.");
 }
 
 }  // namespace kernn::bind

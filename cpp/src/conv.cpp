@@ -9,10 +9,13 @@
 #include "kernn/conv.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <memory>
 #include <vector>
 
+#include "isa/conv_direct.h"
+#include "kernn/cpu_features.h"
 #include "kernn/gemm.h"
 #include "kernn/parallel.h"
 #include "lane_sum.h"
@@ -121,6 +124,314 @@ void for_items(std::int64_t items, std::int64_t buffer_elems, std::int64_t work_
 
 }  // namespace
 
+// ---- direct convolution (AVX-512) -----------------------------------------------------------
+
+namespace {
+
+std::atomic<bool>& direct_enabled() {
+  static std::atomic<bool> enabled{true};
+  return enabled;
+}
+
+// One direct convolution over a batch: for every image n and group g,
+//   dst[n, g*outputs + k, oh, ow] = bias[g*outputs + k]
+//       + sum_{c < channels, i < kh, j < kw} weight_at(g, k, (c*kh + i)*kw + j)
+//             * src[n, g*channels + c, oh*sh + i*dh - top, ow + j*dw - left]   (0 outside)
+// for oh < rows, ow < cols. The forward is this with src = x; the input gradient of a
+// stride-1 convolution is this with src = dy and the flipped, transposed weight.
+template <typename T>
+struct DirectConv {
+  std::int64_t N, groups, channels, src_h, src_w, top, left;
+  std::int64_t outputs, rows, cols, sh, kh, kw, dh, dw;
+  const T* src;
+  T* dst;
+  const T* bias;
+};
+
+constexpr int kDirectTiles[][2] = {{8, 3}, {12, 2}, {6, 4}, {4, 6}};
+
+// Lanes of the direct kernel's vectors for T, or 0 when this CPU has no direct kernel.
+template <typename T>
+int direct_lanes() {
+#if defined(KERNN_X86)
+  if (cpu_features().avx512) return conv_direct::lanes_avx512<T>();
+#endif
+  return 0;
+}
+
+// The ISA's tile loop (only reached when direct_lanes<T>() > 0).
+template <typename T>
+void run_direct(const conv_direct::Job<T>& job, std::int64_t slot_begin, std::int64_t slot_end) {
+#if defined(KERNN_X86)
+  conv_direct::run_avx512(job, slot_begin, slot_end);
+#else
+  (void)job, (void)slot_begin, (void)slot_end;
+#endif
+}
+
+// Whether the direct kernel suits an output grid `cols` wide: unit width stride, not a 1x1
+// (which is a plain GEMM), and at least half of each vector's lanes used.
+template <typename T>
+bool direct_suits(std::int64_t cols, std::int64_t kh, std::int64_t kw) {
+  const std::int64_t lanes = direct_lanes<T>();
+  if (lanes == 0 || !direct_enabled().load(std::memory_order_relaxed)) return false;
+  if (kh * kw == 1) return false;
+  const std::int64_t chunks = (cols + lanes - 1) / lanes;
+  return 2 * cols >= chunks * lanes;
+}
+
+template <typename T>
+bool direct_forward_suits(const Conv2dParams& p) {
+  return p.sw == 1 && direct_suits<T>(p.Wo, p.kh, p.kw);
+}
+
+template <typename T>
+bool direct_backward_input_suits(const Conv2dParams& p) {
+  return p.sh == 1 && p.sw == 1 && direct_suits<T>(p.W, p.kh, p.kw);
+}
+
+// dst (channels, Hp, Wp) = src (channels, src_h, src_w) shifted by (top, left), zero
+// elsewhere (negative top/left crop).
+template <typename T>
+void pad_planes(const T* src, std::int64_t channels, std::int64_t src_h, std::int64_t src_w,
+                std::int64_t top, std::int64_t left, std::int64_t Hp, std::int64_t Wp, T* dst) {
+  const std::int64_t s_lo = std::max<std::int64_t>(0, left);
+  const std::int64_t s_hi = std::max(s_lo, std::min(Wp, src_w + left));
+  for (std::int64_t c = 0; c < channels; ++c) {
+    for (std::int64_t r = 0; r < Hp; ++r) {
+      T* d = dst + (c * Hp + r) * Wp;
+      const std::int64_t sr = r - top;
+      if (sr < 0 || sr >= src_h || s_hi == s_lo) {
+        std::fill(d, d + Wp, T(0));
+        continue;
+      }
+      std::fill(d, d + s_lo, T(0));
+      std::memcpy(d + s_lo, src + (c * src_h + sr) * src_w + (s_lo - left),
+                  sizeof(T) * static_cast<std::size_t>(s_hi - s_lo));
+      std::fill(d + s_hi, d + Wp, T(0));
+    }
+  }
+}
+
+// The direct kernel over a whole batch. weight_at(g, k, t) gives the weight of output k and
+// tap t of group g. Threads take whole (image, group) items when there are enough of them,
+// else split each item's slots; either way each output's sum is the same.
+template <typename T, typename WeightAt>
+void direct_conv(const DirectConv<T>& d, WeightAt&& weight_at) {
+  const int lanes = direct_lanes<T>();
+  const std::int64_t chunks = (d.cols + lanes - 1) / lanes;
+  const std::int64_t slots = d.rows * chunks;
+  // The tile that wastes the fewest lanes on padding channels and spare slots.
+  int mr = kDirectTiles[0][0], nv = kDirectTiles[0][1];
+  std::int64_t best = -1;
+  for (const auto& tile : kDirectTiles) {
+    const std::int64_t cost = (d.outputs + tile[0] - 1) / tile[0] * tile[0] *
+                              ((slots + tile[1] - 1) / tile[1] * tile[1]);
+    if (best < 0 || cost < best) {
+      best = cost;
+      mr = tile[0];
+      nv = tile[1];
+    }
+  }
+  const std::int64_t taps = d.channels * d.kh * d.kw;
+  const std::int64_t Hp = (d.rows - 1) * d.sh + (d.kh - 1) * d.dh + 1;
+  const std::int64_t Wp = d.cols + (d.kw - 1) * d.dw;
+  const std::int64_t padded = d.channels * Hp * Wp + lanes;  // + slack for the last vector
+  std::vector<std::int64_t> tap_offset(static_cast<std::size_t>(taps));
+  for (std::int64_t c = 0; c < d.channels; ++c) {
+    for (std::int64_t i = 0; i < d.kh; ++i) {
+      for (std::int64_t j = 0; j < d.kw; ++j) {
+        tap_offset[static_cast<std::size_t>((c * d.kh + i) * d.kw + j)] =
+            c * Hp * Wp + i * d.dh * Wp + j * d.dw;
+      }
+    }
+  }
+  const std::int64_t kblocks = (d.outputs + mr - 1) / mr;
+  const std::int64_t group_weights = kblocks * taps * mr;
+  std::vector<T> packed(static_cast<std::size_t>(d.groups * group_weights), T(0));
+  for (std::int64_t g = 0; g < d.groups; ++g) {
+    for (std::int64_t k = 0; k < d.outputs; ++k) {
+      T* dst = packed.data() + g * group_weights + (k / mr) * taps * mr + k % mr;
+      for (std::int64_t t = 0; t < taps; ++t) dst[t * mr] = weight_at(g, k, t);
+    }
+  }
+  const std::int64_t src_image = d.groups * d.channels * d.src_h * d.src_w;
+  const std::int64_t dst_image = d.groups * d.outputs * d.rows * d.cols;
+  const auto job_for = [&](std::int64_t item, const T* xp) {
+    const std::int64_t n = item / d.groups, g = item % d.groups;
+    conv_direct::Job<T> job;
+    job.xp = xp;
+    job.tap_offset = tap_offset.data();
+    job.taps = taps;
+    job.packed_w = packed.data() + g * group_weights;
+    job.bias = d.bias ? d.bias + g * d.outputs : nullptr;
+    job.outputs = d.outputs;
+    job.rows = d.rows;
+    job.cols = d.cols;
+    job.row_step = d.sh * Wp;
+    job.y = d.dst + n * dst_image + g * d.outputs * d.rows * d.cols;
+    job.mr = mr;
+    job.nv = nv;
+    return job;
+  };
+  const auto pad_item = [&](std::int64_t item, T* xp) {
+    const std::int64_t n = item / d.groups, g = item % d.groups;
+    pad_planes(d.src + n * src_image + g * d.channels * d.src_h * d.src_w, d.channels, d.src_h,
+               d.src_w, d.top, d.left, Hp, Wp, xp);
+    std::fill(xp + padded - lanes, xp + padded, T(0));
+  };
+  const std::int64_t items = d.N * d.groups;
+  const std::int64_t item_work = kblocks * mr * slots * lanes * taps;
+  const int threads = max_threads();
+  if (threads > 1 && items >= threads && worth_parallel(items * item_work)) {
+#pragma omp parallel
+    {
+      std::unique_ptr<T[]> xp(new T[static_cast<std::size_t>(padded)]);
+#pragma omp for schedule(static)
+      for (std::int64_t item = 0; item < items; ++item) {
+        pad_item(item, xp.get());
+        run_direct(job_for(item, xp.get()), 0, slots);
+      }
+    }
+    return;
+  }
+  std::unique_ptr<T[]> xp(new T[static_cast<std::size_t>(padded)]);
+  const std::int64_t tiles = (slots + nv - 1) / nv;
+  for (std::int64_t item = 0; item < items; ++item) {
+    pad_item(item, xp.get());
+    const conv_direct::Job<T> job = job_for(item, xp.get());
+#pragma omp parallel for schedule(static) if (worth_parallel(item_work))
+    for (std::int64_t tile = 0; tile < tiles; ++tile) {
+      run_direct(job, tile * nv, std::min(slots, (tile + 1) * nv));
+    }
+  }
+}
+
+template <typename T>
+bool direct_weight_suits(const Conv2dParams& p) {
+  const std::int64_t lanes = direct_lanes<T>();
+  if (lanes == 0 || !direct_enabled().load(std::memory_order_relaxed)) return false;
+  if (p.kh * p.kw == 1) return false;
+  // Vectorised over output channels: at least 3/8 of the lanes in use (6 of 16 floats).
+  const std::int64_t Kg = p.K / p.groups, kpad = (Kg + lanes - 1) / lanes * lanes;
+  return 8 * Kg >= 3 * kpad;
+}
+
+// The weight gradient by the direct kernel (any stride): dW[k, c, i, j] = sum over images and
+// output positions of dy[n, k, oh, ow] * x[n, c, oh*sh + i*dh - ph, ow*sw + j*dw - pw]. The
+// batch is cut into slots fixed by the shapes (each summed in image order into its own
+// partial, the partials added in slot order), and each slot into chunks of images whose
+// padded input and transposed output gradient stay in L2.
+template <typename T>
+void direct_backward_weight(const T* x, const T* dy, const Conv2dParams& p, T* dweight) {
+  const std::int64_t lanes = direct_lanes<T>();
+  const std::int64_t Cg = p.C / p.groups, Kg = p.K / p.groups, taps = Cg * p.kh * p.kw;
+  const std::int64_t kpad = (Kg + lanes - 1) / lanes * lanes, vecs = kpad / lanes;
+  const std::int64_t P = p.Ho * p.Wo;
+  const std::int64_t Hp = (p.Ho - 1) * p.sh + (p.kh - 1) * p.dh + 1;
+  const std::int64_t Wp = (p.Wo - 1) * p.sw + (p.kw - 1) * p.dw + 1;
+  const std::int64_t xp_image = Cg * Hp * Wp, dyt_image = P * kpad;
+  std::vector<std::int64_t> tap_offset(static_cast<std::size_t>(taps));
+  for (std::int64_t c = 0; c < Cg; ++c) {
+    for (std::int64_t i = 0; i < p.kh; ++i) {
+      for (std::int64_t j = 0; j < p.kw; ++j) {
+        tap_offset[static_cast<std::size_t>((c * p.kh + i) * p.kw + j)] =
+            c * Hp * Wp + i * p.dh * Wp + j * p.dw;
+      }
+    }
+  }
+  constexpr std::int64_t kChunkBytes = 512 << 10;
+  const std::int64_t chunk = std::max<std::int64_t>(
+      1, std::min<std::int64_t>(p.N, kChunkBytes / ((xp_image + dyt_image) * std::int64_t(sizeof(T)))));
+  const std::int64_t slots = std::min<std::int64_t>(p.N, 8);
+  const std::int64_t partial = p.groups * taps * kpad;  // one slot's (group, tap, channel) sums
+  std::vector<T> partials(static_cast<std::size_t>(slots * partial));
+  // Split of one chunk's work when the slots alone do not fill the threads: blocks of up to
+  // 4 channel vectors (the kernel's widest tile) by pieces of 24 taps (whole tiles of 12, 8
+  // or 6).
+  constexpr std::int64_t kVecBlock = 4, kTapPiece = 24;
+  const std::int64_t vec_blocks = (vecs + kVecBlock - 1) / kVecBlock;
+  const std::int64_t pieces = vec_blocks * ((taps + kTapPiece - 1) / kTapPiece);
+  const std::int64_t chunk_work = chunk * P * kpad * taps;
+  const int threads = max_threads();
+  const bool slot_parallel = threads > 1 && slots >= threads && worth_parallel(slots * chunk_work);
+  const auto run_slot = [&](std::int64_t s, T* scratch) {
+    T* xp = scratch;
+    T* dyt = scratch + chunk * xp_image;
+    const std::int64_t n_begin = s * p.N / slots, n_end = (s + 1) * p.N / slots;
+    for (std::int64_t g = 0; g < p.groups; ++g) {
+      for (std::int64_t n0 = n_begin; n0 < n_end; n0 += chunk) {
+        const std::int64_t images = std::min(chunk, n_end - n0);
+        for (std::int64_t n = n0; n < n0 + images; ++n) {
+          pad_planes(x + (n * p.C + g * Cg) * p.H * p.W, Cg, p.H, p.W, p.ph, p.pw, Hp, Wp,
+                     xp + (n - n0) * xp_image);
+#if defined(KERNN_X86)
+          conv_direct::transpose_to_positions_avx512(dy + (n * p.K + g * Kg) * P, Kg, P, kpad,
+                                                     dyt + (n - n0) * dyt_image);
+#endif
+        }
+        conv_direct::WeightGradJob<T> job{xp, xp_image, dyt, images, p.Ho, p.Wo,
+                                          p.sh * Wp, p.sw, kpad, tap_offset.data(),
+                                          partials.data() + s * partial + g * taps * kpad,
+                                          n0 != n_begin};
+#pragma omp parallel for schedule(static) if (!slot_parallel && worth_parallel(chunk_work))
+        for (std::int64_t piece = 0; piece < pieces; ++piece) {
+          const std::int64_t v = (piece % vec_blocks) * kVecBlock;
+          const std::int64_t t0 = (piece / vec_blocks) * kTapPiece;
+#if defined(KERNN_X86)
+          conv_direct::weight_grad_avx512(job, t0, std::min(taps, t0 + kTapPiece), v,
+                                          std::min(vecs, v + kVecBlock));
+#else
+          (void)v, (void)t0;
+#endif
+        }
+      }
+    }
+  };
+  const std::size_t scratch = static_cast<std::size_t>(chunk * (xp_image + dyt_image));
+  if (slot_parallel) {
+#pragma omp parallel
+    {
+      std::unique_ptr<T[]> buffer(new T[scratch]);
+#pragma omp for schedule(static)
+      for (std::int64_t s = 0; s < slots; ++s) run_slot(s, buffer.get());
+    }
+  } else {
+    std::unique_ptr<T[]> buffer(new T[scratch]);
+    for (std::int64_t s = 0; s < slots; ++s) run_slot(s, buffer.get());
+  }
+  // dweight[g*Kg + k, t] = the partials' sum in slot order.
+#pragma omp parallel for schedule(static) if (worth_parallel(slots * p.groups * taps * Kg))
+  for (std::int64_t gk = 0; gk < p.K; ++gk) {
+    const std::int64_t g = gk / Kg, k = gk % Kg;
+    for (std::int64_t t = 0; t < taps; ++t) {
+      T sum = partials[static_cast<std::size_t>((g * taps + t) * kpad + k)];
+      for (std::int64_t s = 1; s < slots; ++s) {
+        sum += partials[static_cast<std::size_t>(s * partial + (g * taps + t) * kpad + k)];
+      }
+      dweight[gk * taps + t] = sum;
+    }
+  }
+}
+
+}  // namespace
+
+void set_conv_direct_enabled(bool enabled) { direct_enabled().store(enabled); }
+bool conv_direct_enabled() { return direct_enabled().load(); }
+
+template <typename T>
+ConvAlgorithms conv_algorithms(const Conv2dParams& p) {
+  ConvAlgorithms a;
+  if (is_pointwise(p)) {
+    a.forward = a.backward_input = a.backward_weight = "pointwise";
+    return a;
+  }
+  a.forward = direct_forward_suits<T>(p) ? "direct" : "im2col";
+  a.backward_input = direct_backward_input_suits<T>(p) ? "direct" : "im2col";
+  a.backward_weight = direct_weight_suits<T>(p) ? "direct" : "im2col";
+  return a;
+}
+
 template <typename T>
 void im2col(const T* x_g, std::int64_t Cg, const Conv2dParams& p, std::int64_t oh0,
             std::int64_t oh1, T* cols, std::int64_t ld) {
@@ -178,6 +489,16 @@ void col2im(const T* cols, std::int64_t ld, std::int64_t Cg, const Conv2dParams&
 
 template <typename T>
 void conv2d_forward(const T* x, const T* weight, const T* bias, const Conv2dParams& p, T* y) {
+  if (!is_pointwise(p) && direct_forward_suits<T>(p)) {
+    const std::int64_t Cg = p.C / p.groups, Kg = p.K / p.groups, taps = Cg * p.kh * p.kw;
+    const DirectConv<T> d{p.N, p.groups, Cg, p.H, p.W, p.ph, p.pw,
+                          Kg, p.Ho, p.Wo, p.sh, p.kh, p.kw, p.dh, p.dw,
+                          x, y, bias};
+    direct_conv(d, [&](std::int64_t g, std::int64_t k, std::int64_t t) {
+      return weight[(g * Kg + k) * taps + t];
+    });
+    return;
+  }
   const ConvPlan plan = conv_plan<T>(p);
   const std::int64_t Cg = p.C / p.groups, Kg = p.K / p.groups, CKK = plan.CKK, P = plan.P;
   // Per thread: the column matrix, and for batched units the GEMM output before it is copied
@@ -292,6 +613,21 @@ void backward_input_unit(const Unit& u, std::int64_t g, const T* dy, const T* we
 
 template <typename T>
 void conv2d_backward_input(const T* dy, const T* weight, const Conv2dParams& p, T* dx) {
+  if (!is_pointwise(p) && direct_backward_input_suits<T>(p)) {
+    // Stride 1: dx[c, ih, iw] = sum_{k, i, j} w[k, c, i, j] * dy[k, ih + ph - i*dh,
+    // iw + pw - j*dw], a convolution of dy padded by dh*(kh-1) - ph (a crop where negative)
+    // with the kernel flipped (i' = kh-1-i, j' = kw-1-j) and input/output channels swapped.
+    const std::int64_t Cg = p.C / p.groups, Kg = p.K / p.groups, kk = p.kh * p.kw;
+    const DirectConv<T> d{p.N, p.groups, Kg, p.Ho, p.Wo,
+                          p.dh * (p.kh - 1) - p.ph, p.dw * (p.kw - 1) - p.pw,
+                          Cg, p.H, p.W, 1, p.kh, p.kw, p.dh, p.dw,
+                          dy, dx, nullptr};
+    direct_conv(d, [&](std::int64_t g, std::int64_t c, std::int64_t t) {
+      const std::int64_t k = t / kk, flipped = kk - 1 - t % kk;  // (kh-1-i)*kw + (kw-1-j)
+      return weight[((g * Kg + k) * Cg + c) * kk + flipped];
+    });
+    return;
+  }
   const ConvPlan plan = conv_plan<T>(p);
   const std::int64_t Kg = p.K / p.groups, CKK = plan.CKK;
   const std::int64_t dy_elems = plan.images > 1 ? Kg * plan.max_width : 0;
@@ -314,6 +650,10 @@ void conv2d_backward_weight(const T* x, const T* dy, const Conv2dParams& p, T* d
   const std::int64_t weight_elems = p.K * CKK;
   if (p.N == 0) {
     std::fill(dweight, dweight + weight_elems, T(0));
+    return;
+  }
+  if (!plan.pointwise && direct_weight_suits<T>(p)) {
+    direct_backward_weight(x, dy, p, dweight);
     return;
   }
   // Slots (consecutive runs of units): at most 8, fewer when the partials would pass 64 MB; a
@@ -399,7 +739,8 @@ void conv2d_backward_bias(const T* dy, const Conv2dParams& p, T* dbias) {
                                             T*);                                                \
   template void conv2d_backward_input<T>(const T*, const T*, const Conv2dParams&, T*);          \
   template void conv2d_backward_weight<T>(const T*, const T*, const Conv2dParams&, T*);         \
-  template void conv2d_backward_bias<T>(const T*, const Conv2dParams&, T*);
+  template void conv2d_backward_bias<T>(const T*, const Conv2dParams&, T*);                    \
+  template ConvAlgorithms conv_algorithms<T>(const Conv2dParams&);
 
 KERNN_INSTANTIATE_CONV(float)
 KERNN_INSTANTIATE_CONV(double)

@@ -284,13 +284,15 @@ void direct_conv(const DirectConv<T>& d, WeightAt&& weight_at) {
   const std::int64_t item_work = kblocks * mr * slots * lanes * taps;
   const int threads = max_threads();
   if (threads > 1 && items >= threads && worth_parallel(items * item_work)) {
-#pragma omp parallel
+    // Every thread's buffer allocated here: a std::bad_alloc must not leave an OpenMP region.
+    std::unique_ptr<T[]> buffers(new T[static_cast<std::size_t>(threads * padded)]);
+#pragma omp parallel num_threads(threads)
     {
-      std::unique_ptr<T[]> xp(new T[static_cast<std::size_t>(padded)]);
+      T* xp = buffers.get() + thread_id() * padded;
 #pragma omp for schedule(static)
       for (std::int64_t item = 0; item < items; ++item) {
-        pad_item(item, xp.get());
-        run_direct(job_for(item, xp.get()), 0, slots);
+        pad_item(item, xp);
+        run_direct(job_for(item, xp), 0, slots);
       }
     }
     return;
@@ -390,11 +392,13 @@ void direct_backward_weight(const T* x, const T* dy, const Conv2dParams& p, T* d
   };
   const std::size_t scratch = static_cast<std::size_t>(chunk * (xp_image + dyt_image));
   if (slot_parallel) {
-#pragma omp parallel
+    // Every thread's buffer allocated here: a std::bad_alloc must not leave an OpenMP region.
+    std::unique_ptr<T[]> buffers(new T[static_cast<std::size_t>(threads) * scratch]);
+#pragma omp parallel num_threads(threads)
     {
-      std::unique_ptr<T[]> buffer(new T[scratch]);
+      T* buffer = buffers.get() + static_cast<std::size_t>(thread_id()) * scratch;
 #pragma omp for schedule(static)
-      for (std::int64_t s = 0; s < slots; ++s) run_slot(s, buffer.get());
+      for (std::int64_t s = 0; s < slots; ++s) run_slot(s, buffer);
     }
   } else {
     std::unique_ptr<T[]> buffer(new T[scratch]);

@@ -49,23 +49,30 @@ struct Double8 {
   }
 };
 
-// One MR x NV tile: channels [k0, k0 + valid_rows) of slots whose input starts at in[v] and
-// whose output starts at out[v] (channel stride `plane`), stored under mask[v].
+// One MR x NV tile over taps [t_begin, t_end): channels [k0, k0 + valid_rows) of slots whose
+// input starts at in[v] and whose output starts at out[v] (channel stride `plane`), under
+// mask[v]. The first tap block starts from zero, later ones from the partial sums parked in
+// the output (a float stored and reloaded is exact, so the sum over the taps runs in order as
+// if unblocked); the last adds the bias.
 template <class V, int MR, int NV>
-void tile(const typename V::T* const* in, const std::int64_t* tap_offset, std::int64_t taps,
-          const typename V::T* w, const typename V::T* bias, int valid_rows,
-          typename V::T* const* out, const typename V::Mask* mask, std::int64_t plane) {
+void tile(const typename V::T* const* in, const std::int64_t* tap_offset, std::int64_t t_begin,
+          std::int64_t t_end, bool first, bool last, const typename V::T* w,
+          const typename V::T* bias, int valid_rows, typename V::T* const* out,
+          const typename V::Mask* mask, std::int64_t plane) {
   using R = typename V::R;
   R acc[MR][NV];
 #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r) {
 #pragma GCC unroll 8
-    for (int v = 0; v < NV; ++v) acc[r][v] = V::zero();
+    for (int v = 0; v < NV; ++v) {
+      acc[r][v] = first || r >= valid_rows ? V::zero() : V::load(out[v] + r * plane, mask[v]);
+    }
   }
   const typename V::T* base[NV];
 #pragma GCC unroll 8
   for (int v = 0; v < NV; ++v) base[v] = in[v];
-  for (std::int64_t t = 0; t < taps; ++t) {
+  w += t_begin * MR;
+  for (std::int64_t t = t_begin; t < t_end; ++t) {
     const std::int64_t off = tap_offset[t];
     R x[NV];
 #pragma GCC unroll 8
@@ -81,15 +88,20 @@ void tile(const typename V::T* const* in, const std::int64_t* tap_offset, std::i
 #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r) {
     if (r >= valid_rows) break;
-    const R b = bias ? V::set1(bias[r]) : V::zero();
+    const bool add_bias = last && bias;
+    const R b = add_bias ? V::set1(bias[r]) : V::zero();
 #pragma GCC unroll 8
     for (int v = 0; v < NV; ++v) {
       R value = acc[r][v];
-      if (bias) value = V::add(value, b);
+      if (add_bias) value = V::add(value, b);
       V::store(out[v] + r * plane, mask[v], value);
     }
   }
 }
+
+// Taps per block: one block's weights for a channel tile (MR x 256 values) and the input rows
+// the slot tile reads stay in L1 while the tile's channel blocks reuse them.
+constexpr std::int64_t kTapBlock = 256;
 
 template <class V, int MR, int NV>
 void run_tiles(const Job<typename V::T>& job, std::int64_t slot_begin, std::int64_t slot_end) {
@@ -98,25 +110,33 @@ void run_tiles(const Job<typename V::T>& job, std::int64_t slot_begin, std::int6
   const std::int64_t chunks = (job.cols + L - 1) / L;
   const std::int64_t plane = job.rows * job.cols;
   const std::int64_t kblocks = (job.outputs + MR - 1) / MR;
-  for (std::int64_t s0 = slot_begin; s0 < slot_end; s0 += NV) {
-    const T* in[NV];
-    T* out[NV];
-    typename V::Mask mask[NV];
-    for (int v = 0; v < NV; ++v) {
-      const std::int64_t s = s0 + v < slot_end ? s0 + v : s0;  // a spare slot stores nothing
-      const std::int64_t oh = s / chunks, ow = (s % chunks) * L;
-      in[v] = job.xp + oh * job.row_step + ow;
-      out[v] = job.y + oh * job.cols + ow;
-      const std::int64_t lanes = s0 + v < slot_end ? std::min<std::int64_t>(L, job.cols - ow) : 0;
-      mask[v] = static_cast<typename V::Mask>((std::uint32_t{1} << lanes) - 1);
-    }
-    for (std::int64_t kb = 0; kb < kblocks; ++kb) {
-      const std::int64_t k0 = kb * MR;
-      const int valid = static_cast<int>(std::min<std::int64_t>(MR, job.outputs - k0));
-      T* out_k[NV];
-      for (int v = 0; v < NV; ++v) out_k[v] = out[v] + k0 * plane;
-      tile<V, MR, NV>(in, job.tap_offset, job.taps, job.packed_w + kb * job.taps * MR,
-                      job.bias ? job.bias + k0 : nullptr, valid, out_k, mask, plane);
+  // Equal tap blocks of at most about kTapBlock (a single block when the taps are few).
+  const std::int64_t tap_blocks = (job.taps + kTapBlock + kTapBlock / 2 - 1) / kTapBlock;
+  const std::int64_t block = (job.taps + tap_blocks - 1) / tap_blocks;
+  for (std::int64_t t0 = 0; t0 < job.taps; t0 += block) {
+    const std::int64_t t1 = std::min(job.taps, t0 + block);
+    for (std::int64_t s0 = slot_begin; s0 < slot_end; s0 += NV) {
+      const T* in[NV];
+      T* out[NV];
+      typename V::Mask mask[NV];
+      for (int v = 0; v < NV; ++v) {
+        const std::int64_t s = s0 + v < slot_end ? s0 + v : s0;  // a spare slot stores nothing
+        const std::int64_t oh = s / chunks, ow = (s % chunks) * L;
+        in[v] = job.xp + oh * job.row_step + ow;
+        out[v] = job.y + oh * job.cols + ow;
+        const std::int64_t lanes =
+            s0 + v < slot_end ? std::min<std::int64_t>(L, job.cols - ow) : 0;
+        mask[v] = static_cast<typename V::Mask>((std::uint32_t{1} << lanes) - 1);
+      }
+      for (std::int64_t kb = 0; kb < kblocks; ++kb) {
+        const std::int64_t k0 = kb * MR;
+        const int valid = static_cast<int>(std::min<std::int64_t>(MR, job.outputs - k0));
+        T* out_k[NV];
+        for (int v = 0; v < NV; ++v) out_k[v] = out[v] + k0 * plane;
+        tile<V, MR, NV>(in, job.tap_offset, t0, t1, t0 == 0, t1 == job.taps,
+                        job.packed_w + kb * job.taps * MR, job.bias ? job.bias + k0 : nullptr,
+                        valid, out_k, mask, plane);
+      }
     }
   }
 }

@@ -18,6 +18,12 @@
 //
 // Each C element's sum runs over p in order, within one kernel call per depth block, and the
 // blocking does not depend on the thread count: 1 and 2 threads give the same bits.
+//
+// Two shapes skip most of that. C with at most 4 rows (or columns; batch-1 inference):
+// packing B would cost as much as the product, so a kernel whose tile has exactly that many
+// rows reads B in place. C with at most 24 rows or columns and both operands contiguous along
+// k (x W^T with W stored (out, in), into a 10-class output or at a small batch): the ISA's dot
+// tiles take the rows as they are, nothing packed.
 #include "kernn/gemm.h"
 
 #include <algorithm>
@@ -123,6 +129,18 @@ bool active_short_microkernel(MicroKernel<T>* uk) {
   }
 }
 
+// The active ISA's kernel whose tile has exactly `rows` (1..kMaxFewRows) rows.
+template <typename T>
+MicroKernel<T> active_rows_microkernel(int rows) {
+  switch (static_cast<Isa>(active_isa().load(std::memory_order_relaxed))) {
+#if defined(KERNN_X86)
+    case Isa::Avx512: return gemm_detail::microkernel_avx512_rows<T>(rows);
+    case Isa::Avx2: return gemm_detail::microkernel_avx2_rows<T>(rows);
+#endif
+    default: return gemm_detail::microkernel_generic_rows<T>(rows);
+  }
+}
+
 // ---- buffers --------------------------------------------------------------------------------
 
 // The calling thread's 64-byte aligned scratch buffer; it only grows, so packing buffers are
@@ -143,6 +161,27 @@ T* thread_buffer(std::size_t count) {
 }
 
 std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
+
+// Runs body(t) for every t < threads: on a team when threads > 1 (a team smaller than asked
+// for takes several t per thread), else directly on the calling thread, because even
+// `#pragma omp parallel if (false)` makes libgomp set up a one-thread team (an allocation and a
+// futex wake, about 0.3 us: as long as a whole 64^3 product's packing).
+template <typename F>
+void run_threads(int threads, const F& body) {
+  if (threads > 1) {
+#pragma omp parallel num_threads(threads)
+    {
+#ifdef _OPENMP
+      const int team = omp_get_num_threads();
+#else
+      const int team = 1;
+#endif
+      for (int t = thread_id(); t < threads; t += team) body(static_cast<std::int64_t>(t));
+    }
+  } else {
+    body(std::int64_t{0});
+  }
+}
 
 // ---- packing --------------------------------------------------------------------------------
 
@@ -352,9 +391,7 @@ void gemm_blocked(const MicroKernel<T>& uk, bool trans_a, bool trans_b, std::int
   T* const scratch =
       thread_buffer<T>(static_cast<std::size_t>(threads * (a_pack_size + b_pack_size)));
 
-#pragma omp parallel num_threads(threads) if (threads > 1)
-  {
-    const std::int64_t t = thread_id();
+  run_threads(threads, [&](std::int64_t t) {
     const std::int64_t tm = t / grid.tn, tn = t % grid.tn;
     const PanelRange range{a_panels * tm / grid.tm, a_panels * (tm + 1) / grid.tm,
                            b_panels * tn / grid.tn, b_panels * (tn + 1) / grid.tn};
@@ -409,77 +446,99 @@ void gemm_blocked(const MicroKernel<T>& uk, bool trans_a, bool trans_b, std::int
         }
       }
     }
-  }
+  });
 }
 
-// At most this many rows (or columns) of C: no packing. Packing B would cost as much as the
-// product itself (for m = 1 it is a full pass over B), so each element is a dot product or
-// a scaled sum of rows of B, read in place.
-constexpr std::int64_t kFewRows = 4;
+// C[i, j] = act(alpha * dot(x_i, y_j) + beta * C[i, j] + biases) for i < m, j < n, where x_i
+// (row i of op(A)) and y_j (column j of op(B)) are both contiguous along k: x_i at x + i * ldx,
+// y_j at y + j * ldy. Nothing is packed; the micro-kernel ISA's dot tiles compute blocks of
+// sums into a buffer on the stack, and the epilogue stores them. C element (i, j) is at
+// c[i * c_row_stride + j * c_col_stride]. Threads take whole blocks; every element's sum is
+// computed the same way in any block, so the thread count does not change any bit.
+template <typename T>
+void gemm_dots(const MicroKernel<T>& uk, std::int64_t m, std::int64_t n, std::int64_t k,
+               T alpha, const T* x, std::int64_t ldx, const T* y, std::int64_t ldy, T beta, T* c,
+               std::int64_t c_row_stride, std::int64_t c_col_stride, const T* col_bias,
+               const T* row_bias, bool relu) {
+  // A block: the x rows stay in L1 while up to kDotCols y rows stream past them (a narrow C's
+  // few y rows stay in L1 while the x rows stream).
+  constexpr std::int64_t kDotRows = 16, kDotCols = 128;
+  const std::int64_t row_blocks = ceil_div(m, kDotRows), col_blocks = ceil_div(n, kDotCols);
+  const std::int64_t blocks = row_blocks * col_blocks;
+  const int threads =
+      in_parallel() || m * n * k < kGemmParallelMacs
+          ? 1
+          : static_cast<int>(std::min<std::int64_t>(max_threads(), blocks));
+  run_threads(threads, [&](std::int64_t t) {
+  for (std::int64_t block = blocks * t / threads; block < blocks * (t + 1) / threads; ++block) {
+    const std::int64_t i0 = block / col_blocks * kDotRows, j0 = block % col_blocks * kDotCols;
+    const std::int64_t rows = std::min(kDotRows, m - i0), cols = std::min(kDotCols, n - j0);
+    alignas(64) T sums[kDotRows * kDotCols];
+    uk.dots(k, x + i0 * ldx, ldx, rows, y + j0 * ldy, ldy, cols, sums, cols);
+    for (std::int64_t i = 0; i < rows; ++i) {
+      for (std::int64_t j = 0; j < cols; ++j) {
+        T* cij = c + (i0 + i) * c_row_stride + (j0 + j) * c_col_stride;
+        T value = alpha * sums[i * cols + j];
+        if (beta != T(0)) value += beta * *cij;
+        if (col_bias) value += col_bias[j0 + j];
+        if (row_bias) value += row_bias[i0 + i];
+        if (relu && value < T(0)) value = T(0);
+        *cij = value;
+      }
+    }
+  }
+  });
+}
+
+// At most this many rows (or columns) of C: no packing of B, whose every element would be used
+// only m times.
+constexpr std::int64_t kFewRows = gemm_detail::kMaxFewRows;
 
 // The GEMM for m <= kFewRows rows of C, with C element (i, j) at c[i * c_row_stride +
 // j * c_col_stride] (so a product with few columns runs here transposed, like gemm_blocked).
-// Threads split the columns; every element's sum runs over p in order on one thread.
+// B not transposed, with more than a few columns: the kernel whose tile has exactly m rows
+// reads B in place (op(A) is packed: m * k elements). Otherwise dot products of the rows of
+// op(A) with the columns of op(B), gathering whichever is not contiguous along k (a
+// transposed A: m * k elements; B not transposed: its n <= kFewRows columns).
 template <typename T>
 void gemm_few_rows(const MicroKernel<T>& uk, bool trans_a, bool trans_b, std::int64_t m,
                    std::int64_t n, std::int64_t k, T alpha, const T* a, std::int64_t lda,
                    const T* b, std::int64_t ldb, T beta, T* c, std::int64_t c_row_stride,
                    std::int64_t c_col_stride, const T* col_bias, const T* row_bias, bool relu) {
-  // The rows of op(A), contiguous (a transposed A is gathered: m * k elements).
-  const T* rows[kFewRows];
-  T* gathered = thread_buffer<T>(static_cast<std::size_t>(trans_a ? m * k : 0) +
-                                 static_cast<std::size_t>(trans_b ? 0 : m * n));
-  for (std::int64_t i = 0; i < m; ++i) {
-    if (trans_a) {
-      T* row = gathered + i * k;
-      for (std::int64_t p = 0; p < k; ++p) row[p] = a[p * lda + i];
-      rows[i] = row;
-    } else {
-      rows[i] = a + i * lda;
-    }
+  if (!trans_b && n > kFewRows) {
+    gemm_blocked(active_rows_microkernel<T>(static_cast<int>(m)), trans_a, trans_b, m, n, k,
+                 alpha, a, lda, b, ldb, beta, c, c_row_stride, c_col_stride, col_bias, row_bias,
+                 relu);
+    return;
   }
-  const auto store = [&](std::int64_t i, std::int64_t j, T acc) {
-    T* cij = c + i * c_row_stride + j * c_col_stride;
-    T value = alpha * acc;
-    if (beta != T(0)) value += beta * *cij;
-    if (col_bias) value += col_bias[j];
-    if (row_bias) value += row_bias[i];
-    if (relu && value < T(0)) value = T(0);
-    *cij = value;
-  };
-  [[maybe_unused]] const bool parallel = !in_parallel() && m * n * k >= kGemmParallelMacs;
-  if (trans_b) {
-    // C[i, j] = dot(row i of op(A), row j of B).
-#pragma omp parallel for schedule(static) if (parallel)
-    for (std::int64_t j = 0; j < n; ++j) {
-      for (std::int64_t i = 0; i < m; ++i) store(i, j, uk.dot(rows[i], b + j * ldb, k));
+  T* gathered = thread_buffer<T>(static_cast<std::size_t>((trans_a ? m * k : 0) + (trans_b ? 0 : n * k)));
+  const T* x = a;
+  std::int64_t ldx = lda;
+  if (trans_a) {
+    for (std::int64_t p = 0; p < k; ++p) {
+      for (std::int64_t i = 0; i < m; ++i) gathered[i * k + p] = a[p * lda + i];
     }
-  } else {
-    // C[i, :] = sum_p op(A)[i, p] * B[p, :]: rows of B scaled and added, in column chunks
-    // that stay in L1 (the accumulators live after the gathered rows of A).
-    T* acc_rows = gathered + (trans_a ? m * k : 0);
-    constexpr std::int64_t kChunk = 256;
-#pragma omp parallel for schedule(static) if (parallel)
-    for (std::int64_t j0 = 0; j0 < n; j0 += kChunk) {
-      const std::int64_t width = std::min(kChunk, n - j0);
-      for (std::int64_t i = 0; i < m; ++i) {
-        std::fill(acc_rows + i * n + j0, acc_rows + i * n + j0 + width, T(0));
-      }
-      for (std::int64_t p = 0; p < k; ++p) {
-        const T* b_row = b + p * ldb + j0;  // read once, used by every row
-        for (std::int64_t i = 0; i < m; ++i) {
-          const T a_ip = rows[i][p];
-          T* acc = acc_rows + i * n + j0;
-          for (std::int64_t j = 0; j < width; ++j) acc[j] += a_ip * b_row[j];
-        }
-      }
-      for (std::int64_t i = 0; i < m; ++i) {
-        const T* acc = acc_rows + i * n + j0;
-        for (std::int64_t j = 0; j < width; ++j) store(i, j0 + j, acc[j]);
-      }
-    }
+    x = gathered;
+    ldx = k;
+    gathered += m * k;
   }
+  const T* y = b;
+  std::int64_t ldy = ldb;
+  if (!trans_b) {
+    for (std::int64_t p = 0; p < k; ++p) {
+      for (std::int64_t j = 0; j < n; ++j) gathered[j * k + p] = b[p * ldb + j];
+    }
+    y = gathered;
+    ldy = k;
+  }
+  gemm_dots(uk, m, n, k, alpha, x, ldx, y, ldy, beta, c, c_row_stride, c_col_stride, col_bias,
+            row_bias, relu);
 }
+
+// At most this many rows or columns of C (and B stored transposed, A not): dot products, which
+// beat packing up to here (measured: m = 100, k = 500, n = 24 twice as fast as packed tiles;
+// even at 32).
+constexpr std::int64_t kDotsMaxSide = 24;
 
 // Fraction of the micro-kernel's work that lands inside an m x n C.
 double tile_fill(std::int64_t m, std::int64_t n, int mr, int nr) {
@@ -509,8 +568,15 @@ void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64
                   std::int64_t{1}, ldc, epilogue.row_bias, epilogue.col_bias, epilogue.relu);
     return;
   }
-  // A narrow C (n well below NR, e.g. a 10-class output layer) wastes most of each tile;
-  // computed as C^T = op(B)^T op(A)^T its long side runs along NR instead.
+  // A narrow C with both operands contiguous along k (x W^T into a 10-class output layer):
+  // dot products of the rows, with no packing at all.
+  if (!trans_a && trans_b && std::min(m, n) <= kDotsMaxSide) {
+    gemm_dots(uk, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, std::int64_t{1},
+              epilogue.col_bias, epilogue.row_bias, epilogue.relu);
+    return;
+  }
+  // Any other narrow C (n well below NR: the gradient of a 10-class output layer) wastes most
+  // of each tile; computed as C^T = op(B)^T op(A)^T its long side runs along NR instead.
   bool transposed = tile_fill(n, m, uk.mr, uk.nr) > 1.25 * tile_fill(m, n, uk.mr, uk.nr);
   // A C with few rows (m = 6 or 16 output channels of a convolution) leaves much of the main
   // tile's rows empty; the short tile, when the ISA has one and it fills clearly better.

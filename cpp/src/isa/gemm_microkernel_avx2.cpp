@@ -1,6 +1,7 @@
 // AVX2 + FMA GEMM micro-kernels (built with -mavx2 -mfma; called only when CPUID says so).
 // 16 ymm registers: float 6 x 16 and double 6 x 8 (12 accumulators, 2 B registers, 1 broadcast).
-// Also the transposing pack (8 x 8 / 4 x 4 register transposes) that AVX-512 reuses.
+// Also the transposing pack (8 x 8 / 4 x 4 register transposes) that AVX-512 reuses, tiles of
+// exactly 1-4 rows for C with that few rows, and dot tiles (up to 4 x 2 sums of 8 / 4 lanes).
 #include <immintrin.h>
 
 #include "gemm_microkernel_simd.h"
@@ -20,6 +21,18 @@ struct Avx2Float {
   static R mul(R a, R b) { return _mm256_mul_ps(a, b); }
   static R add(R a, R b) { return _mm256_add_ps(a, b); }
   static R max(R a, R b) { return _mm256_max_ps(a, b); }
+  using Tail = __m256i;
+  static Tail tail(int count) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(count), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  }
+  static R load_tail(const T* p, Tail mask) { return _mm256_maskload_ps(p, mask); }
+  // ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7))
+  static T hsum(R r) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(r), _mm256_extractf128_ps(r, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+  }
 };
 
 struct Avx2Double {
@@ -34,6 +47,17 @@ struct Avx2Double {
   static R mul(R a, R b) { return _mm256_mul_pd(a, b); }
   static R add(R a, R b) { return _mm256_add_pd(a, b); }
   static R max(R a, R b) { return _mm256_max_pd(a, b); }
+  using Tail = __m256i;
+  static Tail tail(int count) {
+    return _mm256_cmpgt_epi64(_mm256_set1_epi64x(count), _mm256_setr_epi64x(0, 1, 2, 3));
+  }
+  static R load_tail(const T* p, Tail mask) { return _mm256_maskload_pd(p, mask); }
+  // (l0 + l2) + (l1 + l3)
+  static T hsum(R r) {
+    __m128d s = _mm_add_pd(_mm256_castpd256_pd128(r), _mm256_extractf128_pd(r, 1));
+    s = _mm_add_sd(s, _mm_unpackhi_pd(s, s));
+    return _mm_cvtsd_f64(s);
+  }
 };
 
 // dst[p * width + r] = src[r * ld + p] for an 8 x 8 block (rows r, columns p).
@@ -95,6 +119,9 @@ void transpose_rows(const T* src, std::int64_t ld, int r, std::int64_t kc, int w
   }
 }
 
+// Dot tiles: 8 accumulators (4 x 2, 2 x 4, 1 x 8) with their loads fit in 16 registers.
+constexpr int kDotAcc = 8;
+
 }  // namespace
 
 template <typename T>
@@ -120,13 +147,24 @@ template void transpose_pack_avx2<double>(const double*, std::int64_t, int, std:
 template <>
 MicroKernel<float> microkernel_avx2<float>() {
   return {"avx2", 6, 16, 256, 480, 3072, &simd_microkernel<Avx2Float, 6, 2>,
-          &transpose_pack_avx2<float>, &dot_lanes<float>};
+          &transpose_pack_avx2<float>, &simd_dots<Avx2Float, kDotAcc>};
 }
 
 template <>
 MicroKernel<double> microkernel_avx2<double>() {
   return {"avx2", 6, 8, 256, 480, 3072, &simd_microkernel<Avx2Double, 6, 2>,
-          &transpose_pack_avx2<double>, &dot_lanes<double>};
+          &transpose_pack_avx2<double>, &simd_dots<Avx2Double, kDotAcc>};
+}
+
+// Few rows: 2 registers of columns (float 16, double 8), at most 4 x 2 accumulators.
+template <>
+MicroKernel<float> microkernel_avx2_rows<float>(int rows) {
+  return simd_rows_microkernel<Avx2Float, 2>(microkernel_avx2<float>(), rows);
+}
+
+template <>
+MicroKernel<double> microkernel_avx2_rows<double>(int rows) {
+  return simd_rows_microkernel<Avx2Double, 2>(microkernel_avx2<double>(), rows);
 }
 
 }  // namespace kernn::gemm_detail

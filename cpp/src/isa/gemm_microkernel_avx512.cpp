@@ -2,7 +2,9 @@
 // 32 zmm registers: float 12 x 32 (24 accumulators, 2 B registers, A broadcast from memory),
 // double 12 x 16 (same, 8 lanes). For products with few rows (im2col convolutions with 6 or 16
 // output channels) a short tile of 6 x 4 registers, float 6 x 64 and double 6 x 32: as many
-// accumulators, and m = 6 fills it where it would leave half of a 12-row tile empty.
+// accumulators, and m = 6 fills it where it would leave half of a 12-row tile empty. For C with
+// at most 4 rows, tiles of exactly that many rows by 4 registers; and the dot tiles (up to
+// 4 x 4 sums of 16 / 8 lanes) for products with few rows or columns and B stored transposed.
 #include <immintrin.h>
 
 #include "gemm_microkernel_simd.h"
@@ -22,6 +24,10 @@ struct Avx512Float {
   static R mul(R a, R b) { return _mm512_mul_ps(a, b); }
   static R add(R a, R b) { return _mm512_add_ps(a, b); }
   static R max(R a, R b) { return _mm512_max_ps(a, b); }
+  using Tail = __mmask16;
+  static Tail tail(int count) { return static_cast<__mmask16>((1u << count) - 1u); }
+  static R load_tail(const T* p, Tail mask) { return _mm512_maskz_loadu_ps(mask, p); }
+  static T hsum(R r) { return _mm512_reduce_add_ps(r); }
 };
 
 struct Avx512Double {
@@ -36,11 +42,17 @@ struct Avx512Double {
   static R mul(R a, R b) { return _mm512_mul_pd(a, b); }
   static R add(R a, R b) { return _mm512_add_pd(a, b); }
   static R max(R a, R b) { return _mm512_max_pd(a, b); }
+  using Tail = __mmask8;
+  static Tail tail(int count) { return static_cast<__mmask8>((1u << count) - 1u); }
+  static R load_tail(const T* p, Tail mask) { return _mm512_maskz_loadu_pd(mask, p); }
+  static T hsum(R r) { return _mm512_reduce_add_pd(r); }
 };
 
 constexpr int kFloatMR = 12;
 constexpr int kDoubleMR = 12;
 constexpr int kShortMR = 6;
+// Dot tiles: 16 accumulators (4 x 4, 2 x 8, 1 x 16) with their loads fit in 32 registers.
+constexpr int kDotAcc = 16;
 
 }  // namespace
 
@@ -48,28 +60,39 @@ template <>
 MicroKernel<float> microkernel_avx512<float>() {
   return {"avx512", kFloatMR, 32, 256, 512, 3072,
           &simd_microkernel<Avx512Float, kFloatMR, 2>,
-          &transpose_pack_avx2<float>, &dot_lanes<float>};
+          &transpose_pack_avx2<float>, &simd_dots<Avx512Float, kDotAcc>};
 }
 
 template <>
 MicroKernel<double> microkernel_avx512<double>() {
   return {"avx512", kDoubleMR, 16, 256, 256, 3072,
           &simd_microkernel<Avx512Double, kDoubleMR, 2>,
-          &transpose_pack_avx2<double>, &dot_lanes<double>};
+          &transpose_pack_avx2<double>, &simd_dots<Avx512Double, kDotAcc>};
 }
 
 template <>
 MicroKernel<float> microkernel_avx512_short<float>() {
   return {"avx512", kShortMR, 64, 256, 512, 3072,
           &simd_microkernel<Avx512Float, kShortMR, 4>,
-          &transpose_pack_avx2<float>, &dot_lanes<float>};
+          &transpose_pack_avx2<float>, &simd_dots<Avx512Float, kDotAcc>};
 }
 
 template <>
 MicroKernel<double> microkernel_avx512_short<double>() {
   return {"avx512", kShortMR, 32, 256, 256, 3072,
           &simd_microkernel<Avx512Double, kShortMR, 4>,
-          &transpose_pack_avx2<double>, &dot_lanes<double>};
+          &transpose_pack_avx2<double>, &simd_dots<Avx512Double, kDotAcc>};
+}
+
+// Few rows: 4 registers of columns (float 64, double 32), at most 4 x 4 accumulators.
+template <>
+MicroKernel<float> microkernel_avx512_rows<float>(int rows) {
+  return simd_rows_microkernel<Avx512Float, 4>(microkernel_avx512<float>(), rows);
+}
+
+template <>
+MicroKernel<double> microkernel_avx512_rows<double>(int rows) {
+  return simd_rows_microkernel<Avx512Double, 4>(microkernel_avx512<double>(), rows);
 }
 
 }  // namespace kernn::gemm_detail

@@ -222,24 +222,27 @@ void pack_b_block(const MicroKernel<T>& uk, bool trans_b, const T* b, std::int64
   if (!trans_b) {
     // op(B)[p, j] = b[p * ldb + j]: walk each row of B once, along its nc columns, and deal it
     // out to the panels (walking one panel at a time would stride through B by ldb).
-    const int last_cols = static_cast<int>(nc - (panels - 1) * nr);
+    const std::int64_t full_panels = nc / nr;
+    const int last_cols = static_cast<int>(nc - full_panels * nr);
     for (std::int64_t p = 0; p < kc; ++p) {
       const T* src = b + (p0 + p) * ldb + col0;
       T* d = dst + p * nr;
       switch (nr) {  // a fixed-length copy compiles to a few vector moves, not a memcpy call
-        case 32: deal_row<32>(src, d, panels - 1, nr * kc); break;
-        case 16: deal_row<16>(src, d, panels - 1, nr * kc); break;
-        case 8: deal_row<8>(src, d, panels - 1, nr * kc); break;
-        case 4: deal_row<4>(src, d, panels - 1, nr * kc); break;
+        case 64: deal_row<64>(src, d, full_panels, nr * kc); break;
+        case 32: deal_row<32>(src, d, full_panels, nr * kc); break;
+        case 16: deal_row<16>(src, d, full_panels, nr * kc); break;
+        case 8: deal_row<8>(src, d, full_panels, nr * kc); break;
+        case 4: deal_row<4>(src, d, full_panels, nr * kc); break;
         default:
-          for (std::int64_t q = 0; q + 1 < panels; ++q) {
+          for (std::int64_t q = 0; q < full_panels; ++q) {
             std::copy(src + q * nr, src + (q + 1) * nr, d + q * nr * kc);
           }
       }
-      T* last = d + (panels - 1) * nr * kc;
-      const T* last_src = src + (panels - 1) * nr;
-      for (int j = 0; j < last_cols; ++j) last[j] = last_src[j];
-      for (int j = last_cols; j < nr; ++j) last[j] = T(0);
+      if (last_cols > 0) {
+        T* last = d + full_panels * nr * kc;
+        std::copy(src + full_panels * nr, src + nc, last);
+        std::fill(last + last_cols, last + nr, T(0));
+      }
     }
   } else {
     // op(B)[p, j] = b[j * ldb + p]: a transpose, panel by panel.

@@ -45,8 +45,14 @@ void simd_microkernel(std::int64_t kc, const typename V::T* a, const typename V:
     R bv[NV];
 #pragma GCC unroll 4
     for (int j = 0; j < NV; ++j) bv[j] = V::load(b + j * L);
-    // A few rows ahead on the B panel, which streams from L2 (or from B itself).
-    __builtin_prefetch(b + 8 * ldb);
+    // A few rows ahead on the B panel, which streams from L2. B read in place (rows ldb apart)
+    // gets every line of the row fetched: the hardware prefetchers miss that stride.
+    if (ldb == NR) {
+      __builtin_prefetch(b + 8 * ldb);
+    } else {
+#pragma GCC unroll 4
+      for (int j = 0; j < NV; ++j) __builtin_prefetch(b + 8 * ldb + j * L);
+    }
 #pragma GCC unroll 32
     for (int i = 0; i < MR; ++i) {
       const R ai = V::set1(a[i]);

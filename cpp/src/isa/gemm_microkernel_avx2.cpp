@@ -33,6 +33,7 @@ struct Avx2Float {
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
   }
+  static constexpr bool kSumsOfL = false;
 };
 
 struct Avx2Double {
@@ -58,6 +59,7 @@ struct Avx2Double {
     s = _mm_add_sd(s, _mm_unpackhi_pd(s, s));
     return _mm_cvtsd_f64(s);
   }
+  static constexpr bool kSumsOfL = false;
 };
 
 // dst[p * width + r] = src[r * ld + p] for an 8 x 8 block (rows r, columns p). Each register is

@@ -28,6 +28,30 @@ struct Avx512Float {
   static Tail tail(int count) { return static_cast<__mmask16>((1u << count) - 1u); }
   static R load_tail(const T* p, Tail mask) { return _mm512_maskz_loadu_ps(mask, p); }
   static T hsum(R r) { return _mm512_reduce_add_ps(r); }
+  // Four levels of pairwise adds, 30 shuffles for 16 sums (16 separate hsums take 64). Sum of
+  // r[e] = ((v0 + v2) + (v1 + v3)) with v_l = (e[l] + e[l + 8]) + (e[l + 4] + e[l + 12]).
+  static constexpr bool kSumsOfL = true;
+  static void sums_of_l(const R* r, T* out) {
+    R h[8], q[4], t[2];
+    for (int e = 0; e < 8; ++e) {  // lanes 0-7: r[2e][l] + r[2e][l + 8]; 8-15: r[2e + 1]'s
+      h[e] = _mm512_add_ps(_mm512_shuffle_f32x4(r[2 * e], r[2 * e + 1], 0x44),
+                           _mm512_shuffle_f32x4(r[2 * e], r[2 * e + 1], 0xEE));
+    }
+    for (int e = 0; e < 4; ++e) {  // 128-bit lane c: r[4e + c]'s four partial sums
+      q[e] = _mm512_add_ps(_mm512_shuffle_f32x4(h[2 * e], h[2 * e + 1], 0x88),
+                           _mm512_shuffle_f32x4(h[2 * e], h[2 * e + 1], 0xDD));
+    }
+    for (int e = 0; e < 2; ++e) {  // lane c: [x0 + x2, x1 + x3, y0 + y2, y1 + y3] in each lane
+      t[e] = _mm512_add_ps(_mm512_shuffle_ps(q[2 * e], q[2 * e + 1], 0x44),
+                           _mm512_shuffle_ps(q[2 * e], q[2 * e + 1], 0xEE));
+    }
+    alignas(64) T w[16];  // w[4c + g] = sum of r[c + 4g]
+    _mm512_store_ps(w, _mm512_add_ps(_mm512_shuffle_ps(t[0], t[1], 0x88),
+                                     _mm512_shuffle_ps(t[0], t[1], 0xDD)));
+    for (int c = 0; c < 4; ++c) {
+      for (int g = 0; g < 4; ++g) out[c + 4 * g] = w[4 * c + g];
+    }
+  }
 };
 
 struct Avx512Double {
@@ -46,6 +70,26 @@ struct Avx512Double {
   static Tail tail(int count) { return static_cast<__mmask8>((1u << count) - 1u); }
   static R load_tail(const T* p, Tail mask) { return _mm512_maskz_loadu_pd(mask, p); }
   static T hsum(R r) { return _mm512_reduce_add_pd(r); }
+  // Three levels of pairwise adds for 8 sums. Sum of r[e] = (v0 + v1) with
+  // v_l = (e[l] + e[l + 4]) + (e[l + 2] + e[l + 6]).
+  static constexpr bool kSumsOfL = true;
+  static void sums_of_l(const R* r, T* out) {
+    R h[4], q[2];
+    for (int e = 0; e < 4; ++e) {  // lanes 0-3: r[2e][l] + r[2e][l + 4]; 4-7: r[2e + 1]'s
+      h[e] = _mm512_add_pd(_mm512_shuffle_f64x2(r[2 * e], r[2 * e + 1], 0x44),
+                           _mm512_shuffle_f64x2(r[2 * e], r[2 * e + 1], 0xEE));
+    }
+    for (int e = 0; e < 2; ++e) {  // 128-bit lane c: r[4e + c]'s two partial sums
+      q[e] = _mm512_add_pd(_mm512_shuffle_f64x2(h[2 * e], h[2 * e + 1], 0x88),
+                           _mm512_shuffle_f64x2(h[2 * e], h[2 * e + 1], 0xDD));
+    }
+    alignas(64) T w[8];  // w[2c + g] = sum of r[c + 4g]
+    _mm512_store_pd(w, _mm512_add_pd(_mm512_shuffle_pd(q[0], q[1], 0x00),
+                                     _mm512_shuffle_pd(q[0], q[1], 0xFF)));
+    for (int c = 0; c < 4; ++c) {
+      for (int g = 0; g < 2; ++g) out[c + 4 * g] = w[2 * c + g];
+    }
+  }
 };
 
 constexpr int kFloatMR = 12;

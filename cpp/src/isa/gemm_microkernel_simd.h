@@ -8,7 +8,8 @@
 // set1(x), fmadd(a, b, c) = a*b + c, mul, add, max(a, b) (returns b when either is NaN),
 // and for the dot tiles: Tail (a mask type), tail(count) (the first count < L lanes),
 // load_tail(p, tail) (those lanes of p, the others 0, nothing read past them) and hsum(r)
-// (the sum of the lanes, always in the same order).
+// (the sum of the lanes, always in the same order); with kSumsOfL, sums_of_l(r[L], out[L])
+// gives out[e] = hsum(r[e]) for all e at once, each by the same tree over its own lanes.
 //
 // Tile: MR rows x NV registers (NR = NV * L columns); see kernn/gemm_microkernel.h for the
 // panel layout and the epilogue formula.
@@ -130,11 +131,31 @@ void simd_dot_tile(std::int64_t k, const typename V::T* x, std::int64_t ldx,
       for (int i = 0; i < RX; ++i) acc[i][j] = V::fmadd(xv[i], yv, acc[i][j]);
     }
   }
+  if constexpr (V::kSumsOfL) {
+    // L accumulators at a time through V::sums_of_l (one shuffle tree for all of them; the
+    // slots past RX * RY are zero and dropped): each sum is the same tree over its own lanes.
+    constexpr int L = V::L;
+    constexpr int N = RX * RY;
+#pragma GCC unroll 4
+    for (int base = 0; base < N; base += L) {
+      R batch[L];
+      alignas(64) typename V::T sums[L];
 #pragma GCC unroll 16
-  for (int i = 0; i < RX; ++i) {
+      for (int e = 0; e < L; ++e) batch[e] = base + e < N ? acc[(base + e) / RY][(base + e) % RY] : V::zero();
+      V::sums_of_l(batch, sums);
 #pragma GCC unroll 16
-    for (int j = 0; j < RY; ++j) {
-      if (j < cols) out[i * ldo + j] = V::hsum(acc[i][j]);
+      for (int e = 0; e < L && base + e < N; ++e) {
+        const int i = (base + e) / RY, j = (base + e) % RY;
+        if (j < cols) out[i * ldo + j] = sums[e];
+      }
+    }
+  } else {
+#pragma GCC unroll 16
+    for (int i = 0; i < RX; ++i) {
+#pragma GCC unroll 16
+      for (int j = 0; j < RY; ++j) {
+        if (j < cols) out[i * ldo + j] = V::hsum(acc[i][j]);
+      }
     }
   }
 }

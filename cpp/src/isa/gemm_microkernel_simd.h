@@ -144,9 +144,9 @@ void simd_dot_tile(std::int64_t k, const typename V::T* x, std::int64_t ldx,
       for (int e = 0; e < L; ++e) batch[e] = base + e < N ? acc[(base + e) / RY][(base + e) % RY] : V::zero();
       V::sums_of_l(batch, sums);
 #pragma GCC unroll 16
-      for (int e = 0; e < L && base + e < N; ++e) {
+      for (int e = 0; e < L; ++e) {
         const int i = (base + e) / RY, j = (base + e) % RY;
-        if (j < cols) out[i * ldo + j] = sums[e];
+        if (base + e < N && j < cols) out[i * ldo + j] = sums[e];
       }
     }
   } else {

@@ -63,6 +63,7 @@ template <typename T, int NR>
 MicroKernel<T> generic_rows(MicroKernel<T> main, int rows) {
   main.nr = NR;
   main.mr = rows;
+  for (auto& edge : main.edge) edge = nullptr;  // the tile has no rows to spare
   switch (rows) {
     case 1: main.fn = &generic_microkernel<T, 1, NR>; break;
     case 2: main.fn = &generic_microkernel<T, 2, NR>; break;
@@ -99,14 +100,22 @@ template void transpose_pack_generic<double>(const double*, std::int64_t, int, s
 
 template <>
 MicroKernel<float> microkernel_generic<float>() {
-  return {"generic", 4, 8, 256, 512, 3072, &generic_microkernel<float, 4, 8>,
-          &transpose_pack_generic<float>, &generic_dots<float>};
+  MicroKernel<float> uk{"generic", 4, 8, 256, 512, 3072, &generic_microkernel<float, 4, 8>,
+                        &transpose_pack_generic<float>, &generic_dots<float>};
+  uk.edge[0] = &generic_microkernel<float, 1, 8>;
+  uk.edge[1] = &generic_microkernel<float, 2, 8>;
+  uk.edge[2] = &generic_microkernel<float, 3, 8>;
+  return uk;
 }
 
 template <>
 MicroKernel<double> microkernel_generic<double>() {
-  return {"generic", 4, 4, 256, 512, 3072, &generic_microkernel<double, 4, 4>,
-          &transpose_pack_generic<double>, &generic_dots<double>};
+  MicroKernel<double> uk{"generic", 4, 4, 256, 512, 3072, &generic_microkernel<double, 4, 4>,
+                         &transpose_pack_generic<double>, &generic_dots<double>};
+  uk.edge[0] = &generic_microkernel<double, 1, 4>;
+  uk.edge[1] = &generic_microkernel<double, 2, 4>;
+  uk.edge[2] = &generic_microkernel<double, 3, 4>;
+  return uk;
 }
 
 // Few rows: the main tile's columns, 1-4 rows.

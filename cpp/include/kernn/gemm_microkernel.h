@@ -45,6 +45,9 @@ using DotsFn = void (*)(std::int64_t k, const T* x, std::int64_t ldx, std::int64
                         const T* y, std::int64_t ldy, std::int64_t cols, T* out,
                         std::int64_t ldo);
 
+// Most rows of C the few-rows kernels (microkernel_<isa>_rows, MicroKernel::edge) take.
+constexpr int kMaxFewRows = 4;
+
 template <typename T>
 using MicroKernelFn = void (*)(std::int64_t kc, const T* a_panel, const T* b_panel,
                                std::int64_t ldb, T* c, std::int64_t ldc, const TileEpilogue<T>& epilogue);
@@ -64,10 +67,10 @@ struct MicroKernel {
   MicroKernelFn<T> fn;
   TransposePackFn<T> transpose_pack;
   DotsFn<T> dots;
+  // edge[r - 1]: the same kernel with a tile of r < mr rows (same nr), for the last rows of C
+  // when there are at most kMaxFewRows of them; null where there is none.
+  MicroKernelFn<T> edge[kMaxFewRows] = {};
 };
-
-// Most rows of C the few-rows kernels (microkernel_<isa>_rows) take.
-constexpr int kMaxFewRows = 4;
 
 // The portable transposing pack (gemm_microkernel_generic.cpp) and the AVX2 one.
 template <typename T>

@@ -152,14 +152,16 @@ template void transpose_pack_avx2<double>(const double*, std::int64_t, int, std:
 
 template <>
 MicroKernel<float> microkernel_avx2<float>() {
-  return {"avx2", 6, 16, 256, 480, 3072, &simd_microkernel<Avx2Float, 6, 2>,
-          &transpose_pack_avx2<float>, &simd_dots<Avx2Float, kDotAcc>};
+  return with_simd_edges<Avx2Float, 2>({"avx2", 6, 16, 256, 480, 3072,
+          &simd_microkernel<Avx2Float, 6, 2>, &transpose_pack_avx2<float>,
+          &simd_dots<Avx2Float, kDotAcc>});
 }
 
 template <>
 MicroKernel<double> microkernel_avx2<double>() {
-  return {"avx2", 6, 8, 256, 480, 3072, &simd_microkernel<Avx2Double, 6, 2>,
-          &transpose_pack_avx2<double>, &simd_dots<Avx2Double, kDotAcc>};
+  return with_simd_edges<Avx2Double, 2>({"avx2", 6, 8, 256, 480, 3072,
+          &simd_microkernel<Avx2Double, 6, 2>, &transpose_pack_avx2<double>,
+          &simd_dots<Avx2Double, kDotAcc>});
 }
 
 // Few rows: 2 registers of columns (float 16, double 8), at most 4 x 2 accumulators.

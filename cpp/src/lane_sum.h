@@ -3,7 +3,7 @@
 // vectorise) while the summation order stays fixed, so results are reproducible bit for bit.
 // 16 lanes are four AVX2 registers of doubles (eight SSE2 ones): enough independent adds to
 // keep either build busy. Internal linkage, because the header is also compiled into AVX2
-// translation units (isa/norm_avx2.cpp).
+// translation units (isa/loops_avx2.cpp).
 #pragma once
 
 #include <cstdint>

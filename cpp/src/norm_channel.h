@@ -1,5 +1,5 @@
 // The per-channel loops of batch norm (see kernn/norm.h for the formulas), built twice: for
-// baseline x86-64 in norm.cpp and for AVX2 + FMA in isa/norm_avx2.cpp, chosen at run time
+// baseline x86-64 in norm.cpp and for AVX2 + FMA in isa/loops_avx2.cpp, chosen at run time
 // (simd_loops_avx2). Both builds do the same operations in the same order (the sums in
 // lane_sum's fixed lanes; ISO C++ mode does not contract a * b + c into an FMA), so they give
 // the same bits; the AVX2 build is about twice as fast, as the statistics convert to double,
@@ -32,7 +32,7 @@ struct NormChannelLoops {
 
 namespace simd_avx2 {
 template <typename T>
-NormChannelLoops<T> norm_channel_loops();  // isa/norm_avx2.cpp
+NormChannelLoops<T> norm_channel_loops();  // isa/loops_avx2.cpp
 }  // namespace simd_avx2
 
 namespace {

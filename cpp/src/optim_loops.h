@@ -1,5 +1,5 @@
 // The per-element loops of the optimizer updates (formulas in kernn/optim.h), built twice: for
-// baseline x86-64 in optim.cpp and for AVX2 + FMA in isa/optim_avx2.cpp, chosen at run time
+// baseline x86-64 in optim.cpp and for AVX2 + FMA in isa/loops_avx2.cpp, chosen at run time
 // (simd_loops_avx2). Both builds do the same IEEE operations in the same order (the AVX2 file is
 // compiled with -ffp-contract=off, so no a * b + c becomes an FMA; sqrt and division are
 // correctly rounded in every width), so they give the same bits, which keeps torch.optim's
@@ -50,7 +50,7 @@ struct OptimLoops {
 
 namespace simd_avx2 {
 template <typename T>
-OptimLoops<T> optim_loops();  // isa/optim_avx2.cpp
+OptimLoops<T> optim_loops();  // isa/loops_avx2.cpp
 }  // namespace simd_avx2
 
 namespace {

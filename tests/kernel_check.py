@@ -73,8 +73,8 @@ def same_under_1_and_2_threads(fn):
 @contextlib.contextmanager
 def simd_loops(enabled):
     """Runs the body with the AVX2 builds of the element-wise loops (float exp/sigmoid/tanh,
-    batch norm, optimizer updates, 2x2 max pool) on or off (off checks the portable build on any CPU); restores the default (on)
-    afterwards."""
+    batch norm, optimizer updates, 2x2 max pool) on or off (off checks the portable build on
+    any CPU); restores the default (on) afterwards."""
     kernn._C.set_simd_loops(enabled)
     try:
         yield

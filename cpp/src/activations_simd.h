@@ -1,8 +1,8 @@
 // Float activation loops built twice: for baseline x86-64 (through vec_math.h, in the family's
-// own .cpp) and for AVX2 + FMA (isa/activations_avx2.cpp), chosen at run time (simd_loops_avx2). The AVX2 build
-// computes the same formulas 8 lanes at a time; FMA contraction changes the last bit of some
-// results (both builds stay within 2 ulp of the exact value). Double always takes the portable
-// path.
+// own .cpp) and for AVX2 + FMA (isa/activations_avx2.cpp), chosen at run time
+// (simd_loops_avx2). The AVX2 build computes the same formulas 8 lanes at a time; FMA
+// contraction changes the last bit of some results (both builds stay within 2 ulp of the exact
+// value). Double always takes the portable path.
 #pragma once
 
 #include <cstdint>

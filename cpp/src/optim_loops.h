@@ -8,7 +8,6 @@
 // one at link time.
 #pragma once
 
-#include <cmath>
 #include <cstdint>
 #include <type_traits>
 
@@ -82,6 +81,12 @@ T lerp(T self, T end, T weight) {
   }
 }
 
+// sqrt through the builtins: std::sqrt(float) is an inline function with external linkage, and
+// in an unoptimised build the linker could keep the AVX2 translation unit's copy for the
+// baseline loops.
+inline float sqrt_of(float x) { return __builtin_sqrtf(x); }
+inline double sqrt_of(double x) { return __builtin_sqrt(x); }
+
 // torch.maximum: NaN in either operand gives NaN.
 template <typename T>
 T nan_maximum(T a, T b) {
@@ -148,7 +153,7 @@ void adam_loop(std::int64_t begin, std::int64_t end, T* param, const T* grad, T*
             v = nan_maximum(vmax_io[i], v);
             vmax_io[i] = v;
           }
-          const T denom = std::sqrt(v) / k.bc2_sqrt + k.eps;
+          const T denom = sqrt_of(v) / k.bc2_sqrt + k.eps;
           p_out[i] = p + k.neg_step_size * m / denom;
         }
       },
@@ -176,9 +181,9 @@ void rmsprop_loop(std::int64_t begin, std::int64_t end, T* param, const T* grad,
           if constexpr (centered) {
             const T ga = lerp<small_weight>(ga_io[i], g, k.one_minus_alpha);
             ga_io[i] = ga;
-            avg = std::sqrt(sq + T(-1) * ga * ga);
+            avg = sqrt_of(sq + T(-1) * ga * ga);
           } else {
-            avg = std::sqrt(sq);
+            avg = sqrt_of(sq);
           }
           avg = avg + k.eps;
           if constexpr (use_momentum) {

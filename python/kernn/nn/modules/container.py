@@ -42,8 +42,9 @@ class Sequential(_ModuleSequence):
     the ReLU in its epilogue, a BatchNorm1d/BatchNorm2d directly followed by a ReLU as one
     batch-norm pass with the ReLU fused in (forward and backward), and a ReLU directly followed
     by a MaxPool2d as the pooling first, the ReLU after, on the pooled (smaller) tensor; outputs
-    and gradients are those of the pair, bit for bit. The plan is rebuilt whenever a child is
-    added, replaced or removed.
+    and gradients are those of the pair, bit for bit (but for the sign of a zero output after
+    the reordered pooling). The plan is rebuilt whenever a child is added, replaced or
+    removed.
 
     Args:
         *modules: the modules in order, or a single OrderedDict name -> module.
@@ -135,10 +136,12 @@ class Sequential(_ModuleSequence):
 
 def _pool_then_relu(pool):
     """ReLU -> MaxPool2d computed as MaxPool2d -> ReLU, the ReLU then running on a tensor a
-    quarter the size (2x2 pooling). Exact: max commutes with the non-decreasing ReLU, NaN
-    included; where a window's maximum is positive both orders pick the same element, and where
-    it is not, both give it a zero gradient. Indices would differ (all-negative windows), so a
-    pool that returns them keeps the given order."""
+    quarter the size (2x2 pooling). Max commutes with the non-decreasing ReLU, NaN included, so
+    the values are equal; only a zero may come out with the other sign (window [-1, -0.0]: the
+    given order keeps the first tied zero, +0.0; pooling first gives relu(-0.0) = -0.0). Where
+    a window's maximum is positive both orders pick the same element, and where it is not both
+    give it a zero gradient, so the gradients are bit for bit equal. Indices would differ
+    (all-negative windows), so a pool that returns them keeps the given order."""
     from .. import functional as F
 
     def step(input):

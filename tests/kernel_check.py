@@ -71,11 +71,12 @@ def same_under_1_and_2_threads(fn):
 
 
 @contextlib.contextmanager
-def activation_simd(enabled):
-    """Runs the body with the AVX2 build of the float exp/sigmoid/tanh loops on or off (off
-    checks the portable build on any CPU); restores the default (on) afterwards."""
-    kernn._C.set_activation_simd(enabled)
+def simd_loops(enabled):
+    """Runs the body with the AVX2 builds of the element-wise loops (float exp/sigmoid/tanh,
+    batch norm, optimizer updates, 2x2 max pool) on or off (off checks the portable build on
+    any CPU); restores the default (on) afterwards."""
+    kernn._C.set_simd_loops(enabled)
     try:
         yield
     finally:
-        kernn._C.set_activation_simd(True)
+        kernn._C.set_simd_loops(True)

@@ -187,6 +187,32 @@ def test_function_with_two_outputs_gets_zero_grad_for_unused_output():
     assert x.grad.tolist() == [2.0, 2.0]
 
 
+def test_integer_output_gets_none_instead_of_a_zero_array():
+    received = []
+
+    class MaxWithIndex(Function):
+        @staticmethod
+        def forward(ctx, x):
+            a = x._data
+            ctx.save_for_backward(a.argmax())
+            return a.max(keepdims=True), a.argmax(keepdims=True)
+
+        @staticmethod
+        def backward(ctx, d_value, d_index):
+            received.append(d_index)
+            (i,) = ctx.saved_tensors
+            dx = np.zeros(3, d_value.dtype)
+            dx[i] = d_value[0]
+            return dx
+
+    x = kernn.tensor([1.0, 5.0, 2.0], requires_grad=True)
+    value, index = MaxWithIndex.apply(x)
+    assert not index.requires_grad
+    value.sum().backward()
+    assert received == [None]
+    assert x.grad.tolist() == [0.0, 1.0, 0.0]
+
+
 def test_wrong_number_of_gradients_is_reported():
     class Bad(Function):
         @staticmethod

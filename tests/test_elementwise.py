@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from kernn import _C
-from kernel_check import (DTYPES, activation_simd, assert_close_to_torch, same_under_1_and_2_threads,
+from kernel_check import (DTYPES, assert_close_to_torch, same_under_1_and_2_threads, simd_loops,
                           to_torch)
 
 # name -> (torch forward, extra args of the kernel, whether backward takes the input x or the
@@ -161,7 +161,7 @@ def test_float32_activation_is_within_a_few_ulp_everywhere(name, lo, hi, simd):
     # is subnormal (x < -87) and tanh's small-|x| branch. Measured worst: 2.0 ulp.
     x = np.concatenate([np.linspace(lo, hi, 200_001), np.geomspace(1e-30, 1.0, 2001),
                         -np.geomspace(1e-30, 1.0, 2001)]).astype(np.float32)
-    with activation_simd(simd):
+    with simd_loops(simd):
         y = forward(name, x)
     exact = ACTIVATIONS[name][0](torch.from_numpy(x.astype(np.float64))).numpy()
     ulp = np.spacing(np.abs(exact).astype(np.float32)).astype(np.float64)

@@ -200,9 +200,12 @@ def test_one_and_two_threads_agree_bitwise(isa, dtype):
     rng = np.random.default_rng(7)
     before = kernn.get_num_threads()
     try:
+        # The packed path, the short tile, the 1-4 row kernels, and the dot products split
+        # over blocks of columns (batch 1) and of rows (a narrow C).
         for m, n, k, trans_b in [(100, 500, 784, True), (784, 500, 100, False),
                                  (257, 513, 129, False), (100, 10, 500, True), (40, 700, 300, False),
-                                 (6, 9000, 25, False), (16, 4096, 150, False)]:
+                                 (6, 9000, 25, False), (16, 4096, 150, False), (1, 3000, 400, True),
+                                 (3, 2000, 200, False), (1500, 10, 100, True), (20, 300, 200, True)]:
             a = rng.standard_normal((m, k)).astype(dtype)
             b = rng.standard_normal((n, k) if trans_b else (k, n)).astype(dtype)
             bias = rng.standard_normal(n).astype(dtype)
@@ -358,3 +361,29 @@ def test_bad_layouts_raise_value_error():
     square = np.ones((4, 4), np.float32)
     with pytest.raises(ValueError, match="argument 'c' \\(4, 4\\) shares memory with argument 'a'"):
         _C.gemm(square, np.ones((4, 4), np.float32), square)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("m,n,k", [(1, 500, 784), (3, 1, 5), (100, 10, 500), (7, 33, 1)])
+@pytest.mark.parametrize("relu", [False, True])
+@pytest.mark.parametrize("with_bias", [False, True])
+def test_linear_is_gemm_with_trans_b(dtype, m, n, k, relu, with_bias):
+    rng = np.random.default_rng(m * n + k)
+    x = rng.standard_normal((m, k)).astype(dtype)
+    weight = rng.standard_normal((n, k)).astype(dtype)
+    bias = rng.standard_normal(n).astype(dtype) if with_bias else None
+    got = _C.linear(x, weight, bias, relu)
+    assert got.dtype == dtype and got.shape == (m, n)
+    assert np.array_equal(got, _C.gemm(x, weight, trans_b=True, bias=bias, relu=relu))
+
+
+def test_linear_errors_name_linear_and_its_arguments():
+    x = np.ones((2, 3), np.float32)
+    with pytest.raises(ValueError, match=r"kernn.linear: .*op\(x\) is \(2, 3\).*op\(weight\) is "
+                                         r"\(4, 5\) from weight \(5, 4\) transposed"):
+        _C.linear(x, np.ones((5, 4), np.float32), None, False)
+    with pytest.raises(TypeError, match="kernn.linear: argument 'weight' has dtype float64"):
+        _C.linear(x, np.ones((4, 3)), None, False)
+    with pytest.raises(ValueError, match=r"kernn.linear: argument 'bias' has shape \(3,\); "
+                                         r"expected \(4,\)"):
+        _C.linear(x, np.ones((4, 3), np.float32), np.zeros(3, np.float32), False)

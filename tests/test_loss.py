@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 from kernn import _C
-from kernel_check import (DTYPES, activation_simd, assert_close_to_torch, same_under_1_and_2_threads,
+from kernel_check import (DTYPES, assert_close_to_torch, same_under_1_and_2_threads, simd_loops,
                           to_torch)
 
 REDUCTIONS = ["mean", "sum", "none"]
@@ -112,7 +112,7 @@ def test_float32_cross_entropy_portable_build_matches_torch(reduction):
     rng = np.random.default_rng(17)
     logits = class_input("cross_entropy", rng, (13, 37), np.float32)
     target = class_targets(rng, 13, 37)
-    with activation_simd(False):
+    with simd_loops(False):
         run_class_loss("cross_entropy", logits, target, reduction, -100, np.float32, rng)
 
 

@@ -7,6 +7,7 @@ import torch.nn.functional as F
 
 import kernn
 from kernn import _C
+from kernel_check import simd_loops
 
 DTYPES = [np.float32, np.float64]
 SHAPES = [(5, 3), (1, 4, 7), (4, 6, 5), (2, 3, 7, 5), (3, 1, 4, 4), (1, 2, 1, 3)]
@@ -213,3 +214,25 @@ def test_batch_norm_backward_rejects_a_bad_relu_output():
         _C.batch_norm_backward(x, x, None, c3, c3, True, x.astype(np.float64))
     with pytest.raises(ValueError, match="batch_norm_backward.*'relu_output'"):
         _C.batch_norm_backward(x, x, None, c3, c3, True, np.zeros((2, 4, 3), np.float32).transpose(0, 2, 1))
+
+
+# ---- the AVX2 build of the channel loops against the portable build ----------------------------
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", SHAPES + [(3, 5, 17, 13), (2, 4, 33)])
+@pytest.mark.parametrize("relu", [False, True])
+def test_batch_norm_simd_build_gives_the_portable_bits(shape, dtype, relu):
+    rng = np.random.default_rng(11 + sum(shape))
+    C = shape[1]
+    x = (rng.standard_normal(shape) * 3 + 2).astype(dtype)
+    dy = rng.standard_normal(shape).astype(dtype)
+    w, b, rm, rv = _params(C, dtype, rng)
+    results = []
+    for simd in (True, False):
+        with simd_loops(simd):
+            rm_run, rv_run = rm.copy(), rv.copy()
+            y, sm, si = _C.batch_norm_forward(x, w, b, rm_run, rv_run, True, 0.1, 1e-5, relu)
+            y_eval, _, si_eval = _C.batch_norm_forward(x, w, b, rm, rv, False, 0.1, 1e-5, relu)
+            grads = _C.batch_norm_backward(x, dy, w, sm, si, True, y if relu else None)
+            results.append((y, sm, si, rm_run, rv_run, y_eval, si_eval, *grads))
+    for got, want in zip(*results):
+        np.testing.assert_array_equal(got, want)

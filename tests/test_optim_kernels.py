@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from kernn import _C
-from kernel_check import DTYPES, same_under_1_and_2_threads
+from kernel_check import DTYPES, same_under_1_and_2_threads, simd_loops
 
 STEPS = 20
 
@@ -177,6 +177,24 @@ def test_same_bits_with_1_and_2_threads(dtype):
                 kernn_rmsprop(dict(lr=1e-2, centered=True, momentum=0.5), p0, grads)[0])
 
     same_under_1_and_2_threads(run)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("optimizer", ["SGD", "Adam", "RMSprop"])
+def test_simd_build_gives_the_portable_bits(dtype, optimizer):
+    shape = (3, 67)  # 201 elements: whole vectors and a remainder in either build
+    p0, grads = initial_param(dtype, shape), gradients(shape, dtype, 9)
+    cases = {"SGD": [(kernn_sgd, (kwargs,)) for kwargs in SGD_CASES],
+             "Adam": [(kernn_adam, case) for case in ADAM_CASES],
+             "RMSprop": [(kernn_rmsprop, (kwargs,)) for kwargs in RMSPROP_CASES]}[optimizer]
+    for run, args in cases:
+        results = []
+        for simd in (True, False):
+            with simd_loops(simd):
+                results.append(run(*args, p0, grads))
+        for got, want in zip(*results):
+            if want is not None:
+                np.testing.assert_array_equal(got, want, err_msg=f"{optimizer} {args}")
 
 
 # ---- bad inputs ---------------------------------------------------------------------------

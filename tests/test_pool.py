@@ -10,6 +10,7 @@ import torch.nn.functional as F
 
 import kernn
 from kernn import _C
+from kernel_check import simd_loops
 
 DTYPES = [np.float32, np.float64]
 
@@ -90,6 +91,24 @@ def test_max_pool2d_ties_pick_first_in_scan_order_and_nan_propagates():
     _, tidx = F.max_pool2d(torch.full((1, 5, 5), -np.inf, dtype=torch.float64), 3, 1, 1,
                            return_indices=True)
     np.testing.assert_array_equal(idx, tidx.numpy())
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(2, 3, 8, 8), (1, 2, 10, 10), (3, 1, 7, 9), (1, 1, 2, 34)])
+def test_max_pool2d_2x2_simd_build_gives_the_portable_results(shape, dtype):
+    rng = np.random.default_rng(sum(shape))
+    # Few distinct values (ties) and NaNs, where the scan order decides the index.
+    x = rng.integers(-3, 3, shape).astype(dtype)
+    x[rng.uniform(size=shape) < 0.05] = np.nan
+    results = []
+    for simd in (True, False):
+        with simd_loops(simd):
+            results.append(_C.max_pool2d_forward(x, 2))
+    for got, want in zip(*results):
+        np.testing.assert_array_equal(got, want)
+    ty, tidx = F.max_pool2d(torch.from_numpy(x), 2, return_indices=True)
+    np.testing.assert_array_equal(results[1][0], ty.numpy())
+    np.testing.assert_array_equal(results[1][1], tidx.numpy())
 
 
 def test_max_pool2d_ceil_mode_last_window_must_start_inside():

@@ -230,17 +230,6 @@ void register_elementwise(py::module_& m) {
       "dx = dy - exp(y) * sum(dy, last dim), from the log-softmax output y.");
 
   m.def(
-      "set_activation_simd",
-      [](bool enabled) {
-        set_activation_simd(enabled);
-        return activation_simd_avx2();
-      },
-      py::arg("enabled"),
-      "Use (True) or not (False) the AVX2 build of the float exp/sigmoid/tanh loops; returns "
-      "whether it is now in use (False on a CPU without AVX2 + FMA). For tests of the portable "
-      "build.");
-
-  m.def(
       "bias_grad",
       [](const py::array& dy) {
         const char* op = "bias_grad";

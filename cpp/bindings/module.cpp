@@ -1,6 +1,8 @@
 // kernn._C: the only C++ that knows Python. Each kernel family registers its functions from
-// its own bind_<family>.cpp; this file holds the module and the thread controls.
+// its own bind_<family>.cpp; this file holds the module, the thread controls and the switch of
+// the SIMD loop builds.
 #include "bind_common.h"
+#include "kernn/cpu_features.h"
 #include "kernn/parallel.h"
 
 #include <algorithm>
@@ -35,6 +37,16 @@ PYBIND11_MODULE(_C, m) {
   m.def("get_num_threads", &kernn::max_threads,
         "The number of threads kernels use (OMP_NUM_THREADS at start-up, else all cores).");
   m.def("openmp_enabled", &kernn::openmp_enabled, "True when built with OpenMP.");
+  m.def(
+      "set_simd_loops",
+      [](bool enabled) {
+        kernn::set_simd_loops(enabled);
+        return kernn::simd_loops_avx2();
+      },
+      py::arg("enabled"),
+      "Use (True) or not (False) the AVX2 builds of the element-wise loops (float exp / sigmoid /\n"
+      "tanh, batch norm, optimizer updates, 2x2 max pooling); returns whether they are now in use\n"
+      "(False on a CPU without AVX2 + FMA). For tests of the portable build.");
 
   kernn::bind::register_gemm(m);
   kernn::bind::register_elementwise(m);

@@ -1,5 +1,7 @@
 #include "kernn/cpu_features.h"
 
+#include <atomic>
+
 #if defined(KERNN_X86)
 #include <cpuid.h>
 
@@ -45,11 +47,20 @@ CpuFeatures detect() {
 CpuFeatures detect() { return {}; }
 #endif
 
+std::atomic<bool> g_simd_loops{true};
+
 }  // namespace
 
 const CpuFeatures& cpu_features() {
   static const CpuFeatures features = detect();
   return features;
 }
+
+bool simd_loops_avx2() {
+  static const bool cpu_has_avx2 = cpu_features().avx2_fma;
+  return cpu_has_avx2 && g_simd_loops.load(std::memory_order_relaxed);
+}
+
+bool set_simd_loops(bool enabled) { return g_simd_loops.exchange(enabled); }
 
 }  // namespace kernn

@@ -2,7 +2,6 @@
 #include "kernn/elementwise.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <vector>
 
@@ -35,17 +34,7 @@ void for_each_chunk(std::int64_t n, F&& body) {
   }
 }
 
-// The AVX2 builds of activations_simd.h: available on this CPU, and not switched off.
-std::atomic<bool> g_activation_simd{true};
-
 }  // namespace
-
-bool activation_simd_avx2() {
-  static const bool cpu_has_avx2 = cpu_features().avx2_fma;
-  return cpu_has_avx2 && g_activation_simd.load(std::memory_order_relaxed);
-}
-
-bool set_activation_simd(bool enabled) { return g_activation_simd.exchange(enabled); }
 
 template <typename T>
 void relu_forward(std::int64_t n, const T* x, T* y) {

@@ -18,6 +18,12 @@
 //
 // Each C element's sum runs over p in order, within one kernel call per depth block, and the
 // blocking does not depend on the thread count: 1 and 2 threads give the same bits.
+//
+// Two shapes skip most of that. C with at most 4 rows (or columns; batch-1 inference):
+// packing B would cost as much as the product, so a kernel whose tile has exactly that many
+// rows reads B in place. C with at most 24 rows or columns and both operands contiguous along
+// k (x W^T with W stored (out, in), into a 10-class output or at a small batch): the ISA's dot
+// tiles take the rows as they are, nothing packed.
 #include "kernn/gemm.h"
 
 #include <algorithm>
@@ -123,6 +129,18 @@ bool active_short_microkernel(MicroKernel<T>* uk) {
   }
 }
 
+// The active ISA's kernel whose tile has exactly `rows` (1..kMaxFewRows) rows.
+template <typename T>
+MicroKernel<T> active_rows_microkernel(int rows) {
+  switch (static_cast<Isa>(active_isa().load(std::memory_order_relaxed))) {
+#if defined(KERNN_X86)
+    case Isa::Avx512: return gemm_detail::microkernel_avx512_rows<T>(rows);
+    case Isa::Avx2: return gemm_detail::microkernel_avx2_rows<T>(rows);
+#endif
+    default: return gemm_detail::microkernel_generic_rows<T>(rows);
+  }
+}
+
 // ---- buffers --------------------------------------------------------------------------------
 
 // The calling thread's 64-byte aligned scratch buffer; it only grows, so packing buffers are
@@ -144,13 +162,33 @@ T* thread_buffer(std::size_t count) {
 
 std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
 
+// Runs body(t) for every t < threads: on a team when threads > 1 (a team smaller than asked
+// for takes several t per thread), else directly on the calling thread, because even
+// `#pragma omp parallel if (false)` makes libgomp set up a one-thread team (an allocation and a
+// futex wake, about 0.3 us: as long as a whole 64^3 product's packing).
+template <typename F>
+void run_threads(int threads, const F& body) {
+  if (threads > 1) {
+#pragma omp parallel num_threads(threads)
+    {
+#ifdef _OPENMP
+      const int team = omp_get_num_threads();
+#else
+      const int team = 1;
+#endif
+      for (int t = thread_id(); t < threads; t += team) body(static_cast<std::int64_t>(t));
+    }
+  } else {
+    body(std::int64_t{0});
+  }
+}
+
 // ---- packing --------------------------------------------------------------------------------
 
-// rows x kc of op(A), starting at (row0, p0), into a kc x MR panel; rows >= `rows` are zero.
+// rows x kc of op(A), starting at (row0, p0), into a kc x mr panel; rows >= `rows` are zero.
 template <typename T>
-void pack_a_panel(const MicroKernel<T>& uk, bool trans_a, const T* a, std::int64_t lda,
+void pack_a_panel(const MicroKernel<T>& uk, int mr, bool trans_a, const T* a, std::int64_t lda,
                   std::int64_t row0, int rows, std::int64_t p0, std::int64_t kc, T* dst) {
-  const int mr = uk.mr;
   if (!trans_a) {
     // op(A)[i, p] = a[i * lda + p]: a transpose.
     uk.transpose_pack(a + row0 * lda + p0, lda, rows, kc, mr, dst);
@@ -183,24 +221,27 @@ void pack_b_block(const MicroKernel<T>& uk, bool trans_b, const T* b, std::int64
   if (!trans_b) {
     // op(B)[p, j] = b[p * ldb + j]: walk each row of B once, along its nc columns, and deal it
     // out to the panels (walking one panel at a time would stride through B by ldb).
-    const int last_cols = static_cast<int>(nc - (panels - 1) * nr);
+    const std::int64_t full_panels = nc / nr;
+    const int last_cols = static_cast<int>(nc - full_panels * nr);
     for (std::int64_t p = 0; p < kc; ++p) {
       const T* src = b + (p0 + p) * ldb + col0;
       T* d = dst + p * nr;
       switch (nr) {  // a fixed-length copy compiles to a few vector moves, not a memcpy call
-        case 32: deal_row<32>(src, d, panels - 1, nr * kc); break;
-        case 16: deal_row<16>(src, d, panels - 1, nr * kc); break;
-        case 8: deal_row<8>(src, d, panels - 1, nr * kc); break;
-        case 4: deal_row<4>(src, d, panels - 1, nr * kc); break;
+        case 64: deal_row<64>(src, d, full_panels, nr * kc); break;
+        case 32: deal_row<32>(src, d, full_panels, nr * kc); break;
+        case 16: deal_row<16>(src, d, full_panels, nr * kc); break;
+        case 8: deal_row<8>(src, d, full_panels, nr * kc); break;
+        case 4: deal_row<4>(src, d, full_panels, nr * kc); break;
         default:
-          for (std::int64_t q = 0; q + 1 < panels; ++q) {
+          for (std::int64_t q = 0; q < full_panels; ++q) {
             std::copy(src + q * nr, src + (q + 1) * nr, d + q * nr * kc);
           }
       }
-      T* last = d + (panels - 1) * nr * kc;
-      const T* last_src = src + (panels - 1) * nr;
-      for (int j = 0; j < last_cols; ++j) last[j] = last_src[j];
-      for (int j = last_cols; j < nr; ++j) last[j] = T(0);
+      if (last_cols > 0) {
+        T* last = d + full_panels * nr * kc;
+        std::copy(src + full_panels * nr, src + nc, last);
+        std::fill(last + last_cols, last + nr, T(0));
+      }
     }
   } else {
     // op(B)[p, j] = b[j * ldb + p]: a transpose, panel by panel.
@@ -222,13 +263,13 @@ constexpr int kMaxTile = 32 * 64;
 // c[i * row_stride + j * col_stride]. The arithmetic is the kernel's own, so edge and
 // interior tiles agree.
 template <typename T>
-void tile_via_buffer(const MicroKernel<T>& uk, std::int64_t kc, const T* ap, const T* bp,
-                     std::int64_t b_stride, T* c, std::int64_t row_stride, std::int64_t col_stride, int rows, int cols,
+void tile_via_buffer(gemm_detail::MicroKernelFn<T> fn, int mr, int nr, std::int64_t kc,
+                     const T* ap, const T* bp, std::int64_t b_stride, T* c,
+                     std::int64_t row_stride, std::int64_t col_stride, int rows, int cols,
                      const TileEpilogue<T>& ep) {
   alignas(64) T tile[kMaxTile];
   alignas(64) T col_bias[64];
   alignas(64) T row_bias[32];
-  const int mr = uk.mr, nr = uk.nr;
   if (ep.beta != T(0)) {
     // The kernel reads the whole tile; the padding's values are never copied back.
     std::fill(tile, tile + mr * nr, T(0));
@@ -247,7 +288,7 @@ void tile_via_buffer(const MicroKernel<T>& uk, std::int64_t kc, const T* ap, con
     std::copy(ep.row_bias, ep.row_bias + rows, row_bias);
     padded.row_bias = row_bias;
   }
-  uk.fn(kc, ap, bp, b_stride, tile, nr, padded);
+  fn(kc, ap, bp, b_stride, tile, nr, padded);
   for (int i = 0; i < rows; ++i) {
     for (int j = 0; j < cols; ++j) c[i * row_stride + j * col_stride] = tile[i * nr + j];
   }
@@ -274,6 +315,10 @@ void epilogue_only(std::int64_t m, std::int64_t n, T beta, T* c, std::int64_t ld
 // Below this many multiply-adds a GEMM runs on the calling thread: a parallel region costs a
 // few microseconds, more than splitting such a product saves.
 constexpr std::int64_t kGemmParallelMacs = std::int64_t{1} << 20;
+// The dot products read every element of B once, from L2 at best (batch-1 inference through
+// a 784 x 500 layer: 1.5 MB in ~20 us): two threads each stream half of it through their own
+// core, which pays for the team from a quarter of the packed path's threshold on.
+constexpr std::int64_t kDotsParallelMacs = kGemmParallelMacs / 4;
 
 // At most this many MR-row panels of A: B (not transposed) is read in place, not packed.
 constexpr std::int64_t kInPlaceBMaxAPanels = 4;
@@ -340,6 +385,12 @@ void gemm_blocked(const MicroKernel<T>& uk, bool trans_a, bool trans_b, std::int
   const std::int64_t mc_panels = std::max<std::int64_t>(1, uk.mc / mr);
   const std::int64_t nc_panels = std::max<std::int64_t>(1, uk.nc / nr);
   const bool direct_store = c_col_stride == 1;
+  // The last rows of C, when fewer than mr and at most kMaxFewRows, go through the kernel's
+  // edge tile of exactly that many rows (same arithmetic per element, none of it wasted: for
+  // m = 100 and mr = 12, 8 % of the multiply-adds).
+  const auto panel_rows = [&](int rows) {
+    return rows < mr && rows <= gemm_detail::kMaxFewRows && uk.edge[rows - 1] ? rows : mr;
+  };
   // op(B) = B row-major is already k-major: when each B panel would serve at most a few A
   // panels, packing it costs about as much as using it (for an im2col convolution with 6
   // output channels, more), so the kernel reads the full panels from B itself and only a
@@ -352,9 +403,7 @@ void gemm_blocked(const MicroKernel<T>& uk, bool trans_a, bool trans_b, std::int
   T* const scratch =
       thread_buffer<T>(static_cast<std::size_t>(threads * (a_pack_size + b_pack_size)));
 
-#pragma omp parallel num_threads(threads) if (threads > 1)
-  {
-    const std::int64_t t = thread_id();
+  run_threads(threads, [&](std::int64_t t) {
     const std::int64_t tm = t / grid.tn, tn = t % grid.tn;
     const PanelRange range{a_panels * tm / grid.tm, a_panels * (tm + 1) / grid.tm,
                            b_panels * tn / grid.tn, b_panels * (tn + 1) / grid.tn};
@@ -370,7 +419,8 @@ void gemm_blocked(const MicroKernel<T>& uk, bool trans_a, bool trans_b, std::int
         const std::int64_t kc = std::min(kc_max, k - p0);
         for (std::int64_t q = 0; q < qa1 - qa0; ++q) {
           const int rows = static_cast<int>(std::min<std::int64_t>(mr, mc - q * mr));
-          pack_a_panel(uk, trans_a, a, lda, row0 + q * mr, rows, p0, kc, a_pack + q * mr * kc);
+          pack_a_panel(uk, panel_rows(rows), trans_a, a, lda, row0 + q * mr, rows, p0, kc,
+                       a_pack + q * mr * kc);
         }
         const bool last = kb == k_blocks - 1;
         TileEpilogue<T> ep{alpha, kb == 0 ? beta : T(1), nullptr, nullptr, last && relu};
@@ -386,6 +436,8 @@ void gemm_blocked(const MicroKernel<T>& uk, bool trans_a, bool trans_b, std::int
           for (std::int64_t qa = qa0; qa < qa1; ++qa) {
             const std::int64_t row = qa * mr;
             const int rows = static_cast<int>(std::min<std::int64_t>(mr, m - row));
+            const int tile_rows = panel_rows(rows);
+            const gemm_detail::MicroKernelFn<T> fn = tile_rows == mr ? uk.fn : uk.edge[rows - 1];
             const T* ap = a_pack + (qa - qa0) * mr * kc;
             ep.row_bias = last && row_bias ? row_bias + row : nullptr;
             for (std::int64_t qb = qb0; qb < qb1; ++qb) {
@@ -398,88 +450,110 @@ void gemm_blocked(const MicroKernel<T>& uk, bool trans_a, bool trans_b, std::int
                                          : b_pack + (qb - qb0) * nr * kc;
               const std::int64_t b_stride = from_b ? ldb : nr;
               T* ct = c + row * c_row_stride + col * c_col_stride;
-              if (direct_store && rows == mr && cols == nr) {
-                uk.fn(kc, ap, bp, b_stride, ct, c_row_stride, ep);
+              if (direct_store && rows == tile_rows && cols == nr) {
+                fn(kc, ap, bp, b_stride, ct, c_row_stride, ep);
               } else {
-                tile_via_buffer(uk, kc, ap, bp, b_stride, ct, c_row_stride, c_col_stride, rows,
-                                cols, ep);
+                tile_via_buffer(fn, tile_rows, nr, kc, ap, bp, b_stride, ct, c_row_stride,
+                                c_col_stride, rows, cols, ep);
               }
             }
           }
         }
       }
     }
-  }
+  });
 }
 
-// At most this many rows (or columns) of C: no packing. Packing B would cost as much as the
-// product itself (for m = 1 it is a full pass over B), so each element is a dot product or
-// a scaled sum of rows of B, read in place.
-constexpr std::int64_t kFewRows = 4;
+// C[i, j] = act(alpha * dot(x_i, y_j) + beta * C[i, j] + biases) for i < m, j < n, where x_i
+// (row i of op(A)) and y_j (column j of op(B)) are both contiguous along k: x_i at x + i * ldx,
+// y_j at y + j * ldy. Nothing is packed; the micro-kernel ISA's dot tiles compute blocks of
+// sums into a buffer on the stack, and the epilogue stores them. C element (i, j) is at
+// c[i * c_row_stride + j * c_col_stride]. Threads take whole blocks; every element's sum is
+// computed the same way in any block, so the thread count does not change any bit.
+template <typename T>
+void gemm_dots(const MicroKernel<T>& uk, std::int64_t m, std::int64_t n, std::int64_t k,
+               T alpha, const T* x, std::int64_t ldx, const T* y, std::int64_t ldy, T beta, T* c,
+               std::int64_t c_row_stride, std::int64_t c_col_stride, const T* col_bias,
+               const T* row_bias, bool relu) {
+  // A block: the x rows stay in L1 while up to kDotCols y rows stream past them (a narrow C's
+  // few y rows stay in L1 while the x rows stream).
+  constexpr std::int64_t kDotRows = 16, kDotCols = 128;
+  const std::int64_t row_blocks = ceil_div(m, kDotRows), col_blocks = ceil_div(n, kDotCols);
+  const std::int64_t blocks = row_blocks * col_blocks;
+  const int threads =
+      in_parallel() || m * n * k < kDotsParallelMacs
+          ? 1
+          : static_cast<int>(std::min<std::int64_t>(max_threads(), blocks));
+  run_threads(threads, [&](std::int64_t t) {
+  for (std::int64_t block = blocks * t / threads; block < blocks * (t + 1) / threads; ++block) {
+    const std::int64_t i0 = block / col_blocks * kDotRows, j0 = block % col_blocks * kDotCols;
+    const std::int64_t rows = std::min(kDotRows, m - i0), cols = std::min(kDotCols, n - j0);
+    alignas(64) T sums[kDotRows * kDotCols];
+    uk.dots(k, x + i0 * ldx, ldx, rows, y + j0 * ldy, ldy, cols, sums, cols);
+    for (std::int64_t i = 0; i < rows; ++i) {
+      for (std::int64_t j = 0; j < cols; ++j) {
+        T* cij = c + (i0 + i) * c_row_stride + (j0 + j) * c_col_stride;
+        T value = alpha * sums[i * cols + j];
+        if (beta != T(0)) value += beta * *cij;
+        if (col_bias) value += col_bias[j0 + j];
+        if (row_bias) value += row_bias[i0 + i];
+        if (relu && value < T(0)) value = T(0);
+        *cij = value;
+      }
+    }
+  }
+  });
+}
+
+// At most this many rows (or columns) of C: no packing of B, whose every element would be used
+// only m times.
+constexpr std::int64_t kFewRows = gemm_detail::kMaxFewRows;
 
 // The GEMM for m <= kFewRows rows of C, with C element (i, j) at c[i * c_row_stride +
 // j * c_col_stride] (so a product with few columns runs here transposed, like gemm_blocked).
-// Threads split the columns; every element's sum runs over p in order on one thread.
+// B not transposed, with more than a few columns: the kernel whose tile has exactly m rows
+// reads B in place (op(A) is packed: m * k elements). Otherwise dot products of the rows of
+// op(A) with the columns of op(B), gathering whichever is not contiguous along k (a
+// transposed A: m * k elements; B not transposed: its n <= kFewRows columns).
 template <typename T>
 void gemm_few_rows(const MicroKernel<T>& uk, bool trans_a, bool trans_b, std::int64_t m,
                    std::int64_t n, std::int64_t k, T alpha, const T* a, std::int64_t lda,
                    const T* b, std::int64_t ldb, T beta, T* c, std::int64_t c_row_stride,
                    std::int64_t c_col_stride, const T* col_bias, const T* row_bias, bool relu) {
-  // The rows of op(A), contiguous (a transposed A is gathered: m * k elements).
-  const T* rows[kFewRows];
-  T* gathered = thread_buffer<T>(static_cast<std::size_t>(trans_a ? m * k : 0) +
-                                 static_cast<std::size_t>(trans_b ? 0 : m * n));
-  for (std::int64_t i = 0; i < m; ++i) {
-    if (trans_a) {
-      T* row = gathered + i * k;
-      for (std::int64_t p = 0; p < k; ++p) row[p] = a[p * lda + i];
-      rows[i] = row;
-    } else {
-      rows[i] = a + i * lda;
-    }
+  if (!trans_b && n > kFewRows) {
+    gemm_blocked(active_rows_microkernel<T>(static_cast<int>(m)), trans_a, trans_b, m, n, k,
+                 alpha, a, lda, b, ldb, beta, c, c_row_stride, c_col_stride, col_bias, row_bias,
+                 relu);
+    return;
   }
-  const auto store = [&](std::int64_t i, std::int64_t j, T acc) {
-    T* cij = c + i * c_row_stride + j * c_col_stride;
-    T value = alpha * acc;
-    if (beta != T(0)) value += beta * *cij;
-    if (col_bias) value += col_bias[j];
-    if (row_bias) value += row_bias[i];
-    if (relu && value < T(0)) value = T(0);
-    *cij = value;
-  };
-  [[maybe_unused]] const bool parallel = !in_parallel() && m * n * k >= kGemmParallelMacs;
-  if (trans_b) {
-    // C[i, j] = dot(row i of op(A), row j of B).
-#pragma omp parallel for schedule(static) if (parallel)
-    for (std::int64_t j = 0; j < n; ++j) {
-      for (std::int64_t i = 0; i < m; ++i) store(i, j, uk.dot(rows[i], b + j * ldb, k));
+  T* gathered = thread_buffer<T>(static_cast<std::size_t>((trans_a ? m * k : 0) + (trans_b ? 0 : n * k)));
+  const T* x = a;
+  std::int64_t ldx = lda;
+  if (trans_a) {
+    for (std::int64_t p = 0; p < k; ++p) {
+      for (std::int64_t i = 0; i < m; ++i) gathered[i * k + p] = a[p * lda + i];
     }
-  } else {
-    // C[i, :] = sum_p op(A)[i, p] * B[p, :]: rows of B scaled and added, in column chunks
-    // that stay in L1 (the accumulators live after the gathered rows of A).
-    T* acc_rows = gathered + (trans_a ? m * k : 0);
-    constexpr std::int64_t kChunk = 256;
-#pragma omp parallel for schedule(static) if (parallel)
-    for (std::int64_t j0 = 0; j0 < n; j0 += kChunk) {
-      const std::int64_t width = std::min(kChunk, n - j0);
-      for (std::int64_t i = 0; i < m; ++i) {
-        std::fill(acc_rows + i * n + j0, acc_rows + i * n + j0 + width, T(0));
-      }
-      for (std::int64_t p = 0; p < k; ++p) {
-        const T* b_row = b + p * ldb + j0;  // read once, used by every row
-        for (std::int64_t i = 0; i < m; ++i) {
-          const T a_ip = rows[i][p];
-          T* acc = acc_rows + i * n + j0;
-          for (std::int64_t j = 0; j < width; ++j) acc[j] += a_ip * b_row[j];
-        }
-      }
-      for (std::int64_t i = 0; i < m; ++i) {
-        const T* acc = acc_rows + i * n + j0;
-        for (std::int64_t j = 0; j < width; ++j) store(i, j0 + j, acc[j]);
-      }
-    }
+    x = gathered;
+    ldx = k;
+    gathered += m * k;
   }
+  const T* y = b;
+  std::int64_t ldy = ldb;
+  if (!trans_b) {
+    for (std::int64_t p = 0; p < k; ++p) {
+      for (std::int64_t j = 0; j < n; ++j) gathered[j * k + p] = b[p * ldb + j];
+    }
+    y = gathered;
+    ldy = k;
+  }
+  gemm_dots(uk, m, n, k, alpha, x, ldx, y, ldy, beta, c, c_row_stride, c_col_stride, col_bias,
+            row_bias, relu);
 }
+
+// At most this many rows or columns of C (and B stored transposed, A not): dot products, which
+// beat packing up to here (measured: m = 100, k = 500, n = 24 twice as fast as packed tiles;
+// even at 32).
+constexpr std::int64_t kDotsMaxSide = 24;
 
 // Fraction of the micro-kernel's work that lands inside an m x n C.
 double tile_fill(std::int64_t m, std::int64_t n, int mr, int nr) {
@@ -509,8 +583,15 @@ void gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64
                   std::int64_t{1}, ldc, epilogue.row_bias, epilogue.col_bias, epilogue.relu);
     return;
   }
-  // A narrow C (n well below NR, e.g. a 10-class output layer) wastes most of each tile;
-  // computed as C^T = op(B)^T op(A)^T its long side runs along NR instead.
+  // A narrow C with both operands contiguous along k (x W^T into a 10-class output layer):
+  // dot products of the rows, with no packing at all.
+  if (!trans_a && trans_b && std::min(m, n) <= kDotsMaxSide) {
+    gemm_dots(uk, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, std::int64_t{1},
+              epilogue.col_bias, epilogue.row_bias, epilogue.relu);
+    return;
+  }
+  // Any other narrow C (n well below NR: the gradient of a 10-class output layer) wastes most
+  // of each tile; computed as C^T = op(B)^T op(A)^T its long side runs along NR instead.
   bool transposed = tile_fill(n, m, uk.mr, uk.nr) > 1.25 * tile_fill(m, n, uk.mr, uk.nr);
   // A C with few rows (m = 6 or 16 output channels of a convolution) leaves much of the main
   // tile's rows empty; the short tile, when the ISA has one and it fills clearly better.

@@ -33,6 +33,46 @@ void generic_microkernel(std::int64_t kc, const T* a, const T* b, std::int64_t l
   }
 }
 
+// The dot products one at a time, each in kLanes independent partial sums (lane l takes
+// p = l mod kLanes; the compiler can vectorise that without reassociating) added in a fixed
+// tree at the end.
+template <typename T>
+T dot_lanes(const T* x, const T* y, std::int64_t k) {
+  constexpr int kLanes = 16;
+  T acc[kLanes] = {};
+  std::int64_t p = 0;
+  for (; p + kLanes <= k; p += kLanes) {
+    for (int l = 0; l < kLanes; ++l) acc[l] += x[p + l] * y[p + l];
+  }
+  for (int l = 0; p + l < k; ++l) acc[l] += x[p + l] * y[p + l];
+  for (int width = kLanes / 2; width > 0; width /= 2) {
+    for (int l = 0; l < width; ++l) acc[l] += acc[l + width];
+  }
+  return acc[0];
+}
+
+template <typename T>
+void generic_dots(std::int64_t k, const T* x, std::int64_t ldx, std::int64_t rows, const T* y,
+                  std::int64_t ldy, std::int64_t cols, T* out, std::int64_t ldo) {
+  for (std::int64_t i = 0; i < rows; ++i) {
+    for (std::int64_t j = 0; j < cols; ++j) out[i * ldo + j] = dot_lanes(x + i * ldx, y + j * ldy, k);
+  }
+}
+
+template <typename T, int NR>
+MicroKernel<T> generic_rows(MicroKernel<T> main, int rows) {
+  main.nr = NR;
+  main.mr = rows;
+  for (auto& edge : main.edge) edge = nullptr;  // the tile has no rows to spare
+  switch (rows) {
+    case 1: main.fn = &generic_microkernel<T, 1, NR>; break;
+    case 2: main.fn = &generic_microkernel<T, 2, NR>; break;
+    case 3: main.fn = &generic_microkernel<T, 3, NR>; break;
+    default: main.fn = &generic_microkernel<T, 4, NR>; main.mr = 4; break;
+  }
+  return main;
+}
+
 }  // namespace
 
 template <typename T>
@@ -60,14 +100,33 @@ template void transpose_pack_generic<double>(const double*, std::int64_t, int, s
 
 template <>
 MicroKernel<float> microkernel_generic<float>() {
-  return {"generic", 4, 8, 256, 512, 3072, &generic_microkernel<float, 4, 8>,
-          &transpose_pack_generic<float>, &dot_lanes<float>};
+  MicroKernel<float> uk{"generic", 4, 8, 256, 512, 3072, &generic_microkernel<float, 4, 8>,
+                        &transpose_pack_generic<float>, &generic_dots<float>};
+  uk.edge[0] = &generic_microkernel<float, 1, 8>;
+  uk.edge[1] = &generic_microkernel<float, 2, 8>;
+  uk.edge[2] = &generic_microkernel<float, 3, 8>;
+  return uk;
 }
 
 template <>
 MicroKernel<double> microkernel_generic<double>() {
-  return {"generic", 4, 4, 256, 512, 3072, &generic_microkernel<double, 4, 4>,
-          &transpose_pack_generic<double>, &dot_lanes<double>};
+  MicroKernel<double> uk{"generic", 4, 4, 256, 512, 3072, &generic_microkernel<double, 4, 4>,
+                         &transpose_pack_generic<double>, &generic_dots<double>};
+  uk.edge[0] = &generic_microkernel<double, 1, 4>;
+  uk.edge[1] = &generic_microkernel<double, 2, 4>;
+  uk.edge[2] = &generic_microkernel<double, 3, 4>;
+  return uk;
+}
+
+// Few rows: the main tile's columns, 1-4 rows.
+template <>
+MicroKernel<float> microkernel_generic_rows<float>(int rows) {
+  return generic_rows<float, 8>(microkernel_generic<float>(), rows);
+}
+
+template <>
+MicroKernel<double> microkernel_generic_rows<double>(int rows) {
+  return generic_rows<double, 4>(microkernel_generic<double>(), rows);
 }
 
 }  // namespace kernn::gemm_detail

@@ -1,14 +1,18 @@
 // Lane-wise partial sums for reductions (batch-norm statistics, conv bias gradient):
 // kLanes independent double accumulators break the add-latency chain (and let the compiler
 // vectorise) while the summation order stays fixed, so results are reproducible bit for bit.
+// 16 lanes are four AVX2 registers of doubles (eight SSE2 ones): enough independent adds to
+// keep either build busy. Internal linkage, because the header is also compiled into AVX2
+// translation units (isa/loops_avx2.cpp).
 #pragma once
 
 #include <cstdint>
 
 namespace kernn {
 namespace detail {
+namespace {
 
-constexpr int kLanes = 8;
+constexpr int kLanes = 16;
 
 struct LaneSum {
   double lane[kLanes] = {};
@@ -29,5 +33,6 @@ inline void lane_sum(LaneSum& acc, std::int64_t n, F&& f) {
   for (int j = 0; i < n; ++i, ++j) acc.lane[j] += f(i);
 }
 
+}  // namespace
 }  // namespace detail
 }  // namespace kernn

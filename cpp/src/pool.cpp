@@ -59,8 +59,7 @@ template <typename T>
 void max_pool2x2_plane(const T* x, std::int64_t W, std::int64_t Ho, std::int64_t Wo, T* y,
                        std::int64_t* idx) {
 #ifdef KERNN_X86
-  static const bool avx2 = cpu_features().avx2_fma;
-  if (avx2) {
+  if (simd_loops_avx2()) {
     max_pool2x2_rows_avx2(x, W, Ho, Wo, y, idx);
     return;
   }

@@ -13,7 +13,8 @@
 
 // Everything here has internal linkage (anonymous namespace): the header is also compiled into
 // the AVX2 translation unit (isa/activations_avx2.cpp), and a shared inline copy could let the
-// linker hand AVX2 code to the baseline path.
+// linker hand AVX2 code to the baseline path. For the same reason fabs and copysign are the
+// compiler builtins, not std::fabs(float) and friends (inline, external linkage).
 namespace kernn::vmath {
 namespace {
 
@@ -66,8 +67,11 @@ inline float exp(float x) {
 
 inline double exp(double x) { return std::exp(x); }
 
+inline float abs_of(float x) { return __builtin_fabsf(x); }
+inline double abs_of(double x) { return __builtin_fabs(x); }
+
 inline float tanh(float x) {
-  const float a = std::fabs(x);
+  const float a = abs_of(x);
   // |x| < 0.625: Cephes tanhf's odd polynomial (no cancellation near 0).
   const float s = x * x;
   float p = -5.70498872745e-3f;
@@ -77,7 +81,7 @@ inline float tanh(float x) {
   p = p * s - 3.33332819422e-1f;
   const float small = p * s * x + x;
   // Otherwise 1 - 2 / (exp(2|x|) + 1): exact 1 once exp overflows to inf.
-  const float big = std::copysign(1.0f - 2.0f / (exp(2.0f * a) + 1.0f), x);
+  const float big = __builtin_copysignf(1.0f - 2.0f / (exp(2.0f * a) + 1.0f), x);
   return select(a < 0.625f, small, big);
 }
 
@@ -87,7 +91,7 @@ inline double tanh(double x) { return std::tanh(x); }
 // the limits are exactly 0 and 1 as in torch.
 template <typename T>
 inline T sigmoid(T x) {
-  const T e = exp(-std::fabs(x));
+  const T e = exp(-abs_of(x));
   return select(x >= T(0), T(1), e) / (T(1) + e);
 }
 

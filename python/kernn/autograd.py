@@ -18,7 +18,8 @@ except that kernn Functions compute on numpy arrays (the arrays inside Tensors),
 
         @staticmethod
         def backward(ctx, dy):
-            # One numpy array per output of forward (zeros for an output that got no gradient).
+            # One numpy array per float output of forward (zeros for one that got no
+            # gradient); None for an integer or bool output.
             (y,) = ctx.saved_tensors
             # One entry per argument of forward: an array of that argument's shape, or None
             # (for non-Tensor arguments and for inputs with needs_input_grad False).
@@ -377,8 +378,11 @@ def _run_backward(root, root_output_nr, g, retain_graph):
                 gin = node.backward(node, grads)
             else:
                 for i, gi in enumerate(grads):
-                    if gi is None:
-                        shape, dtype = node._out_meta[i]
+                    shape, dtype = node._out_meta[i]
+                    # An unused float output gets zeros, as in torch; an integer output (the
+                    # indices of max / max_pool2d) never carries a gradient and gets None, which
+                    # saves zero-filling a large index array on every backward.
+                    if gi is None and dtype.kind == "f":
                         grads[i] = np.zeros(shape, dtype=dtype)
                 gin = node.backward(node, *grads)
             if type(gin) is not tuple:

@@ -1,5 +1,7 @@
 """Sequential's fused BatchNorm -> ReLU: exactly the unfused pair's outputs, gradients and
-running statistics; gradcheck of F.batch_norm_relu; fusion only of exactly adjacent pairs."""
+running statistics; gradcheck of F.batch_norm_relu; fusion only of exactly adjacent pairs.
+ReLU -> MaxPool2d run in the other order: the given order's output values and, bit for bit,
+its gradients."""
 
 import numpy as np
 import pytest
@@ -95,3 +97,45 @@ def test_replacing_a_child_keeps_its_position_and_rebuilds_the_plan():
     model[1] = nn.Tanh()
     assert [type(m) for m in model] == [nn.BatchNorm2d, nn.Tanh, nn.Flatten]
     assert (model(x).detach().numpy() < 0).any()
+
+
+# ---- ReLU -> MaxPool2d, run as MaxPool2d -> ReLU ------------------------------------------------
+class _UnfusedMaxPool2d(nn.MaxPool2d):
+    """A MaxPool2d Sequential does not reorder (the reordering matches the exact class)."""
+
+
+POOL_CASES = [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1),
+              dict(kernel_size=2, ceil_mode=True), dict(kernel_size=(2, 3), dilation=(2, 1))]
+
+
+@pytest.mark.parametrize("dtype", [kernn.float32, kernn.float64])
+@pytest.mark.parametrize("pool_args", POOL_CASES, ids=str)
+def test_relu_then_max_pool_equals_the_given_order_exactly(pool_args, dtype):
+    rng = np.random.default_rng(len(str(pool_args)))
+    np_dtype = np.float32 if dtype == kernn.float32 else np.float64
+    # Small integers: ties, all-negative windows and exact zeros; one NaN.
+    x = rng.integers(-4, 3, (2, 3, 9, 11)).astype(np_dtype)
+    x[1, 2, 4, 5] = np.nan
+    results, dy = [], None
+    for pool_cls in (_UnfusedMaxPool2d, nn.MaxPool2d):
+        model = nn.Sequential(nn.ReLU(), pool_cls(**pool_args))
+        xt = kernn.tensor(x, requires_grad=True)
+        out = model(xt)
+        if dy is None:
+            dy = rng.standard_normal(out.shape).astype(np_dtype)
+        (out * kernn.from_numpy(dy)).sum().backward()
+        results.append((out.detach().numpy(), xt.grad.numpy()))
+    (want_out, want_grad), (got_out, got_grad) = results
+    assert (want_out == 0).any() and (want_out > 0).any() and np.isnan(want_out).any()
+    np.testing.assert_array_equal(got_out, want_out)  # values: -0.0 == +0.0
+    uint = np.uint32 if np_dtype == np.float32 else np.uint64
+    np.testing.assert_array_equal(got_grad.view(uint), want_grad.view(uint))
+
+
+def test_relu_then_max_pool_returning_indices_keeps_the_given_order():
+    x = kernn.tensor([[[[-3.0, -1.0], [-2.0, -4.0]]]])
+    model = nn.Sequential(nn.ReLU(), nn.MaxPool2d(2, return_indices=True))
+    out, indices = model(x)
+    assert out.tolist() == [[[[0.0]]]] and indices.tolist() == [[[[0]]]]
+    model[1].return_indices = False  # switched after the plan was built
+    assert model(x).tolist() == [[[[0.0]]]]

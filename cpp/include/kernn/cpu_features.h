@@ -15,4 +15,12 @@ struct CpuFeatures {
 // Detected once, on first call.
 const CpuFeatures& cpu_features();
 
+// The element-wise families (float exp/sigmoid/tanh, batch norm, the optimizer updates, 2x2 max
+// pooling) have an AVX2 + FMA build of their loops, chosen at run time. simd_loops_avx2() says
+// whether it is in use (the CPU has AVX2 + FMA and it is not switched off); set_simd_loops(false)
+// switches it off so that tests can check the portable build on any CPU, and returns the
+// previous setting.
+bool simd_loops_avx2();
+bool set_simd_loops(bool enabled);
+
 }  // namespace kernn

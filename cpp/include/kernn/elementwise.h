@@ -53,11 +53,4 @@ void softsign_backward(std::int64_t n, const T* x, const T* dy, T* dx);
 template <typename T>
 void bias_grad(std::int64_t rows, std::int64_t cols, const T* dy, T* db);
 
-// Float sigmoid, tanh and the exp of softmax / cross-entropy have an AVX2 + FMA build chosen at
-// run time. activation_simd_avx2() says whether it is in use (the CPU has AVX2 + FMA and it is
-// not switched off); set_activation_simd(false) switches it off so that tests can check the
-// portable build on any CPU, and returns the previous setting.
-bool activation_simd_avx2();
-bool set_activation_simd(bool enabled);
-
 }  // namespace kernn

@@ -34,30 +34,19 @@ template <typename T>
 using TransposePackFn = void (*)(const T* src, std::int64_t ld, int rows, std::int64_t kc,
                                  int width, T* dst);
 
-// Dot product for GEMMs with very few rows (a row of op(A) against rows of B stored
-// transposed): sum_{p < k} x[p] * y[p], accumulated in a fixed number of lanes (so the compiler
-// can vectorise it without reassociating) and reduced in a fixed order.
+// Dot products for GEMMs with few rows or few columns, where packing would cost as much as the
+// product (batch-1 inference, a 10-class output layer):
+//   out[i * ldo + j] = sum_{p < k} x[i * ldx + p] * y[j * ldy + p]   for i < rows, j < cols
+// Every sum is computed the same way whatever rows, cols and the element's place in the block
+// (fixed lanes over p, then a fixed reduction of the lanes), so results do not depend on how
+// the caller splits the product into blocks or threads.
 template <typename T>
-using DotFn = T (*)(const T* x, const T* y, std::int64_t k);
+using DotsFn = void (*)(std::int64_t k, const T* x, std::int64_t ldx, std::int64_t rows,
+                        const T* y, std::int64_t ldy, std::int64_t cols, T* out,
+                        std::int64_t ldo);
 
-namespace {
-// Defined here, in an anonymous namespace, so each translation unit (each built for its own
-// ISA) compiles its own copy.
-template <typename T>
-inline T dot_lanes(const T* x, const T* y, std::int64_t k) {
-  constexpr int kLanes = 128 / sizeof(T);  // two 512-bit registers
-  T acc[kLanes] = {};
-  std::int64_t p = 0;
-  for (; p + kLanes <= k; p += kLanes) {
-    for (int l = 0; l < kLanes; ++l) acc[l] += x[p + l] * y[p + l];
-  }
-  for (int l = 0; p + l < k; ++l) acc[l] += x[p + l] * y[p + l];
-  for (int width = kLanes / 2; width > 0; width /= 2) {
-    for (int l = 0; l < width; ++l) acc[l] += acc[l + width];
-  }
-  return acc[0];
-}
-}  // namespace
+// Most rows of C the few-rows kernels (microkernel_<isa>_rows, MicroKernel::edge) take.
+constexpr int kMaxFewRows = 4;
 
 template <typename T>
 using MicroKernelFn = void (*)(std::int64_t kc, const T* a_panel, const T* b_panel,
@@ -77,7 +66,10 @@ struct MicroKernel {
   int mc;
   MicroKernelFn<T> fn;
   TransposePackFn<T> transpose_pack;
-  DotFn<T> dot;
+  DotsFn<T> dots;
+  // edge[r - 1]: the same kernel with a tile of r < mr rows (same nr), for the last rows of C
+  // when there are at most kMaxFewRows of them; null where there is none.
+  MicroKernelFn<T> edge[kMaxFewRows] = {};
 };
 
 // The portable transposing pack (gemm_microkernel_generic.cpp) and the AVX2 one.
@@ -92,16 +84,24 @@ void transpose_pack_avx2(const T* src, std::int64_t ld, int rows, std::int64_t k
 
 // One per ISA; avx2/avx512 exist only on x86 builds and may only be called on a CPU that
 // has the ISA (kernn/cpu_features.h).
+// microkernel_<isa>_rows(rows), 1 <= rows <= kMaxFewRows: a kernel whose tile has exactly
+// `rows` rows (and a wide NR), for C with that few rows and B read in place.
 template <typename T>
 MicroKernel<T> microkernel_generic();
+template <typename T>
+MicroKernel<T> microkernel_generic_rows(int rows);
 #if defined(KERNN_X86)
 template <typename T>
 MicroKernel<T> microkernel_avx2();
+template <typename T>
+MicroKernel<T> microkernel_avx2_rows(int rows);
 template <typename T>
 MicroKernel<T> microkernel_avx512();
 // The same ISA with a tile of half the rows and twice the columns, for products with few rows.
 template <typename T>
 MicroKernel<T> microkernel_avx512_short();
+template <typename T>
+MicroKernel<T> microkernel_avx512_rows(int rows);
 #endif
 
 }  // namespace kernn::gemm_detail

@@ -1,6 +1,7 @@
 // AVX2 + FMA GEMM micro-kernels (built with -mavx2 -mfma; called only when CPUID says so).
 // 16 ymm registers: float 6 x 16 and double 6 x 8 (12 accumulators, 2 B registers, 1 broadcast).
-// Also the transposing pack (8 x 8 / 4 x 4 register transposes) that AVX-512 reuses.
+// Also the transposing pack (8 x 8 / 4 x 4 register transposes) that AVX-512 reuses, tiles of
+// exactly 1-4 rows for C with that few rows, and dot tiles (up to 4 x 2 sums of 8 / 4 lanes).
 #include <immintrin.h>
 
 #include "gemm_microkernel_simd.h"
@@ -20,6 +21,19 @@ struct Avx2Float {
   static R mul(R a, R b) { return _mm256_mul_ps(a, b); }
   static R add(R a, R b) { return _mm256_add_ps(a, b); }
   static R max(R a, R b) { return _mm256_max_ps(a, b); }
+  using Tail = __m256i;
+  static Tail tail(int count) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(count), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  }
+  static R load_tail(const T* p, Tail mask) { return _mm256_maskload_ps(p, mask); }
+  // ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7))
+  static T hsum(R r) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(r), _mm256_extractf128_ps(r, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+  }
+  static constexpr bool kSumsOfL = false;
 };
 
 struct Avx2Double {
@@ -34,25 +48,39 @@ struct Avx2Double {
   static R mul(R a, R b) { return _mm256_mul_pd(a, b); }
   static R add(R a, R b) { return _mm256_add_pd(a, b); }
   static R max(R a, R b) { return _mm256_max_pd(a, b); }
+  using Tail = __m256i;
+  static Tail tail(int count) {
+    return _mm256_cmpgt_epi64(_mm256_set1_epi64x(count), _mm256_setr_epi64x(0, 1, 2, 3));
+  }
+  static R load_tail(const T* p, Tail mask) { return _mm256_maskload_pd(p, mask); }
+  // (l0 + l2) + (l1 + l3)
+  static T hsum(R r) {
+    __m128d s = _mm_add_pd(_mm256_castpd256_pd128(r), _mm256_extractf128_pd(r, 1));
+    s = _mm_add_sd(s, _mm_unpackhi_pd(s, s));
+    return _mm_cvtsd_f64(s);
+  }
+  static constexpr bool kSumsOfL = false;
 };
 
-// dst[p * width + r] = src[r * ld + p] for an 8 x 8 block (rows r, columns p).
+// dst[p * width + r] = src[r * ld + p] for an 8 x 8 block (rows r, columns p). Each register is
+// loaded as two 128-bit halves, rows i and i + 4 (an insert from memory runs on the load and
+// ALU ports), so only the in-lane 4 x 4 transposes need the shuffle port: 16 shuffles instead
+// of 32 for the three-stage register transpose.
 __attribute__((always_inline)) inline void transpose_8x8(const float* src, std::int64_t ld, float* dst, int width) {
-  __m256 r[8], t[8], s[8];
-  for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(src + i * ld);
-  for (int i = 0; i < 8; i += 2) {
-    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
-    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
-  }
-  for (int i = 0; i < 8; i += 4) {
-    s[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
-    s[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
-    s[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
-    s[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
-  }
-  for (int i = 0; i < 4; ++i) {
-    _mm256_storeu_ps(dst + i * width, _mm256_permute2f128_ps(s[i], s[i + 4], 0x20));
-    _mm256_storeu_ps(dst + (i + 4) * width, _mm256_permute2f128_ps(s[i], s[i + 4], 0x31));
+  for (int half = 0; half < 2; ++half) {  // columns p = 4 * half .. 4 * half + 3
+    const float* s = src + 4 * half;
+    __m256 r[4];
+    for (int i = 0; i < 4; ++i) {
+      r[i] = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(s + i * ld)),
+                                  _mm_loadu_ps(s + (i + 4) * ld), 1);
+    }
+    const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    float* d = dst + 4 * half * width;
+    _mm256_storeu_ps(d, _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0)));
+    _mm256_storeu_ps(d + width, _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2)));
+    _mm256_storeu_ps(d + 2 * width, _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0)));
+    _mm256_storeu_ps(d + 3 * width, _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2)));
   }
 }
 
@@ -67,16 +95,18 @@ __attribute__((always_inline)) inline void transpose_4x4(const float* src, std::
   _mm_storeu_ps(dst + 3 * width, r3);
 }
 
-// The same for a 4 x 4 block of doubles.
+// The same for a 4 x 4 block of doubles, rows i and i + 2 in the two halves of a register.
 __attribute__((always_inline)) inline void transpose_4x4(const double* src, std::int64_t ld, double* dst, int width) {
-  const __m256d r0 = _mm256_loadu_pd(src), r1 = _mm256_loadu_pd(src + ld);
-  const __m256d r2 = _mm256_loadu_pd(src + 2 * ld), r3 = _mm256_loadu_pd(src + 3 * ld);
-  const __m256d t0 = _mm256_unpacklo_pd(r0, r1), t1 = _mm256_unpackhi_pd(r0, r1);
-  const __m256d t2 = _mm256_unpacklo_pd(r2, r3), t3 = _mm256_unpackhi_pd(r2, r3);
-  _mm256_storeu_pd(dst, _mm256_permute2f128_pd(t0, t2, 0x20));
-  _mm256_storeu_pd(dst + width, _mm256_permute2f128_pd(t1, t3, 0x20));
-  _mm256_storeu_pd(dst + 2 * width, _mm256_permute2f128_pd(t0, t2, 0x31));
-  _mm256_storeu_pd(dst + 3 * width, _mm256_permute2f128_pd(t1, t3, 0x31));
+  for (int half = 0; half < 2; ++half) {  // columns p = 2 * half, 2 * half + 1
+    const double* s = src + 2 * half;
+    const __m256d r0 = _mm256_insertf128_pd(_mm256_castpd128_pd256(_mm_loadu_pd(s)),
+                                            _mm_loadu_pd(s + 2 * ld), 1);
+    const __m256d r1 = _mm256_insertf128_pd(_mm256_castpd128_pd256(_mm_loadu_pd(s + ld)),
+                                            _mm_loadu_pd(s + 3 * ld), 1);
+    double* d = dst + 2 * half * width;
+    _mm256_storeu_pd(d, _mm256_unpacklo_pd(r0, r1));
+    _mm256_storeu_pd(d + width, _mm256_unpackhi_pd(r0, r1));
+  }
 }
 
 // Rows [r, r + Block) through Block x Block transposes, the last kc % Block columns one by one.
@@ -94,6 +124,9 @@ void transpose_rows(const T* src, std::int64_t ld, int r, std::int64_t kc, int w
     for (int i = 0; i < Block; ++i) dst[p * width + r + i] = src[(r + i) * ld + p];
   }
 }
+
+// Dot tiles: 8 accumulators (4 x 2, 2 x 4, 1 x 8) with their loads fit in 16 registers.
+constexpr int kDotAcc = 8;
 
 }  // namespace
 
@@ -119,14 +152,27 @@ template void transpose_pack_avx2<double>(const double*, std::int64_t, int, std:
 
 template <>
 MicroKernel<float> microkernel_avx2<float>() {
-  return {"avx2", 6, 16, 256, 480, 3072, &simd_microkernel<Avx2Float, 6, 2>,
-          &transpose_pack_avx2<float>, &dot_lanes<float>};
+  return with_simd_edges<Avx2Float, 2>({"avx2", 6, 16, 256, 480, 3072,
+          &simd_microkernel<Avx2Float, 6, 2>, &transpose_pack_avx2<float>,
+          &simd_dots<Avx2Float, kDotAcc>});
 }
 
 template <>
 MicroKernel<double> microkernel_avx2<double>() {
-  return {"avx2", 6, 8, 256, 480, 3072, &simd_microkernel<Avx2Double, 6, 2>,
-          &transpose_pack_avx2<double>, &dot_lanes<double>};
+  return with_simd_edges<Avx2Double, 2>({"avx2", 6, 8, 256, 480, 3072,
+          &simd_microkernel<Avx2Double, 6, 2>, &transpose_pack_avx2<double>,
+          &simd_dots<Avx2Double, kDotAcc>});
+}
+
+// Few rows: 2 registers of columns (float 16, double 8), at most 4 x 2 accumulators.
+template <>
+MicroKernel<float> microkernel_avx2_rows<float>(int rows) {
+  return simd_rows_microkernel<Avx2Float, 2>(microkernel_avx2<float>(), rows);
+}
+
+template <>
+MicroKernel<double> microkernel_avx2_rows<double>(int rows) {
+  return simd_rows_microkernel<Avx2Double, 2>(microkernel_avx2<double>(), rows);
 }
 
 }  // namespace kernn::gemm_detail

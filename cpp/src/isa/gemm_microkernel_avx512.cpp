@@ -2,7 +2,9 @@
 // 32 zmm registers: float 12 x 32 (24 accumulators, 2 B registers, A broadcast from memory),
 // double 12 x 16 (same, 8 lanes). For products with few rows (im2col convolutions with 6 or 16
 // output channels) a short tile of 6 x 4 registers, float 6 x 64 and double 6 x 32: as many
-// accumulators, and m = 6 fills it where it would leave half of a 12-row tile empty.
+// accumulators, and m = 6 fills it where it would leave half of a 12-row tile empty. For C with
+// at most 4 rows, tiles of exactly that many rows by 4 registers; and the dot tiles (up to
+// 4 x 4 sums of 16 / 8 lanes) for products with few rows or columns and B stored transposed.
 #include <immintrin.h>
 
 #include "gemm_microkernel_simd.h"
@@ -22,6 +24,34 @@ struct Avx512Float {
   static R mul(R a, R b) { return _mm512_mul_ps(a, b); }
   static R add(R a, R b) { return _mm512_add_ps(a, b); }
   static R max(R a, R b) { return _mm512_max_ps(a, b); }
+  using Tail = __mmask16;
+  static Tail tail(int count) { return static_cast<__mmask16>((1u << count) - 1u); }
+  static R load_tail(const T* p, Tail mask) { return _mm512_maskz_loadu_ps(mask, p); }
+  static T hsum(R r) { return _mm512_reduce_add_ps(r); }
+  // Four levels of pairwise adds, 30 shuffles for 16 sums (16 separate hsums take 64). Sum of
+  // r[e] = ((v0 + v2) + (v1 + v3)) with v_l = (e[l] + e[l + 8]) + (e[l + 4] + e[l + 12]).
+  static constexpr bool kSumsOfL = true;
+  static void sums_of_l(const R* r, T* out) {
+    R h[8], q[4], t[2];
+    for (int e = 0; e < 8; ++e) {  // lanes 0-7: r[2e][l] + r[2e][l + 8]; 8-15: r[2e + 1]'s
+      h[e] = _mm512_add_ps(_mm512_shuffle_f32x4(r[2 * e], r[2 * e + 1], 0x44),
+                           _mm512_shuffle_f32x4(r[2 * e], r[2 * e + 1], 0xEE));
+    }
+    for (int e = 0; e < 4; ++e) {  // 128-bit lane c: r[4e + c]'s four partial sums
+      q[e] = _mm512_add_ps(_mm512_shuffle_f32x4(h[2 * e], h[2 * e + 1], 0x88),
+                           _mm512_shuffle_f32x4(h[2 * e], h[2 * e + 1], 0xDD));
+    }
+    for (int e = 0; e < 2; ++e) {  // lane c: [x0 + x2, x1 + x3, y0 + y2, y1 + y3] in each lane
+      t[e] = _mm512_add_ps(_mm512_shuffle_ps(q[2 * e], q[2 * e + 1], 0x44),
+                           _mm512_shuffle_ps(q[2 * e], q[2 * e + 1], 0xEE));
+    }
+    alignas(64) T w[16];  // w[4c + g] = sum of r[c + 4g]
+    _mm512_store_ps(w, _mm512_add_ps(_mm512_shuffle_ps(t[0], t[1], 0x88),
+                                     _mm512_shuffle_ps(t[0], t[1], 0xDD)));
+    for (int c = 0; c < 4; ++c) {
+      for (int g = 0; g < 4; ++g) out[c + 4 * g] = w[4 * c + g];
+    }
+  }
 };
 
 struct Avx512Double {
@@ -36,40 +66,77 @@ struct Avx512Double {
   static R mul(R a, R b) { return _mm512_mul_pd(a, b); }
   static R add(R a, R b) { return _mm512_add_pd(a, b); }
   static R max(R a, R b) { return _mm512_max_pd(a, b); }
+  using Tail = __mmask8;
+  static Tail tail(int count) { return static_cast<__mmask8>((1u << count) - 1u); }
+  static R load_tail(const T* p, Tail mask) { return _mm512_maskz_loadu_pd(mask, p); }
+  static T hsum(R r) { return _mm512_reduce_add_pd(r); }
+  // Three levels of pairwise adds for 8 sums. Sum of r[e] = (v0 + v1) with
+  // v_l = (e[l] + e[l + 4]) + (e[l + 2] + e[l + 6]).
+  static constexpr bool kSumsOfL = true;
+  static void sums_of_l(const R* r, T* out) {
+    R h[4], q[2];
+    for (int e = 0; e < 4; ++e) {  // lanes 0-3: r[2e][l] + r[2e][l + 4]; 4-7: r[2e + 1]'s
+      h[e] = _mm512_add_pd(_mm512_shuffle_f64x2(r[2 * e], r[2 * e + 1], 0x44),
+                           _mm512_shuffle_f64x2(r[2 * e], r[2 * e + 1], 0xEE));
+    }
+    for (int e = 0; e < 2; ++e) {  // 128-bit lane c: r[4e + c]'s two partial sums
+      q[e] = _mm512_add_pd(_mm512_shuffle_f64x2(h[2 * e], h[2 * e + 1], 0x88),
+                           _mm512_shuffle_f64x2(h[2 * e], h[2 * e + 1], 0xDD));
+    }
+    alignas(64) T w[8];  // w[2c + g] = sum of r[c + 4g]
+    _mm512_store_pd(w, _mm512_add_pd(_mm512_shuffle_pd(q[0], q[1], 0x00),
+                                     _mm512_shuffle_pd(q[0], q[1], 0xFF)));
+    for (int c = 0; c < 4; ++c) {
+      for (int g = 0; g < 2; ++g) out[c + 4 * g] = w[2 * c + g];
+    }
+  }
 };
 
 constexpr int kFloatMR = 12;
 constexpr int kDoubleMR = 12;
 constexpr int kShortMR = 6;
+// Dot tiles: 16 accumulators (4 x 4, 2 x 8, 1 x 16) with their loads fit in 32 registers.
+constexpr int kDotAcc = 16;
 
 }  // namespace
 
 template <>
 MicroKernel<float> microkernel_avx512<float>() {
-  return {"avx512", kFloatMR, 32, 256, 512, 3072,
+  return with_simd_edges<Avx512Float, 2>({"avx512", kFloatMR, 32, 256, 512, 3072,
           &simd_microkernel<Avx512Float, kFloatMR, 2>,
-          &transpose_pack_avx2<float>, &dot_lanes<float>};
+          &transpose_pack_avx2<float>, &simd_dots<Avx512Float, kDotAcc>});
 }
 
 template <>
 MicroKernel<double> microkernel_avx512<double>() {
-  return {"avx512", kDoubleMR, 16, 256, 256, 3072,
+  return with_simd_edges<Avx512Double, 2>({"avx512", kDoubleMR, 16, 256, 256, 3072,
           &simd_microkernel<Avx512Double, kDoubleMR, 2>,
-          &transpose_pack_avx2<double>, &dot_lanes<double>};
+          &transpose_pack_avx2<double>, &simd_dots<Avx512Double, kDotAcc>});
 }
 
 template <>
 MicroKernel<float> microkernel_avx512_short<float>() {
-  return {"avx512", kShortMR, 64, 256, 512, 3072,
+  return with_simd_edges<Avx512Float, 4>({"avx512", kShortMR, 64, 256, 512, 3072,
           &simd_microkernel<Avx512Float, kShortMR, 4>,
-          &transpose_pack_avx2<float>, &dot_lanes<float>};
+          &transpose_pack_avx2<float>, &simd_dots<Avx512Float, kDotAcc>});
 }
 
 template <>
 MicroKernel<double> microkernel_avx512_short<double>() {
-  return {"avx512", kShortMR, 32, 256, 256, 3072,
+  return with_simd_edges<Avx512Double, 4>({"avx512", kShortMR, 32, 256, 256, 3072,
           &simd_microkernel<Avx512Double, kShortMR, 4>,
-          &transpose_pack_avx2<double>, &dot_lanes<double>};
+          &transpose_pack_avx2<double>, &simd_dots<Avx512Double, kDotAcc>});
+}
+
+// Few rows: 4 registers of columns (float 64, double 32), at most 4 x 4 accumulators.
+template <>
+MicroKernel<float> microkernel_avx512_rows<float>(int rows) {
+  return simd_rows_microkernel<Avx512Float, 4>(microkernel_avx512<float>(), rows);
+}
+
+template <>
+MicroKernel<double> microkernel_avx512_rows<double>(int rows) {
+  return simd_rows_microkernel<Avx512Double, 4>(microkernel_avx512<double>(), rows);
 }
 
 }  // namespace kernn::gemm_detail

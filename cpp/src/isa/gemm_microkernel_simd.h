@@ -5,7 +5,11 @@
 // no instantiation is shared (merged by the linker) with code built for another ISA.
 //
 // V provides: T (float/double), R (register), L (lanes), zero(), load(p), store(p, r),
-// set1(x), fmadd(a, b, c) = a*b + c, mul, add, max(a, b) (returns b when either is NaN).
+// set1(x), fmadd(a, b, c) = a*b + c, mul, add, max(a, b) (returns b when either is NaN),
+// and for the dot tiles: Tail (a mask type), tail(count) (the first count < L lanes),
+// load_tail(p, tail) (those lanes of p, the others 0, nothing read past them) and hsum(r)
+// (the sum of the lanes, always in the same order); with kSumsOfL, sums_of_l(r[L], out[L])
+// gives out[e] = hsum(r[e]) for all e at once, each by the same tree over its own lanes.
 //
 // Tile: MR rows x NV registers (NR = NV * L columns); see kernn/gemm_microkernel.h for the
 // panel layout and the epilogue formula.
@@ -42,8 +46,14 @@ void simd_microkernel(std::int64_t kc, const typename V::T* a, const typename V:
     R bv[NV];
 #pragma GCC unroll 4
     for (int j = 0; j < NV; ++j) bv[j] = V::load(b + j * L);
-    // A few rows ahead on the B panel, which streams from L2 (or from B itself).
-    __builtin_prefetch(b + 8 * ldb);
+    // A few rows ahead on the B panel, which streams from L2. B read in place (rows ldb apart)
+    // gets every line of the row fetched: the hardware prefetchers miss that stride.
+    if (ldb == NR) {
+      __builtin_prefetch(b + 8 * ldb);
+    } else {
+#pragma GCC unroll 4
+      for (int j = 0; j < NV; ++j) __builtin_prefetch(b + 8 * ldb + j * L);
+    }
 #pragma GCC unroll 32
     for (int i = 0; i < MR; ++i) {
       const R ai = V::set1(a[i]);
@@ -75,6 +85,132 @@ void simd_microkernel(std::int64_t kc, const typename V::T* a, const typename V:
       V::store(ci + j * L, v);
     }
   }
+}
+
+// The dot products of RX rows of x with RY rows of y (kernn/gemm_microkernel.h, DotsFn):
+// RX * RY accumulators, each step loading RX + RY registers. Only the first `cols` <= RY rows
+// of y are stored; the others repeat the last valid row (no reads out of bounds) and are
+// dropped. Each sum: lane l takes the terms p = l (mod L) in order, the last partial step is
+// masked, and V::hsum adds the lanes: the same arithmetic for every element of every tile.
+template <class V, int RX, int RY>
+void simd_dot_tile(std::int64_t k, const typename V::T* x, std::int64_t ldx,
+                   const typename V::T* y, std::int64_t ldy, int cols, typename V::T* out,
+                   std::int64_t ldo) {
+  using R = typename V::R;
+  constexpr int L = V::L;
+  const typename V::T* ys[RY];
+#pragma GCC unroll 16
+  for (int j = 0; j < RY; ++j) ys[j] = y + (j < cols ? j : cols - 1) * ldy;
+  R acc[RX][RY];
+#pragma GCC unroll 16
+  for (int i = 0; i < RX; ++i) {
+#pragma GCC unroll 16
+    for (int j = 0; j < RY; ++j) acc[i][j] = V::zero();
+  }
+  std::int64_t p = 0;
+  for (; p + L <= k; p += L) {
+    R xv[RX];
+#pragma GCC unroll 16
+    for (int i = 0; i < RX; ++i) xv[i] = V::load(x + i * ldx + p);
+#pragma GCC unroll 16
+    for (int j = 0; j < RY; ++j) {
+      const R yv = V::load(ys[j] + p);
+#pragma GCC unroll 16
+      for (int i = 0; i < RX; ++i) acc[i][j] = V::fmadd(xv[i], yv, acc[i][j]);
+    }
+  }
+  if (p < k) {
+    const auto tail = V::tail(static_cast<int>(k - p));
+    R xv[RX];
+#pragma GCC unroll 16
+    for (int i = 0; i < RX; ++i) xv[i] = V::load_tail(x + i * ldx + p, tail);
+#pragma GCC unroll 16
+    for (int j = 0; j < RY; ++j) {
+      const R yv = V::load_tail(ys[j] + p, tail);
+#pragma GCC unroll 16
+      for (int i = 0; i < RX; ++i) acc[i][j] = V::fmadd(xv[i], yv, acc[i][j]);
+    }
+  }
+  if constexpr (V::kSumsOfL) {
+    // L accumulators at a time through V::sums_of_l (one shuffle tree for all of them; the
+    // slots past RX * RY are zero and dropped): each sum is the same tree over its own lanes.
+    constexpr int L = V::L;
+    constexpr int N = RX * RY;
+#pragma GCC unroll 4
+    for (int base = 0; base < N; base += L) {
+      R batch[L];
+      alignas(64) typename V::T sums[L];
+#pragma GCC unroll 16
+      for (int e = 0; e < L; ++e) batch[e] = base + e < N ? acc[(base + e) / RY][(base + e) % RY] : V::zero();
+      V::sums_of_l(batch, sums);
+#pragma GCC unroll 16
+      for (int e = 0; e < L; ++e) {
+        const int i = (base + e) / RY, j = (base + e) % RY;
+        if (base + e < N && j < cols) out[i * ldo + j] = sums[e];
+      }
+    }
+  } else {
+#pragma GCC unroll 16
+    for (int i = 0; i < RX; ++i) {
+#pragma GCC unroll 16
+      for (int j = 0; j < RY; ++j) {
+        if (j < cols) out[i * ldo + j] = V::hsum(acc[i][j]);
+      }
+    }
+  }
+}
+
+// All rows x cols dot products, in tiles of RX rows (4 while there are 4) by as many rows of y
+// as the accumulator budget `Acc` allows (registers hold RX * RY + RX + RY vectors).
+template <class V, int Acc, int RX>
+void simd_dot_rows(std::int64_t k, const typename V::T* x, std::int64_t ldx, const typename V::T* y,
+                   std::int64_t ldy, std::int64_t cols, typename V::T* out, std::int64_t ldo) {
+  constexpr int RY = Acc / RX;
+  for (std::int64_t j = 0; j < cols; j += RY) {
+    const int c = static_cast<int>(cols - j < RY ? cols - j : RY);
+    simd_dot_tile<V, RX, RY>(k, x, ldx, y + j * ldy, ldy, c, out + j, ldo);
+  }
+}
+
+template <class V, int Acc>
+void simd_dots(std::int64_t k, const typename V::T* x, std::int64_t ldx, std::int64_t rows,
+               const typename V::T* y, std::int64_t ldy, std::int64_t cols, typename V::T* out,
+               std::int64_t ldo) {
+  std::int64_t i = 0;
+  for (; i + 4 <= rows; i += 4) simd_dot_rows<V, Acc, 4>(k, x + i * ldx, ldx, y, ldy, cols, out + i * ldo, ldo);
+  switch (rows - i) {
+    case 3: simd_dot_rows<V, Acc, 3>(k, x + i * ldx, ldx, y, ldy, cols, out + i * ldo, ldo); break;
+    case 2: simd_dot_rows<V, Acc, 2>(k, x + i * ldx, ldx, y, ldy, cols, out + i * ldo, ldo); break;
+    case 1: simd_dot_rows<V, Acc, 1>(k, x + i * ldx, ldx, y, ldy, cols, out + i * ldo, ldo); break;
+    default: break;
+  }
+}
+
+// `main` (a V kernel of NV registers of columns) with its edge kernels of 1..kMaxFewRows rows.
+template <class V, int NV>
+MicroKernel<typename V::T> with_simd_edges(MicroKernel<typename V::T> main) {
+  static_assert(kMaxFewRows == 4, "one edge kernel per row count");
+  main.edge[0] = &simd_microkernel<V, 1, NV>;
+  main.edge[1] = &simd_microkernel<V, 2, NV>;
+  main.edge[2] = &simd_microkernel<V, 3, NV>;
+  main.edge[3] = &simd_microkernel<V, 4, NV>;
+  return main;
+}
+
+// A micro-kernel of exactly `rows` (1..kMaxFewRows) rows and NV registers of columns, with
+// the blocking of `main`.
+template <class V, int NV>
+MicroKernel<typename V::T> simd_rows_microkernel(MicroKernel<typename V::T> main, int rows) {
+  main.nr = NV * V::L;
+  main.mr = rows;
+  for (auto& edge : main.edge) edge = nullptr;  // main's have its own nr
+  switch (rows) {
+    case 1: main.fn = &simd_microkernel<V, 1, NV>; break;
+    case 2: main.fn = &simd_microkernel<V, 2, NV>; break;
+    case 3: main.fn = &simd_microkernel<V, 3, NV>; break;
+    default: main.fn = &simd_microkernel<V, 4, NV>; main.mr = 4; break;
+  }
+  return main;
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
-// AVX2 build of the 2x2 max-pool row kernel (see pool_2x2.h); called only when CPUID reports
-// AVX2 and FMA.
+// AVX2 build of the 2x2 max-pool row kernel (see pool_2x2.h); called only when
+// simd_loops_avx2() says the CPU has AVX2 and FMA.
 #include "pool_2x2.h"
 
 namespace kernn {

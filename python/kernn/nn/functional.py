@@ -106,8 +106,8 @@ def _linear(input, weight, bias, relu):
             raise _linear_error("linear", input, weight, bias)
         if _mode.enabled and (input._rg or weight._rg or (bias is not None and bias._rg)):
             return _lin.LinearFunction.apply(input, weight, bias, relu)
-        return _new(_C.gemm(np.ascontiguousarray(xa), np.ascontiguousarray(weight._data),
-                            trans_b=True, bias=None if bias is None else bias._data, relu=relu))
+        return _new(_C.linear(np.ascontiguousarray(xa), np.ascontiguousarray(weight._data),
+                              None if bias is None else bias._data, relu))
     except (TypeError, ValueError, AttributeError) as exc:
         err = _linear_error("linear", input, weight, bias)
         if err is None:

@@ -1,6 +1,6 @@
 """Linear layers as single GEMM calls: y = x W^T + b, optionally fused with ReLU.
 
-Forward is one kernn._C.gemm with trans_b=True and the bias in its epilogue; backward is
+Forward is one kernn._C.linear (the GEMM with trans_b and the bias in its epilogue); backward is
 dX = dY W, dW = dY^T X (gemm with trans_a) and db = column sums of dY (bias_grad). The fused
 Linear+ReLU runs the ReLU in the GEMM epilogue and, in backward, masks dY by y > 0, which is
 exactly the unfused pair's gradient because y > 0 exactly where x W^T + b > 0.
@@ -23,8 +23,7 @@ class LinearFunction(Function):
     def forward(ctx, x, weight, bias, relu):
         xa = np.ascontiguousarray(x._data)
         wa = np.ascontiguousarray(weight._data)
-        y = _C.gemm(xa, wa, trans_b=True, bias=None if bias is None else c_contiguous(bias._data),
-                    relu=relu)
+        y = _C.linear(xa, wa, None if bias is None else c_contiguous(bias._data), relu)
         ctx.save_for_backward(xa, wa, y if relu else None)
         return y
 

@@ -39,9 +39,12 @@ class Sequential(_ModuleSequence):
     """Runs modules one after another: ``Sequential(a, b, c)(x) == c(b(a(x)))``.
 
     A Linear directly followed by a ReLU (exactly those classes) runs as one fused GEMM with
-    the ReLU in its epilogue, and a BatchNorm1d/BatchNorm2d directly followed by a ReLU as one
-    batch-norm pass with the ReLU fused in (forward and backward); outputs and gradients are
-    those of the pair. The plan is rebuilt whenever a child is added, replaced or removed.
+    the ReLU in its epilogue, a BatchNorm1d/BatchNorm2d directly followed by a ReLU as one
+    batch-norm pass with the ReLU fused in (forward and backward), and a ReLU directly followed
+    by a MaxPool2d as the pooling first, the ReLU after, on the pooled (smaller) tensor; outputs
+    and gradients are those of the pair, bit for bit (but for the sign of a zero output after
+    the reordered pooling). The plan is rebuilt whenever a child is added, replaced or
+    removed.
 
     Args:
         *modules: the modules in order, or a single OrderedDict name -> module.
@@ -70,6 +73,7 @@ class Sequential(_ModuleSequence):
         from .activation import ReLU
         from .batchnorm import BatchNorm1d, BatchNorm2d
         from .linear import Linear
+        from .pooling import MaxPool2d
 
         fusable = (Linear, BatchNorm1d, BatchNorm2d)
         mods = [m for m in self._modules.values() if m is not None]
@@ -77,8 +81,12 @@ class Sequential(_ModuleSequence):
         i = 0
         while i < len(mods):
             m = mods[i]
-            if type(m) in fusable and i + 1 < len(mods) and type(mods[i + 1]) is ReLU:
+            following = type(mods[i + 1]) if i + 1 < len(mods) else None
+            if type(m) in fusable and following is ReLU:
                 plan.append(m._forward_relu)
+                i += 2
+            elif type(m) is ReLU and following is MaxPool2d:
+                plan.append(_pool_then_relu(mods[i + 1]))
                 i += 2
             else:
                 plan.append(m)
@@ -124,6 +132,24 @@ class Sequential(_ModuleSequence):
         items.insert(index % (n + 1) if index < 0 else index, module)
         self._renumber(items)
         return self
+
+
+def _pool_then_relu(pool):
+    """ReLU -> MaxPool2d computed as MaxPool2d -> ReLU, the ReLU then running on a tensor a
+    quarter the size (2x2 pooling). Max commutes with the non-decreasing ReLU, NaN included, so
+    the values are equal; only a zero may come out with the other sign (window [-1, -0.0]: the
+    given order keeps the first tied zero, +0.0; pooling first gives relu(-0.0) = -0.0). Where
+    a window's maximum is positive both orders pick the same element, and where it is not both
+    give it a zero gradient, so the gradients are bit for bit equal. Indices would differ
+    (all-negative windows), so a pool that returns them keeps the given order."""
+    from .. import functional as F
+
+    def step(input):
+        if pool.return_indices:
+            return pool(F.relu(input))
+        return F.relu(pool(input))
+
+    return step
 
 
 class ModuleList(_ModuleSequence):

@@ -1,0 +1,208 @@
+// The per-element loops of the optimizer updates (formulas in kernn/optim.h), built twice: for
+// baseline x86-64 in optim.cpp and for AVX2 + FMA in isa/loops_avx2.cpp, chosen at run time
+// (simd_loops_avx2). Both builds do the same IEEE operations in the same order (the AVX2 file is
+// compiled with -ffp-contract=off, so no a * b + c becomes an FMA; sqrt and division are
+// correctly rounded in every width), so they give the same bits, which keeps torch.optim's
+// trajectories; the AVX2 build is about 15% faster on a 400k-element Adam update. Internal
+// linkage (like vec_math.h), so that no function built with AVX2 can stand in for a baseline
+// one at link time.
+#pragma once
+
+#include <cstdint>
+#include <type_traits>
+
+#include "vec_math.h"
+
+namespace kernn {
+
+// Hyper-parameters converted to T once, where torch's kernels would convert them, plus the
+// options that select a loop variant.
+template <typename T>
+struct SgdCoefficients {
+  T weight_decay, momentum, one_minus_dampening, neg_lr;
+  bool maximize, use_decay, use_momentum, first_step, nesterov;
+};
+
+template <typename T>
+struct AdamCoefficients {
+  T decay_factor, weight_decay, one_minus_beta1, beta2, one_minus_beta2, bc2_sqrt, eps,
+      neg_step_size;
+  bool maximize, coupled_decay, decoupled_decay, amsgrad, small_weight;
+};
+
+template <typename T>
+struct RmspropCoefficients {
+  T weight_decay, alpha, one_minus_alpha, eps, momentum, neg_lr;
+  bool maximize, use_decay, centered, use_momentum, small_weight;
+};
+
+// One build's loops, each updating elements [begin, end) of its arrays.
+template <typename T>
+struct OptimLoops {
+  void (*sgd)(std::int64_t begin, std::int64_t end, T* param, const T* grad, T* momentum_buffer,
+              const SgdCoefficients<T>& k);
+  void (*adam)(std::int64_t begin, std::int64_t end, T* param, const T* grad, T* exp_avg,
+               T* exp_avg_sq, T* max_exp_avg_sq, const AdamCoefficients<T>& k);
+  void (*rmsprop)(std::int64_t begin, std::int64_t end, T* param, const T* grad, T* square_avg,
+                  T* momentum_buffer, T* grad_avg, const RmspropCoefficients<T>& k);
+};
+
+namespace simd_avx2 {
+template <typename T>
+OptimLoops<T> optim_loops();  // isa/loops_avx2.cpp
+}  // namespace simd_avx2
+
+namespace {
+
+// Calls f with std::true_type / std::false_type for each runtime flag, so that the per-element
+// loops are compiled without any branch on a hyper-parameter (branches keep them scalar).
+template <typename F>
+void with_flags(F&& f) {
+  f();
+}
+template <typename F, typename... Rest>
+void with_flags(F&& f, bool first, Rest... rest) {
+  if (first) {
+    with_flags([&](auto... flags) { f(std::true_type{}, flags...); }, rest...);
+  } else {
+    with_flags([&](auto... flags) { f(std::false_type{}, flags...); }, rest...);
+  }
+}
+
+// torch's lerp (ATen/native/Lerp.h): self + w * (end - self) for |w| < 0.5, else
+// end - (end - self) * (1 - w), so that both ends are exact. The branch depends only on the
+// (loop-invariant) weight: kSmallWeight.
+template <bool kSmallWeight, typename T>
+T lerp(T self, T end, T weight) {
+  if constexpr (kSmallWeight) {
+    return self + weight * (end - self);
+  } else {
+    return end - (end - self) * (T(1) - weight);
+  }
+}
+
+// sqrt through the builtins: std::sqrt(float) is an inline function with external linkage, and
+// in an unoptimised build the linker could keep the AVX2 translation unit's copy for the
+// baseline loops.
+inline float sqrt_of(float x) { return __builtin_sqrtf(x); }
+inline double sqrt_of(double x) { return __builtin_sqrt(x); }
+
+// torch.maximum: NaN in either operand gives NaN.
+template <typename T>
+T nan_maximum(T a, T b) {
+  T m = vmath::select(a > b, a, b);
+  m = vmath::select(b != b, b, m);
+  return vmath::select(a != a, a, m);
+}
+
+template <typename T>
+void sgd_loop(std::int64_t begin, std::int64_t end, T* param, const T* grad, T* momentum_buffer,
+              const SgdCoefficients<T>& k) {
+  with_flags(
+      [&](auto maximize, auto use_decay, auto use_momentum, auto first_step, auto nesterov) {
+        T* __restrict p_io = param;
+        const T* __restrict g_in = grad;
+        T* __restrict buf_io = momentum_buffer;
+        for (std::int64_t i = begin; i < end; ++i) {
+          T g = g_in[i];
+          if constexpr (maximize) g = -g;
+          if constexpr (use_decay) g = g + k.weight_decay * p_io[i];
+          if constexpr (use_momentum) {
+            T buf;
+            if constexpr (first_step) {
+              buf = g;
+            } else {
+              buf = buf_io[i] * k.momentum + k.one_minus_dampening * g;
+            }
+            buf_io[i] = buf;
+            if constexpr (nesterov) {
+              g = g + k.momentum * buf;
+            } else {
+              g = buf;
+            }
+          }
+          p_io[i] = p_io[i] + k.neg_lr * g;
+        }
+      },
+      k.maximize, k.use_decay, k.use_momentum, k.first_step, k.nesterov);
+}
+
+template <typename T>
+void adam_loop(std::int64_t begin, std::int64_t end, T* param, const T* grad, T* exp_avg,
+               T* exp_avg_sq, T* max_exp_avg_sq, const AdamCoefficients<T>& k) {
+  with_flags(
+      [&](auto maximize, auto coupled_decay, auto decoupled_decay, auto amsgrad,
+          auto small_weight) {
+        T* __restrict p_out = param;
+        const T* __restrict g_in = grad;
+        T* __restrict m_io = exp_avg;
+        T* __restrict v_io = exp_avg_sq;
+        T* __restrict vmax_io = max_exp_avg_sq;
+        for (std::int64_t i = begin; i < end; ++i) {
+          T g = g_in[i];
+          if constexpr (maximize) g = -g;
+          T p = p_out[i];
+          if constexpr (decoupled_decay) p = p * k.decay_factor;
+          if constexpr (coupled_decay) g = g + k.weight_decay * p;
+          const T m = lerp<small_weight>(m_io[i], g, k.one_minus_beta1);
+          m_io[i] = m;
+          T v = v_io[i] * k.beta2;
+          v = v + k.one_minus_beta2 * g * g;
+          v_io[i] = v;
+          if constexpr (amsgrad) {
+            v = nan_maximum(vmax_io[i], v);
+            vmax_io[i] = v;
+          }
+          const T denom = sqrt_of(v) / k.bc2_sqrt + k.eps;
+          p_out[i] = p + k.neg_step_size * m / denom;
+        }
+      },
+      k.maximize, k.coupled_decay, k.decoupled_decay, k.amsgrad, k.small_weight);
+}
+
+template <typename T>
+void rmsprop_loop(std::int64_t begin, std::int64_t end, T* param, const T* grad, T* square_avg,
+                  T* momentum_buffer, T* grad_avg, const RmspropCoefficients<T>& k) {
+  with_flags(
+      [&](auto maximize, auto use_decay, auto centered, auto use_momentum, auto small_weight) {
+        T* __restrict p_io = param;
+        const T* __restrict g_in = grad;
+        T* __restrict sq_io = square_avg;
+        T* __restrict buf_io = momentum_buffer;
+        T* __restrict ga_io = grad_avg;
+        for (std::int64_t i = begin; i < end; ++i) {
+          T g = g_in[i];
+          if constexpr (maximize) g = -g;
+          if constexpr (use_decay) g = g + k.weight_decay * p_io[i];
+          T sq = sq_io[i] * k.alpha;
+          sq = sq + k.one_minus_alpha * g * g;
+          sq_io[i] = sq;
+          T avg;
+          if constexpr (centered) {
+            const T ga = lerp<small_weight>(ga_io[i], g, k.one_minus_alpha);
+            ga_io[i] = ga;
+            avg = sqrt_of(sq + T(-1) * ga * ga);
+          } else {
+            avg = sqrt_of(sq);
+          }
+          avg = avg + k.eps;
+          if constexpr (use_momentum) {
+            const T buf = buf_io[i] * k.momentum + g / avg;
+            buf_io[i] = buf;
+            p_io[i] = p_io[i] + k.neg_lr * buf;
+          } else {
+            p_io[i] = p_io[i] + k.neg_lr * g / avg;
+          }
+        }
+      },
+      k.maximize, k.use_decay, k.centered, k.use_momentum, k.small_weight);
+}
+
+// This translation unit's build of the loops.
+template <typename T>
+OptimLoops<T> this_build_optim_loops() {
+  return {&sgd_loop<T>, &adam_loop<T>, &rmsprop_loop<T>};
+}
+
+}  // namespace
+}  // namespace kernn

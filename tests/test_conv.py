@@ -171,22 +171,22 @@ def test_conv2d_one_and_two_threads_agree():
         np.testing.assert_array_equal(a, c)
 
 
-# The direct kernel (AVX-512 CPUs): unit width stride, not 1x1, output rows at least half a
-# vector wide. Channel counts cover every register tile (4, 6, 8, 12 rows) with a partial last
+# The direct kernel (AVX-512 CPUs): unit width stride, not 1x1, output rows (and, for the
+# input gradient, input rows) filling at least 5/8 of their vectors. Channel counts cover every register tile (4, 6, 8, 12 rows) with a partial last
 # block; widths cover one and several vectors with a masked tail; heights strides 1..3; paddings
 # up to larger than the kernel (the input gradient then crops the output gradient); dilation,
 # groups, depthwise, batch 1. (N, C, K, H, W, kernel, stride, padding, dilation, groups)
 DIRECT_CASES = [
-    (1, 1, 1, 9, 9, (2, 2), (1, 1), (0, 0), (1, 1), 1),
-    (2, 3, 5, 11, 19, (3, 3), (1, 1), (1, 1), (1, 1), 1),
+    (1, 1, 1, 11, 11, (2, 2), (1, 1), (0, 0), (1, 1), 1),
+    (2, 3, 5, 11, 21, (3, 3), (1, 1), (1, 1), (1, 1), 1),
     (3, 2, 7, 8, 33, (1, 5), (1, 1), (0, 2), (1, 1), 1),
-    (1, 4, 13, 13, 17, (5, 1), (2, 1), (2, 0), (1, 1), 1),
+    (1, 4, 13, 13, 20, (5, 1), (2, 1), (2, 0), (1, 1), 1),
     (2, 3, 16, 10, 24, (7, 7), (3, 1), (3, 3), (1, 1), 1),
-    (1, 2, 24, 9, 12, (3, 2), (1, 1), (4, 3), (1, 1), 1),
+    (1, 2, 24, 9, 16, (3, 2), (1, 1), (4, 3), (1, 1), 1),
     (2, 6, 12, 12, 40, (3, 3), (1, 1), (2, 2), (2, 3), 2),
-    (1, 4, 8, 7, 9, (3, 3), (2, 1), (1, 1), (1, 1), 4),
+    (1, 4, 8, 7, 11, (3, 3), (2, 1), (1, 1), (1, 1), 4),
     (2, 1, 6, 28, 28, (5, 5), (1, 1), (2, 2), (1, 1), 1),
-    (1, 5, 9, 6, 16, (4, 6), (1, 1), (2, 1), (1, 2), 1),
+    (1, 5, 9, 6, 20, (4, 6), (1, 1), (2, 1), (1, 2), 1),
 ]
 
 
@@ -218,12 +218,12 @@ def test_conv2d_direct_matches_reference_and_im2col(case, dtype):
         assert algorithms["forward"] == "direct"
         assert algorithms["backward_input"] == ("direct" if args["stride"] == (1, 1) else "im2col")
         # The weight gradient is vectorised over output channels: direct when at least 3/8
-        # of each vector of a group's channels is in use.
+        # of each vector of a group's channels is in use and output rows are >= 10 long.
         lanes = 64 // np.dtype(dtype).itemsize
         k_group = w.shape[0] // args["groups"]
         k_padded = -(-k_group // lanes) * lanes
-        assert algorithms["backward_weight"] == ("direct" if 8 * k_group >= 3 * k_padded
-                                                 else "im2col")
+        direct_weight = 8 * k_group >= 3 * k_padded and dy.shape[3] >= 10
+        assert algorithms["backward_weight"] == ("direct" if direct_weight else "im2col")
     y = _C.conv2d_forward(x, w, b, **args)
     dx, dw, db = _C.conv2d_backward(x, w, dy, **args)
     previous = _C._set_conv_direct(False)

@@ -170,14 +170,16 @@ void run_direct(const conv_direct::Job<T>& job, std::int64_t slot_begin, std::in
 }
 
 // Whether the direct kernel suits an output grid `cols` wide: unit width stride, not a 1x1
-// (which is a plain GEMM), and at least half of each vector's lanes used.
+// (which is a plain GEMM), and at least 5/8 of each vector's lanes used (at 8 of 16 floats,
+// 64x256x8x8 -> 256 channels, im2col + GEMM measured 40 ms to the direct kernel's 57; at 10
+// of 16, 64x64x10x10 -> 64, the direct kernel 6.7 ms to 8.9).
 template <typename T>
 bool direct_suits(std::int64_t cols, std::int64_t kh, std::int64_t kw) {
   const std::int64_t lanes = direct_lanes<T>();
   if (lanes == 0 || !direct_enabled().load(std::memory_order_relaxed)) return false;
   if (kh * kw == 1) return false;
   const std::int64_t chunks = (cols + lanes - 1) / lanes;
-  return 2 * cols >= chunks * lanes;
+  return 8 * cols >= 5 * chunks * lanes;
 }
 
 template <typename T>
@@ -309,14 +311,18 @@ void direct_conv(const DirectConv<T>& d, WeightAt&& weight_at) {
   }
 }
 
+constexpr std::int64_t kDirectWeightMinCols = 10;
+
 template <typename T>
 bool direct_weight_suits(const Conv2dParams& p) {
   const std::int64_t lanes = direct_lanes<T>();
   if (lanes == 0 || !direct_enabled().load(std::memory_order_relaxed)) return false;
   if (p.kh * p.kw == 1) return false;
-  // Vectorised over output channels: at least 3/8 of the lanes in use (6 of 16 floats).
+  // Vectorised over output channels: at least 3/8 of the lanes in use (6 of 16 floats). Each
+  // output row costs a tile's pointer set-up, so rows of at least 10 positions (at 8, 64x256x
+  // 8x8 -> 256 channels took 53 ms to im2col + GEMM's 41; at 10, 64x64x10x10 -> 64, 4.5 to 8.2).
   const std::int64_t Kg = p.K / p.groups, kpad = (Kg + lanes - 1) / lanes * lanes;
-  return 8 * Kg >= 3 * kpad;
+  return 8 * Kg >= 3 * kpad && p.Wo >= kDirectWeightMinCols;
 }
 
 // The weight gradient by the direct kernel (any stride): dW[k, c, i, j] = sum over images and

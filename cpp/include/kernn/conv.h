@@ -52,16 +52,17 @@ void col2im(const T* cols, std::int64_t ld, std::int64_t Cg, const Conv2dParams&
             std::int64_t oh0, std::int64_t oh1, T* dx_g);
 
 // Direct path (CPUs with AVX-512): a convolution with unit width stride, other than 1x1, whose
-// output rows fill at least half of a SIMD vector (Wo >= 8 floats / 4 doubles per vector) runs
-// without im2col: the input image is zero-padded once and each register tile of output
-// channels x output-row vectors accumulates tap after tap straight from the shifted padded rows
-// (kernel: cpp/src/isa/conv_direct_avx512.cpp). The input gradient of a stride-1 convolution
-// is the same kernel on the padded output gradient with the kernel flipped. Every output is one
-// sum over the taps in (c, i, j) order plus the bias, whatever the thread count. The weight
-// gradient (any stride, when at least 3/8 of a vector of output channels is in use) is
-// vectorised over output channels instead: the output gradient is transposed to
-// position-major and each tile of taps x channel vectors sums over the positions in order, in
-// batch slots fixed by the shapes (as conv2d_backward_weight below).
+// output rows fill at least 5/8 of their SIMD vectors (Wo = 10..16 floats or 5..8 doubles for
+// one vector; 20..32 floats for two, ...) runs without im2col: the input image is zero-padded
+// once and each register tile of output channels x output-row vectors accumulates tap after
+// tap straight from the shifted padded rows (kernel: cpp/src/isa/conv_direct_avx512.cpp). The
+// input gradient of a stride-1 convolution whose input rows fill their vectors as well is the
+// same kernel on the padded output gradient with the kernel flipped. Every output is one sum
+// over the taps in (c, i, j) order plus the bias, whatever the thread count. The weight
+// gradient (any stride, output rows of at least 10, at least 3/8 of a vector of output channels
+// per group in use) is vectorised over output channels instead: the output gradient is
+// transposed to position-major and each tile of taps x channel vectors sums over the positions
+// in order, in batch slots fixed by the shapes (as conv2d_backward_weight below).
 struct ConvAlgorithms {
   const char* forward;          // "direct", "im2col" or "pointwise" (1x1: the GEMM alone)
   const char* backward_input;

@@ -145,14 +145,24 @@ def _check_large_image():
     np.testing.assert_allclose(dw, tw.grad.numpy(), rtol=1e-4, atol=1e-1)
 
 
-def test_conv2d_one_and_two_threads_agree():
+@pytest.mark.parametrize("direct", [True, False])
+def test_conv2d_one_and_two_threads_agree(direct):
+    # With direct=False every shape takes im2col + GEMM (the path of CPUs without AVX-512).
+    previous = _C._set_conv_direct(direct)
+    try:
+        _check_one_and_two_threads()
+    finally:
+        _C._set_conv_direct(previous)
+
+
+def _check_one_and_two_threads():
     rng = np.random.default_rng(3)
     x = rng.standard_normal((6, 8, 12, 12)).astype(np.float32)
     w = rng.standard_normal((16, 8, 3, 3)).astype(np.float32)
     b = rng.standard_normal(16).astype(np.float32)
     dy = rng.standard_normal((6, 16, 12, 12)).astype(np.float32)
     w1 = rng.standard_normal((16, 8, 1, 1)).astype(np.float32)
-    # 16x16 images are batched four to a GEMM: four units, run in parallel at 2 threads.
+    # im2col batches 16x16 images four to a GEMM: four units, run in parallel at 2 threads.
     x4 = rng.standard_normal((16, 8, 16, 16)).astype(np.float32)
     dy4 = rng.standard_normal((16, 16, 16, 16)).astype(np.float32)
     before = kernn.get_num_threads()
@@ -172,10 +182,11 @@ def test_conv2d_one_and_two_threads_agree():
 
 
 # The direct kernel (AVX-512 CPUs): unit width stride, not 1x1, output rows (and, for the
-# input gradient, input rows) filling at least 5/8 of their vectors. Channel counts cover every register tile (4, 6, 8, 12 rows) with a partial last
-# block; widths cover one and several vectors with a masked tail; heights strides 1..3; paddings
-# up to larger than the kernel (the input gradient then crops the output gradient); dilation,
-# groups, depthwise, batch 1. (N, C, K, H, W, kernel, stride, padding, dilation, groups)
+# input gradient, input rows) filling at least 5/8 of their vectors. Channel counts cover
+# every register tile (4, 6, 8, 12 rows) with a partial last block; widths cover one and
+# several vectors with a masked tail; heights strides 1..3; paddings up to larger than the
+# kernel (the input gradient then crops the output gradient); dilation, groups, depthwise,
+# batch 1. (N, C, K, H, W, kernel, stride, padding, dilation, groups)
 DIRECT_CASES = [
     (1, 1, 1, 11, 11, (2, 2), (1, 1), (0, 0), (1, 1), 1),
     (2, 3, 5, 11, 21, (3, 3), (1, 1), (1, 1), (1, 1), 1),

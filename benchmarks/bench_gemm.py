@@ -18,14 +18,22 @@ processes do not count; it is refused for more than one thread.
 """
 
 import argparse
+import os
 import time
 
-import numpy as np
-import torch
+# numpy's OpenBLAS worker threads busy-wait (sched_yield) for about 2^28 cycles (~0.1 s) after
+# each call before they sleep, far longer than timing.py's pause between libraries: at 2
+# threads they took a core from whichever library ran next (kernn and torch alike ran 512^3 7x
+# slower right after np.matmul). 2^4 cycles lets them sleep at once. Read when OpenBLAS loads,
+# so it is set before numpy is imported.
+os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
-import kernn
-from kernn import _C
-from timing import time_alternating
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+import kernn  # noqa: E402
+from kernn import _C  # noqa: E402
+from timing import time_alternating  # noqa: E402
 
 try:
     from threadpoolctl import threadpool_limits

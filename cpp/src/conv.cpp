@@ -148,6 +148,9 @@ struct DirectConv {
   const T* bias;
 };
 
+// Cap on the weight gradients' per-slot partial sums (both paths).
+constexpr std::int64_t kPartialBytes = std::int64_t(64) << 20;
+
 constexpr int kDirectTiles[][2] = {{8, 3}, {12, 2}, {6, 4}, {4, 6}};
 
 // Lanes of the direct kernel's vectors for T, or 0 when this CPU has no direct kernel.
@@ -351,9 +354,15 @@ void direct_backward_weight(const T* x, const T* dy, const Conv2dParams& p, T* d
   constexpr std::int64_t kChunkBytes = 512 << 10;
   const std::int64_t chunk = std::max<std::int64_t>(
       1, std::min<std::int64_t>(p.N, kChunkBytes / ((xp_image + dyt_image) * std::int64_t(sizeof(T)))));
-  const std::int64_t slots = std::min<std::int64_t>(p.N, 8);
+  // Slots: at most 8, fewer when the partials would pass kPartialBytes; a function of the
+  // shapes only, so the sums do not depend on the thread count. The partials are tap-major
+  // (their layout is the kernel's, not dweight's), so every slot has its own, and each is
+  // fully stored by its slot's first chunk (no zero fill).
   const std::int64_t partial = p.groups * taps * kpad;  // one slot's (group, tap, channel) sums
-  std::vector<T> partials(static_cast<std::size_t>(slots * partial));
+  const std::int64_t partial_cap =
+      std::max<std::int64_t>(1, kPartialBytes / (partial * std::int64_t(sizeof(T))));
+  const std::int64_t slots = std::min({p.N, std::int64_t(8), partial_cap});
+  std::unique_ptr<T[]> partials(new T[static_cast<std::size_t>(slots * partial)]);
   // Split of one chunk's work when the slots alone do not fill the threads: blocks of up to
   // 4 channel vectors (the kernel's widest tile) by pieces of 24 taps (whole tiles of 12, 8
   // or 6).
@@ -380,7 +389,7 @@ void direct_backward_weight(const T* x, const T* dy, const Conv2dParams& p, T* d
         }
         conv_direct::WeightGradJob<T> job{xp, xp_image, dyt, images, p.Ho, p.Wo,
                                           p.sh * Wp, p.sw, kpad, tap_offset.data(),
-                                          partials.data() + s * partial + g * taps * kpad,
+                                          partials.get() + s * partial + g * taps * kpad,
                                           n0 != n_begin};
 #pragma omp parallel for schedule(static) if (!slot_parallel && worth_parallel(chunk_work))
         for (std::int64_t piece = 0; piece < pieces; ++piece) {
@@ -415,9 +424,9 @@ void direct_backward_weight(const T* x, const T* dy, const Conv2dParams& p, T* d
   for (std::int64_t gk = 0; gk < p.K; ++gk) {
     const std::int64_t g = gk / Kg, k = gk % Kg;
     for (std::int64_t t = 0; t < taps; ++t) {
-      T sum = partials[static_cast<std::size_t>((g * taps + t) * kpad + k)];
+      T sum = partials[(g * taps + t) * kpad + k];
       for (std::int64_t s = 1; s < slots; ++s) {
-        sum += partials[static_cast<std::size_t>(s * partial + (g * taps + t) * kpad + k)];
+        sum += partials[s * partial + (g * taps + t) * kpad + k];
       }
       dweight[gk * taps + t] = sum;
     }
@@ -668,8 +677,8 @@ void conv2d_backward_weight(const T* x, const T* dy, const Conv2dParams& p, T* d
   }
   // Slots (consecutive runs of units): at most 8, fewer when the partials would pass 64 MB; a
   // function of the shapes only.
-  const std::int64_t partial_cap = std::max<std::int64_t>(
-      1, (std::int64_t(64) << 20) / (weight_elems * std::int64_t(sizeof(T))));
+  const std::int64_t partial_cap =
+      std::max<std::int64_t>(1, kPartialBytes / (weight_elems * std::int64_t(sizeof(T))));
   const std::int64_t slots =
       std::max<std::int64_t>(1, std::min({plan.units, std::int64_t(8), partial_cap}));
   std::vector<T> partials(static_cast<std::size_t>((slots - 1) * weight_elems));

@@ -7,13 +7,17 @@
 // micro-kernel, with the im2col matrix never written (its rows are the shifted input itself).
 #include <immintrin.h>
 
-#include <algorithm>
 #include <cstdint>
 
 #include "conv_direct.h"
 
 namespace kernn::conv_direct {
 namespace {
+
+// Not std::min (nor any other std:: inline function): its copy instantiated here, compiled
+// with AVX-512, has external linkage, and the linker may keep it for baseline callers
+// elsewhere (SIGILL on CPUs without AVX-512). This helper's linkage is internal.
+inline std::int64_t min_i64(std::int64_t a, std::int64_t b) { return a < b ? a : b; }
 
 struct Float16 {
   using T = float;
@@ -114,7 +118,7 @@ void run_tiles(const Job<typename V::T>& job, std::int64_t slot_begin, std::int6
   const std::int64_t tap_blocks = (job.taps + kTapBlock + kTapBlock / 2 - 1) / kTapBlock;
   const std::int64_t block = (job.taps + tap_blocks - 1) / tap_blocks;
   for (std::int64_t t0 = 0; t0 < job.taps; t0 += block) {
-    const std::int64_t t1 = std::min(job.taps, t0 + block);
+    const std::int64_t t1 = min_i64(job.taps, t0 + block);
     for (std::int64_t s0 = slot_begin; s0 < slot_end; s0 += NV) {
       const T* in[NV];
       T* out[NV];
@@ -125,12 +129,12 @@ void run_tiles(const Job<typename V::T>& job, std::int64_t slot_begin, std::int6
         in[v] = job.xp + oh * job.row_step + ow;
         out[v] = job.y + oh * job.cols + ow;
         const std::int64_t lanes =
-            s0 + v < slot_end ? std::min<std::int64_t>(L, job.cols - ow) : 0;
+            s0 + v < slot_end ? min_i64(L, job.cols - ow) : 0;
         mask[v] = static_cast<typename V::Mask>((std::uint32_t{1} << lanes) - 1);
       }
       for (std::int64_t kb = 0; kb < kblocks; ++kb) {
         const std::int64_t k0 = kb * MR;
-        const int valid = static_cast<int>(std::min<std::int64_t>(MR, job.outputs - k0));
+        const int valid = static_cast<int>(min_i64(MR, job.outputs - k0));
         T* out_k[NV];
         for (int v = 0; v < NV; ++v) out_k[v] = out[v] + k0 * plane;
         tile<V, MR, NV>(in, job.tap_offset, t0, t1, t0 == 0, t1 == job.taps,
@@ -246,7 +250,7 @@ void transpose_to_positions(const typename V::T* src, std::int64_t channels,
   using R = typename V::R;
   constexpr int L = V::L;
   for (std::int64_t q0 = 0; q0 < positions; q0 += L) {
-    const int n = static_cast<int>(std::min<std::int64_t>(L, positions - q0));
+    const int n = static_cast<int>(min_i64(L, positions - q0));
     const auto mask = static_cast<typename V::Mask>((std::uint32_t{1} << n) - 1);
     for (std::int64_t k0 = 0; k0 < kpad; k0 += L) {
       R r[L];
@@ -277,7 +281,7 @@ void weight_grad_block(const WeightGradJob<typename V::T>& job, std::int64_t tap
   std::int64_t t = tap_begin;
   for (; t + MT <= tap_end; t += MT) weight_grad_tile<V, MT, NV>(job, t, MT, vec0);
   for (; t < tap_end; t += kWeightGradTailTaps) {
-    const int valid = static_cast<int>(std::min<std::int64_t>(kWeightGradTailTaps, tap_end - t));
+    const int valid = static_cast<int>(min_i64(kWeightGradTailTaps, tap_end - t));
     weight_grad_tile<V, kWeightGradTailTaps, NV>(job, t, valid, vec0);
   }
 }
@@ -286,7 +290,7 @@ template <class V>
 void weight_grad(const WeightGradJob<typename V::T>& job, std::int64_t tap_begin,
                  std::int64_t tap_end, std::int64_t vec_begin, std::int64_t vec_end) {
   for (std::int64_t v = vec_begin; v < vec_end; v += 4) {
-    switch (std::min<std::int64_t>(4, vec_end - v)) {
+    switch (min_i64(4, vec_end - v)) {
       case 1: weight_grad_block<V, 1>(job, tap_begin, tap_end, v); break;
       case 2: weight_grad_block<V, 2>(job, tap_begin, tap_end, v); break;
       case 3: weight_grad_block<V, 3>(job, tap_begin, tap_end, v); break;

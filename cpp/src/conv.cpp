@@ -151,25 +151,20 @@ struct DirectConv {
 // Cap on the weight gradients' per-slot partial sums (both paths).
 constexpr std::int64_t kPartialBytes = std::int64_t(64) << 20;
 
-constexpr int kDirectTiles[][2] = {{8, 3}, {12, 2}, {6, 4}, {4, 6}};
+// This CPU's direct kernels, or nullptr when it has none.
+template <typename T>
+const conv_direct::DirectKernels<T>* direct_kernels() {
+#if defined(KERNN_X86)
+  if (cpu_features().avx512) return &conv_direct::direct_kernels_avx512<T>();
+#endif
+  return nullptr;
+}
 
 // Lanes of the direct kernel's vectors for T, or 0 when this CPU has no direct kernel.
 template <typename T>
 int direct_lanes() {
-#if defined(KERNN_X86)
-  if (cpu_features().avx512) return conv_direct::lanes_avx512<T>();
-#endif
-  return 0;
-}
-
-// The ISA's tile loop (only reached when direct_lanes<T>() > 0).
-template <typename T>
-void run_direct(const conv_direct::Job<T>& job, std::int64_t slot_begin, std::int64_t slot_end) {
-#if defined(KERNN_X86)
-  conv_direct::run_avx512(job, slot_begin, slot_end);
-#else
-  (void)job, (void)slot_begin, (void)slot_end;
-#endif
+  const conv_direct::DirectKernels<T>* kernels = direct_kernels<T>();
+  return kernels ? kernels->lanes : 0;
 }
 
 // Whether the direct kernel suits an output grid `cols` wide: unit width stride, not a 1x1
@@ -223,21 +218,24 @@ void pad_planes(const T* src, std::int64_t channels, std::int64_t src_h, std::in
 // else split each item's slots; either way each output's sum is the same.
 template <typename T, typename WeightAt>
 void direct_conv(const DirectConv<T>& d, WeightAt&& weight_at) {
-  const int lanes = direct_lanes<T>();
+  const conv_direct::DirectKernels<T>& kernels = *direct_kernels<T>();
+  const int lanes = kernels.lanes;
   const std::int64_t chunks = (d.cols + lanes - 1) / lanes;
   const std::int64_t slots = d.rows * chunks;
-  // The tile that wastes the fewest lanes on padding channels and spare slots.
-  int mr = kDirectTiles[0][0], nv = kDirectTiles[0][1];
+  // The tile that wastes the fewest lanes on padding channels and spare slots (the first of
+  // equals).
+  const conv_direct::ConvTile<T>* tile = &kernels.tiles[0];
   std::int64_t best = -1;
-  for (const auto& tile : kDirectTiles) {
-    const std::int64_t cost = (d.outputs + tile[0] - 1) / tile[0] * tile[0] *
-                              ((slots + tile[1] - 1) / tile[1] * tile[1]);
+  for (int i = 0; i < kernels.tile_count; ++i) {
+    const conv_direct::ConvTile<T>& candidate = kernels.tiles[i];
+    const std::int64_t cost = (d.outputs + candidate.mr - 1) / candidate.mr * candidate.mr *
+                              ((slots + candidate.nv - 1) / candidate.nv * candidate.nv);
     if (best < 0 || cost < best) {
       best = cost;
-      mr = tile[0];
-      nv = tile[1];
+      tile = &candidate;
     }
   }
+  const int mr = tile->mr, nv = tile->nv;
   const std::int64_t taps = d.channels * d.kh * d.kw;
   const std::int64_t Hp = (d.rows - 1) * d.sh + (d.kh - 1) * d.dh + 1;
   const std::int64_t Wp = d.cols + (d.kw - 1) * d.dw;
@@ -264,7 +262,7 @@ void direct_conv(const DirectConv<T>& d, WeightAt&& weight_at) {
   const std::int64_t dst_image = d.groups * d.outputs * d.rows * d.cols;
   const auto job_for = [&](std::int64_t item, const T* xp) {
     const std::int64_t n = item / d.groups, g = item % d.groups;
-    conv_direct::Job<T> job;
+    conv_direct::DirectConvJob<T> job;
     job.xp = xp;
     job.tap_offset = tap_offset.data();
     job.taps = taps;
@@ -275,8 +273,6 @@ void direct_conv(const DirectConv<T>& d, WeightAt&& weight_at) {
     job.cols = d.cols;
     job.row_step = d.sh * Wp;
     job.y = d.dst + n * dst_image + g * d.outputs * d.rows * d.cols;
-    job.mr = mr;
-    job.nv = nv;
     return job;
   };
   const auto pad_item = [&](std::int64_t item, T* xp) {
@@ -297,7 +293,7 @@ void direct_conv(const DirectConv<T>& d, WeightAt&& weight_at) {
 #pragma omp for schedule(static)
       for (std::int64_t item = 0; item < items; ++item) {
         pad_item(item, xp);
-        run_direct(job_for(item, xp), 0, slots);
+        tile->conv_slots(job_for(item, xp), 0, slots);
       }
     }
     return;
@@ -306,10 +302,10 @@ void direct_conv(const DirectConv<T>& d, WeightAt&& weight_at) {
   const std::int64_t tiles = (slots + nv - 1) / nv;
   for (std::int64_t item = 0; item < items; ++item) {
     pad_item(item, xp.get());
-    const conv_direct::Job<T> job = job_for(item, xp.get());
+    const conv_direct::DirectConvJob<T> job = job_for(item, xp.get());
 #pragma omp parallel for schedule(static) if (worth_parallel(item_work))
-    for (std::int64_t tile = 0; tile < tiles; ++tile) {
-      run_direct(job, tile * nv, std::min(slots, (tile + 1) * nv));
+    for (std::int64_t t = 0; t < tiles; ++t) {
+      tile->conv_slots(job, t * nv, std::min(slots, (t + 1) * nv));
     }
   }
 }
@@ -335,7 +331,8 @@ bool direct_weight_suits(const Conv2dParams& p) {
 // padded input and transposed output gradient stay in L2.
 template <typename T>
 void direct_backward_weight(const T* x, const T* dy, const Conv2dParams& p, T* dweight) {
-  const std::int64_t lanes = direct_lanes<T>();
+  const conv_direct::DirectKernels<T>& kernels = *direct_kernels<T>();
+  const std::int64_t lanes = kernels.lanes;
   const std::int64_t Cg = p.C / p.groups, Kg = p.K / p.groups, taps = Cg * p.kh * p.kw;
   const std::int64_t kpad = (Kg + lanes - 1) / lanes * lanes, vecs = kpad / lanes;
   const std::int64_t P = p.Ho * p.Wo;
@@ -382,10 +379,8 @@ void direct_backward_weight(const T* x, const T* dy, const Conv2dParams& p, T* d
         for (std::int64_t n = n0; n < n0 + images; ++n) {
           pad_planes(x + (n * p.C + g * Cg) * p.H * p.W, Cg, p.H, p.W, p.ph, p.pw, Hp, Wp,
                      xp + (n - n0) * xp_image);
-#if defined(KERNN_X86)
-          conv_direct::transpose_to_positions_avx512(dy + (n * p.K + g * Kg) * P, Kg, P, kpad,
-                                                     dyt + (n - n0) * dyt_image);
-#endif
+          kernels.transpose_to_positions(dy + (n * p.K + g * Kg) * P, Kg, P, kpad,
+                                         dyt + (n - n0) * dyt_image);
         }
         conv_direct::WeightGradJob<T> job{xp, xp_image, dyt, images, p.Ho, p.Wo,
                                           p.sh * Wp, p.sw, kpad, tap_offset.data(),
@@ -395,12 +390,8 @@ void direct_backward_weight(const T* x, const T* dy, const Conv2dParams& p, T* d
         for (std::int64_t piece = 0; piece < pieces; ++piece) {
           const std::int64_t v = (piece % vec_blocks) * kVecBlock;
           const std::int64_t t0 = (piece / vec_blocks) * kTapPiece;
-#if defined(KERNN_X86)
-          conv_direct::weight_grad_avx512(job, t0, std::min(taps, t0 + kTapPiece), v,
-                                          std::min(vecs, v + kVecBlock));
-#else
-          (void)v, (void)t0;
-#endif
+          kernels.weight_grad(job, t0, std::min(taps, t0 + kTapPiece), v,
+                              std::min(vecs, v + kVecBlock));
         }
       }
     }

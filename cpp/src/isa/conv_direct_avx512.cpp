@@ -107,8 +107,10 @@ void tile(const typename V::T* const* in, const std::int64_t* tap_offset, std::i
 // the slot tile reads stay in L1 while the tile's channel blocks reuse them.
 constexpr std::int64_t kTapBlock = 256;
 
+// ConvTile::conv_slots for the MR x NV tile.
 template <class V, int MR, int NV>
-void run_tiles(const Job<typename V::T>& job, std::int64_t slot_begin, std::int64_t slot_end) {
+void conv_slots(const DirectConvJob<typename V::T>& job, std::int64_t slot_begin,
+                std::int64_t slot_end) {
   using T = typename V::T;
   constexpr int L = V::L;
   const std::int64_t chunks = (job.cols + L - 1) / L;
@@ -142,17 +144,6 @@ void run_tiles(const Job<typename V::T>& job, std::int64_t slot_begin, std::int6
                         valid, out_k, mask, plane);
       }
     }
-  }
-}
-
-template <class V>
-void run(const Job<typename V::T>& job, std::int64_t slot_begin, std::int64_t slot_end) {
-  switch (job.mr * 16 + job.nv) {
-    case 12 * 16 + 2: run_tiles<V, 12, 2>(job, slot_begin, slot_end); break;
-    case 8 * 16 + 3: run_tiles<V, 8, 3>(job, slot_begin, slot_end); break;
-    case 6 * 16 + 4: run_tiles<V, 6, 4>(job, slot_begin, slot_end); break;
-    case 4 * 16 + 6: run_tiles<V, 4, 6>(job, slot_begin, slot_end); break;
-    default: break;  // conv.cpp only plans supported tiles (tile_supported)
   }
 }
 
@@ -299,48 +290,28 @@ void weight_grad(const WeightGradJob<typename V::T>& job, std::int64_t tap_begin
   }
 }
 
+// The one list of tiles (mr, nv) with their loops; conv.cpp picks the best fit for a shape.
+template <class V>
+constexpr ConvTile<typename V::T> kConvTiles[] = {{8, 3, &conv_slots<V, 8, 3>},
+                                                 {12, 2, &conv_slots<V, 12, 2>},
+                                                 {6, 4, &conv_slots<V, 6, 4>},
+                                                 {4, 6, &conv_slots<V, 4, 6>}};
+
+template <class V>
+constexpr DirectKernels<typename V::T> kKernels = {
+    V::L, kConvTiles<V>, static_cast<int>(sizeof(kConvTiles<V>) / sizeof(kConvTiles<V>[0])),
+    &transpose_to_positions<V>, &weight_grad<V>};
+
 }  // namespace
 
 template <>
-void transpose_to_positions_avx512<float>(const float* src, std::int64_t channels,
-                                          std::int64_t positions, std::int64_t kpad, float* dst) {
-  transpose_to_positions<Float16>(src, channels, positions, kpad, dst);
+const DirectKernels<float>& direct_kernels_avx512<float>() {
+  return kKernels<Float16>;
 }
 
 template <>
-void transpose_to_positions_avx512<double>(const double* src, std::int64_t channels,
-                                           std::int64_t positions, std::int64_t kpad,
-                                           double* dst) {
-  transpose_to_positions<Double8>(src, channels, positions, kpad, dst);
-}
-
-template <>
-void weight_grad_avx512<float>(const WeightGradJob<float>& job, std::int64_t tap_begin,
-                               std::int64_t tap_end, std::int64_t vec_begin,
-                               std::int64_t vec_end) {
-  weight_grad<Float16>(job, tap_begin, tap_end, vec_begin, vec_end);
-}
-
-template <>
-void weight_grad_avx512<double>(const WeightGradJob<double>& job, std::int64_t tap_begin,
-                                std::int64_t tap_end, std::int64_t vec_begin,
-                                std::int64_t vec_end) {
-  weight_grad<Double8>(job, tap_begin, tap_end, vec_begin, vec_end);
-}
-
-bool tile_supported(int mr, int nv) {
-  return (mr == 12 && nv == 2) || (mr == 8 && nv == 3) || (mr == 6 && nv == 4) ||
-         (mr == 4 && nv == 6);
-}
-
-template <>
-void run_avx512<float>(const Job<float>& job, std::int64_t slot_begin, std::int64_t slot_end) {
-  run<Float16>(job, slot_begin, slot_end);
-}
-
-template <>
-void run_avx512<double>(const Job<double>& job, std::int64_t slot_begin, std::int64_t slot_end) {
-  run<Double8>(job, slot_begin, slot_end);
+const DirectKernels<double>& direct_kernels_avx512<double>() {
+  return kKernels<Double8>;
 }
 
 }  // namespace kernn::conv_direct

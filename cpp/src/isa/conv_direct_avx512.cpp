@@ -116,8 +116,9 @@ void conv_slots(const DirectConvJob<typename V::T>& job, std::int64_t slot_begin
   const std::int64_t chunks = (job.cols + L - 1) / L;
   const std::int64_t plane = job.rows * job.cols;
   const std::int64_t kblocks = (job.outputs + MR - 1) / MR;
-  // Equal tap blocks of at most about kTapBlock (a single block when the taps are few).
-  const std::int64_t tap_blocks = (job.taps + kTapBlock + kTapBlock / 2 - 1) / kTapBlock;
+  // Equal tap blocks of at most kTapBlock (LeNet's 150 taps in one block: 2-4% faster at one
+  // thread than two of 75, its input gradient's 400 in two as fast as three).
+  const std::int64_t tap_blocks = (job.taps + kTapBlock - 1) / kTapBlock;
   const std::int64_t block = (job.taps + tap_blocks - 1) / tap_blocks;
   for (std::int64_t t0 = 0; t0 < job.taps; t0 += block) {
     const std::int64_t t1 = min_i64(job.taps, t0 + block);

@@ -101,25 +101,33 @@ ConvPlan conv_plan(const Conv2dParams& p) {
   return plan;
 }
 
+// Runs body(item, buffer) for item in [0, items) on a team of `threads` (static schedule),
+// each thread with its own buffer of `buffer_elems`. All the buffers are allocated here, before
+// the region: a std::bad_alloc must not leave an OpenMP region. Uninitialised (new T[], not
+// std::vector): the callers write every element before reading it.
+template <typename T, typename F>
+void parallel_items(std::int64_t items, std::int64_t buffer_elems, int threads, F&& body) {
+  std::unique_ptr<T[]> buffers(new T[static_cast<std::size_t>(threads * buffer_elems)]);
+#pragma omp parallel num_threads(threads)
+  {
+    T* buffer = buffers.get() + thread_id() * buffer_elems;
+#pragma omp for schedule(static)
+    for (std::int64_t it = 0; it < items; ++it) body(it, buffer);
+  }
+}
+
 // Runs body(item, buffer) for item in [0, items), in parallel over items when there are at
 // least as many items as threads (and we are not already in a parallel region), each thread
 // with its own buffer of `buffer_elems`; else in order on this thread.
 template <typename T, typename F>
 void for_items(std::int64_t items, std::int64_t buffer_elems, std::int64_t work_per_item, F&& body) {
   const int threads = max_threads();
-  const bool parallel = threads > 1 && items >= threads && worth_parallel(items * work_per_item);
-  // Uninitialised (new T[], not std::vector): every element is written before it is read.
-  if (!parallel) {
-    std::unique_ptr<T[]> buffer(new T[static_cast<std::size_t>(buffer_elems)]);
-    for (std::int64_t it = 0; it < items; ++it) body(it, buffer.get());
+  if (threads > 1 && items >= threads && worth_parallel(items * work_per_item)) {
+    parallel_items<T>(items, buffer_elems, threads, body);
     return;
   }
-#pragma omp parallel
-  {
-    std::unique_ptr<T[]> buffer(new T[static_cast<std::size_t>(buffer_elems)]);
-#pragma omp for schedule(static)
-    for (std::int64_t it = 0; it < items; ++it) body(it, buffer.get());
-  }
+  std::unique_ptr<T[]> buffer(new T[static_cast<std::size_t>(buffer_elems)]);
+  for (std::int64_t it = 0; it < items; ++it) body(it, buffer.get());
 }
 
 }  // namespace
@@ -165,6 +173,26 @@ template <typename T>
 int direct_lanes() {
   const conv_direct::DirectKernels<T>* kernels = direct_kernels<T>();
   return kernels ? kernels->lanes : 0;
+}
+
+// value rounded up to a multiple of `multiple` (channels padded to whole vectors).
+std::int64_t round_up(std::int64_t value, std::int64_t multiple) {
+  return (value + multiple - 1) / multiple * multiple;
+}
+
+// The offset of tap t = (c*kh + i)*kw + j in a padded image of channels x Hp x Wp:
+// c*Hp*Wp + i*dh*Wp + j*dw (conv_direct.h's tap_offset).
+std::vector<std::int64_t> tap_offsets(std::int64_t channels, std::int64_t kh, std::int64_t kw,
+                                      std::int64_t dh, std::int64_t dw, std::int64_t Hp,
+                                      std::int64_t Wp) {
+  std::vector<std::int64_t> offset(static_cast<std::size_t>(channels * kh * kw));
+  std::size_t t = 0;
+  for (std::int64_t c = 0; c < channels; ++c) {
+    for (std::int64_t i = 0; i < kh; ++i) {
+      for (std::int64_t j = 0; j < kw; ++j) offset[t++] = c * Hp * Wp + i * dh * Wp + j * dw;
+    }
+  }
+  return offset;
 }
 
 // Whether the direct kernel suits an output grid `cols` wide: unit width stride, not a 1x1
@@ -240,15 +268,8 @@ void direct_conv(const DirectConv<T>& d, WeightAt&& weight_at) {
   const std::int64_t Hp = (d.rows - 1) * d.sh + (d.kh - 1) * d.dh + 1;
   const std::int64_t Wp = d.cols + (d.kw - 1) * d.dw;
   const std::int64_t padded = d.channels * Hp * Wp + lanes;  // + slack for the last vector
-  std::vector<std::int64_t> tap_offset(static_cast<std::size_t>(taps));
-  for (std::int64_t c = 0; c < d.channels; ++c) {
-    for (std::int64_t i = 0; i < d.kh; ++i) {
-      for (std::int64_t j = 0; j < d.kw; ++j) {
-        tap_offset[static_cast<std::size_t>((c * d.kh + i) * d.kw + j)] =
-            c * Hp * Wp + i * d.dh * Wp + j * d.dw;
-      }
-    }
-  }
+  const std::vector<std::int64_t> tap_offset =
+      tap_offsets(d.channels, d.kh, d.kw, d.dh, d.dw, Hp, Wp);
   const std::int64_t kblocks = (d.outputs + mr - 1) / mr;
   const std::int64_t group_weights = kblocks * taps * mr;
   std::vector<T> packed(static_cast<std::size_t>(d.groups * group_weights), T(0));
@@ -285,17 +306,10 @@ void direct_conv(const DirectConv<T>& d, WeightAt&& weight_at) {
   const std::int64_t item_work = kblocks * mr * slots * lanes * taps;
   const int threads = max_threads();
   if (threads > 1 && items >= threads && worth_parallel(items * item_work)) {
-    // Every thread's buffer allocated here: a std::bad_alloc must not leave an OpenMP region.
-    std::unique_ptr<T[]> buffers(new T[static_cast<std::size_t>(threads * padded)]);
-#pragma omp parallel num_threads(threads)
-    {
-      T* xp = buffers.get() + thread_id() * padded;
-#pragma omp for schedule(static)
-      for (std::int64_t item = 0; item < items; ++item) {
-        pad_item(item, xp);
-        tile->conv_slots(job_for(item, xp), 0, slots);
-      }
-    }
+    parallel_items<T>(items, padded, threads, [&](std::int64_t item, T* xp) {
+      pad_item(item, xp);
+      tile->conv_slots(job_for(item, xp), 0, slots);
+    });
     return;
   }
   std::unique_ptr<T[]> xp(new T[static_cast<std::size_t>(padded)]);
@@ -320,7 +334,7 @@ bool direct_weight_suits(const Conv2dParams& p) {
   // Vectorised over output channels: at least 3/8 of the lanes in use (6 of 16 floats). Each
   // output row costs a tile's pointer set-up, so rows of at least 10 positions (at 8, 64x256x
   // 8x8 -> 256 channels took 53 ms to im2col + GEMM's 41; at 10, 64x64x10x10 -> 64, 4.5 to 8.2).
-  const std::int64_t Kg = p.K / p.groups, kpad = (Kg + lanes - 1) / lanes * lanes;
+  const std::int64_t Kg = p.K / p.groups, kpad = round_up(Kg, lanes);
   return 8 * Kg >= 3 * kpad && p.Wo >= kDirectWeightMinCols;
 }
 
@@ -334,20 +348,12 @@ void direct_backward_weight(const T* x, const T* dy, const Conv2dParams& p, T* d
   const conv_direct::DirectKernels<T>& kernels = *direct_kernels<T>();
   const std::int64_t lanes = kernels.lanes;
   const std::int64_t Cg = p.C / p.groups, Kg = p.K / p.groups, taps = Cg * p.kh * p.kw;
-  const std::int64_t kpad = (Kg + lanes - 1) / lanes * lanes, vecs = kpad / lanes;
+  const std::int64_t kpad = round_up(Kg, lanes), vecs = kpad / lanes;
   const std::int64_t P = p.Ho * p.Wo;
   const std::int64_t Hp = (p.Ho - 1) * p.sh + (p.kh - 1) * p.dh + 1;
   const std::int64_t Wp = (p.Wo - 1) * p.sw + (p.kw - 1) * p.dw + 1;
   const std::int64_t xp_image = Cg * Hp * Wp, dyt_image = P * kpad;
-  std::vector<std::int64_t> tap_offset(static_cast<std::size_t>(taps));
-  for (std::int64_t c = 0; c < Cg; ++c) {
-    for (std::int64_t i = 0; i < p.kh; ++i) {
-      for (std::int64_t j = 0; j < p.kw; ++j) {
-        tap_offset[static_cast<std::size_t>((c * p.kh + i) * p.kw + j)] =
-            c * Hp * Wp + i * p.dh * Wp + j * p.dw;
-      }
-    }
-  }
+  const std::vector<std::int64_t> tap_offset = tap_offsets(Cg, p.kh, p.kw, p.dh, p.dw, Hp, Wp);
   constexpr std::int64_t kChunkBytes = 512 << 10;
   const std::int64_t chunk = std::max<std::int64_t>(
       1, std::min<std::int64_t>(p.N, kChunkBytes / ((xp_image + dyt_image) * std::int64_t(sizeof(T)))));
@@ -396,18 +402,11 @@ void direct_backward_weight(const T* x, const T* dy, const Conv2dParams& p, T* d
       }
     }
   };
-  const std::size_t scratch = static_cast<std::size_t>(chunk * (xp_image + dyt_image));
+  const std::int64_t scratch = chunk * (xp_image + dyt_image);
   if (slot_parallel) {
-    // Every thread's buffer allocated here: a std::bad_alloc must not leave an OpenMP region.
-    std::unique_ptr<T[]> buffers(new T[static_cast<std::size_t>(threads) * scratch]);
-#pragma omp parallel num_threads(threads)
-    {
-      T* buffer = buffers.get() + static_cast<std::size_t>(thread_id()) * scratch;
-#pragma omp for schedule(static)
-      for (std::int64_t s = 0; s < slots; ++s) run_slot(s, buffer);
-    }
+    parallel_items<T>(slots, scratch, threads, run_slot);
   } else {
-    std::unique_ptr<T[]> buffer(new T[scratch]);
+    std::unique_ptr<T[]> buffer(new T[static_cast<std::size_t>(scratch)]);
     for (std::int64_t s = 0; s < slots; ++s) run_slot(s, buffer.get());
   }
   // dweight[g*Kg + k, t] = the partials' sum in slot order.

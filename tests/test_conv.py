@@ -269,11 +269,37 @@ def test_conv2d_direct_one_and_two_threads_agree(case):
     for threads in (1, 2):
         with num_threads(threads):
             results[threads] = [(_C.conv2d_forward(x, w, b, **args),
-                                 _C.conv2d_backward(x, w, dy, **args)[0])
+                                 *_C.conv2d_backward(x, w, dy, **args))
                                 for x, w, b, dy, args in problems]
     for one, two in zip(results[1], results[2]):
-        np.testing.assert_array_equal(one[0], two[0])
-        np.testing.assert_array_equal(one[1], two[1])
+        for name, a, b in zip(("y", "dx", "dw", "db"), one, two):
+            np.testing.assert_array_equal(a, b, err_msg=name)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_conv2d_direct_weight_gradient_over_several_image_chunks(dtype):
+    # The direct weight gradient cuts the batch into 8 slots and each slot into chunks of
+    # images whose padded input and transposed output gradient fit 512 KiB. One image here
+    # needs more (8 x 66 x 66 padded values + 4096 positions x 16 channels: 401 KB in float),
+    # so every chunk is one image and each slot's later images add to the sums its first one
+    # stored (17 images: slots of 2 and 3). Small integers make every sum exact in float32
+    # too (|sum| <= 4 * 17 * 64 * 64 < 2**24), so the result must equal float64 torch's.
+    rng = np.random.default_rng(6)
+    x = rng.integers(-2, 3, (17, 8, 64, 64)).astype(dtype)
+    w = rng.integers(-2, 3, (16, 8, 3, 3)).astype(dtype)
+    dy = rng.integers(-2, 3, (17, 16, 64, 64)).astype(dtype)
+    args = dict(stride=(1, 1), padding=(1, 1), dilation=(1, 1), groups=1)
+    if "avx512" in _C.backend_info()["isas_supported"]:
+        assert _C._conv2d_algorithms(x, w, **args)["backward_weight"] == "direct"
+    dw = _C.conv2d_backward(x, w, dy, **args, output_mask=(False, True, False))[1]
+    tw = torch.from_numpy(w.astype(np.float64)).requires_grad_()
+    F.conv2d(torch.from_numpy(x.astype(np.float64)), tw, None, **args).backward(
+        torch.from_numpy(dy.astype(np.float64)))
+    np.testing.assert_array_equal(dw, tw.grad.numpy().astype(dtype))
+    for threads in (1, 2):
+        with num_threads(threads):
+            np.testing.assert_array_equal(
+                _C.conv2d_backward(x, w, dy, **args, output_mask=(False, True, False))[1], dw)
 
 
 def test_conv2d_errors_name_op_argument_and_sizes():

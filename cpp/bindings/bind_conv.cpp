@@ -163,9 +163,10 @@ void register_conv(py::module_& m) {
       py::arg("padding") = 0, py::arg("dilation") = 1, py::arg("groups") = 1,
       py::arg("output_mask") = std::vector<bool>{true, true, true},
       "Gradients of conv2d -> (grad_input, grad_weight, grad_bias); an entry is None where\n"
-      "output_mask (input, weight, bias) is False. grad_input by the direct kernel (stride 1,\n"
-      "AVX-512) or GEMM + col2im, grad_weight by GEMM summed over the batch in a fixed order,\n"
-      "grad_bias by reduction.");
+      "output_mask (input, weight, bias) is False. grad_input by the direct kernel (AVX-512,\n"
+      "stride 1, input rows filling their vectors) or GEMM + col2im; grad_weight by the direct\n"
+      "kernel (AVX-512, output rows >= 10, enough output channels per group) or GEMM, summed\n"
+      "over the batch in a fixed order; grad_bias by reduction. _conv2d_algorithms says which.");
 
   m.def(
       "_conv2d_algorithms",

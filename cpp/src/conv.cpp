@@ -101,25 +101,33 @@ ConvPlan conv_plan(const Conv2dParams& p) {
   return plan;
 }
 
+// Runs body(item, buffer) for item in [0, items) on a team of `threads` (static schedule),
+// each thread with its own buffer of `buffer_elems`. All the buffers are allocated here, before
+// the region: a std::bad_alloc must not leave an OpenMP region. Uninitialised (new T[], not
+// std::vector): the callers write every element before reading it.
+template <typename T, typename F>
+void parallel_items(std::int64_t items, std::int64_t buffer_elems, int threads, F&& body) {
+  std::unique_ptr<T[]> buffers(new T[static_cast<std::size_t>(threads * buffer_elems)]);
+#pragma omp parallel num_threads(threads)
+  {
+    T* buffer = buffers.get() + thread_id() * buffer_elems;
+#pragma omp for schedule(static)
+    for (std::int64_t it = 0; it < items; ++it) body(it, buffer);
+  }
+}
+
 // Runs body(item, buffer) for item in [0, items), in parallel over items when there are at
 // least as many items as threads (and we are not already in a parallel region), each thread
 // with its own buffer of `buffer_elems`; else in order on this thread.
 template <typename T, typename F>
 void for_items(std::int64_t items, std::int64_t buffer_elems, std::int64_t work_per_item, F&& body) {
   const int threads = max_threads();
-  const bool parallel = threads > 1 && items >= threads && worth_parallel(items * work_per_item);
-  // Uninitialised (new T[], not std::vector): every element is written before it is read.
-  if (!parallel) {
-    std::unique_ptr<T[]> buffer(new T[static_cast<std::size_t>(buffer_elems)]);
-    for (std::int64_t it = 0; it < items; ++it) body(it, buffer.get());
+  if (threads > 1 && items >= threads && worth_parallel(items * work_per_item)) {
+    parallel_items<T>(items, buffer_elems, threads, body);
     return;
   }
-#pragma omp parallel
-  {
-    std::unique_ptr<T[]> buffer(new T[static_cast<std::size_t>(buffer_elems)]);
-#pragma omp for schedule(static)
-    for (std::int64_t it = 0; it < items; ++it) body(it, buffer.get());
-  }
+  std::unique_ptr<T[]> buffer(new T[static_cast<std::size_t>(buffer_elems)]);
+  for (std::int64_t it = 0; it < items; ++it) body(it, buffer.get());
 }
 
 }  // namespace
@@ -148,25 +156,43 @@ struct DirectConv {
   const T* bias;
 };
 
-constexpr int kDirectTiles[][2] = {{8, 3}, {12, 2}, {6, 4}, {4, 6}};
+// Cap on the weight gradients' per-slot partial sums (both paths).
+constexpr std::int64_t kPartialBytes = std::int64_t(64) << 20;
+
+// This CPU's direct kernels, or nullptr when it has none.
+template <typename T>
+const conv_direct::DirectKernels<T>* direct_kernels() {
+#if defined(KERNN_X86)
+  if (cpu_features().avx512) return &conv_direct::direct_kernels_avx512<T>();
+#endif
+  return nullptr;
+}
 
 // Lanes of the direct kernel's vectors for T, or 0 when this CPU has no direct kernel.
 template <typename T>
 int direct_lanes() {
-#if defined(KERNN_X86)
-  if (cpu_features().avx512) return conv_direct::lanes_avx512<T>();
-#endif
-  return 0;
+  const conv_direct::DirectKernels<T>* kernels = direct_kernels<T>();
+  return kernels ? kernels->lanes : 0;
 }
 
-// The ISA's tile loop (only reached when direct_lanes<T>() > 0).
-template <typename T>
-void run_direct(const conv_direct::Job<T>& job, std::int64_t slot_begin, std::int64_t slot_end) {
-#if defined(KERNN_X86)
-  conv_direct::run_avx512(job, slot_begin, slot_end);
-#else
-  (void)job, (void)slot_begin, (void)slot_end;
-#endif
+// value rounded up to a multiple of `multiple` (channels padded to whole vectors).
+std::int64_t round_up(std::int64_t value, std::int64_t multiple) {
+  return (value + multiple - 1) / multiple * multiple;
+}
+
+// The offset of tap t = (c*kh + i)*kw + j in a padded image of channels x Hp x Wp:
+// c*Hp*Wp + i*dh*Wp + j*dw (conv_direct.h's tap_offset).
+std::vector<std::int64_t> tap_offsets(std::int64_t channels, std::int64_t kh, std::int64_t kw,
+                                      std::int64_t dh, std::int64_t dw, std::int64_t Hp,
+                                      std::int64_t Wp) {
+  std::vector<std::int64_t> offset(static_cast<std::size_t>(channels * kh * kw));
+  std::size_t t = 0;
+  for (std::int64_t c = 0; c < channels; ++c) {
+    for (std::int64_t i = 0; i < kh; ++i) {
+      for (std::int64_t j = 0; j < kw; ++j) offset[t++] = c * Hp * Wp + i * dh * Wp + j * dw;
+    }
+  }
+  return offset;
 }
 
 // Whether the direct kernel suits an output grid `cols` wide: unit width stride, not a 1x1
@@ -220,34 +246,30 @@ void pad_planes(const T* src, std::int64_t channels, std::int64_t src_h, std::in
 // else split each item's slots; either way each output's sum is the same.
 template <typename T, typename WeightAt>
 void direct_conv(const DirectConv<T>& d, WeightAt&& weight_at) {
-  const int lanes = direct_lanes<T>();
+  const conv_direct::DirectKernels<T>& kernels = *direct_kernels<T>();
+  const int lanes = kernels.lanes;
   const std::int64_t chunks = (d.cols + lanes - 1) / lanes;
   const std::int64_t slots = d.rows * chunks;
-  // The tile that wastes the fewest lanes on padding channels and spare slots.
-  int mr = kDirectTiles[0][0], nv = kDirectTiles[0][1];
+  // The tile that wastes the fewest lanes on padding channels and spare slots (the first of
+  // equals).
+  const conv_direct::ConvTile<T>* tile = &kernels.tiles[0];
   std::int64_t best = -1;
-  for (const auto& tile : kDirectTiles) {
-    const std::int64_t cost = (d.outputs + tile[0] - 1) / tile[0] * tile[0] *
-                              ((slots + tile[1] - 1) / tile[1] * tile[1]);
+  for (int i = 0; i < kernels.tile_count; ++i) {
+    const conv_direct::ConvTile<T>& candidate = kernels.tiles[i];
+    const std::int64_t cost = (d.outputs + candidate.mr - 1) / candidate.mr * candidate.mr *
+                              ((slots + candidate.nv - 1) / candidate.nv * candidate.nv);
     if (best < 0 || cost < best) {
       best = cost;
-      mr = tile[0];
-      nv = tile[1];
+      tile = &candidate;
     }
   }
+  const int mr = tile->mr, nv = tile->nv;
   const std::int64_t taps = d.channels * d.kh * d.kw;
   const std::int64_t Hp = (d.rows - 1) * d.sh + (d.kh - 1) * d.dh + 1;
   const std::int64_t Wp = d.cols + (d.kw - 1) * d.dw;
   const std::int64_t padded = d.channels * Hp * Wp + lanes;  // + slack for the last vector
-  std::vector<std::int64_t> tap_offset(static_cast<std::size_t>(taps));
-  for (std::int64_t c = 0; c < d.channels; ++c) {
-    for (std::int64_t i = 0; i < d.kh; ++i) {
-      for (std::int64_t j = 0; j < d.kw; ++j) {
-        tap_offset[static_cast<std::size_t>((c * d.kh + i) * d.kw + j)] =
-            c * Hp * Wp + i * d.dh * Wp + j * d.dw;
-      }
-    }
-  }
+  const std::vector<std::int64_t> tap_offset =
+      tap_offsets(d.channels, d.kh, d.kw, d.dh, d.dw, Hp, Wp);
   const std::int64_t kblocks = (d.outputs + mr - 1) / mr;
   const std::int64_t group_weights = kblocks * taps * mr;
   std::vector<T> packed(static_cast<std::size_t>(d.groups * group_weights), T(0));
@@ -261,7 +283,7 @@ void direct_conv(const DirectConv<T>& d, WeightAt&& weight_at) {
   const std::int64_t dst_image = d.groups * d.outputs * d.rows * d.cols;
   const auto job_for = [&](std::int64_t item, const T* xp) {
     const std::int64_t n = item / d.groups, g = item % d.groups;
-    conv_direct::Job<T> job;
+    conv_direct::DirectConvJob<T> job;
     job.xp = xp;
     job.tap_offset = tap_offset.data();
     job.taps = taps;
@@ -272,8 +294,6 @@ void direct_conv(const DirectConv<T>& d, WeightAt&& weight_at) {
     job.cols = d.cols;
     job.row_step = d.sh * Wp;
     job.y = d.dst + n * dst_image + g * d.outputs * d.rows * d.cols;
-    job.mr = mr;
-    job.nv = nv;
     return job;
   };
   const auto pad_item = [&](std::int64_t item, T* xp) {
@@ -286,27 +306,20 @@ void direct_conv(const DirectConv<T>& d, WeightAt&& weight_at) {
   const std::int64_t item_work = kblocks * mr * slots * lanes * taps;
   const int threads = max_threads();
   if (threads > 1 && items >= threads && worth_parallel(items * item_work)) {
-    // Every thread's buffer allocated here: a std::bad_alloc must not leave an OpenMP region.
-    std::unique_ptr<T[]> buffers(new T[static_cast<std::size_t>(threads * padded)]);
-#pragma omp parallel num_threads(threads)
-    {
-      T* xp = buffers.get() + thread_id() * padded;
-#pragma omp for schedule(static)
-      for (std::int64_t item = 0; item < items; ++item) {
-        pad_item(item, xp);
-        run_direct(job_for(item, xp), 0, slots);
-      }
-    }
+    parallel_items<T>(items, padded, threads, [&](std::int64_t item, T* xp) {
+      pad_item(item, xp);
+      tile->conv_slots(job_for(item, xp), 0, slots);
+    });
     return;
   }
   std::unique_ptr<T[]> xp(new T[static_cast<std::size_t>(padded)]);
   const std::int64_t tiles = (slots + nv - 1) / nv;
   for (std::int64_t item = 0; item < items; ++item) {
     pad_item(item, xp.get());
-    const conv_direct::Job<T> job = job_for(item, xp.get());
+    const conv_direct::DirectConvJob<T> job = job_for(item, xp.get());
 #pragma omp parallel for schedule(static) if (worth_parallel(item_work))
-    for (std::int64_t tile = 0; tile < tiles; ++tile) {
-      run_direct(job, tile * nv, std::min(slots, (tile + 1) * nv));
+    for (std::int64_t t = 0; t < tiles; ++t) {
+      tile->conv_slots(job, t * nv, std::min(slots, (t + 1) * nv));
     }
   }
 }
@@ -321,7 +334,7 @@ bool direct_weight_suits(const Conv2dParams& p) {
   // Vectorised over output channels: at least 3/8 of the lanes in use (6 of 16 floats). Each
   // output row costs a tile's pointer set-up, so rows of at least 10 positions (at 8, 64x256x
   // 8x8 -> 256 channels took 53 ms to im2col + GEMM's 41; at 10, 64x64x10x10 -> 64, 4.5 to 8.2).
-  const std::int64_t Kg = p.K / p.groups, kpad = (Kg + lanes - 1) / lanes * lanes;
+  const std::int64_t Kg = p.K / p.groups, kpad = round_up(Kg, lanes);
   return 8 * Kg >= 3 * kpad && p.Wo >= kDirectWeightMinCols;
 }
 
@@ -332,28 +345,27 @@ bool direct_weight_suits(const Conv2dParams& p) {
 // padded input and transposed output gradient stay in L2.
 template <typename T>
 void direct_backward_weight(const T* x, const T* dy, const Conv2dParams& p, T* dweight) {
-  const std::int64_t lanes = direct_lanes<T>();
+  const conv_direct::DirectKernels<T>& kernels = *direct_kernels<T>();
+  const std::int64_t lanes = kernels.lanes;
   const std::int64_t Cg = p.C / p.groups, Kg = p.K / p.groups, taps = Cg * p.kh * p.kw;
-  const std::int64_t kpad = (Kg + lanes - 1) / lanes * lanes, vecs = kpad / lanes;
+  const std::int64_t kpad = round_up(Kg, lanes), vecs = kpad / lanes;
   const std::int64_t P = p.Ho * p.Wo;
   const std::int64_t Hp = (p.Ho - 1) * p.sh + (p.kh - 1) * p.dh + 1;
   const std::int64_t Wp = (p.Wo - 1) * p.sw + (p.kw - 1) * p.dw + 1;
   const std::int64_t xp_image = Cg * Hp * Wp, dyt_image = P * kpad;
-  std::vector<std::int64_t> tap_offset(static_cast<std::size_t>(taps));
-  for (std::int64_t c = 0; c < Cg; ++c) {
-    for (std::int64_t i = 0; i < p.kh; ++i) {
-      for (std::int64_t j = 0; j < p.kw; ++j) {
-        tap_offset[static_cast<std::size_t>((c * p.kh + i) * p.kw + j)] =
-            c * Hp * Wp + i * p.dh * Wp + j * p.dw;
-      }
-    }
-  }
+  const std::vector<std::int64_t> tap_offset = tap_offsets(Cg, p.kh, p.kw, p.dh, p.dw, Hp, Wp);
   constexpr std::int64_t kChunkBytes = 512 << 10;
   const std::int64_t chunk = std::max<std::int64_t>(
       1, std::min<std::int64_t>(p.N, kChunkBytes / ((xp_image + dyt_image) * std::int64_t(sizeof(T)))));
-  const std::int64_t slots = std::min<std::int64_t>(p.N, 8);
+  // Slots: at most 8, fewer when the partials would pass kPartialBytes; a function of the
+  // shapes only, so the sums do not depend on the thread count. The partials are tap-major
+  // (their layout is the kernel's, not dweight's), so every slot has its own, and each is
+  // fully stored by its slot's first chunk (no zero fill).
   const std::int64_t partial = p.groups * taps * kpad;  // one slot's (group, tap, channel) sums
-  std::vector<T> partials(static_cast<std::size_t>(slots * partial));
+  const std::int64_t partial_cap =
+      std::max<std::int64_t>(1, kPartialBytes / (partial * std::int64_t(sizeof(T))));
+  const std::int64_t slots = std::min({p.N, std::int64_t(8), partial_cap});
+  std::unique_ptr<T[]> partials(new T[static_cast<std::size_t>(slots * partial)]);
   // Split of one chunk's work when the slots alone do not fill the threads: blocks of up to
   // 4 channel vectors (the kernel's widest tile) by pieces of 24 taps (whole tiles of 12, 8
   // or 6).
@@ -373,41 +385,28 @@ void direct_backward_weight(const T* x, const T* dy, const Conv2dParams& p, T* d
         for (std::int64_t n = n0; n < n0 + images; ++n) {
           pad_planes(x + (n * p.C + g * Cg) * p.H * p.W, Cg, p.H, p.W, p.ph, p.pw, Hp, Wp,
                      xp + (n - n0) * xp_image);
-#if defined(KERNN_X86)
-          conv_direct::transpose_to_positions_avx512(dy + (n * p.K + g * Kg) * P, Kg, P, kpad,
-                                                     dyt + (n - n0) * dyt_image);
-#endif
+          kernels.transpose_to_positions(dy + (n * p.K + g * Kg) * P, Kg, P, kpad,
+                                         dyt + (n - n0) * dyt_image);
         }
         conv_direct::WeightGradJob<T> job{xp, xp_image, dyt, images, p.Ho, p.Wo,
                                           p.sh * Wp, p.sw, kpad, tap_offset.data(),
-                                          partials.data() + s * partial + g * taps * kpad,
+                                          partials.get() + s * partial + g * taps * kpad,
                                           n0 != n_begin};
 #pragma omp parallel for schedule(static) if (!slot_parallel && worth_parallel(chunk_work))
         for (std::int64_t piece = 0; piece < pieces; ++piece) {
           const std::int64_t v = (piece % vec_blocks) * kVecBlock;
           const std::int64_t t0 = (piece / vec_blocks) * kTapPiece;
-#if defined(KERNN_X86)
-          conv_direct::weight_grad_avx512(job, t0, std::min(taps, t0 + kTapPiece), v,
-                                          std::min(vecs, v + kVecBlock));
-#else
-          (void)v, (void)t0;
-#endif
+          kernels.weight_grad(job, t0, std::min(taps, t0 + kTapPiece), v,
+                              std::min(vecs, v + kVecBlock));
         }
       }
     }
   };
-  const std::size_t scratch = static_cast<std::size_t>(chunk * (xp_image + dyt_image));
+  const std::int64_t scratch = chunk * (xp_image + dyt_image);
   if (slot_parallel) {
-    // Every thread's buffer allocated here: a std::bad_alloc must not leave an OpenMP region.
-    std::unique_ptr<T[]> buffers(new T[static_cast<std::size_t>(threads) * scratch]);
-#pragma omp parallel num_threads(threads)
-    {
-      T* buffer = buffers.get() + static_cast<std::size_t>(thread_id()) * scratch;
-#pragma omp for schedule(static)
-      for (std::int64_t s = 0; s < slots; ++s) run_slot(s, buffer);
-    }
+    parallel_items<T>(slots, scratch, threads, run_slot);
   } else {
-    std::unique_ptr<T[]> buffer(new T[scratch]);
+    std::unique_ptr<T[]> buffer(new T[static_cast<std::size_t>(scratch)]);
     for (std::int64_t s = 0; s < slots; ++s) run_slot(s, buffer.get());
   }
   // dweight[g*Kg + k, t] = the partials' sum in slot order.
@@ -415,9 +414,9 @@ void direct_backward_weight(const T* x, const T* dy, const Conv2dParams& p, T* d
   for (std::int64_t gk = 0; gk < p.K; ++gk) {
     const std::int64_t g = gk / Kg, k = gk % Kg;
     for (std::int64_t t = 0; t < taps; ++t) {
-      T sum = partials[static_cast<std::size_t>((g * taps + t) * kpad + k)];
+      T sum = partials[(g * taps + t) * kpad + k];
       for (std::int64_t s = 1; s < slots; ++s) {
-        sum += partials[static_cast<std::size_t>(s * partial + (g * taps + t) * kpad + k)];
+        sum += partials[s * partial + (g * taps + t) * kpad + k];
       }
       dweight[gk * taps + t] = sum;
     }
@@ -668,8 +667,8 @@ void conv2d_backward_weight(const T* x, const T* dy, const Conv2dParams& p, T* d
   }
   // Slots (consecutive runs of units): at most 8, fewer when the partials would pass 64 MB; a
   // function of the shapes only.
-  const std::int64_t partial_cap = std::max<std::int64_t>(
-      1, (std::int64_t(64) << 20) / (weight_elems * std::int64_t(sizeof(T))));
+  const std::int64_t partial_cap =
+      std::max<std::int64_t>(1, kPartialBytes / (weight_elems * std::int64_t(sizeof(T))));
   const std::int64_t slots =
       std::max<std::int64_t>(1, std::min({plan.units, std::int64_t(8), partial_cap}));
   std::vector<T> partials(static_cast<std::size_t>((slots - 1) * weight_elems));

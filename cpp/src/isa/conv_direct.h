@@ -19,31 +19,18 @@
 
 namespace kernn::conv_direct {
 
+// One direct convolution of one image and group (the formula above).
 template <typename T>
-struct Job {
+struct DirectConvJob {
   const T* xp;
   const std::int64_t* tap_offset;
   std::int64_t taps;
-  const T* packed_w;
-  const T* bias;  // (outputs,) or nullptr
+  const T* packed_w;  // packed for the tile's MR
+  const T* bias;      // (outputs,) or nullptr
   std::int64_t outputs;
   std::int64_t rows, cols, row_step;
   T* y;  // (outputs, rows * cols)
-  int mr, nv;
 };
-
-// Lanes of one vector (16 floats, 8 doubles on AVX-512).
-template <typename T>
-constexpr int lanes_avx512() {
-  return 64 / static_cast<int>(sizeof(T));
-}
-
-// The register tiles the ISA implements, as (mr, nv) pairs: {12, 2}, {8, 3}, {6, 4}, {4, 6}.
-bool tile_supported(int mr, int nv);
-
-// Computes slots [slot_begin, slot_end) (slot_begin a multiple of job.nv) for all outputs.
-template <typename T>
-void run_avx512(const Job<T>& job, std::int64_t slot_begin, std::int64_t slot_end);
 
 // Weight gradient, vectorised over output channels. One job is one chunk of images of one
 // group: xp holds each image zero-padded as above (image stride xp_image), dyt the output
@@ -64,16 +51,35 @@ struct WeightGradJob {
   bool accumulate;
 };
 
-// Each dwt element is one sum over the positions in order, however the caller splits the
-// tap and vector ranges (between threads, say).
-// dst[q * kpad + k] = src[k * positions + q] for k < channels, 0 for channels <= k < kpad
-// (kpad a multiple of the vector length): the output gradient in the layout above.
+// One register tile of the direct convolution: MR output channels x NV slots, and its loop,
+// which computes slots [slot_begin, slot_end) (slot_begin a multiple of nv) for all outputs
+// (weights packed for this mr).
 template <typename T>
-void transpose_to_positions_avx512(const T* src, std::int64_t channels, std::int64_t positions,
-                                   std::int64_t kpad, T* dst);
+struct ConvTile {
+  int mr, nv;
+  void (*conv_slots)(const DirectConvJob<T>& job, std::int64_t slot_begin, std::int64_t slot_end);
+};
 
+// What one ISA implements, the single list conv.cpp chooses from.
 template <typename T>
-void weight_grad_avx512(const WeightGradJob<T>& job, std::int64_t tap_begin, std::int64_t tap_end,
-                        std::int64_t vec_begin, std::int64_t vec_end);
+struct DirectKernels {
+  int lanes;  // elements of T per vector
+  const ConvTile<T>* tiles;
+  int tile_count;
+  // dst[q * kpad + k] = src[k * positions + q] for k < channels, 0 for channels <= k < kpad
+  // (kpad a multiple of lanes): the output gradient in WeightGradJob's layout.
+  void (*transpose_to_positions)(const T* src, std::int64_t channels, std::int64_t positions,
+                                 std::int64_t kpad, T* dst);
+  // WeightGradJob's sums for taps [tap_begin, tap_end) and channel vectors [vec_begin,
+  // vec_end). Each dwt element is one sum over the positions in order, however the caller
+  // splits the tap and vector ranges (between threads, say).
+  void (*weight_grad)(const WeightGradJob<T>& job, std::int64_t tap_begin, std::int64_t tap_end,
+                      std::int64_t vec_begin, std::int64_t vec_end);
+};
+
+// The AVX-512 kernels (16 floats, 8 doubles per vector); call only when CPUID reports
+// AVX-512.
+template <typename T>
+const DirectKernels<T>& direct_kernels_avx512();
 
 }  // namespace kernn::conv_direct

@@ -1,8 +1,8 @@
-"""Conv2dFunction: 2-D convolution on kernn._C's im2col + GEMM kernels.
+"""Conv2dFunction: 2-D convolution on kernn._C's kernels (direct on AVX-512 where it suits,
+else im2col + GEMM; cpp/bindings/API.md says which shapes take which).
 
-Forward is conv2d_forward (bias fused in the GEMM epilogue); backward is one conv2d_backward
-call that computes only the gradients asked for (input by GEMM + col2im, weight by GEMM summed
-over the batch, bias by reduction).
+Forward is conv2d_forward (bias added by the kernel); backward is one conv2d_backward call that
+computes only the gradients asked for (input, weight and bias; each sums in a fixed order).
 """
 
 from __future__ import annotations

@@ -27,7 +27,6 @@ struct Avx512Float {
   using Tail = __mmask16;
   static Tail tail(int count) { return static_cast<__mmask16>((1u << count) - 1u); }
   static R load_tail(const T* p, Tail mask) { return _mm512_maskz_loadu_ps(mask, p); }
-  static T hsum(R r) { return _mm512_reduce_add_ps(r); }
   // Four levels of pairwise adds, 30 shuffles for 16 sums (16 separate hsums take 64). Sum of
   // r[e] = ((v0 + v2) + (v1 + v3)) with v_l = (e[l] + e[l + 8]) + (e[l + 4] + e[l + 12]).
   static constexpr bool kSumsOfL = true;
@@ -69,7 +68,6 @@ struct Avx512Double {
   using Tail = __mmask8;
   static Tail tail(int count) { return static_cast<__mmask8>((1u << count) - 1u); }
   static R load_tail(const T* p, Tail mask) { return _mm512_maskz_loadu_pd(mask, p); }
-  static T hsum(R r) { return _mm512_reduce_add_pd(r); }
   // Three levels of pairwise adds for 8 sums. Sum of r[e] = (v0 + v1) with
   // v_l = (e[l] + e[l + 4]) + (e[l + 2] + e[l + 6]).
   static constexpr bool kSumsOfL = true;

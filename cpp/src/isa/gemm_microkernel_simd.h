@@ -7,9 +7,10 @@
 // V provides: T (float/double), R (register), L (lanes), zero(), load(p), store(p, r),
 // set1(x), fmadd(a, b, c) = a*b + c, mul, add, max(a, b) (returns b when either is NaN),
 // and for the dot tiles: Tail (a mask type), tail(count) (the first count < L lanes),
-// load_tail(p, tail) (those lanes of p, the others 0, nothing read past them) and hsum(r)
-// (the sum of the lanes, always in the same order); with kSumsOfL, sums_of_l(r[L], out[L])
-// gives out[e] = hsum(r[e]) for all e at once, each by the same tree over its own lanes.
+// load_tail(p, tail) (those lanes of p, the others 0, nothing read past them) and kSumsOfL,
+// which says how the lanes of a register r are added, always by the same tree: when true,
+// sums_of_l(r[L], out[L]) sets out[e] to the sum of r[e]'s lanes for all e at once; when
+// false, hsum(r) returns the sum of one register's lanes.
 //
 // Tile: MR rows x NV registers (NR = NV * L columns); see kernn/gemm_microkernel.h for the
 // panel layout and the epilogue formula.
@@ -96,7 +97,8 @@ void simd_microkernel(std::int64_t kc, const typename V::T* a, const typename V:
 // RX * RY accumulators, each step loading RX + RY registers. Only the first `cols` <= RY rows
 // of y are stored; the others repeat the last valid row (no reads out of bounds) and are
 // dropped. Each sum: lane l takes the terms p = l (mod L) in order, the last partial step is
-// masked, and V::hsum adds the lanes: the same arithmetic for every element of every tile.
+// masked, and the lanes are added by V's fixed tree (V::sums_of_l or V::hsum, as V::kSumsOfL
+// says): the same arithmetic for every element of every tile.
 template <class V, int RX, int RY>
 void simd_dot_tile(std::int64_t k, const typename V::T* x, std::int64_t ldx,
                    const typename V::T* y, std::int64_t ldy, int cols, typename V::T* out,

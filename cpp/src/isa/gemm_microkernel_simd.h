@@ -141,7 +141,6 @@ void simd_dot_tile(std::int64_t k, const typename V::T* x, std::int64_t ldx,
   if constexpr (V::kSumsOfL) {
     // L accumulators at a time through V::sums_of_l (one shuffle tree for all of them; the
     // slots past RX * RY are zero and dropped): each sum is the same tree over its own lanes.
-    constexpr int L = V::L;
     constexpr int N = RX * RY;
 #pragma GCC unroll 4
     for (int base = 0; base < N; base += L) {

@@ -67,8 +67,8 @@ struct MicroKernel {
   MicroKernelFn<T> fn;
   TransposePackFn<T> transpose_pack;
   DotsFn<T> dots;
-  // edge[r - 1]: the same kernel with a tile of r < mr rows (same nr), for the last rows of C
-  // when there are at most kMaxFewRows of them; null where there is none.
+  // edge[r - 1]: the same kernel with a tile of r rows (same nr), for the last r < mr rows of
+  // C when r <= kMaxFewRows; null where there is none (entries with r >= mr are not used).
   MicroKernelFn<T> edge[kMaxFewRows] = {};
 };
 

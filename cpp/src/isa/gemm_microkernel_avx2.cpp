@@ -152,14 +152,14 @@ template void transpose_pack_avx2<double>(const double*, std::int64_t, int, std:
 
 template <>
 MicroKernel<float> microkernel_avx2<float>() {
-  return with_simd_edges<Avx2Float, 2>({"avx2", 6, 16, 256, 480, 3072,
+  return with_edge_kernels<SimdTiles<Avx2Float, 2>>({"avx2", 6, 16, 256, 480, 3072,
           &simd_microkernel<Avx2Float, 6, 2>, &transpose_pack_avx2<float>,
           &simd_dots<Avx2Float, kDotAcc>});
 }
 
 template <>
 MicroKernel<double> microkernel_avx2<double>() {
-  return with_simd_edges<Avx2Double, 2>({"avx2", 6, 8, 256, 480, 3072,
+  return with_edge_kernels<SimdTiles<Avx2Double, 2>>({"avx2", 6, 8, 256, 480, 3072,
           &simd_microkernel<Avx2Double, 6, 2>, &transpose_pack_avx2<double>,
           &simd_dots<Avx2Double, kDotAcc>});
 }
@@ -167,12 +167,12 @@ MicroKernel<double> microkernel_avx2<double>() {
 // Few rows: 2 registers of columns (float 16, double 8), at most 4 x 2 accumulators.
 template <>
 MicroKernel<float> microkernel_avx2_rows<float>(int rows) {
-  return simd_rows_microkernel<Avx2Float, 2>(microkernel_avx2<float>(), rows);
+  return few_rows_microkernel<SimdTiles<Avx2Float, 2>>(microkernel_avx2<float>(), rows);
 }
 
 template <>
 MicroKernel<double> microkernel_avx2_rows<double>(int rows) {
-  return simd_rows_microkernel<Avx2Double, 2>(microkernel_avx2<double>(), rows);
+  return few_rows_microkernel<SimdTiles<Avx2Double, 2>>(microkernel_avx2<double>(), rows);
 }
 
 }  // namespace kernn::gemm_detail

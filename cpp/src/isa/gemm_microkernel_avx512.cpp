@@ -100,28 +100,28 @@ constexpr int kDotAcc = 16;
 
 template <>
 MicroKernel<float> microkernel_avx512<float>() {
-  return with_simd_edges<Avx512Float, 2>({"avx512", kFloatMR, 32, 256, 512, 3072,
+  return with_edge_kernels<SimdTiles<Avx512Float, 2>>({"avx512", kFloatMR, 32, 256, 512, 3072,
           &simd_microkernel<Avx512Float, kFloatMR, 2>,
           &transpose_pack_avx2<float>, &simd_dots<Avx512Float, kDotAcc>});
 }
 
 template <>
 MicroKernel<double> microkernel_avx512<double>() {
-  return with_simd_edges<Avx512Double, 2>({"avx512", kDoubleMR, 16, 256, 256, 3072,
+  return with_edge_kernels<SimdTiles<Avx512Double, 2>>({"avx512", kDoubleMR, 16, 256, 256, 3072,
           &simd_microkernel<Avx512Double, kDoubleMR, 2>,
           &transpose_pack_avx2<double>, &simd_dots<Avx512Double, kDotAcc>});
 }
 
 template <>
 MicroKernel<float> microkernel_avx512_short<float>() {
-  return with_simd_edges<Avx512Float, 4>({"avx512", kShortMR, 64, 256, 512, 3072,
+  return with_edge_kernels<SimdTiles<Avx512Float, 4>>({"avx512", kShortMR, 64, 256, 512, 3072,
           &simd_microkernel<Avx512Float, kShortMR, 4>,
           &transpose_pack_avx2<float>, &simd_dots<Avx512Float, kDotAcc>});
 }
 
 template <>
 MicroKernel<double> microkernel_avx512_short<double>() {
-  return with_simd_edges<Avx512Double, 4>({"avx512", kShortMR, 32, 256, 256, 3072,
+  return with_edge_kernels<SimdTiles<Avx512Double, 4>>({"avx512", kShortMR, 32, 256, 256, 3072,
           &simd_microkernel<Avx512Double, kShortMR, 4>,
           &transpose_pack_avx2<double>, &simd_dots<Avx512Double, kDotAcc>});
 }
@@ -129,12 +129,12 @@ MicroKernel<double> microkernel_avx512_short<double>() {
 // Few rows: 4 registers of columns (float 64, double 32), at most 4 x 4 accumulators.
 template <>
 MicroKernel<float> microkernel_avx512_rows<float>(int rows) {
-  return simd_rows_microkernel<Avx512Float, 4>(microkernel_avx512<float>(), rows);
+  return few_rows_microkernel<SimdTiles<Avx512Float, 4>>(microkernel_avx512<float>(), rows);
 }
 
 template <>
 MicroKernel<double> microkernel_avx512_rows<double>(int rows) {
-  return simd_rows_microkernel<Avx512Double, 4>(microkernel_avx512<double>(), rows);
+  return few_rows_microkernel<SimdTiles<Avx512Double, 4>>(microkernel_avx512<double>(), rows);
 }
 
 }  // namespace kernn::gemm_detail

@@ -18,6 +18,7 @@
 
 #include <cstdint>
 
+#include "../gemm_microkernel_rows.h"
 #include "kernn/gemm_microkernel.h"
 
 namespace kernn::gemm_detail {
@@ -192,32 +193,16 @@ void simd_dots(std::int64_t k, const typename V::T* x, std::int64_t ldx, std::in
   }
 }
 
-// `main` (a V kernel of NV registers of columns) with its edge kernels of 1..kMaxFewRows rows.
+// The kernels of NV registers of columns, for gemm_microkernel_rows.h.
 template <class V, int NV>
-MicroKernel<typename V::T> with_simd_edges(MicroKernel<typename V::T> main) {
-  static_assert(kMaxFewRows == 4, "one edge kernel per row count");
-  main.edge[0] = &simd_microkernel<V, 1, NV>;
-  main.edge[1] = &simd_microkernel<V, 2, NV>;
-  main.edge[2] = &simd_microkernel<V, 3, NV>;
-  main.edge[3] = &simd_microkernel<V, 4, NV>;
-  return main;
-}
-
-// A micro-kernel of exactly `rows` (1..kMaxFewRows) rows and NV registers of columns, with
-// the blocking of `main`.
-template <class V, int NV>
-MicroKernel<typename V::T> simd_rows_microkernel(MicroKernel<typename V::T> main, int rows) {
-  main.nr = NV * V::L;
-  main.mr = rows;
-  for (auto& edge : main.edge) edge = nullptr;  // main's have its own nr
-  switch (rows) {
-    case 1: main.fn = &simd_microkernel<V, 1, NV>; break;
-    case 2: main.fn = &simd_microkernel<V, 2, NV>; break;
-    case 3: main.fn = &simd_microkernel<V, 3, NV>; break;
-    default: main.fn = &simd_microkernel<V, 4, NV>; main.mr = 4; break;
+struct SimdTiles {
+  using T = typename V::T;
+  static constexpr int kNR = NV * V::L;
+  template <int MR>
+  static MicroKernelFn<T> kernel() {
+    return &simd_microkernel<V, MR, NV>;
   }
-  return main;
-}
+};
 
 }  // namespace
 }  // namespace kernn::gemm_detail

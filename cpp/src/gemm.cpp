@@ -526,7 +526,8 @@ void gemm_few_rows(const MicroKernel<T>& uk, bool trans_a, bool trans_b, std::in
                  relu);
     return;
   }
-  T* gathered = thread_buffer<T>(static_cast<std::size_t>((trans_a ? m * k : 0) + (trans_b ? 0 : n * k)));
+  T* gathered =
+      thread_buffer<T>(static_cast<std::size_t>((trans_a ? m * k : 0) + (trans_b ? 0 : n * k)));
   const T* x = a;
   std::int64_t ldx = lda;
   if (trans_a) {

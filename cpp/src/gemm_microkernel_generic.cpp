@@ -56,7 +56,9 @@ template <typename T>
 void generic_dots(std::int64_t k, const T* x, std::int64_t ldx, std::int64_t rows, const T* y,
                   std::int64_t ldy, std::int64_t cols, T* out, std::int64_t ldo) {
   for (std::int64_t i = 0; i < rows; ++i) {
-    for (std::int64_t j = 0; j < cols; ++j) out[i * ldo + j] = dot_lanes(x + i * ldx, y + j * ldy, k);
+    for (std::int64_t j = 0; j < cols; ++j) {
+      out[i * ldo + j] = dot_lanes(x + i * ldx, y + j * ldy, k);
+    }
   }
 }
 

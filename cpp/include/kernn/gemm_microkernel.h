@@ -50,7 +50,8 @@ constexpr int kMaxFewRows = 4;
 
 template <typename T>
 using MicroKernelFn = void (*)(std::int64_t kc, const T* a_panel, const T* b_panel,
-                               std::int64_t ldb, T* c, std::int64_t ldc, const TileEpilogue<T>& epilogue);
+                               std::int64_t ldb, T* c, std::int64_t ldc,
+                               const TileEpilogue<T>& epilogue);
 
 // A micro-kernel with its tile and the cache blocking tuned for it:
 //   kc: depth of one packed block (a kc x NR panel of B and kc x MR panel of A in L1/L2),

@@ -148,7 +148,9 @@ void simd_dot_tile(std::int64_t k, const typename V::T* x, std::int64_t ldx,
       R batch[L];
       alignas(64) typename V::T sums[L];
 #pragma GCC unroll 16
-      for (int e = 0; e < L; ++e) batch[e] = base + e < N ? acc[(base + e) / RY][(base + e) % RY] : V::zero();
+      for (int e = 0; e < L; ++e) {
+        batch[e] = base + e < N ? acc[(base + e) / RY][(base + e) % RY] : V::zero();
+      }
       V::sums_of_l(batch, sums);
 #pragma GCC unroll 16
       for (int e = 0; e < L; ++e) {
@@ -184,7 +186,9 @@ void simd_dots(std::int64_t k, const typename V::T* x, std::int64_t ldx, std::in
                const typename V::T* y, std::int64_t ldy, std::int64_t cols, typename V::T* out,
                std::int64_t ldo) {
   std::int64_t i = 0;
-  for (; i + 4 <= rows; i += 4) simd_dot_rows<V, Acc, 4>(k, x + i * ldx, ldx, y, ldy, cols, out + i * ldo, ldo);
+  for (; i + 4 <= rows; i += 4) {
+    simd_dot_rows<V, Acc, 4>(k, x + i * ldx, ldx, y, ldy, cols, out + i * ldo, ldo);
+  }
   switch (rows - i) {
     case 3: simd_dot_rows<V, Acc, 3>(k, x + i * ldx, ldx, y, ldy, cols, out + i * ldo, ldo); break;
     case 2: simd_dot_rows<V, Acc, 2>(k, x + i * ldx, ldx, y, ldy, cols, out + i * ldo, ldo); break;

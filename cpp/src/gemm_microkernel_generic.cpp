@@ -112,14 +112,14 @@ MicroKernel<double> microkernel_generic<double>() {
           &generic_dots<double>});
 }
 
-// Few rows: the main tile's columns, 1-4 rows.
+// Few rows: the main tile's columns (narrow already), 1-4 rows.
 template <>
-MicroKernel<float> microkernel_generic_rows<float>(int rows) {
+MicroKernel<float> microkernel_generic_rows<float>(int rows, bool /*narrow*/) {
   return few_rows_microkernel<GenericTiles<float, 8>>(microkernel_generic<float>(), rows);
 }
 
 template <>
-MicroKernel<double> microkernel_generic_rows<double>(int rows) {
+MicroKernel<double> microkernel_generic_rows<double>(int rows, bool /*narrow*/) {
   return few_rows_microkernel<GenericTiles<double, 4>>(microkernel_generic<double>(), rows);
 }
 

@@ -167,14 +167,20 @@ MicroKernel<double> microkernel_avx2<double>() {
           &simd_dots<Avx2Double, kDotAcc>});
 }
 
-// Few rows: 2 registers of columns (float 16, double 8), at most 4 x 2 accumulators.
+// Few rows: 2 registers of columns (float 16, double 8), at most 4 x 2 accumulators; narrow: 1.
 template <>
-MicroKernel<float> microkernel_avx2_rows<float>(int rows) {
+MicroKernel<float> microkernel_avx2_rows<float>(int rows, bool narrow) {
+  if (narrow) {
+    return few_rows_microkernel<SimdTiles<Avx2Float, 1>>(microkernel_avx2<float>(), rows);
+  }
   return few_rows_microkernel<SimdTiles<Avx2Float, 2>>(microkernel_avx2<float>(), rows);
 }
 
 template <>
-MicroKernel<double> microkernel_avx2_rows<double>(int rows) {
+MicroKernel<double> microkernel_avx2_rows<double>(int rows, bool narrow) {
+  if (narrow) {
+    return few_rows_microkernel<SimdTiles<Avx2Double, 1>>(microkernel_avx2<double>(), rows);
+  }
   return few_rows_microkernel<SimdTiles<Avx2Double, 2>>(microkernel_avx2<double>(), rows);
 }
 

@@ -126,14 +126,21 @@ MicroKernel<double> microkernel_avx512_short<double>() {
           &transpose_pack_avx2<double>, &simd_dots<Avx512Double, kDotAcc>});
 }
 
-// Few rows: 4 registers of columns (float 64, double 32), at most 4 x 4 accumulators.
+// Few rows: 4 registers of columns (float 64, double 32), at most 4 x 4 accumulators; narrow:
+// 1 register (float 16, double 8).
 template <>
-MicroKernel<float> microkernel_avx512_rows<float>(int rows) {
+MicroKernel<float> microkernel_avx512_rows<float>(int rows, bool narrow) {
+  if (narrow) {
+    return few_rows_microkernel<SimdTiles<Avx512Float, 1>>(microkernel_avx512<float>(), rows);
+  }
   return few_rows_microkernel<SimdTiles<Avx512Float, 4>>(microkernel_avx512<float>(), rows);
 }
 
 template <>
-MicroKernel<double> microkernel_avx512_rows<double>(int rows) {
+MicroKernel<double> microkernel_avx512_rows<double>(int rows, bool narrow) {
+  if (narrow) {
+    return few_rows_microkernel<SimdTiles<Avx512Double, 1>>(microkernel_avx512<double>(), rows);
+  }
   return few_rows_microkernel<SimdTiles<Avx512Double, 4>>(microkernel_avx512<double>(), rows);
 }
 

@@ -219,6 +219,27 @@ def test_one_and_two_threads_agree_bitwise(isa, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("m", [1, 2, 3, 4])
+@pytest.mark.parametrize("trans_a", [False, True])
+def test_few_rows_last_columns_as_in_a_full_tile(isa, dtype, m, trans_a):
+    # C with at most 4 rows and B not transposed: n = 781 leaves 13 columns (5 for 8-column
+    # tiles) past the last wide tile, which go through the narrow tile (k * 13 >= 4096). Each
+    # element must come out bit for bit as in a product whose 64 columns (a multiple of
+    # every wide tile) all fill wide tiles, and within the rounding bound of float64.
+    rng = np.random.default_rng(11)
+    n, k = 781, 900
+    a = rng.standard_normal((m, k)).astype(dtype)
+    b = rng.standard_normal((k, n)).astype(dtype)
+    bias = rng.standard_normal(n).astype(dtype)
+    got = _C.gemm(stored(a, trans_a), b, trans_a=trans_a, bias=bias, relu=True)
+    tail = _C.gemm(stored(a, trans_a), np.ascontiguousarray(b[:, n - 64:]), trans_a=trans_a,
+                   bias=bias[n - 64:], relu=True)
+    assert np.array_equal(got[:, n - 64:], tail)
+    want = np.maximum(a.astype(np.float64) @ b.astype(np.float64) + bias, 0.0)
+    assert np.all(np.abs(got - want) <= error_bound(dtype, k, 1.0, a, b, bias=bias))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_threads_against_numpy(threads, dtype):
     rng = np.random.default_rng(8)
     a = rng.standard_normal((300, 200)).astype(dtype)

@@ -3,6 +3,7 @@
 // accumulators fit in 16 128-bit registers with room for the B row.
 #include <cstdint>
 
+#include "gemm_microkernel_rows.h"
 #include "kernn/gemm_microkernel.h"
 
 namespace kernn::gemm_detail {
@@ -55,23 +56,22 @@ template <typename T>
 void generic_dots(std::int64_t k, const T* x, std::int64_t ldx, std::int64_t rows, const T* y,
                   std::int64_t ldy, std::int64_t cols, T* out, std::int64_t ldo) {
   for (std::int64_t i = 0; i < rows; ++i) {
-    for (std::int64_t j = 0; j < cols; ++j) out[i * ldo + j] = dot_lanes(x + i * ldx, y + j * ldy, k);
+    for (std::int64_t j = 0; j < cols; ++j) {
+      out[i * ldo + j] = dot_lanes(x + i * ldx, y + j * ldy, k);
+    }
   }
 }
 
-template <typename T, int NR>
-MicroKernel<T> generic_rows(MicroKernel<T> main, int rows) {
-  main.nr = NR;
-  main.mr = rows;
-  for (auto& edge : main.edge) edge = nullptr;  // the tile has no rows to spare
-  switch (rows) {
-    case 1: main.fn = &generic_microkernel<T, 1, NR>; break;
-    case 2: main.fn = &generic_microkernel<T, 2, NR>; break;
-    case 3: main.fn = &generic_microkernel<T, 3, NR>; break;
-    default: main.fn = &generic_microkernel<T, 4, NR>; main.mr = 4; break;
+// The kernels of NR columns, for gemm_microkernel_rows.h.
+template <typename Element, int NR>
+struct GenericTiles {
+  using T = Element;
+  static constexpr int kNR = NR;
+  template <int MR>
+  static MicroKernelFn<T> kernel() {
+    return &generic_microkernel<T, MR, NR>;
   }
-  return main;
-}
+};
 
 }  // namespace
 
@@ -100,33 +100,27 @@ template void transpose_pack_generic<double>(const double*, std::int64_t, int, s
 
 template <>
 MicroKernel<float> microkernel_generic<float>() {
-  MicroKernel<float> uk{"generic", 4, 8, 256, 512, 3072, &generic_microkernel<float, 4, 8>,
-                        &transpose_pack_generic<float>, &generic_dots<float>};
-  uk.edge[0] = &generic_microkernel<float, 1, 8>;
-  uk.edge[1] = &generic_microkernel<float, 2, 8>;
-  uk.edge[2] = &generic_microkernel<float, 3, 8>;
-  return uk;
+  return with_edge_kernels<GenericTiles<float, 8>>({"generic", 4, 8, 256, 512, 3072,
+          &generic_microkernel<float, 4, 8>, &transpose_pack_generic<float>,
+          &generic_dots<float>});
 }
 
 template <>
 MicroKernel<double> microkernel_generic<double>() {
-  MicroKernel<double> uk{"generic", 4, 4, 256, 512, 3072, &generic_microkernel<double, 4, 4>,
-                         &transpose_pack_generic<double>, &generic_dots<double>};
-  uk.edge[0] = &generic_microkernel<double, 1, 4>;
-  uk.edge[1] = &generic_microkernel<double, 2, 4>;
-  uk.edge[2] = &generic_microkernel<double, 3, 4>;
-  return uk;
+  return with_edge_kernels<GenericTiles<double, 4>>({"generic", 4, 4, 256, 512, 3072,
+          &generic_microkernel<double, 4, 4>, &transpose_pack_generic<double>,
+          &generic_dots<double>});
 }
 
-// Few rows: the main tile's columns, 1-4 rows.
+// Few rows: the main tile's columns (narrow already), 1-4 rows.
 template <>
-MicroKernel<float> microkernel_generic_rows<float>(int rows) {
-  return generic_rows<float, 8>(microkernel_generic<float>(), rows);
+MicroKernel<float> microkernel_generic_rows<float>(int rows, bool /*narrow*/) {
+  return few_rows_microkernel<GenericTiles<float, 8>>(microkernel_generic<float>(), rows);
 }
 
 template <>
-MicroKernel<double> microkernel_generic_rows<double>(int rows) {
-  return generic_rows<double, 4>(microkernel_generic<double>(), rows);
+MicroKernel<double> microkernel_generic_rows<double>(int rows, bool /*narrow*/) {
+  return few_rows_microkernel<GenericTiles<double, 4>>(microkernel_generic<double>(), rows);
 }
 
 }  // namespace kernn::gemm_detail

@@ -50,7 +50,8 @@ constexpr int kMaxFewRows = 4;
 
 template <typename T>
 using MicroKernelFn = void (*)(std::int64_t kc, const T* a_panel, const T* b_panel,
-                               std::int64_t ldb, T* c, std::int64_t ldc, const TileEpilogue<T>& epilogue);
+                               std::int64_t ldb, T* c, std::int64_t ldc,
+                               const TileEpilogue<T>& epilogue);
 
 // A micro-kernel with its tile and the cache blocking tuned for it:
 //   kc: depth of one packed block (a kc x NR panel of B and kc x MR panel of A in L1/L2),
@@ -67,8 +68,8 @@ struct MicroKernel {
   MicroKernelFn<T> fn;
   TransposePackFn<T> transpose_pack;
   DotsFn<T> dots;
-  // edge[r - 1]: the same kernel with a tile of r < mr rows (same nr), for the last rows of C
-  // when there are at most kMaxFewRows of them; null where there is none.
+  // edge[r - 1]: the same kernel with a tile of r rows (same nr), for the last r < mr rows of
+  // C when r <= kMaxFewRows; null where there is none (entries with r >= mr are not used).
   MicroKernelFn<T> edge[kMaxFewRows] = {};
 };
 
@@ -84,24 +85,26 @@ void transpose_pack_avx2(const T* src, std::int64_t ld, int rows, std::int64_t k
 
 // One per ISA; avx2/avx512 exist only on x86 builds and may only be called on a CPU that
 // has the ISA (kernn/cpu_features.h).
-// microkernel_<isa>_rows(rows), 1 <= rows <= kMaxFewRows: a kernel whose tile has exactly
-// `rows` rows (and a wide NR), for C with that few rows and B read in place.
+// microkernel_<isa>_rows(rows, narrow), 1 <= rows <= kMaxFewRows: a kernel whose tile has
+// exactly `rows` rows, for C with that few rows and B read in place; a wide NR, or with
+// `narrow` one vector register of columns (for the columns past the last wide tile, which
+// would otherwise be packed and computed zero-padded to the wide NR).
 template <typename T>
 MicroKernel<T> microkernel_generic();
 template <typename T>
-MicroKernel<T> microkernel_generic_rows(int rows);
+MicroKernel<T> microkernel_generic_rows(int rows, bool narrow);
 #if defined(KERNN_X86)
 template <typename T>
 MicroKernel<T> microkernel_avx2();
 template <typename T>
-MicroKernel<T> microkernel_avx2_rows(int rows);
+MicroKernel<T> microkernel_avx2_rows(int rows, bool narrow);
 template <typename T>
 MicroKernel<T> microkernel_avx512();
 // The same ISA with a tile of half the rows and twice the columns, for products with few rows.
 template <typename T>
 MicroKernel<T> microkernel_avx512_short();
 template <typename T>
-MicroKernel<T> microkernel_avx512_rows(int rows);
+MicroKernel<T> microkernel_avx512_rows(int rows, bool narrow);
 #endif
 
 }  // namespace kernn::gemm_detail

@@ -66,7 +66,8 @@ struct Avx2Double {
 // loaded as two 128-bit halves, rows i and i + 4 (an insert from memory runs on the load and
 // ALU ports), so only the in-lane 4 x 4 transposes need the shuffle port: 16 shuffles instead
 // of 32 for the three-stage register transpose.
-__attribute__((always_inline)) inline void transpose_8x8(const float* src, std::int64_t ld, float* dst, int width) {
+__attribute__((always_inline)) inline void transpose_8x8(const float* src, std::int64_t ld,
+                                                         float* dst, int width) {
   for (int half = 0; half < 2; ++half) {  // columns p = 4 * half .. 4 * half + 3
     const float* s = src + 4 * half;
     __m256 r[4];
@@ -85,7 +86,8 @@ __attribute__((always_inline)) inline void transpose_8x8(const float* src, std::
 }
 
 // The same for a 4 x 4 block of floats (the 4 rows left over from MR = 12).
-__attribute__((always_inline)) inline void transpose_4x4(const float* src, std::int64_t ld, float* dst, int width) {
+__attribute__((always_inline)) inline void transpose_4x4(const float* src, std::int64_t ld,
+                                                         float* dst, int width) {
   __m128 r0 = _mm_loadu_ps(src), r1 = _mm_loadu_ps(src + ld);
   __m128 r2 = _mm_loadu_ps(src + 2 * ld), r3 = _mm_loadu_ps(src + 3 * ld);
   _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
@@ -96,7 +98,8 @@ __attribute__((always_inline)) inline void transpose_4x4(const float* src, std::
 }
 
 // The same for a 4 x 4 block of doubles, rows i and i + 2 in the two halves of a register.
-__attribute__((always_inline)) inline void transpose_4x4(const double* src, std::int64_t ld, double* dst, int width) {
+__attribute__((always_inline)) inline void transpose_4x4(const double* src, std::int64_t ld,
+                                                         double* dst, int width) {
   for (int half = 0; half < 2; ++half) {  // columns p = 2 * half, 2 * half + 1
     const double* s = src + 2 * half;
     const __m256d r0 = _mm256_insertf128_pd(_mm256_castpd128_pd256(_mm_loadu_pd(s)),
@@ -152,27 +155,33 @@ template void transpose_pack_avx2<double>(const double*, std::int64_t, int, std:
 
 template <>
 MicroKernel<float> microkernel_avx2<float>() {
-  return with_simd_edges<Avx2Float, 2>({"avx2", 6, 16, 256, 480, 3072,
+  return with_edge_kernels<SimdTiles<Avx2Float, 2>>({"avx2", 6, 16, 256, 480, 3072,
           &simd_microkernel<Avx2Float, 6, 2>, &transpose_pack_avx2<float>,
           &simd_dots<Avx2Float, kDotAcc>});
 }
 
 template <>
 MicroKernel<double> microkernel_avx2<double>() {
-  return with_simd_edges<Avx2Double, 2>({"avx2", 6, 8, 256, 480, 3072,
+  return with_edge_kernels<SimdTiles<Avx2Double, 2>>({"avx2", 6, 8, 256, 480, 3072,
           &simd_microkernel<Avx2Double, 6, 2>, &transpose_pack_avx2<double>,
           &simd_dots<Avx2Double, kDotAcc>});
 }
 
-// Few rows: 2 registers of columns (float 16, double 8), at most 4 x 2 accumulators.
+// Few rows: 2 registers of columns (float 16, double 8), at most 4 x 2 accumulators; narrow: 1.
 template <>
-MicroKernel<float> microkernel_avx2_rows<float>(int rows) {
-  return simd_rows_microkernel<Avx2Float, 2>(microkernel_avx2<float>(), rows);
+MicroKernel<float> microkernel_avx2_rows<float>(int rows, bool narrow) {
+  if (narrow) {
+    return few_rows_microkernel<SimdTiles<Avx2Float, 1>>(microkernel_avx2<float>(), rows);
+  }
+  return few_rows_microkernel<SimdTiles<Avx2Float, 2>>(microkernel_avx2<float>(), rows);
 }
 
 template <>
-MicroKernel<double> microkernel_avx2_rows<double>(int rows) {
-  return simd_rows_microkernel<Avx2Double, 2>(microkernel_avx2<double>(), rows);
+MicroKernel<double> microkernel_avx2_rows<double>(int rows, bool narrow) {
+  if (narrow) {
+    return few_rows_microkernel<SimdTiles<Avx2Double, 1>>(microkernel_avx2<double>(), rows);
+  }
+  return few_rows_microkernel<SimdTiles<Avx2Double, 2>>(microkernel_avx2<double>(), rows);
 }
 
 }  // namespace kernn::gemm_detail

@@ -27,7 +27,6 @@ struct Avx512Float {
   using Tail = __mmask16;
   static Tail tail(int count) { return static_cast<__mmask16>((1u << count) - 1u); }
   static R load_tail(const T* p, Tail mask) { return _mm512_maskz_loadu_ps(mask, p); }
-  static T hsum(R r) { return _mm512_reduce_add_ps(r); }
   // Four levels of pairwise adds, 30 shuffles for 16 sums (16 separate hsums take 64). Sum of
   // r[e] = ((v0 + v2) + (v1 + v3)) with v_l = (e[l] + e[l + 8]) + (e[l + 4] + e[l + 12]).
   static constexpr bool kSumsOfL = true;
@@ -69,7 +68,6 @@ struct Avx512Double {
   using Tail = __mmask8;
   static Tail tail(int count) { return static_cast<__mmask8>((1u << count) - 1u); }
   static R load_tail(const T* p, Tail mask) { return _mm512_maskz_loadu_pd(mask, p); }
-  static T hsum(R r) { return _mm512_reduce_add_pd(r); }
   // Three levels of pairwise adds for 8 sums. Sum of r[e] = (v0 + v1) with
   // v_l = (e[l] + e[l + 4]) + (e[l + 2] + e[l + 6]).
   static constexpr bool kSumsOfL = true;
@@ -102,41 +100,48 @@ constexpr int kDotAcc = 16;
 
 template <>
 MicroKernel<float> microkernel_avx512<float>() {
-  return with_simd_edges<Avx512Float, 2>({"avx512", kFloatMR, 32, 256, 512, 3072,
+  return with_edge_kernels<SimdTiles<Avx512Float, 2>>({"avx512", kFloatMR, 32, 256, 512, 3072,
           &simd_microkernel<Avx512Float, kFloatMR, 2>,
           &transpose_pack_avx2<float>, &simd_dots<Avx512Float, kDotAcc>});
 }
 
 template <>
 MicroKernel<double> microkernel_avx512<double>() {
-  return with_simd_edges<Avx512Double, 2>({"avx512", kDoubleMR, 16, 256, 256, 3072,
+  return with_edge_kernels<SimdTiles<Avx512Double, 2>>({"avx512", kDoubleMR, 16, 256, 256, 3072,
           &simd_microkernel<Avx512Double, kDoubleMR, 2>,
           &transpose_pack_avx2<double>, &simd_dots<Avx512Double, kDotAcc>});
 }
 
 template <>
 MicroKernel<float> microkernel_avx512_short<float>() {
-  return with_simd_edges<Avx512Float, 4>({"avx512", kShortMR, 64, 256, 512, 3072,
+  return with_edge_kernels<SimdTiles<Avx512Float, 4>>({"avx512", kShortMR, 64, 256, 512, 3072,
           &simd_microkernel<Avx512Float, kShortMR, 4>,
           &transpose_pack_avx2<float>, &simd_dots<Avx512Float, kDotAcc>});
 }
 
 template <>
 MicroKernel<double> microkernel_avx512_short<double>() {
-  return with_simd_edges<Avx512Double, 4>({"avx512", kShortMR, 32, 256, 256, 3072,
+  return with_edge_kernels<SimdTiles<Avx512Double, 4>>({"avx512", kShortMR, 32, 256, 256, 3072,
           &simd_microkernel<Avx512Double, kShortMR, 4>,
           &transpose_pack_avx2<double>, &simd_dots<Avx512Double, kDotAcc>});
 }
 
-// Few rows: 4 registers of columns (float 64, double 32), at most 4 x 4 accumulators.
+// Few rows: 4 registers of columns (float 64, double 32), at most 4 x 4 accumulators; narrow:
+// 1 register (float 16, double 8).
 template <>
-MicroKernel<float> microkernel_avx512_rows<float>(int rows) {
-  return simd_rows_microkernel<Avx512Float, 4>(microkernel_avx512<float>(), rows);
+MicroKernel<float> microkernel_avx512_rows<float>(int rows, bool narrow) {
+  if (narrow) {
+    return few_rows_microkernel<SimdTiles<Avx512Float, 1>>(microkernel_avx512<float>(), rows);
+  }
+  return few_rows_microkernel<SimdTiles<Avx512Float, 4>>(microkernel_avx512<float>(), rows);
 }
 
 template <>
-MicroKernel<double> microkernel_avx512_rows<double>(int rows) {
-  return simd_rows_microkernel<Avx512Double, 4>(microkernel_avx512<double>(), rows);
+MicroKernel<double> microkernel_avx512_rows<double>(int rows, bool narrow) {
+  if (narrow) {
+    return few_rows_microkernel<SimdTiles<Avx512Double, 1>>(microkernel_avx512<double>(), rows);
+  }
+  return few_rows_microkernel<SimdTiles<Avx512Double, 4>>(microkernel_avx512<double>(), rows);
 }
 
 }  // namespace kernn::gemm_detail

@@ -7,9 +7,10 @@
 // V provides: T (float/double), R (register), L (lanes), zero(), load(p), store(p, r),
 // set1(x), fmadd(a, b, c) = a*b + c, mul, add, max(a, b) (returns b when either is NaN),
 // and for the dot tiles: Tail (a mask type), tail(count) (the first count < L lanes),
-// load_tail(p, tail) (those lanes of p, the others 0, nothing read past them) and hsum(r)
-// (the sum of the lanes, always in the same order); with kSumsOfL, sums_of_l(r[L], out[L])
-// gives out[e] = hsum(r[e]) for all e at once, each by the same tree over its own lanes.
+// load_tail(p, tail) (those lanes of p, the others 0, nothing read past them) and kSumsOfL,
+// which says how the lanes of a register r are added, always by the same tree: when true,
+// sums_of_l(r[L], out[L]) sets out[e] to the sum of r[e]'s lanes for all e at once; when
+// false, hsum(r) returns the sum of one register's lanes.
 //
 // Tile: MR rows x NV registers (NR = NV * L columns); see kernn/gemm_microkernel.h for the
 // panel layout and the epilogue formula.
@@ -17,6 +18,7 @@
 
 #include <cstdint>
 
+#include "../gemm_microkernel_rows.h"
 #include "kernn/gemm_microkernel.h"
 
 namespace kernn::gemm_detail {
@@ -96,7 +98,8 @@ void simd_microkernel(std::int64_t kc, const typename V::T* a, const typename V:
 // RX * RY accumulators, each step loading RX + RY registers. Only the first `cols` <= RY rows
 // of y are stored; the others repeat the last valid row (no reads out of bounds) and are
 // dropped. Each sum: lane l takes the terms p = l (mod L) in order, the last partial step is
-// masked, and V::hsum adds the lanes: the same arithmetic for every element of every tile.
+// masked, and the lanes are added by V's fixed tree (V::sums_of_l or V::hsum, as V::kSumsOfL
+// says): the same arithmetic for every element of every tile.
 template <class V, int RX, int RY>
 void simd_dot_tile(std::int64_t k, const typename V::T* x, std::int64_t ldx,
                    const typename V::T* y, std::int64_t ldy, int cols, typename V::T* out,
@@ -139,14 +142,15 @@ void simd_dot_tile(std::int64_t k, const typename V::T* x, std::int64_t ldx,
   if constexpr (V::kSumsOfL) {
     // L accumulators at a time through V::sums_of_l (one shuffle tree for all of them; the
     // slots past RX * RY are zero and dropped): each sum is the same tree over its own lanes.
-    constexpr int L = V::L;
     constexpr int N = RX * RY;
 #pragma GCC unroll 4
     for (int base = 0; base < N; base += L) {
       R batch[L];
       alignas(64) typename V::T sums[L];
 #pragma GCC unroll 16
-      for (int e = 0; e < L; ++e) batch[e] = base + e < N ? acc[(base + e) / RY][(base + e) % RY] : V::zero();
+      for (int e = 0; e < L; ++e) {
+        batch[e] = base + e < N ? acc[(base + e) / RY][(base + e) % RY] : V::zero();
+      }
       V::sums_of_l(batch, sums);
 #pragma GCC unroll 16
       for (int e = 0; e < L; ++e) {
@@ -182,7 +186,9 @@ void simd_dots(std::int64_t k, const typename V::T* x, std::int64_t ldx, std::in
                const typename V::T* y, std::int64_t ldy, std::int64_t cols, typename V::T* out,
                std::int64_t ldo) {
   std::int64_t i = 0;
-  for (; i + 4 <= rows; i += 4) simd_dot_rows<V, Acc, 4>(k, x + i * ldx, ldx, y, ldy, cols, out + i * ldo, ldo);
+  for (; i + 4 <= rows; i += 4) {
+    simd_dot_rows<V, Acc, 4>(k, x + i * ldx, ldx, y, ldy, cols, out + i * ldo, ldo);
+  }
   switch (rows - i) {
     case 3: simd_dot_rows<V, Acc, 3>(k, x + i * ldx, ldx, y, ldy, cols, out + i * ldo, ldo); break;
     case 2: simd_dot_rows<V, Acc, 2>(k, x + i * ldx, ldx, y, ldy, cols, out + i * ldo, ldo); break;
@@ -191,32 +197,16 @@ void simd_dots(std::int64_t k, const typename V::T* x, std::int64_t ldx, std::in
   }
 }
 
-// `main` (a V kernel of NV registers of columns) with its edge kernels of 1..kMaxFewRows rows.
+// The kernels of NV registers of columns, for gemm_microkernel_rows.h.
 template <class V, int NV>
-MicroKernel<typename V::T> with_simd_edges(MicroKernel<typename V::T> main) {
-  static_assert(kMaxFewRows == 4, "one edge kernel per row count");
-  main.edge[0] = &simd_microkernel<V, 1, NV>;
-  main.edge[1] = &simd_microkernel<V, 2, NV>;
-  main.edge[2] = &simd_microkernel<V, 3, NV>;
-  main.edge[3] = &simd_microkernel<V, 4, NV>;
-  return main;
-}
-
-// A micro-kernel of exactly `rows` (1..kMaxFewRows) rows and NV registers of columns, with
-// the blocking of `main`.
-template <class V, int NV>
-MicroKernel<typename V::T> simd_rows_microkernel(MicroKernel<typename V::T> main, int rows) {
-  main.nr = NV * V::L;
-  main.mr = rows;
-  for (auto& edge : main.edge) edge = nullptr;  // main's have its own nr
-  switch (rows) {
-    case 1: main.fn = &simd_microkernel<V, 1, NV>; break;
-    case 2: main.fn = &simd_microkernel<V, 2, NV>; break;
-    case 3: main.fn = &simd_microkernel<V, 3, NV>; break;
-    default: main.fn = &simd_microkernel<V, 4, NV>; main.mr = 4; break;
+struct SimdTiles {
+  using T = typename V::T;
+  static constexpr int kNR = NV * V::L;
+  template <int MR>
+  static MicroKernelFn<T> kernel() {
+    return &simd_microkernel<V, MR, NV>;
   }
-  return main;
-}
+};
 
 }  // namespace
 }  // namespace kernn::gemm_detail

@@ -4,7 +4,6 @@
 // would swallow the update silently.
 #include <optional>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include "bind_common.h"
@@ -31,6 +30,14 @@ DType check_param_grad(const char* op, const py::array& param, const py::array& 
   return dtype;
 }
 
+// An in-place state array: the parameter's dtype and shape, C-contiguous and writeable.
+void require_state(const char* op, const char* name, const py::array& a, const py::array& param,
+                   DType dtype) {
+  require_dtype(a, dtype, op, name);
+  require_writeable(a, op, name);
+  require_same_shape(param, a, op, "param", name);
+}
+
 // An optional in-place state array: None exactly when `needed` is false (the message says
 // which hyper-parameter decides), else an array of the parameter's dtype and shape.
 std::optional<py::array> state_array(const char* op, const char* name, const py::object& obj, bool needed,
@@ -51,9 +58,7 @@ std::optional<py::array> state_array(const char* op, const char* name, const py:
                          py::str(py::type::of(obj)).cast<std::string>());
   }
   py::array a = py::reinterpret_borrow<py::array>(obj);
-  require_dtype(a, dtype, op, name);
-  require_writeable(a, op, name);
-  require_same_shape(param, a, op, "param", name);
+  require_state(op, name, a, param, dtype);
   return a;
 }
 
@@ -128,12 +133,8 @@ void register_optim(py::module_& m) {
          bool decoupled_weight_decay, bool maximize) {
         const char* op = "adam_step";
         const DType dtype = check_param_grad(op, param, grad);
-        for (auto [name, a] : {std::pair<const char*, py::array*>{"exp_avg", &exp_avg},
-                               {"exp_avg_sq", &exp_avg_sq}}) {
-          require_dtype(*a, dtype, op, name);
-          require_writeable(*a, op, name);
-          require_same_shape(param, *a, op, "param", name);
-        }
+        require_state(op, "exp_avg", exp_avg, param, dtype);
+        require_state(op, "exp_avg_sq", exp_avg_sq, param, dtype);
         std::optional<py::array> vmax = state_array(op, "max_exp_avg_sq", max_exp_avg_sq, amsgrad,
                                      "when amsgrad is True", param, dtype);
         require_disjoint(op, {{"param", &param},
@@ -183,9 +184,7 @@ void register_optim(py::module_& m) {
          double eps, double weight_decay, double momentum, bool centered, bool maximize) {
         const char* op = "rmsprop_step";
         const DType dtype = check_param_grad(op, param, grad);
-        require_dtype(square_avg, dtype, op, "square_avg");
-        require_writeable(square_avg, op, "square_avg");
-        require_same_shape(param, square_avg, op, "param", "square_avg");
+        require_state(op, "square_avg", square_avg, param, dtype);
         std::optional<py::array> buf = state_array(op, "momentum_buffer", momentum_buffer, momentum > 0.0,
                                     "when momentum > 0", param, dtype);
         std::optional<py::array> gavg = state_array(op, "grad_avg", grad_avg, centered, "when centered is True",

@@ -7,7 +7,6 @@
 
 #include "kernn/parallel.h"
 #include "activations_simd.h"
-#include "kernn/cpu_features.h"
 #include "vec_math.h"
 
 namespace kernn {
@@ -19,27 +18,12 @@ namespace {
 template <typename T>
 using acc_t = double;
 
-// Element kernels run over chunks [begin, end) so that the inner loop is a plain loop the
-// compiler vectorises; chunks go to threads when the loop is worth a team.
-constexpr std::int64_t kChunk = 4096;
-
-template <typename F>
-void for_each_chunk(std::int64_t n, F&& body) {
-  if (worth_parallel(n)) {
-    const std::int64_t chunks = (n + kChunk - 1) / kChunk;
-#pragma omp parallel for schedule(static)
-    for (std::int64_t c = 0; c < chunks; ++c) body(c * kChunk, std::min(n, (c + 1) * kChunk));
-  } else {
-    body(std::int64_t{0}, n);
-  }
-}
-
 }  // namespace
 
 template <typename T>
 void relu_forward(std::int64_t n, const T* x, T* y) {
   // `x < 0 ? 0 : x` rather than std::max so that NaN passes through as in torch.
-  for_each_chunk(n, [=](std::int64_t b, std::int64_t e) {
+  parallel_chunks(n, 1, [=](std::int64_t b, std::int64_t e) {
     for (std::int64_t i = b; i < e; ++i) {
       const T v = x[i];
       y[i] = v < T(0) ? T(0) : v;
@@ -50,7 +34,7 @@ void relu_forward(std::int64_t n, const T* x, T* y) {
 template <typename T>
 void relu_backward(std::int64_t n, const T* x, const T* dy, T* dx) {
   // Both operands are loaded unconditionally so that the select vectorises.
-  for_each_chunk(n, [=](std::int64_t b, std::int64_t e) {
+  parallel_chunks(n, 1, [=](std::int64_t b, std::int64_t e) {
     for (std::int64_t i = b; i < e; ++i) {
       const T v = x[i], d = dy[i];
       dx[i] = v <= T(0) ? T(0) : d;
@@ -60,7 +44,7 @@ void relu_backward(std::int64_t n, const T* x, const T* dy, T* dx) {
 
 template <typename T>
 void leaky_relu_forward(std::int64_t n, const T* x, T slope, T* y) {
-  for_each_chunk(n, [=](std::int64_t b, std::int64_t e) {
+  parallel_chunks(n, 1, [=](std::int64_t b, std::int64_t e) {
     for (std::int64_t i = b; i < e; ++i) {
       const T v = x[i];
       y[i] = v > T(0) ? v : v * slope;
@@ -70,7 +54,7 @@ void leaky_relu_forward(std::int64_t n, const T* x, T slope, T* y) {
 
 template <typename T>
 void leaky_relu_backward(std::int64_t n, const T* x, const T* dy, T slope, T* dx) {
-  for_each_chunk(n, [=](std::int64_t b, std::int64_t e) {
+  parallel_chunks(n, 1, [=](std::int64_t b, std::int64_t e) {
     for (std::int64_t i = b; i < e; ++i) {
       const T v = x[i], d = dy[i];
       dx[i] = v > T(0) ? d : d * slope;
@@ -80,42 +64,42 @@ void leaky_relu_backward(std::int64_t n, const T* x, const T* dy, T slope, T* dx
 
 template <typename T>
 void sigmoid_forward(std::int64_t n, const T* x, T* y) {
-  for_each_chunk(n, [=](std::int64_t b, std::int64_t e) {
+  parallel_chunks(n, 1, [=](std::int64_t b, std::int64_t e) {
     act::sigmoid(e - b, x + b, y + b);
   });
 }
 
 template <typename T>
 void sigmoid_backward(std::int64_t n, const T* y, const T* dy, T* dx) {
-  for_each_chunk(n, [=](std::int64_t b, std::int64_t e) {
+  parallel_chunks(n, 1, [=](std::int64_t b, std::int64_t e) {
     for (std::int64_t i = b; i < e; ++i) dx[i] = dy[i] * (T(1) - y[i]) * y[i];
   });
 }
 
 template <typename T>
 void tanh_forward(std::int64_t n, const T* x, T* y) {
-  for_each_chunk(n, [=](std::int64_t b, std::int64_t e) {
+  parallel_chunks(n, 1, [=](std::int64_t b, std::int64_t e) {
     act::tanh(e - b, x + b, y + b);
   });
 }
 
 template <typename T>
 void tanh_backward(std::int64_t n, const T* y, const T* dy, T* dx) {
-  for_each_chunk(n, [=](std::int64_t b, std::int64_t e) {
+  parallel_chunks(n, 1, [=](std::int64_t b, std::int64_t e) {
     for (std::int64_t i = b; i < e; ++i) dx[i] = dy[i] * (T(1) - y[i] * y[i]);
   });
 }
 
 template <typename T>
 void softsign_forward(std::int64_t n, const T* x, T* y) {
-  for_each_chunk(n, [=](std::int64_t b, std::int64_t e) {
+  parallel_chunks(n, 1, [=](std::int64_t b, std::int64_t e) {
     for (std::int64_t i = b; i < e; ++i) y[i] = x[i] / (T(1) + std::abs(x[i]));
   });
 }
 
 template <typename T>
 void softsign_backward(std::int64_t n, const T* x, const T* dy, T* dx) {
-  for_each_chunk(n, [=](std::int64_t b, std::int64_t e) {
+  parallel_chunks(n, 1, [=](std::int64_t b, std::int64_t e) {
     for (std::int64_t i = b; i < e; ++i) {
       const T d = T(1) + std::abs(x[i]);
       dx[i] = dy[i] / (d * d);

@@ -5,7 +5,6 @@
 // the loops stay scalar; the values are the same.
 #include "kernn/optim.h"
 
-#include <algorithm>
 #include <cmath>
 
 #include "kernn/cpu_features.h"
@@ -16,21 +15,8 @@ namespace kernn {
 
 namespace {
 
-// Elements per chunk: chunks go to threads, and each chunk is a plain loop the compiler
-// vectorises. Rough scalar operations per element set the parallel threshold.
-constexpr std::int64_t kChunk = 4096;
+// Rough scalar operations per element, for parallel_chunks's threshold.
 constexpr std::int64_t kOpsPerElement = 8;
-
-template <typename F>
-void for_each_chunk(std::int64_t n, F&& body) {
-  if (worth_parallel(n * kOpsPerElement)) {
-    const std::int64_t chunks = (n + kChunk - 1) / kChunk;
-#pragma omp parallel for schedule(static)
-    for (std::int64_t c = 0; c < chunks; ++c) body(c * kChunk, std::min(n, (c + 1) * kChunk));
-  } else {
-    body(std::int64_t{0}, n);
-  }
-}
 
 // The AVX2 build of the loops when it is in use, else this file's.
 template <typename T>
@@ -55,7 +41,7 @@ void sgd_step(std::int64_t n, T* param, const T* grad, T* momentum_buffer, const
                              o.first_step,
                              o.nesterov};
   const auto sgd = loops<T>().sgd;
-  for_each_chunk(n, [&](std::int64_t b, std::int64_t e) {
+  parallel_chunks(n, kOpsPerElement, [&](std::int64_t b, std::int64_t e) {
     sgd(b, e, param, grad, momentum_buffer, k);
   });
 }
@@ -85,7 +71,7 @@ void adam_step(std::int64_t n, T* param, const T* grad, T* exp_avg, T* exp_avg_s
                               o.amsgrad,
                               std::abs(one_minus_beta1) < T(0.5)};
   const auto adam = loops<T>().adam;
-  for_each_chunk(n, [&](std::int64_t b, std::int64_t e) {
+  parallel_chunks(n, kOpsPerElement, [&](std::int64_t b, std::int64_t e) {
     adam(b, e, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, k);
   });
 }
@@ -106,7 +92,7 @@ void rmsprop_step(std::int64_t n, T* param, const T* grad, T* square_avg, T* mom
                                  o.momentum > 0.0,
                                  std::abs(one_minus_alpha) < T(0.5)};
   const auto rmsprop = loops<T>().rmsprop;
-  for_each_chunk(n, [&](std::int64_t b, std::int64_t e) {
+  parallel_chunks(n, kOpsPerElement, [&](std::int64_t b, std::int64_t e) {
     rmsprop(b, e, param, grad, square_avg, momentum_buffer, grad_avg, k);
   });
 }

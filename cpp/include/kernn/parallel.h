@@ -4,6 +4,7 @@
 // pragmas are ignored and these helpers report a single thread.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 
 #ifdef _OPENMP
@@ -37,6 +38,25 @@ inline bool in_parallel() {
 // Whether `work` scalar operations are worth a thread team: enough of them to pay for the fork,
 // and not already inside a parallel region. Used in `#pragma omp parallel for if (...)`.
 inline bool worth_parallel(std::int64_t work) { return work > kParallelGrain && !in_parallel(); }
+
+// Elements per chunk of parallel_chunks.
+constexpr std::int64_t kParallelChunk = 4096;
+
+// Runs body(begin, end) over [0, n) in chunks of kParallelChunk elements, spread over a thread
+// team when n * ops_per_element is worth one, else as one call over everything. Each chunk is a
+// plain loop the compiler vectorises; for an element-wise body the split changes no result.
+template <typename F>
+void parallel_chunks(std::int64_t n, std::int64_t ops_per_element, F&& body) {
+  if (worth_parallel(n * ops_per_element)) {
+    const std::int64_t chunks = (n + kParallelChunk - 1) / kParallelChunk;
+#pragma omp parallel for schedule(static)
+    for (std::int64_t c = 0; c < chunks; ++c) {
+      body(c * kParallelChunk, std::min(n, (c + 1) * kParallelChunk));
+    }
+  } else {
+    body(std::int64_t{0}, n);
+  }
+}
 
 inline int thread_id() {
 #ifdef _OPENMP

@@ -36,23 +36,12 @@ double blocked_sum(std::int64_t n, std::int64_t work_per_item, F&& item) {
   return total;
 }
 
-// Runs f(i) for i in [0, n), in parallel when n * work_per_item is worth a team.
-template <typename F>
-void for_each_item(std::int64_t n, std::int64_t work_per_item, F&& f) {
-  if (n > 1 && worth_parallel(n * work_per_item)) {
-#pragma omp parallel for schedule(static)
-    for (std::int64_t i = 0; i < n; ++i) f(i);
-  } else {
-    for (std::int64_t i = 0; i < n; ++i) f(i);
-  }
-}
-
 // loss = per-item values (kNone) or their sum / mean; `count` is the divisor of kMean.
 template <typename T, typename F>
 void reduce_loss(std::int64_t n, std::int64_t work_per_item, Reduction reduction, double count,
                  T* loss, F&& item) {
   if (reduction == Reduction::kNone) {
-    for_each_item(n, work_per_item, [&](std::int64_t i) { loss[i] = item(i); });
+    parallel_for_each(n, work_per_item, [&](std::int64_t i) { loss[i] = item(i); });
     return;
   }
   const double sum = blocked_sum(n, work_per_item, item);
@@ -119,7 +108,7 @@ void cross_entropy_backward(std::int64_t n, std::int64_t classes, const T* logit
                             const std::int64_t* target, std::int64_t ignore_index,
                             Reduction reduction, const T* dloss, T* dlogits) {
   const ClassGrad<T> grad(dloss, reduction, n, target, ignore_index);
-  for_each_item(n, classes, [=](std::int64_t i) {
+  parallel_for_each(n, classes, [=](std::int64_t i) {
     T* out = dlogits + i * classes;
     if (target[i] == ignore_index) {
       std::fill(out, out + classes, T(0));
@@ -150,7 +139,7 @@ void nll_loss_backward(std::int64_t n, std::int64_t classes, const T* /*logp*/,
                        const std::int64_t* target, std::int64_t ignore_index, Reduction reduction,
                        const T* dloss, T* dlogp) {
   const ClassGrad<T> grad(dloss, reduction, n, target, ignore_index);
-  for_each_item(n, classes, [=](std::int64_t i) {
+  parallel_for_each(n, classes, [=](std::int64_t i) {
     T* out = dlogp + i * classes;
     std::fill(out, out + classes, T(0));
     if (target[i] != ignore_index) out[target[i]] = -grad(i);
@@ -171,7 +160,7 @@ void bce_backward(std::int64_t n, const T* p, const T* target, Reduction reducti
                   const T* dloss, T* dp) {
   // torch's EPSILON is the float 1e-12 (9.99999996e-13), in double too.
   const T eps = static_cast<T>(1e-12f);
-  for_each_item(n, 4, [=](std::int64_t i) {
+  parallel_for_each(n, 4, [=](std::int64_t i) {
     const T g = reduction == Reduction::kNone ? dloss[i] : dloss[0];
     const T d = g * (p[i] - target[i]) / std::max((T(1) - p[i]) * p[i], eps);
     // torch divides by numel as a separate pass: d / n, not d * (1 / n).
@@ -192,7 +181,7 @@ void bce_with_logits_forward(std::int64_t n, const T* x, const T* target, Reduct
 template <typename T>
 void bce_with_logits_backward(std::int64_t n, const T* x, const T* target, Reduction reduction,
                               const T* dloss, T* dx) {
-  for_each_item(n, 4, [=](std::int64_t i) {
+  parallel_for_each(n, 4, [=](std::int64_t i) {
     const T g = reduction == Reduction::kNone ? dloss[i] : dloss[0];
     const T d = (vmath::sigmoid(x[i]) - target[i]) * g;
     dx[i] = reduction == Reduction::kMean ? d / static_cast<T>(n) : d;
@@ -212,7 +201,7 @@ void mse_backward(std::int64_t n, const T* x, const T* target, Reduction reducti
                   const T* dloss, T* dx) {
   // As torch: norm is computed in double, then used at the tensor's precision.
   const T norm = static_cast<T>(reduction == Reduction::kMean ? 2.0 / static_cast<double>(n) : 2.0);
-  for_each_item(n, 1, [=](std::int64_t i) {
+  parallel_for_each(n, 1, [=](std::int64_t i) {
     const T g = reduction == Reduction::kNone ? dloss[i] : dloss[0];
     dx[i] = norm * (x[i] - target[i]) * g;
   });

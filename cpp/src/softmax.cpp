@@ -9,24 +9,9 @@
 
 namespace kernn {
 
-namespace {
-
-// Runs f(r) for each row, rows split over threads when rows * cols is worth a team.
-template <typename F>
-void for_each_row(std::int64_t rows, std::int64_t cols, F&& f) {
-  if (rows > 1 && worth_parallel(rows * cols)) {
-#pragma omp parallel for schedule(static)
-    for (std::int64_t r = 0; r < rows; ++r) f(r);
-  } else {
-    for (std::int64_t r = 0; r < rows; ++r) f(r);
-  }
-}
-
-}  // namespace
-
 template <typename T>
 void softmax_forward(std::int64_t rows, std::int64_t cols, const T* x, T* y) {
-  for_each_row(rows, cols, [=](std::int64_t r) {
+  parallel_for_each(rows, cols, [=](std::int64_t r) {
     const T* xr = x + r * cols;
     T* yr = y + r * cols;
     const T m = vmath::max(cols, xr);
@@ -38,7 +23,7 @@ void softmax_forward(std::int64_t rows, std::int64_t cols, const T* x, T* y) {
 
 template <typename T>
 void softmax_backward(std::int64_t rows, std::int64_t cols, const T* y, const T* dy, T* dx) {
-  for_each_row(rows, cols, [=](std::int64_t r) {
+  parallel_for_each(rows, cols, [=](std::int64_t r) {
     const T* yr = y + r * cols;
     const T* dyr = dy + r * cols;
     T* dxr = dx + r * cols;
@@ -49,7 +34,7 @@ void softmax_backward(std::int64_t rows, std::int64_t cols, const T* y, const T*
 
 template <typename T>
 void log_softmax_forward(std::int64_t rows, std::int64_t cols, const T* x, T* y) {
-  for_each_row(rows, cols, [=](std::int64_t r) {
+  parallel_for_each(rows, cols, [=](std::int64_t r) {
     const T* xr = x + r * cols;
     T* yr = y + r * cols;
     const T m = vmath::max(cols, xr);
@@ -64,7 +49,7 @@ void log_softmax_forward(std::int64_t rows, std::int64_t cols, const T* x, T* y)
 
 template <typename T>
 void log_softmax_backward(std::int64_t rows, std::int64_t cols, const T* y, const T* dy, T* dx) {
-  for_each_row(rows, cols, [=](std::int64_t r) {
+  parallel_for_each(rows, cols, [=](std::int64_t r) {
     const T* yr = y + r * cols;
     const T* dyr = dy + r * cols;
     T* dxr = dx + r * cols;

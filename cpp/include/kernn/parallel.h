@@ -39,6 +39,19 @@ inline bool in_parallel() {
 // and not already inside a parallel region. Used in `#pragma omp parallel for if (...)`.
 inline bool worth_parallel(std::int64_t work) { return work > kParallelGrain && !in_parallel(); }
 
+// Runs f(i) for i in [0, n), the items spread over a thread team when n * work_per_item is
+// worth one. The serial branch is a plain loop, without the OpenMP runtime call that an
+// `if (false)` clause still makes.
+template <typename F>
+void parallel_for_each(std::int64_t n, std::int64_t work_per_item, F&& f) {
+  if (n > 1 && worth_parallel(n * work_per_item)) {
+#pragma omp parallel for schedule(static)
+    for (std::int64_t i = 0; i < n; ++i) f(i);
+  } else {
+    for (std::int64_t i = 0; i < n; ++i) f(i);
+  }
+}
+
 // Elements per chunk of parallel_chunks.
 constexpr std::int64_t kParallelChunk = 4096;
 

@@ -69,10 +69,7 @@ void require_disjoint(const char* op, const std::vector<Operand>& operands) {
     for (std::size_t j = i + 1; j < operands.size(); ++j) {
       const py::array* a = operands[i].array;
       const py::array* b = operands[j].array;
-      if (!a || !b || a->nbytes() == 0 || b->nbytes() == 0) continue;
-      const char* a0 = static_cast<const char*>(a->data());
-      const char* b0 = static_cast<const char*>(b->data());
-      if (a0 < b0 + b->nbytes() && b0 < a0 + a->nbytes()) {
+      if (a && b && overlaps(*a, *b)) {
         throw py::value_error(prefix(op) + "arguments '" + operands[i].name + "' and '" +
                               operands[j].name + "' share memory; each must be its own array");
       }

@@ -671,11 +671,12 @@ void conv2d_backward_weight(const T* x, const T* dy, const Conv2dParams& p, T* d
       std::max<std::int64_t>(1, kPartialBytes / (weight_elems * std::int64_t(sizeof(T))));
   const std::int64_t slots =
       std::max<std::int64_t>(1, std::min({plan.units, std::int64_t(8), partial_cap}));
-  std::vector<T> partials(static_cast<std::size_t>((slots - 1) * weight_elems));
+  // Uninitialised: each slot zeroes its own accumulator first.
+  std::unique_ptr<T[]> partials(new T[static_cast<std::size_t>((slots - 1) * weight_elems)]);
   const std::int64_t dy_elems = plan.images > 1 ? Kg * plan.max_width : 0;
   for_items<T>(slots, plan.buffer + dy_elems,
                (plan.units / slots) * p.K * CKK * plan.max_width, [&](std::int64_t slot, T* work) {
-    T* acc = slot == 0 ? dweight : partials.data() + (slot - 1) * weight_elems;
+    T* acc = slot == 0 ? dweight : partials.get() + (slot - 1) * weight_elems;
     std::fill(acc, acc + weight_elems, T(0));
     const std::int64_t first = slot * plan.units / slots, last = (slot + 1) * plan.units / slots;
     for (std::int64_t unit = first; unit < last; ++unit) {

@@ -1,5 +1,6 @@
 """conv2d kernels of kernn._C against torch (float32 and float64) and the worked example W4."""
 
+import contextlib
 import itertools
 import random
 
@@ -13,6 +14,16 @@ from kernel_check import num_threads
 from kernn import _C
 
 DTYPES = [np.float32, np.float64]
+
+
+@contextlib.contextmanager
+def _conv_direct(enabled):
+    # Turns the direct kernels on or off for the block, then restores the previous setting.
+    previous = _C._set_conv_direct(enabled)
+    try:
+        yield
+    finally:
+        _C._set_conv_direct(previous)
 
 
 def _tol(dtype, reduction_length):
@@ -121,11 +132,8 @@ def test_conv2d_large_image_is_processed_in_bands(direct):
     # One image's column matrix (27 x 400*400 floats = 17 MB) exceeds the 8 MB buffer cap, so the
     # im2col kernels run several bands of output rows; results must not change. (With the direct
     # kernel on, only the weight gradient goes through im2col.)
-    previous = _C._set_conv_direct(direct)
-    try:
+    with _conv_direct(direct):
         _check_large_image()
-    finally:
-        _C._set_conv_direct(previous)
 
 
 def _check_large_image():
@@ -148,11 +156,8 @@ def _check_large_image():
 @pytest.mark.parametrize("direct", [True, False])
 def test_conv2d_one_and_two_threads_agree(direct):
     # With direct=False every shape takes im2col + GEMM (the path of CPUs without AVX-512).
-    previous = _C._set_conv_direct(direct)
-    try:
+    with _conv_direct(direct):
         _check_one_and_two_threads()
-    finally:
-        _C._set_conv_direct(previous)
 
 
 def _check_one_and_two_threads():
@@ -237,13 +242,10 @@ def test_conv2d_direct_matches_reference_and_im2col(case, dtype):
         assert algorithms["backward_weight"] == ("direct" if direct_weight else "im2col")
     y = _C.conv2d_forward(x, w, b, **args)
     dx, dw, db = _C.conv2d_backward(x, w, dy, **args)
-    previous = _C._set_conv_direct(False)
-    try:
+    with _conv_direct(False):
         assert _C._conv2d_algorithms(x, w, **args)["forward"] == "im2col"
         y_im2col = _C.conv2d_forward(x, w, b, **args)
         dx_im2col, dw_im2col, db_im2col = _C.conv2d_backward(x, w, dy, **args)
-    finally:
-        _C._set_conv_direct(previous)
     taps = w.shape[1] * w.shape[2] * w.shape[3]
     np.testing.assert_allclose(y, _C.conv2d_forward_reference(x, w, b, **args), **_tol(dtype, taps))
     np.testing.assert_allclose(y, y_im2col, **_tol(dtype, taps))

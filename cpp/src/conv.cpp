@@ -373,8 +373,6 @@ void direct_backward_weight(const T* x, const T* dy, const Conv2dParams& p, T* d
   const std::int64_t vec_blocks = (vecs + kVecBlock - 1) / kVecBlock;
   const std::int64_t pieces = vec_blocks * ((taps + kTapPiece - 1) / kTapPiece);
   const std::int64_t chunk_work = chunk * P * kpad * taps;
-  const int threads = max_threads();
-  const bool slot_parallel = threads > 1 && slots >= threads && worth_parallel(slots * chunk_work);
   const auto run_slot = [&](std::int64_t s, T* scratch) {
     T* xp = scratch;
     T* dyt = scratch + chunk * xp_image;
@@ -392,7 +390,9 @@ void direct_backward_weight(const T* x, const T* dy, const Conv2dParams& p, T* d
                                           p.sh * Wp, p.sw, kpad, tap_offset.data(),
                                           partials.get() + s * partial + g * taps * kpad,
                                           n0 != n_begin};
-#pragma omp parallel for schedule(static) if (!slot_parallel && worth_parallel(chunk_work))
+        // Split over the threads only when the slots are not (worth_parallel is false inside
+        // for_items's team).
+#pragma omp parallel for schedule(static) if (worth_parallel(chunk_work))
         for (std::int64_t piece = 0; piece < pieces; ++piece) {
           const std::int64_t v = (piece % vec_blocks) * kVecBlock;
           const std::int64_t t0 = (piece / vec_blocks) * kTapPiece;
@@ -402,13 +402,7 @@ void direct_backward_weight(const T* x, const T* dy, const Conv2dParams& p, T* d
       }
     }
   };
-  const std::int64_t scratch = chunk * (xp_image + dyt_image);
-  if (slot_parallel) {
-    parallel_items<T>(slots, scratch, threads, run_slot);
-  } else {
-    std::unique_ptr<T[]> buffer(new T[static_cast<std::size_t>(scratch)]);
-    for (std::int64_t s = 0; s < slots; ++s) run_slot(s, buffer.get());
-  }
+  for_items<T>(slots, chunk * (xp_image + dyt_image), chunk_work, run_slot);
   // dweight[g*Kg + k, t] = the partials' sum in slot order.
 #pragma omp parallel for schedule(static) if (worth_parallel(slots * p.groups * taps * Kg))
   for (std::int64_t gk = 0; gk < p.K; ++gk) {
@@ -671,11 +665,12 @@ void conv2d_backward_weight(const T* x, const T* dy, const Conv2dParams& p, T* d
       std::max<std::int64_t>(1, kPartialBytes / (weight_elems * std::int64_t(sizeof(T))));
   const std::int64_t slots =
       std::max<std::int64_t>(1, std::min({plan.units, std::int64_t(8), partial_cap}));
-  std::vector<T> partials(static_cast<std::size_t>((slots - 1) * weight_elems));
+  // Uninitialised: each slot zeroes its own accumulator first.
+  std::unique_ptr<T[]> partials(new T[static_cast<std::size_t>((slots - 1) * weight_elems)]);
   const std::int64_t dy_elems = plan.images > 1 ? Kg * plan.max_width : 0;
   for_items<T>(slots, plan.buffer + dy_elems,
                (plan.units / slots) * p.K * CKK * plan.max_width, [&](std::int64_t slot, T* work) {
-    T* acc = slot == 0 ? dweight : partials.data() + (slot - 1) * weight_elems;
+    T* acc = slot == 0 ? dweight : partials.get() + (slot - 1) * weight_elems;
     std::fill(acc, acc + weight_elems, T(0));
     const std::int64_t first = slot * plan.units / slots, last = (slot + 1) * plan.units / slots;
     for (std::int64_t unit = first; unit < last; ++unit) {

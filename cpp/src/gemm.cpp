@@ -574,14 +574,14 @@ void gemm_few_rows(const MicroKernel<T>& uk, bool trans_a, bool trans_b, std::in
 // even at 32).
 constexpr std::int64_t kDotsMaxSide = 24;
 
-// Fraction of the micro-kernel's work that lands inside an m x n C.
 // How much better the short tile must fill C to be taken: it loads twice the B registers per
 // multiply-add. Measured (1 thread): m = 10, k = 300, n = 2000 went 240 -> 130-180 us with the
 // short tile (6 rows and a 4-row edge) at a fill 1.2x the 12-row tile's, m = 10 and 20 at
 // k = 100, n = 500 the same or better; m = 30 either way within the noise.
 constexpr double kShortTileGain = 1.15;
 
-// The last rows count whole when they go through an edge kernel (gemm_blocked's panel_rows).
+// Fraction of the micro-kernel's work that lands inside an m x n C. The last rows count
+// whole when they go through an edge kernel (gemm_blocked's panel_rows).
 template <typename T>
 double tile_fill(const MicroKernel<T>& uk, std::int64_t m, std::int64_t n) {
   const std::int64_t last = m % uk.mr;

@@ -65,52 +65,35 @@ def make_runners(sizes, batch, training, use_optimizer, rng):
     x = rng.random((batch, sizes[0]), dtype=np.float32)
 
     if not training:
-        kx, tx = kernn.from_numpy(x), torch.from_numpy(x)
+        def make_infer(lib, model, x):
+            def infer():
+                with lib.no_grad():
+                    return model(x)
+            return infer
 
-        def k_infer():
-            with kernn.no_grad():
-                return kmodel(kx)
-
-        def t_infer():
-            with torch.no_grad():
-                return tmodel(tx)
-
-        return {"kernn": k_infer, "torch": t_infer}
+        return {"kernn": make_infer(kernn, kmodel, kernn.from_numpy(x)),
+                "torch": make_infer(torch, tmodel, torch.from_numpy(x))}
 
     xs = rng.random((TRAIN_BATCHES, batch, sizes[0]), dtype=np.float32)
     ys = rng.integers(0, sizes[-1], (TRAIN_BATCHES, batch))
-    kbatches = itertools.cycle([(kernn.from_numpy(x), kernn.from_numpy(y)) for x, y in zip(xs, ys)])
-    tbatches = itertools.cycle([(torch.from_numpy(x), torch.from_numpy(y)) for x, y in zip(xs, ys)])
-    kloss, tloss = kernn.nn.CrossEntropyLoss(), torch.nn.CrossEntropyLoss()
-    if use_optimizer:
-        kopt = KernnAdam(kmodel.parameters(), lr=1e-3)
-        topt = torch.optim.Adam(tmodel.parameters(), lr=1e-3)
 
-        def k_step():
-            kx, ky = next(kbatches)
-            kopt.zero_grad()
-            loss = kloss(kmodel(kx), ky)
-            loss.backward()
-            kopt.step()
+    def make_step(lib, model, optimizer_class):
+        batches = itertools.cycle([(lib.from_numpy(x), lib.from_numpy(y)) for x, y in zip(xs, ys)])
+        loss_fn = lib.nn.CrossEntropyLoss()
+        opt = optimizer_class(model.parameters(), lr=1e-3) if use_optimizer else None
+        zero_grad = model.zero_grad if opt is None else opt.zero_grad
 
-        def t_step():
-            tx, ty = next(tbatches)
-            topt.zero_grad()
-            loss = tloss(tmodel(tx), ty)
-            loss.backward()
-            topt.step()
-    else:
-        def k_step():
-            kx, ky = next(kbatches)
-            kmodel.zero_grad()
-            kloss(kmodel(kx), ky).backward()
+        def step():
+            x, y = next(batches)
+            zero_grad()
+            loss_fn(model(x), y).backward()
+            if opt is not None:
+                opt.step()
 
-        def t_step():
-            tx, ty = next(tbatches)
-            tmodel.zero_grad()
-            tloss(tmodel(tx), ty).backward()
+        return step
 
-    return {"kernn": k_step, "torch": t_step}
+    return {"kernn": make_step(kernn, kmodel, KernnAdam),
+            "torch": make_step(torch, tmodel, torch.optim.Adam)}
 
 
 def fmt_time(seconds):

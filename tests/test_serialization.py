@@ -270,29 +270,22 @@ def test_header_that_is_not_json_raises_value_error(tmp_path):
         kernn.load(path)
 
 
-def make_kernn_mlp(dtype):
-    nn = kernn.nn
+def make_mlp(nn, dtype):
+    """The same small MLP from kernn.nn or torch.nn."""
     model = nn.Sequential(nn.Linear(5, 7), nn.ReLU(), nn.Linear(7, 3))
-    if dtype == np.float64:
-        model = model.double()
-    return model
-
-
-def make_torch_mlp(dtype):
-    model = torch.nn.Sequential(torch.nn.Linear(5, 7), torch.nn.ReLU(), torch.nn.Linear(7, 3))
     return model.double() if dtype == np.float64 else model
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_model_state_dict_interchange_with_torch(dtype, tmp_path):
     x = np.random.default_rng(1).standard_normal((4, 5)).astype(dtype)
-    ours = make_kernn_mlp(dtype)
+    ours = make_mlp(kernn.nn, dtype)
     path = tmp_path / "mlp.kn"
     kernn.save(ours.state_dict(), path)
     loaded = kernn.load(path)
     assert list(loaded) == ["0.weight", "0.bias", "2.weight", "2.bias"]
 
-    theirs = make_torch_mlp(dtype)
+    theirs = make_mlp(torch.nn, dtype)
     theirs.load_state_dict({k: torch.from_numpy(v.numpy()) for k, v in loaded.items()})
     expected = ours(kernn.Tensor(x)).detach().numpy()
     with torch.no_grad():
@@ -304,7 +297,7 @@ def test_model_state_dict_interchange_with_torch(dtype, tmp_path):
         for p in theirs.parameters():
             p.mul_(-1.5).add_(0.25)
     kernn.save({k: v.numpy() for k, v in theirs.state_dict().items()}, path)
-    fresh = make_kernn_mlp(dtype)
+    fresh = make_mlp(kernn.nn, dtype)
     fresh.load_state_dict(kernn.load(path))
     with torch.no_grad():
         np.testing.assert_allclose(fresh(kernn.Tensor(x)).detach().numpy(), theirs(torch.from_numpy(x)).numpy(),
@@ -312,7 +305,7 @@ def test_model_state_dict_interchange_with_torch(dtype, tmp_path):
 
 
 def test_optimizer_checkpoint_through_a_file_with_a_model(tmp_path):
-    model = make_kernn_mlp(np.float64)
+    model = make_mlp(kernn.nn, np.float64)
     opt = kernn.optim.Adam(model.parameters(), lr=0.01)
     for p in model.parameters():
         p.grad = kernn.Tensor(np.ones_like(p.detach().numpy()))
@@ -320,7 +313,7 @@ def test_optimizer_checkpoint_through_a_file_with_a_model(tmp_path):
     path = tmp_path / "ckpt.kn"
     kernn.save({"model": model.state_dict(), "optim": opt.state_dict()}, path)
     checkpoint = kernn.load(path)
-    fresh = make_kernn_mlp(np.float64)
+    fresh = make_mlp(kernn.nn, np.float64)
     fresh.load_state_dict(checkpoint["model"])
     fresh_opt = kernn.optim.Adam(fresh.parameters(), lr=0.5)
     fresh_opt.load_state_dict(checkpoint["optim"])

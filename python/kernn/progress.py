@@ -37,7 +37,7 @@ class ProgressBar:
         if enabled is None:
             enabled = sys.stdout.isatty()
         self.enabled = bool(enabled)
-        self._postfix = ""
+        self._postfix = {}  # the latest set_postfix values, for the plain bar
         self._tqdm = None
         if self.enabled:
             try:
@@ -73,7 +73,11 @@ class ProgressBar:
             bar = f"[{'#' * filled}{'.' * (width - filled)}] {count}/{self.total}"
         else:
             bar = f"{count}"
-        sys.stdout.write(f"\r{self.desc} {bar} {self._postfix}".rstrip() + " ")
+        postfix = ", ".join(
+            f"{key}={value:.4g}" if isinstance(value, float) else f"{key}={value}"
+            for key, value in self._postfix.items()
+        )
+        sys.stdout.write(f"\r{self.desc} {bar} {postfix}".rstrip() + " ")
         sys.stdout.flush()
 
     def _clear(self):
@@ -84,10 +88,10 @@ class ProgressBar:
         """Show ``key=value`` pairs after the bar (numbers printed with 4 significant digits)."""
         if self._tqdm is not None:
             self._tqdm.set_postfix(values, refresh=False)
-        self._postfix = ", ".join(
-            f"{key}={value:.4g}" if isinstance(value, float) else f"{key}={value}"
-            for key, value in values.items()
-        )
+        else:
+            # Formatted when the plain bar is drawn (at most every _redraw_interval), not on
+            # every training step that calls this.
+            self._postfix = values
 
     def write(self, text):
         """Print a line of text above the bar."""

@@ -48,29 +48,18 @@ def torch_params(values):
     return [torch.tensor(v.copy(), requires_grad=True) for v in values]
 
 
-def set_kernn_grads(params, step, skip=()):
+def set_grads(params, step, skip=()):
+    """Gives params (kernn or torch Tensors) the fixed gradients of ``step``."""
     for i, p in enumerate(params):
-        p.grad = None if i in skip else kernn.Tensor(fixed_grad(p.detach().numpy(), i, step))
+        as_tensor = torch.from_numpy if isinstance(p, torch.Tensor) else kernn.Tensor
+        p.grad = None if i in skip else as_tensor(fixed_grad(p.detach().numpy(), i, step))
 
 
-def set_torch_grads(params, step, skip=()):
-    for i, p in enumerate(params):
-        p.grad = None if i in skip else torch.from_numpy(fixed_grad(p.detach().numpy(), i, step))
-
-
-def run_kernn(opt, params, steps, first_step=0, skip=()):
+def run_steps(opt, params, steps, first_step=0, skip=()):
+    """The parameters after each of ``steps`` optimizer steps (kernn or torch alike)."""
     trajectory = []
     for t in range(first_step, first_step + steps):
-        set_kernn_grads(params, t, skip)
-        opt.step()
-        trajectory.append([p.detach().numpy().copy() for p in params])
-    return trajectory
-
-
-def run_torch(opt, params, steps, first_step=0, skip=()):
-    trajectory = []
-    for t in range(first_step, first_step + steps):
-        set_torch_grads(params, t, skip)
+        set_grads(params, t, skip)
         opt.step()
         trajectory.append([p.detach().numpy().copy() for p in params])
     return trajectory
@@ -119,8 +108,8 @@ def test_trajectory_matches_torch(case, dtype):
     values = initial_values(dtype)
     ours = kernn_params(values)
     theirs = torch_params(values)
-    ours_trajectory = run_kernn(ours_class(ours, **options), ours, STEPS)
-    theirs_trajectory = run_torch(torch_class(theirs, **options, foreach=False), theirs, STEPS)
+    ours_trajectory = run_steps(ours_class(ours, **options), ours, STEPS)
+    theirs_trajectory = run_steps(torch_class(theirs, **options, foreach=False), theirs, STEPS)
     assert_trajectories_close(ours_trajectory, theirs_trajectory, dtype)
 
 
@@ -139,7 +128,7 @@ def test_param_groups_with_their_own_options_match_torch(ours_class, torch_class
     ours_opt = ours_class(groups(ours), lr=0.01, weight_decay=0.01)
     theirs_opt = torch_class(groups(theirs), lr=0.01, weight_decay=0.01)
     assert [g["lr"] for g in ours_opt.param_groups] == [0.1, 0.01]
-    assert_trajectories_close(run_kernn(ours_opt, ours, 30), run_torch(theirs_opt, theirs, 30), np.float64)
+    assert_trajectories_close(run_steps(ours_opt, ours, 30), run_steps(theirs_opt, theirs, 30), np.float64)
 
 
 @pytest.mark.parametrize("ours_class, torch_class", [(SGD, torch.optim.SGD), (Adam, torch.optim.Adam),
@@ -150,8 +139,8 @@ def test_parameters_without_grad_are_skipped_and_get_no_state(ours_class, torch_
     ours = kernn_params(values)
     theirs = torch_params(values)
     ours_opt = ours_class(ours, **options)
-    ours_trajectory = run_kernn(ours_opt, ours, 10, skip={1})
-    theirs_trajectory = run_torch(torch_class(theirs, **options), theirs, 10, skip={1})
+    ours_trajectory = run_steps(ours_opt, ours, 10, skip={1})
+    theirs_trajectory = run_steps(torch_class(theirs, **options), theirs, 10, skip={1})
     assert_trajectories_close(ours_trajectory, theirs_trajectory, np.float64)
     np.testing.assert_array_equal(ours[1].detach().numpy(), values[1])
     assert ours[1] not in ours_opt.state
@@ -162,7 +151,7 @@ def test_zero_grad_sets_none_by_default_and_zeros_on_request():
     values = initial_values(np.float64)
     params = kernn_params(values)
     opt = SGD(params, lr=0.1, weight_decay=0.5)
-    set_kernn_grads(params, 0)
+    set_grads(params, 0)
     grad_arrays = [p.grad.numpy() for p in params]
     opt.zero_grad(set_to_none=False)
     for p, array in zip(params, grad_arrays):
@@ -187,7 +176,7 @@ def test_step_updates_the_parameter_array_in_place_and_returns_the_closure_loss(
 
     def closure():
         calls.append(1)
-        set_kernn_grads(params, 0)
+        set_grads(params, 0)
         return 42.0
 
     assert opt.step(closure) == 42.0
@@ -238,18 +227,18 @@ def test_state_dict_save_load_resume_equals_uninterrupted_run(case, tmp_path):
     values = initial_values(np.float32)
     params = kernn_params(values)
     opt = ours_class([{"params": params[:1], "lr": 0.02}, {"params": params[1:]}], **options)
-    run_kernn(opt, params, 20)
+    run_steps(opt, params, 20)
     path = tmp_path / "optim.kn"
     kernn.save(opt.state_dict(), path)
     snapshot = [p.detach().numpy().copy() for p in params]
 
-    uninterrupted = run_kernn(opt, params, 30, first_step=20)
+    uninterrupted = run_steps(opt, params, 30, first_step=20)
 
     resumed_params = kernn_params(snapshot)
     resumed = ours_class([{"params": resumed_params[:1]}, {"params": resumed_params[1:]}], lr=0.5)
     resumed.load_state_dict(kernn.load(path))
     assert resumed.param_groups[0]["lr"] == 0.02 and resumed.param_groups[1]["lr"] == options["lr"]
-    resumed_trajectory = run_kernn(resumed, resumed_params, 30, first_step=20)
+    resumed_trajectory = run_steps(resumed, resumed_params, 30, first_step=20)
     for a_params, b_params in zip(uninterrupted, resumed_trajectory):
         for a, b in zip(a_params, b_params):
             np.testing.assert_array_equal(a, b)
@@ -261,8 +250,8 @@ def test_state_dict_layout_is_torchs():
     theirs = torch_params(values)
     ours_opt = Adam([{"params": ours[:1], "lr": 0.1}, {"params": ours[1:]}], amsgrad=True)
     theirs_opt = torch.optim.Adam([{"params": theirs[:1], "lr": 0.1}, {"params": theirs[1:]}], amsgrad=True)
-    run_kernn(ours_opt, ours, 3, skip={2})
-    run_torch(theirs_opt, theirs, 3, skip={2})
+    run_steps(ours_opt, ours, 3, skip={2})
+    run_steps(theirs_opt, theirs, 3, skip={2})
     sd, torch_sd = ours_opt.state_dict(), theirs_opt.state_dict()
     assert [g["params"] for g in sd["param_groups"]] == [g["params"] for g in torch_sd["param_groups"]] == [[0], [1, 2, 3]]
     assert list(sd["state"]) == list(torch_sd["state"]) == [0, 1, 3]
@@ -280,13 +269,13 @@ def test_torch_state_dict_loads_and_continues_like_torch(case):
     values = initial_values(np.float64)
     theirs = torch_params(values)
     theirs_opt = torch_class(theirs, **options)
-    run_torch(theirs_opt, theirs, 20)
+    run_steps(theirs_opt, theirs, 20)
     ours = kernn_params([p.detach().numpy() for p in theirs])
     ours_opt = ours_class(ours, lr=0.9)
     ours_opt.load_state_dict(theirs_opt.state_dict())
     assert ours_opt.param_groups[0]["lr"] == options["lr"]
-    assert_trajectories_close(run_kernn(ours_opt, ours, 30, first_step=20),
-                              run_torch(theirs_opt, theirs, 30, first_step=20), np.float64)
+    assert_trajectories_close(run_steps(ours_opt, ours, 30, first_step=20),
+                              run_steps(theirs_opt, theirs, 30, first_step=20), np.float64)
 
 
 @pytest.mark.parametrize("case", STATEFUL_CASES, ids=case_id)
@@ -295,7 +284,7 @@ def test_kernn_state_dict_loads_into_torch(case):
     values = initial_values(np.float64)
     ours = kernn_params(values)
     ours_opt = ours_class(ours, **options)
-    run_kernn(ours_opt, ours, 20)
+    run_steps(ours_opt, ours, 20)
     sd = ours_opt.state_dict()
     as_torch = {"param_groups": sd["param_groups"],
                 "state": {i: {k: torch.from_numpy(v.numpy().copy()) if isinstance(v, kernn.Tensor) else v
@@ -303,8 +292,8 @@ def test_kernn_state_dict_loads_into_torch(case):
     theirs = torch_params([p.detach().numpy() for p in ours])
     theirs_opt = torch_class(theirs, lr=0.9)
     theirs_opt.load_state_dict(as_torch)
-    assert_trajectories_close(run_kernn(ours_opt, ours, 30, first_step=20),
-                              run_torch(theirs_opt, theirs, 30, first_step=20), np.float64)
+    assert_trajectories_close(run_steps(ours_opt, ours, 30, first_step=20),
+                              run_steps(theirs_opt, theirs, 30, first_step=20), np.float64)
 
 
 def test_loaded_state_is_a_copy_cast_to_the_parameter_dtype():
@@ -321,7 +310,7 @@ def test_loaded_state_is_a_copy_cast_to_the_parameter_dtype():
 def test_load_state_dict_rejects_mismatched_dicts():
     params = kernn_params(initial_values(np.float64))
     opt = Adam([{"params": params[:2]}, {"params": params[2:]}])
-    run_kernn(opt, params, 2)
+    run_steps(opt, params, 2)
     good = opt.state_dict()
     with pytest.raises(ValueError, match="2 parameter groups, the optimizer has 1"):
         Adam(kernn_params(initial_values(np.float64))).load_state_dict(good)
@@ -340,7 +329,7 @@ def test_load_state_dict_rejects_mismatched_dicts():
 def test_adam_state_dict_loads_into_adamw_as_adamw():
     params = kernn_params(initial_values(np.float64))
     adam = Adam(params, lr=0.01, weight_decay=0.1)
-    run_kernn(adam, params, 3)
+    run_steps(adam, params, 3)
     adamw = AdamW(kernn_params(initial_values(np.float64)))
     adamw.load_state_dict(adam.state_dict())
     assert adamw.param_groups[0]["decoupled_weight_decay"] is True
@@ -464,7 +453,7 @@ def test_user_subclass_with_its_own_step_and_a_required_option():
         SignSGD(params)
     opt = SignSGD([{"params": params[:2], "lr": 0.5}, {"params": params[2:], "lr": 0.25}])
     scheduler = kernn.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
-    set_kernn_grads(params, 0)
+    set_grads(params, 0)
     expected = params[3].detach().numpy() - 0.25 * np.sign(params[3].grad.numpy())
     opt.step()
     np.testing.assert_array_equal(params[3].detach().numpy(), expected)

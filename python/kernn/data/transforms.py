@@ -92,13 +92,17 @@ class ToTensor:
             raise ValueError(
                 f"ToTensor: expected an image of shape (H, W) or (H, W, C), got shape {array.shape}"
             )
+        # One copy, straight into the contiguous channels-first result (a transposed
+        # (H, W, C) image would otherwise be converted first and made contiguous after).
         if array.dtype == np.uint8:
-            array = array.astype(np.float32) / np.float32(255)
+            out = np.array(array, dtype=np.float32, order="C")
+            out /= np.float32(255)
         elif array.dtype.kind == "f":
-            array = array.astype(np.float64 if array.dtype == np.float64 else np.float32)
+            out = np.array(array, dtype=np.float64 if array.dtype == np.float64 else np.float32,
+                           order="C")
         else:
             raise TypeError(f"ToTensor: expected a uint8 or float image, got dtype {array.dtype}")
-        return _kernn().from_numpy(np.ascontiguousarray(array))
+        return _kernn().from_numpy(out)
 
     def __repr__(self):
         return "ToTensor()"

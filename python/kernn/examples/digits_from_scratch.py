@@ -55,12 +55,6 @@ def build_model(recipe):
     return model
 
 
-def accuracy(model, x, y):
-    with kernn.no_grad():
-        scores = model(kernn.from_numpy(x)).numpy()
-    return float(np.mean(scores.argmax(axis=1) == y))
-
-
 def train_original(model, x, y, args):
     """Full-batch gradient descent on J = (1/m) sum_i 1/2 ||y_i - a_i||^2: one step per epoch."""
     inputs = kernn.from_numpy(x)
@@ -184,8 +178,8 @@ def main(argv=None):
           f"({timings['loops'] / timings['vectorised']:.0f}x), max difference {difference:.1e}")
     metrics = {
         "recipe": args.recipe,
-        "train_accuracy": accuracy(model, x_train, y_train),
-        "test_accuracy": accuracy(model, x_test, y_test),
+        "train_accuracy": _common.evaluate_accuracy(model, x_train, y_train),
+        "test_accuracy": _common.evaluate_accuracy(model, x_test, y_test),
         "final_cost": costs[-1],
         "costs": costs,
         "forward_loops_ms": timings["loops"] * 1e3,

@@ -15,7 +15,7 @@ from ..ops import activation as _act
 from ..ops import linear as _lin
 from ..ops import loss as _loss
 from .. import _C
-from ..ops.conv import conv2d
+from ..ops.conv import _check_float_tensor as _check_float, _records, conv2d
 from ..ops.norm import batch_norm, batch_norm_relu
 from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from ..random import default_generator
@@ -31,25 +31,9 @@ __all__ = [
 _REDUCTIONS = ("mean", "sum", "none")
 
 
-def _records(*tensors):
-    if not _mode.enabled:
-        return False
-    for t in tensors:
-        if t is not None and t._rg:
-            return True
-    return False
-
-
 def _check_tensor(x, op, arg):
     if not isinstance(x, Tensor):
         raise TypeError(f"{op}: argument '{arg}' must be a kernn.Tensor, got {type(x).__name__}")
-
-
-def _check_float(x, op, arg):
-    _check_tensor(x, op, arg)
-    if x._data.dtype.kind != "f":
-        raise TypeError(f"{op}: argument '{arg}' must be a float32 or float64 tensor, got "
-                        f"kernn.{x.dtype.name}")
 
 
 # ---- linear ---------------------------------------------------------------------------------

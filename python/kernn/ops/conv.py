@@ -8,7 +8,8 @@ computes only the gradients asked for (input, weight and bias; each sums in a fi
 from __future__ import annotations
 
 from .. import _C
-from ..autograd import Function
+from ..autograd import Function, _mode
+from ..tensor import Tensor, _new
 from . import c_contiguous
 
 
@@ -57,8 +58,6 @@ def _pair(value, op, arg):
 
 
 def _check_float_tensor(t, op, arg):
-    from ..tensor import Tensor
-
     if not isinstance(t, Tensor):
         raise TypeError(f"{op}: argument '{arg}' must be a kernn.Tensor, got {type(t).__name__}")
     if t._data.dtype.kind != "f":
@@ -67,9 +66,13 @@ def _check_float_tensor(t, op, arg):
 
 
 def _records(*tensors):
-    from ..autograd import _mode
-
-    return _mode.enabled and any(t is not None and t._rg for t in tensors)
+    """Whether an op on ``tensors`` (None allowed) goes on the autograd graph."""
+    if not _mode.enabled:
+        return False
+    for t in tensors:
+        if t is not None and t._rg:
+            return True
+    return False
 
 
 def _same_padding(weight_shape, stride, dilation):
@@ -109,8 +112,6 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         >>> kernn.nn.functional.conv2d(x, w, padding=1).shape
         kernn.Size([8, 16, 32, 32])
     """
-    from ..tensor import _new
-
     op = "conv2d"
     _check_float_tensor(input, op, "input")
     _check_float_tensor(weight, op, "weight")

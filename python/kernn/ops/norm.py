@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from .. import _C
 from ..autograd import Function
+from ..tensor import Tensor, _new
 from . import c_contiguous
+from .conv import _check_float_tensor, _records
 
 
 class BatchNormFunction(Function):
@@ -82,9 +84,6 @@ def batch_norm_relu(input, running_mean, running_var, weight=None, bias=None, tr
 
 
 def _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps, relu):
-    from ..tensor import Tensor, _new
-    from .conv import _check_float_tensor, _records
-
     op = "batch_norm"
     _check_float_tensor(input, op, "input")
     for name, t in (("weight", weight), ("bias", bias)):

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from .. import _C
 from ..autograd import Function
+from ..tensor import _new
 from . import c_contiguous
+from .conv import _check_float_tensor, _pair, _records
 
 
 class MaxPool2dFunction(Function):
@@ -78,9 +80,6 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
         >>> kernn.nn.functional.max_pool2d(kernn.randn(1, 3, 8, 8), 2).shape
         kernn.Size([1, 3, 4, 4])
     """
-    from ..tensor import _new
-    from .conv import _check_float_tensor, _pair, _records
-
     op = "max_pool2d"
     _check_float_tensor(input, op, "input")
     k = _pair(kernel_size, op, "kernel_size")
@@ -115,9 +114,6 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
         tensor([[[[1., 1.],
                   [1., 1.]]]])
     """
-    from ..tensor import _new
-    from .conv import _check_float_tensor, _pair, _records
-
     op = "avg_pool2d"
     _check_float_tensor(input, op, "input")
     k = _pair(kernel_size, op, "kernel_size")
@@ -146,9 +142,6 @@ def adaptive_avg_pool2d(input, output_size):
         >>> kernn.nn.functional.adaptive_avg_pool2d(kernn.randn(2, 8, 7, 7), 1).shape
         kernn.Size([2, 8, 1, 1])
     """
-    from ..tensor import _new
-    from .conv import _check_float_tensor, _pair, _records
-
     op = "adaptive_avg_pool2d"
     _check_float_tensor(input, op, "input")
     if isinstance(output_size, (tuple, list)) and len(output_size) == 2:

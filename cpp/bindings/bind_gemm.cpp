@@ -14,15 +14,6 @@ namespace kernn::bind {
 
 namespace {
 
-// True when the byte ranges of `a` and `b` overlap (both C-contiguous): an in-place C that
-// aliases an input would be overwritten while it is still being read.
-bool overlaps(const py::array& a, const py::array& b) {
-  if (a.nbytes() == 0 || b.nbytes() == 0) return false;
-  const char* a0 = static_cast<const char*>(a.data());
-  const char* b0 = static_cast<const char*>(b.data());
-  return a0 < b0 + b.nbytes() && b0 < a0 + a.nbytes();
-}
-
 // How error messages name the call and its two matrix operands.
 struct GemmNames {
   const char* op;

@@ -73,7 +73,8 @@ struct MicroKernel {
   MicroKernelFn<T> edge[kMaxFewRows] = {};
 };
 
-// The portable transposing pack (gemm_microkernel_generic.cpp) and the AVX2 one.
+// The portable transposing pack (gemm_microkernel_generic.cpp), the AVX2 one, and AVX-512's
+// for float (the AVX-512 double kernels use AVX2's).
 template <typename T>
 void transpose_pack_generic(const T* src, std::int64_t ld, int rows, std::int64_t kc, int width,
                             T* dst);
@@ -81,6 +82,8 @@ void transpose_pack_generic(const T* src, std::int64_t ld, int rows, std::int64_
 template <typename T>
 void transpose_pack_avx2(const T* src, std::int64_t ld, int rows, std::int64_t kc, int width,
                          T* dst);
+void transpose_pack_avx512(const float* src, std::int64_t ld, int rows, std::int64_t kc,
+                           int width, float* dst);
 #endif
 
 // One per ISA; avx2/avx512 exist only on x86 builds and may only be called on a CPU that

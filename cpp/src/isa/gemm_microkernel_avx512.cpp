@@ -7,6 +7,8 @@
 // 4 x 4 sums of 16 / 8 lanes) for products with few rows or columns and B stored transposed.
 #include <immintrin.h>
 
+#include <algorithm>
+
 #include "gemm_microkernel_simd.h"
 
 namespace kernn::gemm_detail {
@@ -90,6 +92,31 @@ struct Avx512Double {
   }
 };
 
+// dst[q * width + i] = src[i * ld + q] for q < 4 and i < 4 * chunks (chunks <= 4): register j
+// holds the 4 columns of rows j, j + 4, j + 8, j + 12 in its four 128-bit lanes (loaded, then
+// inserted from memory: no shuffle), so one in-lane 4 x 4 transpose (8 shuffles) leaves each
+// register with one column of all 16 rows. Lanes past `chunks` are undefined and not stored.
+__attribute__((always_inline)) inline void transpose_4_columns(const float* src, std::int64_t ld,
+                                                               int chunks, float* dst,
+                                                               int width) {
+  __m512 r[4];
+  for (int j = 0; j < 4; ++j) {
+    r[j] = _mm512_castps128_ps512(_mm_loadu_ps(src + j * ld));
+    if (chunks > 1) r[j] = _mm512_insertf32x4(r[j], _mm_loadu_ps(src + (j + 4) * ld), 1);
+    if (chunks > 2) r[j] = _mm512_insertf32x4(r[j], _mm_loadu_ps(src + (j + 8) * ld), 2);
+    if (chunks > 3) r[j] = _mm512_insertf32x4(r[j], _mm_loadu_ps(src + (j + 12) * ld), 3);
+  }
+  const __m512d t0 = _mm512_castps_pd(_mm512_unpacklo_ps(r[0], r[1]));
+  const __m512d t1 = _mm512_castps_pd(_mm512_unpackhi_ps(r[0], r[1]));
+  const __m512d t2 = _mm512_castps_pd(_mm512_unpacklo_ps(r[2], r[3]));
+  const __m512d t3 = _mm512_castps_pd(_mm512_unpackhi_ps(r[2], r[3]));
+  const __mmask16 mask = static_cast<__mmask16>((1u << (4 * chunks)) - 1u);
+  _mm512_mask_storeu_ps(dst, mask, _mm512_castpd_ps(_mm512_unpacklo_pd(t0, t2)));
+  _mm512_mask_storeu_ps(dst + width, mask, _mm512_castpd_ps(_mm512_unpackhi_pd(t0, t2)));
+  _mm512_mask_storeu_ps(dst + 2 * width, mask, _mm512_castpd_ps(_mm512_unpacklo_pd(t1, t3)));
+  _mm512_mask_storeu_ps(dst + 3 * width, mask, _mm512_castpd_ps(_mm512_unpackhi_pd(t1, t3)));
+}
+
 constexpr int kFloatMR = 12;
 constexpr int kDoubleMR = 12;
 constexpr int kShortMR = 6;
@@ -98,11 +125,36 @@ constexpr int kDotAcc = 16;
 
 }  // namespace
 
+// The transposing pack (kernn/gemm_microkernel.h) in steps of 4 columns: all rows' groups of
+// 16 (and one group of 4, 8 or 12), so each step writes 4 whole rows of the panel; the last
+// rows % 4 rows and kc % 4 columns one by one.
+void transpose_pack_avx512(const float* src, std::int64_t ld, int rows, std::int64_t kc,
+                           int width, float* dst) {
+  const int rows4 = rows / 4 * 4;
+  std::int64_t p = 0;
+  for (; p + 4 <= kc; p += 4) {
+    const float* s = src + p;
+    float* d = dst + p * width;
+    for (int r = 0; r < rows4; r += 16) {
+      transpose_4_columns(s + r * ld, ld, std::min(4, (rows4 - r) / 4), d + r, width);
+    }
+    for (int q = 0; q < 4; ++q) {
+      for (int r = rows4; r < rows; ++r) d[q * width + r] = s[r * ld + q];
+      for (int r = rows; r < width; ++r) d[q * width + r] = 0.0f;
+    }
+  }
+  for (; p < kc; ++p) {
+    float* d = dst + p * width;
+    for (int r = 0; r < rows; ++r) d[r] = src[r * ld + p];
+    for (int r = rows; r < width; ++r) d[r] = 0.0f;
+  }
+}
+
 template <>
 MicroKernel<float> microkernel_avx512<float>() {
   return with_edge_kernels<SimdTiles<Avx512Float, 2>>({"avx512", kFloatMR, 32, 256, 512, 3072,
           &simd_microkernel<Avx512Float, kFloatMR, 2>,
-          &transpose_pack_avx2<float>, &simd_dots<Avx512Float, kDotAcc>});
+          &transpose_pack_avx512, &simd_dots<Avx512Float, kDotAcc>});
 }
 
 template <>

@@ -168,7 +168,7 @@ template <>
 MicroKernel<float> microkernel_avx512_short<float>() {
   return with_edge_kernels<SimdTiles<Avx512Float, 4>>({"avx512", kShortMR, 64, 256, 512, 3072,
           &simd_microkernel<Avx512Float, kShortMR, 4>,
-          &transpose_pack_avx2<float>, &simd_dots<Avx512Float, kDotAcc>});
+          &transpose_pack_avx512, &simd_dots<Avx512Float, kDotAcc>});
 }
 
 template <>

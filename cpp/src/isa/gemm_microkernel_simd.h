@@ -112,6 +112,11 @@ void simd_dot_tile(std::int64_t k, const typename V::T* x, std::int64_t ldx,
 #pragma GCC unroll 16
     for (int j = 0; j < RY; ++j) acc[i][j] = V::zero();
   }
+  // The y rows stream from L2 (a batch-1 layer reads each weight once), RY of them at once,
+  // more than the hardware prefetchers follow: each step prefetches every row 128 bytes ahead
+  // (batch-1 784 x 500 layer: 11-13 % faster; 256 bytes ahead was 3 % slower than 128, 512
+  // bytes slower still).
+  constexpr std::int64_t kPrefetchAhead = 128 / sizeof(typename V::T);
   std::int64_t p = 0;
   for (; p + L <= k; p += L) {
     R xv[RX];
@@ -119,6 +124,7 @@ void simd_dot_tile(std::int64_t k, const typename V::T* x, std::int64_t ldx,
     for (int i = 0; i < RX; ++i) xv[i] = V::load(x + i * ldx + p);
 #pragma GCC unroll 16
     for (int j = 0; j < RY; ++j) {
+      __builtin_prefetch(ys[j] + p + kPrefetchAhead);
       const R yv = V::load(ys[j] + p);
 #pragma GCC unroll 16
       for (int i = 0; i < RX; ++i) acc[i][j] = V::fmadd(xv[i], yv, acc[i][j]);

@@ -1,0 +1,120 @@
+"""Two builds of kernn's GEMM (and torch.mm) in one process, call by call: is a change faster?
+
+On a shared machine a library's speed drifts by 10-20 % within seconds, more than most kernel
+changes move it, so timing two builds one after the other (or in 20 ms blocks) cannot tell a
+3 % gain from the drift. Here both extension modules are loaded side by side (the same
+PyInit__C under two module names) and every round calls base, new and torch once each on the
+same arrays; each round gives the ratio new/base from two calls a few milliseconds apart, and
+the median of those ratios is what the change is worth. Loading the same build twice gives
+1.00 +- 0.015 (an A/A test of this script).
+
+    # keep the current build as the baseline, rebuild with the change, compare:
+    cp python/kernn/_C*.so /tmp/base_C.so
+    cmake --build build/dev
+    PYTHONPATH=python python benchmarks/ab_gemm.py --base /tmp/base_C.so
+    PYTHONPATH=python python benchmarks/ab_gemm.py --base /tmp/base_C.so --threads 2 \\
+        --shapes 1x784x500T 100x784x500T 1024x1024x1024
+
+Shapes are MxKxN with an optional suffix: T for B stored transposed (x W^T), TA for A stored
+transposed (dW = dy^T x). The default set is the squares and the perceptron's products.
+"""
+
+import argparse
+import importlib.machinery
+import importlib.util
+import os
+import statistics
+import time
+
+# numpy's OpenBLAS is not timed here; one thread keeps its idle workers off the cores.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+import kernn  # noqa: E402
+
+DEFAULT_SHAPES = ["1x784x500T", "100x784x500T", "100x500x10T", "500x100x784TA", "100x500x784",
+                  "256x256x256", "512x512x512", "1024x1024x1024"]
+
+
+def load_extension(name, path):
+    """The kernn._C built at `path`, imported as module `name` (its PyInit__C is found by the
+    last component of the name, so any `<package>._C` works)."""
+    loader = importlib.machinery.ExtensionFileLoader(name, path)
+    spec = importlib.util.spec_from_file_location(name, path, loader=loader)
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
+
+
+def parse_shape(text):
+    body, trans_a, trans_b = text, False, False
+    if body.endswith("TA"):
+        body, trans_a = body[:-2], True
+    elif body.endswith("T"):
+        body, trans_b = body[:-1], True
+    m, k, n = (int(v) for v in body.split("x"))
+    return m, k, n, trans_a, trans_b
+
+
+def compare(base, new, shape, seconds, rng):
+    m, k, n, trans_a, trans_b = shape
+    a = rng.standard_normal((k, m) if trans_a else (m, k)).astype(np.float32)
+    b = rng.standard_normal((n, k) if trans_b else (k, n)).astype(np.float32)
+    c = np.empty((m, n), np.float32)
+    ta, tb = torch.from_numpy(a), torch.from_numpy(b)
+    ta, tb = (ta.t() if trans_a else ta), (tb.t() if trans_b else tb)
+    tc = torch.empty((m, n))
+    calls = {
+        "base": lambda: base.gemm(a, b, c, trans_a=trans_a, trans_b=trans_b),
+        "new": lambda: new.gemm(a, b, c, trans_a=trans_a, trans_b=trans_b),
+        "torch": lambda: torch.mm(ta, tb, out=tc),
+    }
+    for fn in calls.values():  # warm-up: packing buffers, thread teams
+        fn()
+    times = {name: [] for name in calls}
+    clock = time.perf_counter
+    start = clock()
+    while clock() - start < seconds:
+        for name, fn in calls.items():
+            t = clock()
+            fn()
+            times[name].append(clock() - t)
+    new_over_base = statistics.median(
+        base_t / new_t for base_t, new_t in zip(times["base"], times["new"]))
+    new_over_torch = statistics.median(
+        torch_t / new_t for torch_t, new_t in zip(times["torch"], times["new"]))
+    gflops = {name: 2.0 * m * n * k / statistics.median(ts) / 1e9 for name, ts in times.items()}
+    return gflops, new_over_base, new_over_torch, len(times["new"])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--base", required=True, help="path of the baseline build's _C*.so")
+    parser.add_argument("--new", default=None,
+                        help="path of the build to test (default: the kernn on the path)")
+    parser.add_argument("--shapes", nargs="+", default=DEFAULT_SHAPES)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--seconds", type=float, default=3.0, help="per shape")
+    args = parser.parse_args()
+
+    base = load_extension("ab_base._C", args.base)
+    new = load_extension("ab_new._C", args.new) if args.new else kernn._C
+    for module in (base, new):
+        module.set_num_threads(args.threads)
+    torch.set_num_threads(args.threads)
+    rng = np.random.default_rng(0)
+    print(f"threads {args.threads}; GFLOP/s (medians) and the median per-round speed ratios "
+          f"(> 1: new faster)")
+    print(f"{'shape':>16} {'base':>7} {'new':>7} {'torch':>7} {'new/base':>9} "
+          f"{'new/torch':>9} {'rounds':>7}")
+    for text in args.shapes:
+        gflops, vs_base, vs_torch, rounds = compare(base, new, parse_shape(text), args.seconds,
+                                                    rng)
+        print(f"{text:>16} {gflops['base']:7.1f} {gflops['new']:7.1f} {gflops['torch']:7.1f} "
+              f"{vs_base:9.3f} {vs_torch:9.3f} {rounds:7d}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,7 +1,8 @@
 // AVX2 + FMA GEMM micro-kernels (built with -mavx2 -mfma; called only when CPUID says so).
 // 16 ymm registers: float 6 x 16 and double 6 x 8 (12 accumulators, 2 B registers, 1 broadcast).
-// Also the transposing pack (8 x 8 / 4 x 4 register transposes) that AVX-512 reuses, tiles of
-// exactly 1-4 rows for C with that few rows, and dot tiles (up to 4 x 2 sums of 8 / 4 lanes).
+// Also the transposing pack (8 x 8 / 4 x 4 register transposes; AVX-512 reuses it for double),
+// tiles of exactly 1-4 rows for C with that few rows, and dot tiles (up to 4 x 2 sums of 8 / 4
+// lanes).
 #include <immintrin.h>
 
 #include "gemm_microkernel_simd.h"

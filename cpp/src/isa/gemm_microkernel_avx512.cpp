@@ -5,6 +5,7 @@
 // accumulators, and m = 6 fills it where it would leave half of a 12-row tile empty. For C with
 // at most 4 rows, tiles of exactly that many rows by 4 registers; and the dot tiles (up to
 // 4 x 4 sums of 16 / 8 lanes) for products with few rows or columns and B stored transposed.
+// The float kernels pack with 16 x 4 register transposes; the double ones use AVX2's pack.
 #include <immintrin.h>
 
 #include <algorithm>

@@ -15,6 +15,10 @@ the median of those ratios is what the change is worth. Loading the same build t
     PYTHONPATH=python python benchmarks/ab_gemm.py --base /tmp/base_C.so --threads 2 \\
         --shapes 1x784x500T 100x784x500T 1024x1024x1024
 
+With more than one thread, the new/torch column is not a fair figure: torch's OpenMP runtime and
+kernn's alternate call by call, each one's idle workers spinning on the cores the other needs
+(benchmarks/timing.py); new/base is fine, both builds sharing one runtime and its workers.
+
 Shapes are MxKxN with an optional suffix: T for B stored transposed (x W^T), TA for A stored
 transposed (dW = dy^T x). The default set is the squares and the perceptron's products.
 """

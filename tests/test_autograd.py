@@ -136,6 +136,33 @@ def test_grads_are_contiguous_writeable_arrays_of_the_leaf_dtype():
     assert g.dtype == np.float32 and g.flags.c_contiguous and g.flags.writeable
 
 
+def test_leaves_reached_through_pass_through_ops_get_gradient_arrays_of_their_own():
+    # add hands one array to both operands, a view hands its gradient on unchanged: each leaf
+    # must still own its .grad, so changing one in place leaves the others as they were.
+    a = kernn.ones(2, 3, requires_grad=True)
+    b = kernn.ones(2, 3, requires_grad=True)
+    c = kernn.ones(6, requires_grad=True)
+    ((a + b + c.view(2, 3)) * 2).sum().backward()  # the product's gradient is writeable
+    grads = [a.grad.numpy(), b.grad.numpy(), c.grad.numpy()]
+    for i, g in enumerate(grads):
+        for other in grads[i + 1:]:
+            assert not np.shares_memory(g, other)
+    a.grad.numpy().fill(0)
+    assert b.grad.tolist() == [[2.0] * 3] * 2 and c.grad.tolist() == [2.0] * 6
+
+
+def test_backward_leaves_the_callers_gradient_array_alone():
+    x = kernn.zeros(2, 3, requires_grad=True)
+    seed = np.arange(6, dtype=np.float32).reshape(2, 3)
+    (x + 0).backward(kernn.from_numpy(seed))  # add passes the gradient through to x
+    leaf = kernn.zeros(2, 3, requires_grad=True)
+    leaf.backward(seed)  # a leaf as the root takes the gradient directly
+    for t in (x, leaf):
+        assert not np.shares_memory(t.grad.numpy(), seed)
+        t.grad.numpy().fill(-1)
+    np.testing.assert_array_equal(seed, np.arange(6, dtype=np.float32).reshape(2, 3))
+
+
 def test_graph_is_freed_after_backward():
     x = kernn.ones(100, requires_grad=True)
     y = x.exp()

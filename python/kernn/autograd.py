@@ -272,7 +272,18 @@ _object_new = object.__new__
 _NO_GRADS = [(False,) * n for n in range(8)]
 
 
-def _accumulate_leaf(leaf, g):
+def _memory_owner(a):
+    """The object that owns ``a``'s memory (numpy points every view's ``base`` at it)."""
+    return a if a.base is None else a.base
+
+
+def _accumulate_leaf(leaf, g, taken):
+    """Adds g to leaf.grad. ``taken`` maps id -> owner for the memory that must not become a
+    leaf's gradient as it is: the caller's ``gradient=`` array and every array already given
+    to a leaf in this backward. A pass-through backward (add, a view) hands one array to
+    several consumers; without the copy, two leaves' .grad would be one array and an in-place
+    change to one (zero_grad(set_to_none=False), ``grad.zero_()``) would change the other, or
+    the caller's gradient. Arrays a kernel has just made are taken as they are."""
     data = leaf._data
     if type(g) is not np.ndarray:
         g = np.asarray(g)
@@ -288,12 +299,27 @@ def _accumulate_leaf(leaf, g):
         g = g.astype(data.dtype)
     if leaf.grad is None:
         # Optimizer kernels need a C-contiguous, writeable gradient of the leaf's own.
-        if not g.flags.c_contiguous or not g.flags.writeable:
+        if (not g.flags.c_contiguous or not g.flags.writeable
+                or id(_memory_owner(g)) in taken):
             g = np.array(g, order="C")
+        owner = _memory_owner(g)
+        taken[id(owner)] = owner
         leaf.grad = _new_tensor(g)
     else:
-        # Out of place: the array already in .grad may be shared with another leaf's .grad.
+        # Out of place (torch adds in place; the values are the same).
         leaf.grad._data = leaf.grad._data + g
+
+
+def _zero_leaf_grad(leaf):
+    """zero_grad(set_to_none=False) for one leaf: its .grad filled with zeros in place, as in
+    torch (a reference the caller holds reads zeros too). Backward gives every leaf a gradient
+    array of its own (_accumulate_leaf), so no other tensor changes with it; a read-only
+    gradient (assigned by hand) is replaced by zeros instead."""
+    g = leaf.grad._data
+    if g.flags.writeable:
+        g.fill(0)
+    else:
+        leaf.grad._data = np.zeros_like(g)
 
 
 def backward(tensor, gradient=None, retain_graph=False):
@@ -325,19 +351,21 @@ def backward(tensor, gradient=None, retain_graph=False):
             )
         if g.dtype != data.dtype:
             g = g.astype(data.dtype)
+    # The caller's gradient array stays theirs: a leaf reached through pass-through ops copies it.
+    taken = {} if gradient is None else {id(_memory_owner(g)): _memory_owner(g)}
     root = tensor.grad_fn
     if root is None:
-        _accumulate_leaf(tensor, g)
+        _accumulate_leaf(tensor, g, taken)
         return
     prev = _mode.enabled
     _mode.enabled = False
     try:
-        _run_backward(root, tensor._output_nr, g, retain_graph)
+        _run_backward(root, tensor._output_nr, g, retain_graph, taken)
     finally:
         _mode.enabled = prev
 
 
-def _run_backward(root, root_output_nr, g, retain_graph):
+def _run_backward(root, root_output_nr, g, retain_graph, taken):
     # 1. Count, for every node reachable from the root, how many edges point at it.
     deps = {root: 0}
     stack = [root]
@@ -404,7 +432,7 @@ def _run_backward(root, root_output_nr, g, retain_graph):
             n, x = e
             if n is None:
                 if gi is not None:
-                    _accumulate_leaf(x, gi)
+                    _accumulate_leaf(x, gi, taken)
                 continue
             if gi is not None:
                 if n._n_outputs == 1:

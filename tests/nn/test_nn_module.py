@@ -71,8 +71,10 @@ def test_train_eval_propagates():
 def test_zero_grad():
     lin = nn.Linear(3, 2)
     lin(kernn.ones(1, 3)).sum().backward()
+    grad = lin.weight.grad
     lin.zero_grad(set_to_none=False)
-    assert (lin.weight.grad.numpy() == 0).all()
+    assert lin.weight.grad is grad  # zeroed in place, as torch does
+    assert (grad.numpy() == 0).all()
     lin.zero_grad()
     assert lin.weight.grad is None
 

@@ -147,6 +147,18 @@ def test_parameters_without_grad_are_skipped_and_get_no_state(ours_class, torch_
     assert set(ours_opt.state_dict()["state"]) == {0, 2, 3}
 
 
+def test_zero_grad_of_one_optimizer_leaves_another_optimizers_gradients_alone():
+    # (a + b) * 2 gives both leaves the same upstream array; each must own its .grad, or zeroing a's
+    # in place would zero b's too before b's optimizer steps.
+    a = kernn.ones(3, requires_grad=True)
+    b = kernn.ones(3, requires_grad=True)
+    ((a + b) * 2).sum().backward()
+    SGD([a], lr=0.1).zero_grad(set_to_none=False)
+    SGD([b], lr=0.25).step()
+    assert a.grad.tolist() == [0.0] * 3
+    np.testing.assert_array_equal(b.detach().numpy(), np.full(3, 0.5, np.float32))
+
+
 def test_zero_grad_sets_none_by_default_and_zeros_on_request():
     values = initial_values(np.float64)
     params = kernn_params(values)

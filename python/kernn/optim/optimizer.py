@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..autograd import enable_grad
+from ..autograd import _zero_leaf_grad, enable_grad
 from ..tensor import Tensor, from_numpy
 
 __all__ = ["Optimizer", "required"]
@@ -274,7 +274,7 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 else:
-                    _array_of(p.grad).fill(0)
+                    _zero_leaf_grad(p)
 
     def step(self, closure: Callable[[], Any] | None = None):
         """Perform one optimization step on every parameter that has a gradient.

@@ -13,6 +13,7 @@ from collections import OrderedDict, namedtuple
 import numpy as np
 
 from ...tensor import _BY_NAME as _DTYPE_NAMES
+from ...autograd import _zero_leaf_grad
 from ...tensor import Tensor, _new, _np_dtype
 from ..parameter import Parameter
 
@@ -280,8 +281,7 @@ class Module:
                 if set_to_none:
                     p.grad = None
                 else:
-                    # A fresh array rather than an in-place fill: .grad arrays may be shared.
-                    p.grad = _new(np.zeros_like(p.grad._data))
+                    _zero_leaf_grad(p)
 
     def apply(self, fn):
         """Calls fn(module) on every descendant and then on self (as torch); returns self."""

@@ -1,5 +1,5 @@
 // The direct convolution's loops and register tiles, written once over a vector-traits class V
-// and instantiated by each ISA file (conv_direct_avx512.cpp) with its own intrinsics, as
+// and instantiated by each ISA file (conv_direct_avx512.cpp, with vec_avx512.h's traits), as
 // gemm_microkernel_simd.h is for the GEMM. Included only from those files: every instantiation
 // must live in a translation unit built with that ISA's flags, and everything here is in an
 // anonymous namespace so no instantiation is shared (merged by the linker) with code built for
@@ -198,7 +198,7 @@ inline void butterfly_stage(typename V::R* r) {
   alignas(64) static constexpr int hi_index[16] = {
       I::hi(0), I::hi(1), I::hi(2),  I::hi(3),  I::hi(4),  I::hi(5),  I::hi(6),  I::hi(7),
       I::hi(8), I::hi(9), I::hi(10), I::hi(11), I::hi(12), I::hi(13), I::hi(14), I::hi(15)};
-  const __m512i lo = V::lane_index(lo_index), hi = V::lane_index(hi_index);
+  const auto lo = V::lane_index(lo_index), hi = V::lane_index(hi_index);
 #pragma GCC unroll 16
   for (int i = 0; i < L; ++i) {
     if (i & H) continue;

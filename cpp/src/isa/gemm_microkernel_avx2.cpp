@@ -22,11 +22,11 @@ struct Avx2Float {
   static R mul(R a, R b) { return _mm256_mul_ps(a, b); }
   static R add(R a, R b) { return _mm256_add_ps(a, b); }
   static R max(R a, R b) { return _mm256_max_ps(a, b); }
-  using Tail = __m256i;
-  static Tail tail(int count) {
+  using Mask = __m256i;
+  static Mask first_lanes(int count) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(count), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
   }
-  static R load_tail(const T* p, Tail mask) { return _mm256_maskload_ps(p, mask); }
+  static R load(const T* p, Mask mask) { return _mm256_maskload_ps(p, mask); }
   // ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7))
   static T hsum(R r) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(r), _mm256_extractf128_ps(r, 1));
@@ -49,11 +49,11 @@ struct Avx2Double {
   static R mul(R a, R b) { return _mm256_mul_pd(a, b); }
   static R add(R a, R b) { return _mm256_add_pd(a, b); }
   static R max(R a, R b) { return _mm256_max_pd(a, b); }
-  using Tail = __m256i;
-  static Tail tail(int count) {
+  using Mask = __m256i;
+  static Mask first_lanes(int count) {
     return _mm256_cmpgt_epi64(_mm256_set1_epi64x(count), _mm256_setr_epi64x(0, 1, 2, 3));
   }
-  static R load_tail(const T* p, Tail mask) { return _mm256_maskload_pd(p, mask); }
+  static R load(const T* p, Mask mask) { return _mm256_maskload_pd(p, mask); }
   // (l0 + l2) + (l1 + l3)
   static T hsum(R r) {
     __m128d s = _mm_add_pd(_mm256_castpd256_pd128(r), _mm256_extractf128_pd(r, 1));

@@ -8,90 +8,11 @@
 // The float kernels pack with 16 x 4 register transposes; the double ones use AVX2's pack.
 #include <immintrin.h>
 
-#include <algorithm>
-
 #include "gemm_microkernel_simd.h"
+#include "vec_avx512.h"
 
 namespace kernn::gemm_detail {
 namespace {
-
-struct Avx512Float {
-  using T = float;
-  using R = __m512;
-  static constexpr int L = 16;
-  static R zero() { return _mm512_setzero_ps(); }
-  static R load(const T* p) { return _mm512_loadu_ps(p); }
-  static void store(T* p, R r) { _mm512_storeu_ps(p, r); }
-  static R set1(T x) { return _mm512_set1_ps(x); }
-  static R fmadd(R a, R b, R c) { return _mm512_fmadd_ps(a, b, c); }
-  static R mul(R a, R b) { return _mm512_mul_ps(a, b); }
-  static R add(R a, R b) { return _mm512_add_ps(a, b); }
-  static R max(R a, R b) { return _mm512_max_ps(a, b); }
-  using Tail = __mmask16;
-  static Tail tail(int count) { return static_cast<__mmask16>((1u << count) - 1u); }
-  static R load_tail(const T* p, Tail mask) { return _mm512_maskz_loadu_ps(mask, p); }
-  // Four levels of pairwise adds, 30 shuffles for 16 sums (16 separate hsums take 64). Sum of
-  // r[e] = ((v0 + v2) + (v1 + v3)) with v_l = (e[l] + e[l + 8]) + (e[l + 4] + e[l + 12]).
-  static constexpr bool kSumsOfL = true;
-  static void sums_of_l(const R* r, T* out) {
-    R h[8], q[4], t[2];
-    for (int e = 0; e < 8; ++e) {  // lanes 0-7: r[2e][l] + r[2e][l + 8]; 8-15: r[2e + 1]'s
-      h[e] = _mm512_add_ps(_mm512_shuffle_f32x4(r[2 * e], r[2 * e + 1], 0x44),
-                           _mm512_shuffle_f32x4(r[2 * e], r[2 * e + 1], 0xEE));
-    }
-    for (int e = 0; e < 4; ++e) {  // 128-bit lane c: r[4e + c]'s four partial sums
-      q[e] = _mm512_add_ps(_mm512_shuffle_f32x4(h[2 * e], h[2 * e + 1], 0x88),
-                           _mm512_shuffle_f32x4(h[2 * e], h[2 * e + 1], 0xDD));
-    }
-    for (int e = 0; e < 2; ++e) {  // lane c: [x0 + x2, x1 + x3, y0 + y2, y1 + y3] in each lane
-      t[e] = _mm512_add_ps(_mm512_shuffle_ps(q[2 * e], q[2 * e + 1], 0x44),
-                           _mm512_shuffle_ps(q[2 * e], q[2 * e + 1], 0xEE));
-    }
-    alignas(64) T w[16];  // w[4c + g] = sum of r[c + 4g]
-    _mm512_store_ps(w, _mm512_add_ps(_mm512_shuffle_ps(t[0], t[1], 0x88),
-                                     _mm512_shuffle_ps(t[0], t[1], 0xDD)));
-    for (int c = 0; c < 4; ++c) {
-      for (int g = 0; g < 4; ++g) out[c + 4 * g] = w[4 * c + g];
-    }
-  }
-};
-
-struct Avx512Double {
-  using T = double;
-  using R = __m512d;
-  static constexpr int L = 8;
-  static R zero() { return _mm512_setzero_pd(); }
-  static R load(const T* p) { return _mm512_loadu_pd(p); }
-  static void store(T* p, R r) { _mm512_storeu_pd(p, r); }
-  static R set1(T x) { return _mm512_set1_pd(x); }
-  static R fmadd(R a, R b, R c) { return _mm512_fmadd_pd(a, b, c); }
-  static R mul(R a, R b) { return _mm512_mul_pd(a, b); }
-  static R add(R a, R b) { return _mm512_add_pd(a, b); }
-  static R max(R a, R b) { return _mm512_max_pd(a, b); }
-  using Tail = __mmask8;
-  static Tail tail(int count) { return static_cast<__mmask8>((1u << count) - 1u); }
-  static R load_tail(const T* p, Tail mask) { return _mm512_maskz_loadu_pd(mask, p); }
-  // Three levels of pairwise adds for 8 sums. Sum of r[e] = (v0 + v1) with
-  // v_l = (e[l] + e[l + 4]) + (e[l + 2] + e[l + 6]).
-  static constexpr bool kSumsOfL = true;
-  static void sums_of_l(const R* r, T* out) {
-    R h[4], q[2];
-    for (int e = 0; e < 4; ++e) {  // lanes 0-3: r[2e][l] + r[2e][l + 4]; 4-7: r[2e + 1]'s
-      h[e] = _mm512_add_pd(_mm512_shuffle_f64x2(r[2 * e], r[2 * e + 1], 0x44),
-                           _mm512_shuffle_f64x2(r[2 * e], r[2 * e + 1], 0xEE));
-    }
-    for (int e = 0; e < 2; ++e) {  // 128-bit lane c: r[4e + c]'s two partial sums
-      q[e] = _mm512_add_pd(_mm512_shuffle_f64x2(h[2 * e], h[2 * e + 1], 0x88),
-                           _mm512_shuffle_f64x2(h[2 * e], h[2 * e + 1], 0xDD));
-    }
-    alignas(64) T w[8];  // w[2c + g] = sum of r[c + 4g]
-    _mm512_store_pd(w, _mm512_add_pd(_mm512_shuffle_pd(q[0], q[1], 0x00),
-                                     _mm512_shuffle_pd(q[0], q[1], 0xFF)));
-    for (int c = 0; c < 4; ++c) {
-      for (int g = 0; g < 2; ++g) out[c + 4 * g] = w[2 * c + g];
-    }
-  }
-};
 
 // dst[q * width + i] = src[i * ld + q] for q < 4 and i < 4 * chunks (chunks <= 4): register j
 // holds the 4 columns of rows j, j + 4, j + 8, j + 12 in its four 128-bit lanes (loaded, then
@@ -137,7 +58,7 @@ void transpose_pack_avx512(const float* src, std::int64_t ld, int rows, std::int
     const float* s = src + p;
     float* d = dst + p * width;
     for (int r = 0; r < rows4; r += 16) {
-      transpose_4_columns(s + r * ld, ld, std::min(4, (rows4 - r) / 4), d + r, width);
+      transpose_4_columns(s + r * ld, ld, rows4 - r >= 16 ? 4 : (rows4 - r) / 4, d + r, width);
     }
     for (int q = 0; q < 4; ++q) {
       for (int r = rows4; r < rows; ++r) d[q * width + r] = s[r * ld + q];
@@ -153,30 +74,30 @@ void transpose_pack_avx512(const float* src, std::int64_t ld, int rows, std::int
 
 template <>
 MicroKernel<float> microkernel_avx512<float>() {
-  return with_edge_kernels<SimdTiles<Avx512Float, 2>>({"avx512", kFloatMR, 32, 256, 512, 3072,
-          &simd_microkernel<Avx512Float, kFloatMR, 2>,
-          &transpose_pack_avx512, &simd_dots<Avx512Float, kDotAcc>});
+  return with_edge_kernels<SimdTiles<avx512::Float, 2>>({"avx512", kFloatMR, 32, 256, 512, 3072,
+          &simd_microkernel<avx512::Float, kFloatMR, 2>,
+          &transpose_pack_avx512, &simd_dots<avx512::Float, kDotAcc>});
 }
 
 template <>
 MicroKernel<double> microkernel_avx512<double>() {
-  return with_edge_kernels<SimdTiles<Avx512Double, 2>>({"avx512", kDoubleMR, 16, 256, 256, 3072,
-          &simd_microkernel<Avx512Double, kDoubleMR, 2>,
-          &transpose_pack_avx2<double>, &simd_dots<Avx512Double, kDotAcc>});
+  return with_edge_kernels<SimdTiles<avx512::Double, 2>>({"avx512", kDoubleMR, 16, 256, 256, 3072,
+          &simd_microkernel<avx512::Double, kDoubleMR, 2>,
+          &transpose_pack_avx2<double>, &simd_dots<avx512::Double, kDotAcc>});
 }
 
 template <>
 MicroKernel<float> microkernel_avx512_short<float>() {
-  return with_edge_kernels<SimdTiles<Avx512Float, 4>>({"avx512", kShortMR, 64, 256, 512, 3072,
-          &simd_microkernel<Avx512Float, kShortMR, 4>,
-          &transpose_pack_avx512, &simd_dots<Avx512Float, kDotAcc>});
+  return with_edge_kernels<SimdTiles<avx512::Float, 4>>({"avx512", kShortMR, 64, 256, 512, 3072,
+          &simd_microkernel<avx512::Float, kShortMR, 4>,
+          &transpose_pack_avx512, &simd_dots<avx512::Float, kDotAcc>});
 }
 
 template <>
 MicroKernel<double> microkernel_avx512_short<double>() {
-  return with_edge_kernels<SimdTiles<Avx512Double, 4>>({"avx512", kShortMR, 32, 256, 256, 3072,
-          &simd_microkernel<Avx512Double, kShortMR, 4>,
-          &transpose_pack_avx2<double>, &simd_dots<Avx512Double, kDotAcc>});
+  return with_edge_kernels<SimdTiles<avx512::Double, 4>>({"avx512", kShortMR, 32, 256, 256, 3072,
+          &simd_microkernel<avx512::Double, kShortMR, 4>,
+          &transpose_pack_avx2<double>, &simd_dots<avx512::Double, kDotAcc>});
 }
 
 // Few rows: 4 registers of columns (float 64, double 32), at most 4 x 4 accumulators; narrow:
@@ -184,17 +105,17 @@ MicroKernel<double> microkernel_avx512_short<double>() {
 template <>
 MicroKernel<float> microkernel_avx512_rows<float>(int rows, bool narrow) {
   if (narrow) {
-    return few_rows_microkernel<SimdTiles<Avx512Float, 1>>(microkernel_avx512<float>(), rows);
+    return few_rows_microkernel<SimdTiles<avx512::Float, 1>>(microkernel_avx512<float>(), rows);
   }
-  return few_rows_microkernel<SimdTiles<Avx512Float, 4>>(microkernel_avx512<float>(), rows);
+  return few_rows_microkernel<SimdTiles<avx512::Float, 4>>(microkernel_avx512<float>(), rows);
 }
 
 template <>
 MicroKernel<double> microkernel_avx512_rows<double>(int rows, bool narrow) {
   if (narrow) {
-    return few_rows_microkernel<SimdTiles<Avx512Double, 1>>(microkernel_avx512<double>(), rows);
+    return few_rows_microkernel<SimdTiles<avx512::Double, 1>>(microkernel_avx512<double>(), rows);
   }
-  return few_rows_microkernel<SimdTiles<Avx512Double, 4>>(microkernel_avx512<double>(), rows);
+  return few_rows_microkernel<SimdTiles<avx512::Double, 4>>(microkernel_avx512<double>(), rows);
 }
 
 }  // namespace kernn::gemm_detail

@@ -6,8 +6,8 @@
 //
 // V provides: T (float/double), R (register), L (lanes), zero(), load(p), store(p, r),
 // set1(x), fmadd(a, b, c) = a*b + c, mul, add, max(a, b) (returns b when either is NaN),
-// and for the dot tiles: Tail (a mask type), tail(count) (the first count < L lanes),
-// load_tail(p, tail) (those lanes of p, the others 0, nothing read past them) and kSumsOfL,
+// and for the dot tiles: Mask (a mask type), first_lanes(count) (the first count < L lanes),
+// load(p, mask) (those lanes of p, the others 0, nothing read past them) and kSumsOfL,
 // which says how the lanes of a register r are added, always by the same tree: when true,
 // sums_of_l(r[L], out[L]) sets out[e] to the sum of r[e]'s lanes for all e at once; when
 // false, hsum(r) returns the sum of one register's lanes.
@@ -131,13 +131,13 @@ void simd_dot_tile(std::int64_t k, const typename V::T* x, std::int64_t ldx,
     }
   }
   if (p < k) {
-    const auto tail = V::tail(static_cast<int>(k - p));
+    const auto tail = V::first_lanes(static_cast<int>(k - p));
     R xv[RX];
 #pragma GCC unroll 16
-    for (int i = 0; i < RX; ++i) xv[i] = V::load_tail(x + i * ldx + p, tail);
+    for (int i = 0; i < RX; ++i) xv[i] = V::load(x + i * ldx + p, tail);
 #pragma GCC unroll 16
     for (int j = 0; j < RY; ++j) {
-      const R yv = V::load_tail(ys[j] + p, tail);
+      const R yv = V::load(ys[j] + p, tail);
 #pragma GCC unroll 16
       for (int i = 0; i < RX; ++i) acc[i][j] = V::fmadd(xv[i], yv, acc[i][j]);
     }

@@ -53,12 +53,18 @@ def load_extension(name, path):
 
 
 def parse_shape(text):
+    """'MxKxN', 'MxKxNT' or 'MxKxNTA' -> (m, k, n, trans_a, trans_b); an argparse type."""
     body, trans_a, trans_b = text, False, False
     if body.endswith("TA"):
         body, trans_a = body[:-2], True
     elif body.endswith("T"):
         body, trans_b = body[:-1], True
-    m, k, n = (int(v) for v in body.split("x"))
+    parts = body.split("x")
+    if len(parts) != 3 or not all(p.isdigit() and int(p) > 0 for p in parts):
+        raise argparse.ArgumentTypeError(
+            f"shape {text!r}: expected MxKxN of positive integers, optionally followed by T "
+            f"(B transposed) or TA (A transposed), e.g. 100x784x500T")
+    m, k, n = (int(p) for p in parts)
     return m, k, n, trans_a, trans_b
 
 
@@ -98,13 +104,20 @@ def main():
     parser.add_argument("--base", required=True, help="path of the baseline build's _C*.so")
     parser.add_argument("--new", default=None,
                         help="path of the build to test (default: the kernn on the path)")
-    parser.add_argument("--shapes", nargs="+", default=DEFAULT_SHAPES)
+    parser.add_argument("--shapes", nargs="+", type=parse_shape,
+                        default=[parse_shape(s) for s in DEFAULT_SHAPES],
+                        help="MxKxN[T|TA], e.g. 100x784x500T (default: " + " ".join(DEFAULT_SHAPES) + ")")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seconds", type=float, default=3.0, help="per shape")
     args = parser.parse_args()
+    if args.seconds <= 0 or args.threads < 1:
+        parser.error("--seconds must be positive and --threads at least 1")
 
-    base = load_extension("ab_base._C", args.base)
-    new = load_extension("ab_new._C", args.new) if args.new else kernn._C
+    try:
+        base = load_extension("ab_base._C", args.base)
+        new = load_extension("ab_new._C", args.new) if args.new else kernn._C
+    except ImportError as exc:
+        parser.error(f"cannot load a kernn._C build: {exc}")
     for module in (base, new):
         module.set_num_threads(args.threads)
     torch.set_num_threads(args.threads)
@@ -113,9 +126,10 @@ def main():
           f"(> 1: new faster)")
     print(f"{'shape':>16} {'base':>7} {'new':>7} {'torch':>7} {'new/base':>9} "
           f"{'new/torch':>9} {'rounds':>7}")
-    for text in args.shapes:
-        gflops, vs_base, vs_torch, rounds = compare(base, new, parse_shape(text), args.seconds,
-                                                    rng)
+    for shape in args.shapes:
+        gflops, vs_base, vs_torch, rounds = compare(base, new, shape, args.seconds, rng)
+        m, k, n, trans_a, trans_b = shape
+        text = f"{m}x{k}x{n}" + ("TA" if trans_a else "T" if trans_b else "")
         print(f"{text:>16} {gflops['base']:7.1f} {gflops['new']:7.1f} {gflops['torch']:7.1f} "
               f"{vs_base:9.3f} {vs_torch:9.3f} {rounds:7d}", flush=True)
 

@@ -106,7 +106,7 @@ def main():
                         help="path of the build to test (default: the kernn on the path)")
     parser.add_argument("--shapes", nargs="+", type=parse_shape,
                         default=[parse_shape(s) for s in DEFAULT_SHAPES],
-                        help="MxKxN[T|TA], e.g. 100x784x500T (default: " + " ".join(DEFAULT_SHAPES) + ")")
+                        help=f"MxKxN[T|TA], e.g. 100x784x500T (default: {' '.join(DEFAULT_SHAPES)})")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seconds", type=float, default=3.0, help="per shape")
     args = parser.parse_args()

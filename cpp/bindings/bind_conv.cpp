@@ -12,6 +12,16 @@ namespace kernn::bind {
 
 namespace {
 
+// The float dtype of a conv2d call's input, with input and weight checked: that dtype for
+// both, C-contiguous.
+DType conv_dtype(const char* op, const py::array& x, const py::array& weight) {
+  const DType dt = float_dtype(x, op, "input");
+  require_contiguous(x, op, "input");
+  require_dtype(weight, dt, op, "weight");
+  require_contiguous(weight, op, "weight");
+  return dt;
+}
+
 // Checks input, weight and geometry of a conv2d call and computes the output size.
 Conv2dParams conv_params(const char* op, const py::array& x, const py::array& weight,
                          const py::object& stride, const py::object& padding,
@@ -76,11 +86,8 @@ py::array forward(const py::array& x, const py::array& weight,
                   const std::optional<py::array>& bias, const py::object& stride,
                   const py::object& padding, const py::object& dilation, std::int64_t groups) {
   const char* op = Reference ? "conv2d_reference" : "conv2d";
-  const DType dt = float_dtype(x, op, "input");
-  require_contiguous(x, op, "input");
-  require_dtype(weight, dt, op, "weight");
-  require_contiguous(weight, op, "weight");
-  const Conv2dParams p = conv_params(op, x, weight, stride, padding, dilation, groups);
+  const DType dt = conv_dtype(op, x, weight);
+    const Conv2dParams p = conv_params(op, x, weight, stride, padding, dilation, groups);
   check_allocation({p.N, p.K, p.Ho, p.Wo}, itemsize(dt), op, "the output");
   return dispatch(dt, [&](auto tag) {
     using T = decltype(tag);
@@ -110,8 +117,11 @@ void register_conv(py::module_& m) {
   m.def("conv2d_forward", &forward<false>, py::arg("input"), py::arg("weight"),
         py::arg("bias") = py::none(), py::arg("stride") = 1, py::arg("padding") = 0,
         py::arg("dilation") = 1, py::arg("groups") = 1,
-        (std::string(kForwardDoc) + "\nim2col + GEMM (bias in the GEMM epilogue); 1x1 stride-1 "
-                                    "unpadded convolutions skip im2col.").c_str());
+        (std::string(kForwardDoc) +
+         "\nThe direct kernel (AVX-512, unit width stride, output rows filling their vectors;\n"
+         "bias added as the tiles are stored), else im2col + GEMM (bias in the GEMM epilogue);\n"
+         "1x1 stride-1 unpadded convolutions are one GEMM. _conv2d_algorithms says which.")
+            .c_str());
   m.def("conv2d_forward_reference", &forward<true>, py::arg("input"), py::arg("weight"),
         py::arg("bias") = py::none(), py::arg("stride") = 1, py::arg("padding") = 0,
         py::arg("dilation") = 1, py::arg("groups") = 1,
@@ -123,11 +133,8 @@ void register_conv(py::module_& m) {
          const py::object& stride, const py::object& padding, const py::object& dilation,
          std::int64_t groups, const std::vector<bool>& output_mask) {
         const char* op = "conv2d_backward";
-        const DType dt = float_dtype(x, op, "input");
-        require_contiguous(x, op, "input");
-        require_dtype(weight, dt, op, "weight");
-        require_contiguous(weight, op, "weight");
-        require_dtype(dy, dt, op, "grad_output");
+        const DType dt = conv_dtype(op, x, weight);
+                require_dtype(dy, dt, op, "grad_output");
         require_contiguous(dy, op, "grad_output");
         const Conv2dParams p = conv_params(op, x, weight, stride, padding, dilation, groups);
         require_shape(dy, {p.N, p.K, p.Ho, p.Wo}, op, "grad_output");
@@ -173,11 +180,8 @@ void register_conv(py::module_& m) {
       [](const py::array& x, const py::array& weight, const py::object& stride,
          const py::object& padding, const py::object& dilation, std::int64_t groups) {
         const char* op = "_conv2d_algorithms";
-        const DType dt = float_dtype(x, op, "input");
-        require_contiguous(x, op, "input");  // the same checks as the conv2d it describes
-        require_dtype(weight, dt, op, "weight");
-        require_contiguous(weight, op, "weight");
-        const Conv2dParams p = conv_params(op, x, weight, stride, padding, dilation, groups);
+        const DType dt = conv_dtype(op, x, weight);  // the same checks as the conv2d it describes
+                const Conv2dParams p = conv_params(op, x, weight, stride, padding, dilation, groups);
         const ConvAlgorithms a = dispatch(dt, [&](auto tag) {
           return conv_algorithms<decltype(tag)>(p);
         });
@@ -191,16 +195,9 @@ void register_conv(py::module_& m) {
       py::arg("dilation") = 1, py::arg("groups") = 1,
       "Testing hook: which kernel conv2d_forward / conv2d_backward would run for these arrays\n"
       "-> {'forward', 'backward_input', 'backward_weight'}: 'direct', 'im2col' or 'pointwise'.");
-  m.def(
-      "_set_conv_direct",
-      [](bool enabled) {
-        const bool previous = conv_direct_enabled();
-        set_conv_direct_enabled(enabled);
-        return previous;
-      },
-      py::arg("enabled"),
-      "Testing hook: False sends every conv2d through im2col + GEMM (process-wide); returns\n"
-      "the previous setting.");
+  m.def("_set_conv_direct", &set_conv_direct_enabled, py::arg("enabled"),
+        "Testing hook: False sends every conv2d through im2col + GEMM (process-wide); returns\n"
+        "the previous setting.");
 }
 
 }  // namespace kernn::bind

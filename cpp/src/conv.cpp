@@ -101,29 +101,22 @@ ConvPlan conv_plan(const Conv2dParams& p) {
   return plan;
 }
 
-// Runs body(item, buffer) for item in [0, items) on a team of `threads` (static schedule),
-// each thread with its own buffer of `buffer_elems`. All the buffers are allocated here, before
-// the region: a std::bad_alloc must not leave an OpenMP region. Uninitialised (new T[], not
-// std::vector): the callers write every element before reading it.
-template <typename T, typename F>
-void parallel_items(std::int64_t items, std::int64_t buffer_elems, int threads, F&& body) {
-  std::unique_ptr<T[]> buffers(new T[static_cast<std::size_t>(threads * buffer_elems)]);
-#pragma omp parallel num_threads(threads)
-  {
-    T* buffer = buffers.get() + thread_id() * buffer_elems;
-#pragma omp for schedule(static)
-    for (std::int64_t it = 0; it < items; ++it) body(it, buffer);
-  }
-}
-
 // Runs body(item, buffer) for item in [0, items), in parallel over items when there are at
 // least as many items as threads (and we are not already in a parallel region), each thread
-// with its own buffer of `buffer_elems`; else in order on this thread.
+// with its own buffer of `buffer_elems`; else in order on this thread. The buffers are
+// allocated before the region (a std::bad_alloc must not leave an OpenMP region) and
+// uninitialised (new T[], not std::vector): the callers write every element before reading it.
 template <typename T, typename F>
 void for_items(std::int64_t items, std::int64_t buffer_elems, std::int64_t work_per_item, F&& body) {
   const int threads = max_threads();
   if (threads > 1 && items >= threads && worth_parallel(items * work_per_item)) {
-    parallel_items<T>(items, buffer_elems, threads, body);
+    std::unique_ptr<T[]> buffers(new T[static_cast<std::size_t>(threads * buffer_elems)]);
+#pragma omp parallel num_threads(threads)
+    {
+      T* buffer = buffers.get() + thread_id() * buffer_elems;
+#pragma omp for schedule(static)
+      for (std::int64_t it = 0; it < items; ++it) body(it, buffer);
+    }
     return;
   }
   std::unique_ptr<T[]> buffer(new T[static_cast<std::size_t>(buffer_elems)]);
@@ -156,8 +149,17 @@ struct DirectConv {
   const T* bias;
 };
 
-// Cap on the weight gradients' per-slot partial sums (both paths).
-constexpr std::int64_t kPartialBytes = std::int64_t(64) << 20;
+// Slots of a weight gradient (both paths): the units (images, or bands) are cut into at most
+// 8 consecutive runs, each summing into its own partial of `partial_elems`, fewer when the
+// partials would pass 64 MB. A function of the shapes only, so the sums and their order do not
+// depend on the thread count.
+template <typename T>
+std::int64_t weight_grad_slots(std::int64_t units, std::int64_t partial_elems) {
+  constexpr std::int64_t kPartialBytes = std::int64_t(64) << 20;
+  const std::int64_t cap =
+      std::max<std::int64_t>(1, kPartialBytes / (partial_elems * std::int64_t(sizeof(T))));
+  return std::max<std::int64_t>(1, std::min({units, std::int64_t(8), cap}));
+}
 
 // This CPU's direct kernels, or nullptr when it has none.
 template <typename T>
@@ -195,17 +197,22 @@ std::vector<std::int64_t> tap_offsets(std::int64_t channels, std::int64_t kh, st
   return offset;
 }
 
-// Whether the direct kernel suits an output grid `cols` wide: unit width stride, not a 1x1
-// (which is a plain GEMM), and at least 5/8 of each vector's lanes used (at 8 of 16 floats,
-// 64x256x8x8 -> 256 channels, im2col + GEMM measured 40 ms to the direct kernel's 57; at 10
-// of 16, 64x64x10x10 -> 64, the direct kernel 6.7 ms to 8.9).
+// The direct kernel's lanes when it may run a kh x kw convolution (this CPU has it, it is
+// enabled, and the kernel is not a 1x1, which is a plain GEMM), else 0.
+template <typename T>
+std::int64_t direct_lanes_for(std::int64_t kh, std::int64_t kw) {
+  if (kh * kw == 1 || !direct_enabled().load(std::memory_order_relaxed)) return 0;
+  return direct_lanes<T>();
+}
+
+// Whether the direct kernel suits an output grid `cols` wide (unit width stride): at least 5/8
+// of each vector's lanes used (at 8 of 16 floats, 64x256x8x8 -> 256 channels, im2col + GEMM
+// measured 40 ms to the direct kernel's 57; at 10 of 16, 64x64x10x10 -> 64, the direct kernel
+// 6.7 ms to 8.9).
 template <typename T>
 bool direct_suits(std::int64_t cols, std::int64_t kh, std::int64_t kw) {
-  const std::int64_t lanes = direct_lanes<T>();
-  if (lanes == 0 || !direct_enabled().load(std::memory_order_relaxed)) return false;
-  if (kh * kw == 1) return false;
-  const std::int64_t chunks = (cols + lanes - 1) / lanes;
-  return 8 * cols >= 5 * chunks * lanes;
+  const std::int64_t lanes = direct_lanes_for<T>(kh, kw);
+  return lanes > 0 && 8 * cols >= 5 * round_up(cols, lanes);
 }
 
 template <typename T>
@@ -256,8 +263,8 @@ void direct_conv(const DirectConv<T>& d, WeightAt&& weight_at) {
   std::int64_t best = -1;
   for (int i = 0; i < kernels.tile_count; ++i) {
     const conv_direct::ConvTile<T>& candidate = kernels.tiles[i];
-    const std::int64_t cost = (d.outputs + candidate.mr - 1) / candidate.mr * candidate.mr *
-                              ((slots + candidate.nv - 1) / candidate.nv * candidate.nv);
+    const std::int64_t cost =
+        round_up(d.outputs, candidate.mr) * round_up(slots, candidate.nv);
     if (best < 0 || cost < best) {
       best = cost;
       tile = &candidate;
@@ -303,34 +310,25 @@ void direct_conv(const DirectConv<T>& d, WeightAt&& weight_at) {
     std::fill(xp + padded - lanes, xp + padded, T(0));
   };
   const std::int64_t items = d.N * d.groups;
-  const std::int64_t item_work = kblocks * mr * slots * lanes * taps;
-  const int threads = max_threads();
-  if (threads > 1 && items >= threads && worth_parallel(items * item_work)) {
-    parallel_items<T>(items, padded, threads, [&](std::int64_t item, T* xp) {
-      pad_item(item, xp);
-      tile->conv_slots(job_for(item, xp), 0, slots);
-    });
-    return;
-  }
-  std::unique_ptr<T[]> xp(new T[static_cast<std::size_t>(padded)]);
   const std::int64_t tiles = (slots + nv - 1) / nv;
-  for (std::int64_t item = 0; item < items; ++item) {
-    pad_item(item, xp.get());
-    const conv_direct::DirectConvJob<T> job = job_for(item, xp.get());
-#pragma omp parallel for schedule(static) if (worth_parallel(item_work))
-    for (std::int64_t t = 0; t < tiles; ++t) {
+  const std::int64_t tile_work = kblocks * mr * nv * lanes * taps;
+  // Threads take whole images when there are enough; else they split each image's tiles
+  // (parallel_for_each runs serially inside for_items's team).
+  for_items<T>(items, padded, tiles * tile_work, [&](std::int64_t item, T* xp) {
+    pad_item(item, xp);
+    const conv_direct::DirectConvJob<T> job = job_for(item, xp);
+    parallel_for_each(tiles, tile_work, [&](std::int64_t t) {
       tile->conv_slots(job, t * nv, std::min(slots, (t + 1) * nv));
-    }
-  }
+    });
+  });
 }
 
 constexpr std::int64_t kDirectWeightMinCols = 10;
 
 template <typename T>
 bool direct_weight_suits(const Conv2dParams& p) {
-  const std::int64_t lanes = direct_lanes<T>();
-  if (lanes == 0 || !direct_enabled().load(std::memory_order_relaxed)) return false;
-  if (p.kh * p.kw == 1) return false;
+  const std::int64_t lanes = direct_lanes_for<T>(p.kh, p.kw);
+  if (lanes == 0) return false;
   // Vectorised over output channels: at least 3/8 of the lanes in use (6 of 16 floats). Each
   // output row costs a tile's pointer set-up, so rows of at least 10 positions (at 8, 64x256x
   // 8x8 -> 256 channels took 53 ms to im2col + GEMM's 41; at 10, 64x64x10x10 -> 64, 4.5 to 8.2).
@@ -357,14 +355,11 @@ void direct_backward_weight(const T* x, const T* dy, const Conv2dParams& p, T* d
   constexpr std::int64_t kChunkBytes = 512 << 10;
   const std::int64_t chunk = std::max<std::int64_t>(
       1, std::min<std::int64_t>(p.N, kChunkBytes / ((xp_image + dyt_image) * std::int64_t(sizeof(T)))));
-  // Slots: at most 8, fewer when the partials would pass kPartialBytes; a function of the
-  // shapes only, so the sums do not depend on the thread count. The partials are tap-major
-  // (their layout is the kernel's, not dweight's), so every slot has its own, and each is
-  // fully stored by its slot's first chunk (no zero fill).
+  // Slots of images (weight_grad_slots). The partials are tap-major (their layout is the
+  // kernel's, not dweight's), so every slot has its own, and each is fully stored by its slot's
+  // first chunk (no zero fill).
   const std::int64_t partial = p.groups * taps * kpad;  // one slot's (group, tap, channel) sums
-  const std::int64_t partial_cap =
-      std::max<std::int64_t>(1, kPartialBytes / (partial * std::int64_t(sizeof(T))));
-  const std::int64_t slots = std::min({p.N, std::int64_t(8), partial_cap});
+  const std::int64_t slots = weight_grad_slots<T>(p.N, partial);
   std::unique_ptr<T[]> partials(new T[static_cast<std::size_t>(slots * partial)]);
   // Split of one chunk's work when the slots alone do not fill the threads: blocks of up to
   // 4 channel vectors (the kernel's widest tile) by pieces of 24 taps (whole tiles of 12, 8
@@ -390,15 +385,14 @@ void direct_backward_weight(const T* x, const T* dy, const Conv2dParams& p, T* d
                                           p.sh * Wp, p.sw, kpad, tap_offset.data(),
                                           partials.get() + s * partial + g * taps * kpad,
                                           n0 != n_begin};
-        // Split over the threads only when the slots are not (worth_parallel is false inside
-        // for_items's team).
-#pragma omp parallel for schedule(static) if (worth_parallel(chunk_work))
-        for (std::int64_t piece = 0; piece < pieces; ++piece) {
+        // Split over the threads only when the slots are not (parallel_for_each runs serially
+        // inside for_items's team).
+        parallel_for_each(pieces, chunk_work / pieces, [&](std::int64_t piece) {
           const std::int64_t v = (piece % vec_blocks) * kVecBlock;
           const std::int64_t t0 = (piece / vec_blocks) * kTapPiece;
           kernels.weight_grad(job, t0, std::min(taps, t0 + kTapPiece), v,
                               std::min(vecs, v + kVecBlock));
-        }
+        });
       }
     }
   };
@@ -419,8 +413,7 @@ void direct_backward_weight(const T* x, const T* dy, const Conv2dParams& p, T* d
 
 }  // namespace
 
-void set_conv_direct_enabled(bool enabled) { direct_enabled().store(enabled); }
-bool conv_direct_enabled() { return direct_enabled().load(); }
+bool set_conv_direct_enabled(bool enabled) { return direct_enabled().exchange(enabled); }
 
 template <typename T>
 ConvAlgorithms conv_algorithms(const Conv2dParams& p) {
@@ -492,7 +485,7 @@ void col2im(const T* cols, std::int64_t ld, std::int64_t Cg, const Conv2dParams&
 
 template <typename T>
 void conv2d_forward(const T* x, const T* weight, const T* bias, const Conv2dParams& p, T* y) {
-  if (!is_pointwise(p) && direct_forward_suits<T>(p)) {
+  if (direct_forward_suits<T>(p)) {
     const std::int64_t Cg = p.C / p.groups, Kg = p.K / p.groups, taps = Cg * p.kh * p.kw;
     const DirectConv<T> d{p.N, p.groups, Cg, p.H, p.W, p.ph, p.pw,
                           Kg, p.Ho, p.Wo, p.sh, p.kh, p.kw, p.dh, p.dw,
@@ -616,7 +609,7 @@ void backward_input_unit(const Unit& u, std::int64_t g, const T* dy, const T* we
 
 template <typename T>
 void conv2d_backward_input(const T* dy, const T* weight, const Conv2dParams& p, T* dx) {
-  if (!is_pointwise(p) && direct_backward_input_suits<T>(p)) {
+  if (direct_backward_input_suits<T>(p)) {
     // Stride 1: dx[c, ih, iw] = sum_{k, i, j} w[k, c, i, j] * dy[k, ih + ph - i*dh,
     // iw + pw - j*dw], a convolution of dy padded by dh*(kh-1) - ph (a crop where negative)
     // with the kernel flipped (i' = kh-1-i, j' = kw-1-j) and input/output channels swapped.
@@ -655,16 +648,11 @@ void conv2d_backward_weight(const T* x, const T* dy, const Conv2dParams& p, T* d
     std::fill(dweight, dweight + weight_elems, T(0));
     return;
   }
-  if (!plan.pointwise && direct_weight_suits<T>(p)) {
+  if (direct_weight_suits<T>(p)) {
     direct_backward_weight(x, dy, p, dweight);
     return;
   }
-  // Slots (consecutive runs of units): at most 8, fewer when the partials would pass 64 MB; a
-  // function of the shapes only.
-  const std::int64_t partial_cap =
-      std::max<std::int64_t>(1, kPartialBytes / (weight_elems * std::int64_t(sizeof(T))));
-  const std::int64_t slots =
-      std::max<std::int64_t>(1, std::min({plan.units, std::int64_t(8), partial_cap}));
+  const std::int64_t slots = weight_grad_slots<T>(plan.units, weight_elems);
   // Uninitialised: each slot zeroes its own accumulator first.
   std::unique_ptr<T[]> partials(new T[static_cast<std::size_t>((slots - 1) * weight_elems)]);
   const std::int64_t dy_elems = plan.images > 1 ? Kg * plan.max_width : 0;

@@ -295,6 +295,20 @@ void tile_via_buffer(gemm_detail::MicroKernelFn<T> fn, int mr, int nr, std::int6
   }
 }
 
+// Element (i, j) of C after the epilogue, in gemm_reference's order: act(product + beta * c +
+// col_bias[j] + row_bias[i]), with product = alpha * the sum (0 when there is none); c is
+// read only when beta != 0, a null bias adds nothing.
+template <typename T>
+T epilogue_element(T product, T beta, const T* c, const T* col_bias, const T* row_bias,
+                   std::int64_t i, std::int64_t j, bool relu) {
+  T value = product;
+  if (beta != T(0)) value += beta * *c;
+  if (col_bias) value += col_bias[j];
+  if (row_bias) value += row_bias[i];
+  if (relu && value < T(0)) value = T(0);
+  return value;
+}
+
 // k == 0 or alpha == 0: C = act(beta * C + biases); A and B are not read.
 template <typename T>
 void epilogue_only(std::int64_t m, std::int64_t n, T beta, T* c, std::int64_t ldc,
@@ -303,12 +317,8 @@ void epilogue_only(std::int64_t m, std::int64_t n, T beta, T* c, std::int64_t ld
   for (std::int64_t i = 0; i < m; ++i) {
     T* ci = c + i * ldc;
     for (std::int64_t j = 0; j < n; ++j) {
-      T value = T(0);
-      if (beta != T(0)) value += beta * ci[j];
-      if (epilogue.col_bias) value += epilogue.col_bias[j];
-      if (epilogue.row_bias) value += epilogue.row_bias[i];
-      if (epilogue.relu && value < T(0)) value = T(0);
-      ci[j] = value;
+      ci[j] = epilogue_element(T(0), beta, ci + j, epilogue.col_bias, epilogue.row_bias, i, j,
+                               epilogue.relu);
     }
   }
 }
@@ -364,6 +374,14 @@ ThreadGrid choose_grid(int threads, std::int64_t m, std::int64_t n, std::int64_t
   return best;
 }
 
+// The tile height for a panel of the last `rows` rows of C (rows <= MR): the kernel's edge
+// tile of exactly that many rows when it has one (same arithmetic per element, none of it
+// wasted: for m = 100 and MR = 12, 8 % of the multiply-adds), else the full MR.
+template <typename T>
+int panel_rows(const MicroKernel<T>& uk, int rows) {
+  return rows < uk.mr && rows <= gemm_detail::kMaxFewRows && uk.edge[rows - 1] ? rows : uk.mr;
+}
+
 // One GEMM through the packed path. C element (i, j) is c[i * c_row_stride + j * c_col_stride]:
 // c_col_stride == 1 is the ordinary row-major C; the transposed form (row stride 1) lets a
 // product with few columns run as C^T = op(B)^T op(A)^T, so its long side fills the
@@ -386,12 +404,6 @@ void gemm_blocked(const MicroKernel<T>& uk, bool trans_a, bool trans_b, std::int
   const std::int64_t mc_panels = std::max<std::int64_t>(1, uk.mc / mr);
   const std::int64_t nc_panels = std::max<std::int64_t>(1, uk.nc / nr);
   const bool direct_store = c_col_stride == 1;
-  // The last rows of C, when fewer than mr and at most kMaxFewRows, go through the kernel's
-  // edge tile of exactly that many rows (same arithmetic per element, none of it wasted: for
-  // m = 100 and mr = 12, 8 % of the multiply-adds).
-  const auto panel_rows = [&](int rows) {
-    return rows < mr && rows <= gemm_detail::kMaxFewRows && uk.edge[rows - 1] ? rows : mr;
-  };
   // op(B) = B row-major is already k-major: when each B panel would serve at most a few A
   // panels, packing it costs about as much as using it (for an im2col convolution with 6
   // output channels, more), so the kernel reads the full panels from B itself and only a
@@ -420,7 +432,7 @@ void gemm_blocked(const MicroKernel<T>& uk, bool trans_a, bool trans_b, std::int
         const std::int64_t kc = std::min(kc_max, k - p0);
         for (std::int64_t q = 0; q < qa1 - qa0; ++q) {
           const int rows = static_cast<int>(std::min<std::int64_t>(mr, mc - q * mr));
-          pack_a_panel(uk, panel_rows(rows), trans_a, a, lda, row0 + q * mr, rows, p0, kc,
+          pack_a_panel(uk, panel_rows(uk, rows), trans_a, a, lda, row0 + q * mr, rows, p0, kc,
                        a_pack + q * mr * kc);
         }
         const bool last = kb == k_blocks - 1;
@@ -437,8 +449,9 @@ void gemm_blocked(const MicroKernel<T>& uk, bool trans_a, bool trans_b, std::int
           for (std::int64_t qa = qa0; qa < qa1; ++qa) {
             const std::int64_t row = qa * mr;
             const int rows = static_cast<int>(std::min<std::int64_t>(mr, m - row));
-            const int tile_rows = panel_rows(rows);
-            const gemm_detail::MicroKernelFn<T> fn = tile_rows == mr ? uk.fn : uk.edge[rows - 1];
+            const int tile_rows = panel_rows(uk, rows);
+            const gemm_detail::MicroKernelFn<T> fn =
+                tile_rows == mr ? uk.fn : uk.edge[tile_rows - 1];
             const T* ap = a_pack + (qa - qa0) * mr * kc;
             ep.row_bias = last && row_bias ? row_bias + row : nullptr;
             for (std::int64_t qb = qb0; qb < qb1; ++qb) {
@@ -494,12 +507,8 @@ void gemm_dots(const MicroKernel<T>& uk, std::int64_t m, std::int64_t n, std::in
     for (std::int64_t i = 0; i < rows; ++i) {
       for (std::int64_t j = 0; j < cols; ++j) {
         T* cij = c + (i0 + i) * c_row_stride + (j0 + j) * c_col_stride;
-        T value = alpha * sums[i * cols + j];
-        if (beta != T(0)) value += beta * *cij;
-        if (col_bias) value += col_bias[j0 + j];
-        if (row_bias) value += row_bias[i0 + i];
-        if (relu && value < T(0)) value = T(0);
-        *cij = value;
+        *cij = epilogue_element(alpha * sums[i * cols + j], beta, cij, col_bias, row_bias,
+                                i0 + i, j0 + j, relu);
       }
     }
   }
@@ -530,14 +539,17 @@ void gemm_few_rows(const MicroKernel<T>& uk, bool trans_a, bool trans_b, std::in
                    std::int64_t c_col_stride, const T* col_bias, const T* row_bias, bool relu) {
   if (!trans_b && n > kFewRows) {
     const MicroKernel<T> wide = active_rows_microkernel<T>(static_cast<int>(m), false);
+    const MicroKernel<T> narrow = active_rows_microkernel<T>(static_cast<int>(m), true);
+    // (The generic kernels' tile is narrow already: no second pass there.)
     const std::int64_t n_wide =
-        k * (n % wide.nr) >= kNarrowTileMinElements ? n - n % wide.nr : n;
+        narrow.nr < wide.nr && k * (n % wide.nr) >= kNarrowTileMinElements ? n - n % wide.nr
+                                                                           : n;
     if (n_wide > 0) {
       gemm_blocked(wide, trans_a, trans_b, m, n_wide, k, alpha, a, lda, b, ldb, beta, c,
                    c_row_stride, c_col_stride, col_bias, row_bias, relu);
     }
     if (n_wide < n) {
-      gemm_blocked(active_rows_microkernel<T>(static_cast<int>(m), true), trans_a, trans_b, m,
+      gemm_blocked(narrow, trans_a, trans_b, m,
                    n - n_wide, k, alpha, a, lda, b + n_wide, ldb, beta, c + n_wide * c_col_stride,
                    c_row_stride, c_col_stride, col_bias ? col_bias + n_wide : nullptr, row_bias,
                    relu);
@@ -581,11 +593,11 @@ constexpr std::int64_t kDotsMaxSide = 24;
 constexpr double kShortTileGain = 1.15;
 
 // Fraction of the micro-kernel's work that lands inside an m x n C. The last rows count
-// whole when they go through an edge kernel (gemm_blocked's panel_rows).
+// whole when they go through an edge kernel (panel_rows).
 template <typename T>
 double tile_fill(const MicroKernel<T>& uk, std::int64_t m, std::int64_t n) {
-  const std::int64_t last = m % uk.mr;
-  const bool exact = last == 0 || (last <= gemm_detail::kMaxFewRows && uk.edge[last - 1]);
+  const int last = static_cast<int>(m % uk.mr);
+  const bool exact = last == 0 || panel_rows(uk, last) == last;
   const std::int64_t rows = exact ? m : ceil_div(m, uk.mr) * uk.mr;
   return static_cast<double>(m) / static_cast<double>(rows) * static_cast<double>(n) /
          static_cast<double>(ceil_div(n, uk.nr) * uk.nr);

@@ -1,8 +1,8 @@
 // Fused optimizer updates (see optim.h). Every scalar that torch passes as a Python float to a
 // tensor op is converted to T once, here, exactly where torch's kernel would convert it; the
 // per-element loops are in optim_loops.h.
-// Built with -fno-math-errno (CMakeLists.txt): otherwise std::sqrt keeps an errno branch and
-// the loops stay scalar; the values are the same.
+// Built with -fno-math-errno (CMakeLists.txt): otherwise the loops' sqrt keeps an errno branch
+// and they stay scalar; the values are the same.
 #include "kernn/optim.h"
 
 #include <cmath>

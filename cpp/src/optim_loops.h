@@ -81,12 +81,6 @@ T lerp(T self, T end, T weight) {
   }
 }
 
-// sqrt through the builtins: std::sqrt(float) is an inline function with external linkage, and
-// in an unoptimised build the linker could keep the AVX2 translation unit's copy for the
-// baseline loops.
-inline float sqrt_of(float x) { return __builtin_sqrtf(x); }
-inline double sqrt_of(double x) { return __builtin_sqrt(x); }
-
 // torch.maximum: NaN in either operand gives NaN.
 template <typename T>
 T nan_maximum(T a, T b) {
@@ -153,7 +147,7 @@ void adam_loop(std::int64_t begin, std::int64_t end, T* param, const T* grad, T*
             v = nan_maximum(vmax_io[i], v);
             vmax_io[i] = v;
           }
-          const T denom = sqrt_of(v) / k.bc2_sqrt + k.eps;
+          const T denom = vmath::sqrt_of(v) / k.bc2_sqrt + k.eps;
           p_out[i] = p + k.neg_step_size * m / denom;
         }
       },
@@ -181,9 +175,9 @@ void rmsprop_loop(std::int64_t begin, std::int64_t end, T* param, const T* grad,
           if constexpr (centered) {
             const T ga = lerp<small_weight>(ga_io[i], g, k.one_minus_alpha);
             ga_io[i] = ga;
-            avg = sqrt_of(sq + T(-1) * ga * ga);
+            avg = vmath::sqrt_of(sq + T(-1) * ga * ga);
           } else {
-            avg = sqrt_of(sq);
+            avg = vmath::sqrt_of(sq);
           }
           avg = avg + k.eps;
           if constexpr (use_momentum) {

@@ -67,8 +67,13 @@ inline float exp(float x) {
 
 inline double exp(double x) { return std::exp(x); }
 
+// |x| and sqrt through the builtins: std::abs / std::sqrt are inline functions with external
+// linkage, and in an unoptimised build the linker could keep an AVX2 translation unit's copy
+// for the baseline loops.
 inline float abs_of(float x) { return __builtin_fabsf(x); }
 inline double abs_of(double x) { return __builtin_fabs(x); }
+inline float sqrt_of(float x) { return __builtin_sqrtf(x); }
+inline double sqrt_of(double x) { return __builtin_sqrt(x); }
 
 inline float tanh(float x) {
   const float a = abs_of(x);

@@ -72,9 +72,8 @@ template <typename T>
 ConvAlgorithms conv_algorithms(const Conv2dParams& p);
 
 // Testing hook: false sends every convolution through im2col + GEMM (process-wide; change it
-// only while no convolution runs).
-void set_conv_direct_enabled(bool enabled);
-bool conv_direct_enabled();
+// only while no convolution runs). Returns the previous setting.
+bool set_conv_direct_enabled(bool enabled);
 
 // y = conv(x, weight) + bias (bias may be nullptr).
 template <typename T>

@@ -137,16 +137,9 @@ void transpose_pack_avx2(const T* src, std::int64_t ld, int rows, std::int64_t k
     for (int r = rows8; r < rows4; r += 4) {
       for (int q = 0; q < P; q += 4) transpose_4x4(s + r * ld + q, ld, d + q * width + r, width);
     }
-    for (int q = 0; q < P; ++q) {
-      for (int r = rows4; r < rows; ++r) d[q * width + r] = s[r * ld + q];
-      for (int r = rows; r < width; ++r) d[q * width + r] = T(0);
-    }
+    transpose_pack_scalar(src, ld, rows4, rows, p, p + P, width, dst);
   }
-  for (; p < kc; ++p) {
-    T* d = dst + p * width;
-    for (int r = 0; r < rows; ++r) d[r] = src[r * ld + p];
-    for (int r = rows; r < width; ++r) d[r] = T(0);
-  }
+  transpose_pack_scalar(src, ld, 0, rows, p, kc, width, dst);
 }
 
 template void transpose_pack_avx2<float>(const float*, std::int64_t, int, std::int64_t, int,

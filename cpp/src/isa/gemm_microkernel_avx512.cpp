@@ -60,16 +60,9 @@ void transpose_pack_avx512(const float* src, std::int64_t ld, int rows, std::int
     for (int r = 0; r < rows4; r += 16) {
       transpose_4_columns(s + r * ld, ld, rows4 - r >= 16 ? 4 : (rows4 - r) / 4, d + r, width);
     }
-    for (int q = 0; q < 4; ++q) {
-      for (int r = rows4; r < rows; ++r) d[q * width + r] = s[r * ld + q];
-      for (int r = rows; r < width; ++r) d[q * width + r] = 0.0f;
-    }
+    transpose_pack_scalar(src, ld, rows4, rows, p, p + 4, width, dst);
   }
-  for (; p < kc; ++p) {
-    float* d = dst + p * width;
-    for (int r = 0; r < rows; ++r) d[r] = src[r * ld + p];
-    for (int r = rows; r < width; ++r) d[r] = 0.0f;
-  }
+  transpose_pack_scalar(src, ld, 0, rows, p, kc, width, dst);
 }
 
 template <>

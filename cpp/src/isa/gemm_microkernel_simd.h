@@ -91,6 +91,18 @@ void simd_microkernel(std::int64_t kc, const typename V::T* a, const typename V:
   }
 }
 
+// The scalar part of a transposing pack (kernn/gemm_microkernel.h's TransposePackFn): rows
+// [r0, rows) of columns [p0, p1) transposed, and rows [rows, width) of those columns zeroed.
+template <typename T>
+void transpose_pack_scalar(const T* src, std::int64_t ld, int r0, int rows, std::int64_t p0,
+                           std::int64_t p1, int width, T* dst) {
+  for (std::int64_t p = p0; p < p1; ++p) {
+    T* d = dst + p * width;
+    for (int r = r0; r < rows; ++r) d[r] = src[r * ld + p];
+    for (int r = rows; r < width; ++r) d[r] = T(0);
+  }
+}
+
 // The dot products of RX rows of x with RY rows of y (kernn/gemm_microkernel.h, DotsFn):
 // RX * RY accumulators, each step loading RX + RY registers. Only the first `cols` <= RY rows
 // of y are stored; the others repeat the last valid row (no reads out of bounds) and are

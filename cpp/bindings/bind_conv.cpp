@@ -180,7 +180,8 @@ void register_conv(py::module_& m) {
       [](const py::array& x, const py::array& weight, const py::object& stride,
          const py::object& padding, const py::object& dilation, std::int64_t groups) {
         const char* op = "_conv2d_algorithms";
-        const DType dt = conv_dtype(op, x, weight);  // the same checks as the conv2d it describes
+        // The same checks as the conv2d it describes.
+        const DType dt = conv_dtype(op, x, weight);
                 const Conv2dParams p = conv_params(op, x, weight, stride, padding, dilation, groups);
         const ConvAlgorithms a = dispatch(dt, [&](auto tag) {
           return conv_algorithms<decltype(tag)>(p);

@@ -120,4 +120,20 @@ bool overlaps(const py::array& a, const py::array& b) {
   return a0 < b0 + b.nbytes() && b0 < a0 + a.nbytes();
 }
 
+void require_apart(const char* op, const std::vector<Operand>& written,
+                   const std::vector<Operand>& read) {
+  for (std::size_t i = 0; i < written.size(); ++i) {
+    const Operand& w = written[i];
+    if (!w.array) continue;
+    const auto check = [&](const Operand& other) {
+      if (other.array && overlaps(*w.array, *other.array)) {
+        throw py::value_error(prefix(op, w.name) + " shares memory with argument '" +
+                              other.name + "'; an array updated in place must be its own");
+      }
+    };
+    for (std::size_t j = i + 1; j < written.size(); ++j) check(written[j]);
+    for (const Operand& other : read) check(other);
+  }
+}
+
 }  // namespace kernn::bind

@@ -54,6 +54,18 @@ void require_same_shape(const py::array& a, const py::array& b, const char* op, 
 // array written in place must not alias one the same kernel reads.
 bool overlaps(const py::array& a, const py::array& b);
 
+// A named argument of a kernel; array is null for an optional argument given as None.
+struct Operand {
+  const char* name;
+  const py::array* array;
+};
+
+// Each of `written` (updated in place by the kernel) must share memory with no other argument,
+// written or `read`: it would read values the same pass has already overwritten. ValueError
+// naming both arguments otherwise. The arrays must be C-contiguous (byte ranges tell aliasing).
+void require_apart(const char* op, const std::vector<Operand>& written,
+                   const std::vector<Operand>& read);
+
 // Runs f(T{}) with T = float or double.
 template <typename F>
 decltype(auto) dispatch(DType dtype, F&& f) {

@@ -42,30 +42,6 @@ T* channel_ptr(const std::optional<py::array>& a, DType dt, std::int64_t C, cons
   return const_cast<T*>(static_cast<const T*>(a->data()));
 }
 
-// Training updates running_mean and running_var in place while it reads the other arrays: an
-// alias would mix the update into the statistics (the same array for both gives garbage).
-// Called once every array is known to be C-contiguous, so byte ranges tell aliasing.
-void require_stats_apart(const py::array& x, const std::optional<py::array>& weight,
-                         const std::optional<py::array>& bias, const py::array& running_mean,
-                         const py::array& running_var) {
-  const std::pair<const char*, const py::array*> read[] = {
-      {"input", &x}, {"weight", weight ? &*weight : nullptr}, {"bias", bias ? &*bias : nullptr},
-      {"running_var", &running_var}};
-  for (const auto& [name, other] : read) {
-    for (const auto& [state_name, state] :
-         {std::pair<const char*, const py::array*>{"running_mean", &running_mean},
-          {"running_var", &running_var}}) {
-      if (!other || other == state) continue;
-      if (overlaps(*state, *other)) {
-        throw py::value_error(std::string("kernn.batch_norm: argument '") + state_name +
-                              "' shares memory with argument '" + name +
-                              "'; running statistics are updated in place and must be their "
-                              "own arrays");
-      }
-    }
-  }
-}
-
 }  // namespace
 
 void register_norm(py::module_& m) {
@@ -103,7 +79,11 @@ void register_norm(py::module_& m) {
           T* rm = channel_ptr<T>(running_mean, dt, s.C, op, "running_mean", training);
           T* rv = channel_ptr<T>(running_var, dt, s.C, op, "running_var", training);
           if (training && running_mean) {
-            require_stats_apart(x, weight, bias, *running_mean, *running_var);
+            // Updated in place while the other arrays are read.
+            require_apart(op, {{"running_mean", &*running_mean}, {"running_var", &*running_var}},
+                          {{"input", &x},
+                           {"weight", weight ? &*weight : nullptr},
+                           {"bias", bias ? &*bias : nullptr}});
           }
           std::vector<py::ssize_t> shape(x.shape(), x.shape() + x.ndim());
           py::array y = empty_array<T>(shape);

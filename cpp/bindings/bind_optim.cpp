@@ -15,11 +15,6 @@ namespace {
 
 std::string prefix(const char* op) { return std::string("kernn.") + op + ": "; }
 
-struct Operand {
-  const char* name;
-  const py::array* array;  // null when the optional argument is None
-};
-
 // Validates the parameter and its gradient; returns the dtype every other array must share.
 DType check_param_grad(const char* op, const py::array& param, const py::array& grad) {
   const DType dtype = float_dtype(param, op, "param");
@@ -62,21 +57,6 @@ std::optional<py::array> state_array(const char* op, const char* name, const py:
   return a;
 }
 
-// No two arrays of one update may share memory: a state aliasing the parameter (or another
-// state) would read values the same pass has already overwritten.
-void require_disjoint(const char* op, const std::vector<Operand>& operands) {
-  for (std::size_t i = 0; i < operands.size(); ++i) {
-    for (std::size_t j = i + 1; j < operands.size(); ++j) {
-      const py::array* a = operands[i].array;
-      const py::array* b = operands[j].array;
-      if (a && b && overlaps(*a, *b)) {
-        throw py::value_error(prefix(op) + "arguments '" + operands[i].name + "' and '" +
-                              operands[j].name + "' share memory; each must be its own array");
-      }
-    }
-  }
-}
-
 template <typename T>
 T* data_or_null(std::optional<py::array>& a) {
   return a ? out_ptr<T>(*a) : nullptr;
@@ -96,8 +76,8 @@ void register_optim(py::module_& m) {
         const DType dtype = check_param_grad(op, param, grad);
         std::optional<py::array> buf = state_array(op, "momentum_buffer", momentum_buffer, momentum != 0.0,
                                     "when momentum != 0", param, dtype);
-        require_disjoint(op, {{"param", &param}, {"grad", &grad},
-                              {"momentum_buffer", ptr_or_null(buf)}});
+        require_apart(op, {{"param", &param}, {"momentum_buffer", ptr_or_null(buf)}},
+                      {{"grad", &grad}});
         SgdOptions o;
         o.lr = lr;
         o.momentum = momentum;
@@ -134,11 +114,12 @@ void register_optim(py::module_& m) {
         require_state(op, "exp_avg_sq", exp_avg_sq, param, dtype);
         std::optional<py::array> vmax = state_array(op, "max_exp_avg_sq", max_exp_avg_sq, amsgrad,
                                      "when amsgrad is True", param, dtype);
-        require_disjoint(op, {{"param", &param},
-                              {"grad", &grad},
-                              {"exp_avg", &exp_avg},
-                              {"exp_avg_sq", &exp_avg_sq},
-                              {"max_exp_avg_sq", ptr_or_null(vmax)}});
+        require_apart(op,
+                      {{"param", &param},
+                       {"exp_avg", &exp_avg},
+                       {"exp_avg_sq", &exp_avg_sq},
+                       {"max_exp_avg_sq", ptr_or_null(vmax)}},
+                      {{"grad", &grad}});
         if (step < 1) {
           throw py::value_error(prefix(op) + "argument 'step' is " + std::to_string(step) +
                                 "; it counts from 1 (already incremented, as torch)");
@@ -186,11 +167,12 @@ void register_optim(py::module_& m) {
                                     "when momentum > 0", param, dtype);
         std::optional<py::array> gavg = state_array(op, "grad_avg", grad_avg, centered, "when centered is True",
                                      param, dtype);
-        require_disjoint(op, {{"param", &param},
-                              {"grad", &grad},
-                              {"square_avg", &square_avg},
-                              {"momentum_buffer", ptr_or_null(buf)},
-                              {"grad_avg", ptr_or_null(gavg)}});
+        require_apart(op,
+                      {{"param", &param},
+                       {"square_avg", &square_avg},
+                       {"momentum_buffer", ptr_or_null(buf)},
+                       {"grad_avg", ptr_or_null(gavg)}},
+                      {{"grad", &grad}});
         RmspropOptions o;
         o.lr = lr;
         o.alpha = alpha;

@@ -433,11 +433,13 @@ def test_max_pool_backward_index_out_of_range(bad):
 def test_batch_norm_running_stats_sharing_memory_are_refused():
     # Both updated in place from one kernel: the same array for both gave garbage statistics.
     stats = np.ones(3)
-    with pytest.raises(ValueError, match="'running_mean' shares memory with argument 'running_var'"):
+    with pytest.raises(ValueError,
+                       match=r"'running_mean' \(3,\) shares memory with argument 'running_var' \(3,\)"):
         _C.batch_norm_forward(_rand(4, 3, 2), None, None, stats, stats, True, 0.1, 1e-5)
     np.testing.assert_array_equal(stats, np.ones(3))
     x = _rand(4, 3)
-    with pytest.raises(ValueError, match="'running_var' shares memory with argument 'input'"):
+    with pytest.raises(ValueError,
+                       match=r"'running_var' \(3,\) shares memory with argument 'input' \(4, 3\)"):
         _C.batch_norm_forward(x, None, None, np.zeros(3), x[0], True, 0.1, 1e-5)
 
 

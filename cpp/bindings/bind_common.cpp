@@ -127,8 +127,10 @@ void require_apart(const char* op, const std::vector<Operand>& written,
     if (!w.array) continue;
     const auto check = [&](const Operand& other) {
       if (other.array && overlaps(*w.array, *other.array)) {
-        throw py::value_error(prefix(op, w.name) + " shares memory with argument '" +
-                              other.name + "'; an array updated in place must be its own");
+        throw py::value_error(prefix(op, w.name) + " " + shape_str(*w.array) +
+                              " shares memory with argument '" + other.name + "' " +
+                              shape_str(*other.array) +
+                              "; an array updated in place must be its own");
       }
     };
     for (std::size_t j = i + 1; j < written.size(); ++j) check(written[j]);

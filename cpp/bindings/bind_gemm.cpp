@@ -60,16 +60,11 @@ py::array checked_gemm(const GemmNames& names, const py::array& a, const py::arr
     require_dtype(*c, dtype, op, "c");
     require_shape(*c, {m, n}, op, "c");
     require_writeable(*c, op, "c");
-    const std::pair<const py::array*, const char*> inputs[] = {
-        {&a, names.a}, {&b, names.b}, {bias ? &*bias : nullptr, "bias"},
-        {row_bias ? &*row_bias : nullptr, "row_bias"}};
-    for (const auto& [input, name] : inputs) {
-      if (input && overlaps(*c, *input)) {
-        throw py::value_error(std::string("kernn.") + op + ": argument 'c' " + shape_str(*c) +
-                              " shares memory with argument '" + name + "' " +
-                              shape_str(*input) + "; c is written in place");
-      }
-    }
+    require_apart(op, {{"c", &*c}},
+                  {{names.a, &a},
+                   {names.b, &b},
+                   {"bias", bias ? &*bias : nullptr},
+                   {"row_bias", row_bias ? &*row_bias : nullptr}});
     out = *c;
   } else {
     if (beta != 0.0) {

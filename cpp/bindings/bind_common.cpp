@@ -113,12 +113,17 @@ void require_same_shape(const py::array& a, const py::array& b, const char* op, 
   }
 }
 
+namespace {
+
+// True when the byte ranges of two C-contiguous arrays overlap (never for an empty one).
 bool overlaps(const py::array& a, const py::array& b) {
   if (a.nbytes() == 0 || b.nbytes() == 0) return false;
   const char* a0 = static_cast<const char*>(a.data());
   const char* b0 = static_cast<const char*>(b.data());
   return a0 < b0 + b.nbytes() && b0 < a0 + a.nbytes();
 }
+
+}  // namespace
 
 void require_apart(const char* op, const std::vector<Operand>& written,
                    const std::vector<Operand>& read) {

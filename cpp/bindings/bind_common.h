@@ -50,10 +50,6 @@ void require_shape(const py::array& a, const std::vector<py::ssize_t>& shape, co
 void require_same_shape(const py::array& a, const py::array& b, const char* op, const char* arg_a,
                         const char* arg_b);
 
-// True when the byte ranges of two C-contiguous arrays overlap (never for an empty one): an
-// array written in place must not alias one the same kernel reads.
-bool overlaps(const py::array& a, const py::array& b);
-
 // A named argument of a kernel; array is null for an optional argument given as None.
 struct Operand {
   const char* name;

@@ -62,9 +62,9 @@ def make_runners(sizes, batch, training, use_optimizer, rng):
     tmodel = mlp(torch, sizes)
     kmodel = mlp(kernn, sizes)
     kmodel.load_state_dict({k: v.detach().numpy() for k, v in tmodel.state_dict().items()})
-    x = rng.random((batch, sizes[0]), dtype=np.float32)
-
     if not training:
+        x = rng.random((batch, sizes[0]), dtype=np.float32)
+
         def make_infer(lib, model, x):
             def infer():
                 with lib.no_grad():

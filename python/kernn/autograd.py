@@ -406,12 +406,13 @@ def _run_backward(root, root_output_nr, g, retain_graph, taken):
                 gin = node.backward(node, grads)
             else:
                 for i, gi in enumerate(grads):
-                    shape, dtype = node._out_meta[i]
                     # An unused float output gets zeros, as in torch; an integer output (the
                     # indices of max / max_pool2d) never carries a gradient and gets None, which
                     # saves zero-filling a large index array on every backward.
-                    if gi is None and dtype.kind == "f":
-                        grads[i] = np.zeros(shape, dtype=dtype)
+                    if gi is None:
+                        shape, dtype = node._out_meta[i]
+                        if dtype.kind == "f":
+                            grads[i] = np.zeros(shape, dtype=dtype)
                 gin = node.backward(node, *grads)
             if type(gin) is not tuple:
                 gin = (gin,)

@@ -8,8 +8,9 @@ from .module import Module
 
 
 class _ModuleSequence(Module):
-    """What Sequential and ModuleList share: length, iteration, appending, and renaming the
-    children 0..n-1 after an insertion or a deletion, as torch does."""
+    """What Sequential and ModuleList share: length, iteration, appending, item assignment and
+    deletion, and renaming the children 0..n-1 after an insertion or a deletion, as torch does.
+    Each subclass's ``_key(idx)`` names the child at an index (IndexError when out of range)."""
 
     def __len__(self):
         return len(self._modules)
@@ -26,6 +27,14 @@ class _ModuleSequence(Module):
         for m in modules:
             self.append(m)
         return self
+
+    def __setitem__(self, idx, module):
+        setattr(self, self._key(idx), module)
+
+    def __delitem__(self, idx):
+        """Removes the child at ``idx`` (an int or a slice); the rest are renamed 0..n-1."""
+        doomed = set(list(self._modules)[idx]) if isinstance(idx, slice) else {self._key(idx)}
+        self._renumber([m for key, m in self._modules.items() if key not in doomed])
 
     def _renumber(self, modules):
         """Makes ``modules`` the children, named 0..n-1."""
@@ -113,17 +122,6 @@ class Sequential(_ModuleSequence):
             return Sequential(OrderedDict(list(self._modules.items())[idx]))
         return self._modules[self._key(idx)]
 
-    def __setitem__(self, idx, module):
-        setattr(self, self._key(idx), module)
-
-    def __delitem__(self, idx):
-        if isinstance(idx, slice):
-            for key in list(self._modules.keys())[idx]:
-                delattr(self, key)
-        else:
-            delattr(self, self._key(idx))
-        self._renumber(list(self._modules.values()))
-
     def insert(self, index, module):
         items = list(self._modules.values())
         n = len(items)
@@ -178,14 +176,6 @@ class ModuleList(_ModuleSequence):
         if isinstance(idx, slice):
             return ModuleList(list(self._modules.values())[idx])
         return self._modules[self._key(idx)]
-
-    def __setitem__(self, idx, module):
-        setattr(self, self._key(idx), module)
-
-    def __delitem__(self, idx):
-        items = list(self._modules.values())
-        del items[idx]
-        self._renumber(items)
 
     def __iadd__(self, modules):
         return self.extend(modules)

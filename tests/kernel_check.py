@@ -4,6 +4,7 @@ running a kernel under a given number of threads."""
 import contextlib
 
 import numpy as np
+import pytest
 import torch
 
 import kernn
@@ -68,6 +69,14 @@ def same_under_1_and_2_threads(fn):
     for a, b in zip(ones, twos):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     return one
+
+
+# For the tests that compare the AVX2 builds of the loops with the portable ones bit for bit:
+# on a CPU without AVX2 + FMA both runs would be the portable build, a comparison that cannot
+# fail. (set_simd_loops(True) is the default setting; it says whether the builds are in use.)
+needs_simd_loops = pytest.mark.skipif(
+    not kernn._C.set_simd_loops(True),
+    reason="this CPU has no AVX2 + FMA: there is no AVX2 build of the loops to compare")
 
 
 @contextlib.contextmanager

@@ -9,8 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import kernn
-from kernel_check import num_threads
+from kernel_check import same_under_1_and_2_threads
 from kernn import _C
 
 DTYPES = [np.float32, np.float64]
@@ -170,20 +169,12 @@ def _check_one_and_two_threads():
     # im2col batches 16x16 images four to a GEMM: four units, run in parallel at 2 threads.
     x4 = rng.standard_normal((16, 8, 16, 16)).astype(np.float32)
     dy4 = rng.standard_normal((16, 16, 16, 16)).astype(np.float32)
-    before = kernn.get_num_threads()
-    results = []
-    try:
-        for n in (1, 2):
-            kernn.set_num_threads(n)
-            results.append((_C.conv2d_forward(x, w, b, padding=1),
-                            *_C.conv2d_backward(x, w, dy, padding=1),
-                            _C.conv2d_forward(x, w1, b), *_C.conv2d_backward(x, w1, dy),
-                            _C.conv2d_forward(x4, w, b, padding=1),
-                            *_C.conv2d_backward(x4, w, dy4, padding=1)))
-    finally:
-        kernn.set_num_threads(before)
-    for a, c in zip(*results):
-        np.testing.assert_array_equal(a, c)
+    same_under_1_and_2_threads(lambda: (_C.conv2d_forward(x, w, b, padding=1),
+                                        *_C.conv2d_backward(x, w, dy, padding=1),
+                                        _C.conv2d_forward(x, w1, b),
+                                        *_C.conv2d_backward(x, w1, dy),
+                                        _C.conv2d_forward(x4, w, b, padding=1),
+                                        *_C.conv2d_backward(x4, w, dy4, padding=1)))
 
 
 # The direct kernel (AVX-512 CPUs): unit width stride, not 1x1, output rows (and, for the
@@ -266,16 +257,9 @@ def test_conv2d_direct_matches_reference_and_im2col(case, dtype):
 @pytest.mark.parametrize("case", [DIRECT_CASES[1], DIRECT_CASES[6]], ids=_direct_id)
 def test_conv2d_direct_one_and_two_threads_agree(case):
     # Batch 1 splits one image's tiles between the threads; a batch of 8 splits the images.
-    problems = [_direct_problem((N, *case[1:]), np.float32, 5) for N in (1, 8)]
-    results = {}
-    for threads in (1, 2):
-        with num_threads(threads):
-            results[threads] = [(_C.conv2d_forward(x, w, b, **args),
-                                 *_C.conv2d_backward(x, w, dy, **args))
-                                for x, w, b, dy, args in problems]
-    for one, two in zip(results[1], results[2]):
-        for name, a, b in zip(("y", "dx", "dw", "db"), one, two):
-            np.testing.assert_array_equal(a, b, err_msg=name)
+    for x, w, b, dy, args in (_direct_problem((N, *case[1:]), np.float32, 5) for N in (1, 8)):
+        same_under_1_and_2_threads(lambda: (_C.conv2d_forward(x, w, b, **args),
+                                            *_C.conv2d_backward(x, w, dy, **args)))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -298,10 +282,8 @@ def test_conv2d_direct_weight_gradient_over_several_image_chunks(dtype):
     F.conv2d(torch.from_numpy(x.astype(np.float64)), tw, None, **args).backward(
         torch.from_numpy(dy.astype(np.float64)))
     np.testing.assert_array_equal(dw, tw.grad.numpy().astype(dtype))
-    for threads in (1, 2):
-        with num_threads(threads):
-            np.testing.assert_array_equal(
-                _C.conv2d_backward(x, w, dy, **args, output_mask=(False, True, False))[1], dw)
+    np.testing.assert_array_equal(same_under_1_and_2_threads(
+        lambda: _C.conv2d_backward(x, w, dy, **args, output_mask=(False, True, False))[1]), dw)
 
 
 def test_conv2d_errors_name_op_argument_and_sizes():

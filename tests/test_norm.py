@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 import kernn
 from kernn import _C
-from kernel_check import simd_loops
+from kernel_check import needs_simd_loops, simd_loops
 
 DTYPES = [np.float32, np.float64]
 SHAPES = [(5, 3), (1, 4, 7), (4, 6, 5), (2, 3, 7, 5), (3, 1, 4, 4), (1, 2, 1, 3)]
@@ -217,6 +217,7 @@ def test_batch_norm_backward_rejects_a_bad_relu_output():
 
 
 # ---- the AVX2 build of the channel loops against the portable build ----------------------------
+@needs_simd_loops
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", SHAPES + [(3, 5, 17, 13), (2, 4, 33)])
 @pytest.mark.parametrize("relu", [False, True])

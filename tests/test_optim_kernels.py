@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from kernn import _C
-from kernel_check import DTYPES, same_under_1_and_2_threads, simd_loops
+from kernel_check import DTYPES, needs_simd_loops, same_under_1_and_2_threads, simd_loops
 
 STEPS = 20
 
@@ -179,6 +179,7 @@ def test_same_bits_with_1_and_2_threads(dtype):
     same_under_1_and_2_threads(run)
 
 
+@needs_simd_loops
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("optimizer", ["SGD", "Adam", "RMSprop"])
 def test_simd_build_gives_the_portable_bits(dtype, optimizer):

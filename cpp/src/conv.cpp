@@ -111,12 +111,12 @@ void for_items(std::int64_t items, std::int64_t buffer_elems, std::int64_t work_
   const int threads = max_threads();
   if (threads > 1 && items >= threads && worth_parallel(items * work_per_item)) {
     std::unique_ptr<T[]> buffers(new T[static_cast<std::size_t>(threads * buffer_elems)]);
-#pragma omp parallel num_threads(threads)
-    {
-      T* buffer = buffers.get() + thread_id() * buffer_elems;
-#pragma omp for schedule(static)
-      for (std::int64_t it = 0; it < items; ++it) body(it, buffer);
-    }
+    run_threads(threads, [&](std::int64_t t) {
+      T* buffer = buffers.get() + t * buffer_elems;
+      for (std::int64_t it = items * t / threads; it < items * (t + 1) / threads; ++it) {
+        body(it, buffer);
+      }
+    });
     return;
   }
   std::unique_ptr<T[]> buffer(new T[static_cast<std::size_t>(buffer_elems)]);

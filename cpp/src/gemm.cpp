@@ -163,27 +163,6 @@ T* thread_buffer(std::size_t count) {
 
 std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
 
-// Runs body(t) for every t < threads: on a team when threads > 1 (a team smaller than asked
-// for takes several t per thread), else directly on the calling thread, because even
-// `#pragma omp parallel if (false)` makes libgomp set up a one-thread team (an allocation and a
-// futex wake, about 0.3 us: as long as a whole 64^3 product's packing).
-template <typename F>
-void run_threads(int threads, const F& body) {
-  if (threads > 1) {
-#pragma omp parallel num_threads(threads)
-    {
-#ifdef _OPENMP
-      const int team = omp_get_num_threads();
-#else
-      const int team = 1;
-#endif
-      for (int t = thread_id(); t < threads; t += team) body(static_cast<std::int64_t>(t));
-    }
-  } else {
-    body(std::int64_t{0});
-  }
-}
-
 // ---- packing --------------------------------------------------------------------------------
 
 // rows x kc of op(A), starting at (row0, p0), into a kc x mr panel; rows >= `rows` are zero.

@@ -165,6 +165,14 @@ std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; 
 
 // ---- packing --------------------------------------------------------------------------------
 
+// kc runs of N elements, `ld` apart in src, one after another into dst.
+template <int N, typename T>
+void copy_rows(const T* src, std::int64_t ld, std::int64_t kc, T* dst) {
+  for (std::int64_t p = 0; p < kc; ++p) {
+    for (int r = 0; r < N; ++r) dst[p * N + r] = src[p * ld + r];
+  }
+}
+
 // rows x kc of op(A), starting at (row0, p0), into a kc x mr panel; rows >= `rows` are zero.
 template <typename T>
 void pack_a_panel(const MicroKernel<T>& uk, int mr, bool trans_a, const T* a, std::int64_t lda,
@@ -174,10 +182,18 @@ void pack_a_panel(const MicroKernel<T>& uk, int mr, bool trans_a, const T* a, st
     uk.transpose_pack(a + row0 * lda + p0, lda, rows, kc, mr, dst);
   } else {
     // op(A)[i, p] = a[p * lda + i]: MR consecutive elements per p.
+    const T* src = a + p0 * lda + row0;
+    if (rows == mr) {
+      switch (mr) {  // a fixed-length copy compiles to a few vector moves
+        case 12: copy_rows<12>(src, lda, kc, dst); return;
+        case 6: copy_rows<6>(src, lda, kc, dst); return;
+        case 4: copy_rows<4>(src, lda, kc, dst); return;
+        default: break;
+      }
+    }
     for (std::int64_t p = 0; p < kc; ++p) {
-      const T* src = a + (p0 + p) * lda + row0;
       T* d = dst + p * mr;
-      for (int r = 0; r < rows; ++r) d[r] = src[r];
+      for (int r = 0; r < rows; ++r) d[r] = src[p * lda + r];
       for (int r = rows; r < mr; ++r) d[r] = T(0);
     }
   }

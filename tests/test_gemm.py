@@ -222,8 +222,8 @@ def test_one_and_two_threads_agree_bitwise(isa, dtype):
 @pytest.mark.parametrize("m", [1, 2, 3, 4])
 @pytest.mark.parametrize("trans_a", [False, True])
 def test_few_rows_last_columns_as_in_a_full_tile(isa, dtype, m, trans_a):
-    # C with at most 4 rows and B not transposed: n = 781 leaves 13 columns (5 for 8-column
-    # tiles) past the last wide tile, which go through the narrow tile (k * 13 >= 4096). Each
+    # C with at most 4 rows and B not transposed (read in place): n = 781 leaves 13 columns
+    # (5 for 8-column tiles) past the last wide tile, which go through the narrow tile. Each
     # element must come out bit for bit as in a product whose 64 columns (a multiple of
     # every wide tile) all fill wide tiles, and within the rounding bound of float64.
     rng = np.random.default_rng(11)
@@ -235,6 +235,31 @@ def test_few_rows_last_columns_as_in_a_full_tile(isa, dtype, m, trans_a):
     tail = _C.gemm(stored(a, trans_a), np.ascontiguousarray(b[:, n - 64:]), trans_a=trans_a,
                    bias=bias[n - 64:], relu=True)
     assert np.array_equal(got[:, n - 64:], tail)
+    want = np.maximum(a.astype(np.float64) @ b.astype(np.float64) + bias, 0.0)
+    assert np.all(np.abs(got - want) <= error_bound(dtype, k, 1.0, a, b, bias=bias))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("m", [7, 100, 105])
+@pytest.mark.parametrize("n, trans_b", [(20, False), (37, False), (37, True), (784, False),
+                                        (784, True)])
+def test_last_columns_as_in_a_full_tile(isa, dtype, m, n, trans_b):
+    # The packed path: the columns past the last full tile (4, 5 or 16 for 16- and 32-column
+    # tiles, 4 or 5 for 8-column ones) run as narrow tiles, with full and edge rows (m = 100:
+    # 8 x 12 + 4; 105: 8 x 12 + 9, padded; 7: one padded tile of 12 or the short tile). Each
+    # element must come out bit for bit as in the same product with B widened to a multiple of
+    # 64 columns (of every tile's width), where those columns fill whole tiles, and within the
+    # rounding bound of float64. (x W^T with n = 20 would be dot products, not tiles.)
+    rng = np.random.default_rng(12)
+    k = 300
+    a = rng.standard_normal((m, k)).astype(dtype)
+    wide = rng.standard_normal((k, -(-n // 64) * 64)).astype(dtype)
+    b = np.ascontiguousarray(wide[:, :n])
+    bias = rng.standard_normal(wide.shape[1]).astype(dtype)
+    got = _C.gemm(a, stored(b, trans_b), trans_b=trans_b, bias=bias[:n], relu=True)
+    in_full_tiles = _C.gemm(a, stored(wide, trans_b), trans_b=trans_b, bias=bias, relu=True)
+    assert np.array_equal(got, in_full_tiles[:, :n])
+    bias = bias[:n]
     want = np.maximum(a.astype(np.float64) @ b.astype(np.float64) + bias, 0.0)
     assert np.all(np.abs(got - want) <= error_bound(dtype, k, 1.0, a, b, bias=bias))
 

@@ -129,16 +129,16 @@ bool active_short_microkernel(MicroKernel<T>* uk) {
   }
 }
 
-// The active ISA's kernel whose tile has exactly `rows` (1..kMaxFewRows) rows, wide or
-// `narrow` (kernn/gemm_microkernel.h).
+// The active ISA's kernel whose tile has exactly `rows` (1..kMaxFewRows) rows
+// (kernn/gemm_microkernel.h).
 template <typename T>
-MicroKernel<T> active_rows_microkernel(int rows, bool narrow) {
+MicroKernel<T> active_rows_microkernel(int rows) {
   switch (static_cast<Isa>(active_isa().load(std::memory_order_relaxed))) {
 #if defined(KERNN_X86)
-    case Isa::Avx512: return gemm_detail::microkernel_avx512_rows<T>(rows, narrow);
-    case Isa::Avx2: return gemm_detail::microkernel_avx2_rows<T>(rows, narrow);
+    case Isa::Avx512: return gemm_detail::microkernel_avx512_rows<T>(rows);
+    case Isa::Avx2: return gemm_detail::microkernel_avx2_rows<T>(rows);
 #endif
-    default: return gemm_detail::microkernel_generic_rows<T>(rows, narrow);
+    default: return gemm_detail::microkernel_generic_rows<T>(rows);
   }
 }
 
@@ -404,6 +404,19 @@ void gemm_blocked(const MicroKernel<T>& uk, bool trans_a, bool trans_b, std::int
   // output channels, more), so the kernel reads the full panels from B itself and only a
   // partial last panel is packed (zero-padded). Same values in the same order: same bits.
   const bool b_in_place = !trans_b && a_panels <= kInPlaceBMaxAPanels;
+  // The last panel of B, when it has fewer than nr columns, runs as narrow tiles (uk.narrow_nr
+  // columns each) where that computes fewer columns than one zero-padded tile, or where it
+  // saves packing (B read in place: only the columns past the last full narrow tile are
+  // packed; a batch-1 1x500 @ 500x784 at 1 thread was 36-40 us with the padded 64-wide panel
+  // packed, 28-30 us with the 16 columns past it in a narrow tile). Same arithmetic per element.
+  const std::int64_t last_cols = n - (b_panels - 1) * nr;
+  const int narrow_nr = uk.narrow_nr;
+  const bool narrow_last = last_cols < nr && narrow_nr > 0 &&
+                           (b_in_place || ceil_div(last_cols, narrow_nr) * narrow_nr < nr);
+  // B read in place packs only the columns of the last partial tile (zero-padded): those past
+  // the last full narrow tile, or the whole last panel.
+  std::int64_t packed_from = n;
+  if (last_cols < nr) packed_from = narrow_last ? n - last_cols % narrow_nr : n - last_cols;
   // Per thread: a packed A block and a packed B block, each a whole number of cache lines.
   const std::int64_t line = 64 / static_cast<std::int64_t>(sizeof(T));
   const std::int64_t a_pack_size = ceil_div(mc_panels * mr * kc_max, line) * line;
@@ -438,32 +451,42 @@ void gemm_blocked(const MicroKernel<T>& uk, bool trans_a, bool trans_b, std::int
           const std::int64_t nc = std::min(qb1 * nr, n) - col0;
           if (!b_in_place) {
             pack_b_block(uk, trans_b, b, ldb, p0, kc, col0, nc, b_pack);
-          } else if (qb1 * nr > n) {
-            pack_b_block(uk, trans_b, b, ldb, p0, kc, (qb1 - 1) * nr, n - (qb1 - 1) * nr, b_pack);
+          } else if (qb1 * nr > n && packed_from < n) {
+            pack_b_block(uk, trans_b, b, ldb, p0, kc, packed_from, n - packed_from, b_pack);
           }
           for (std::int64_t qa = qa0; qa < qa1; ++qa) {
             const std::int64_t row = qa * mr;
             const int rows = static_cast<int>(std::min<std::int64_t>(mr, m - row));
             const int tile_rows = panel_rows(uk, rows);
-            const gemm_detail::MicroKernelFn<T> fn =
-                tile_rows == mr ? uk.fn : uk.edge[tile_rows - 1];
+            const bool full_rows = tile_rows == mr;
+            const gemm_detail::MicroKernelFn<T> wide_fn =
+                full_rows ? uk.fn : uk.edge[tile_rows - 1];
+            const gemm_detail::MicroKernelFn<T> narrow_fn =
+                full_rows ? uk.narrow_fn : uk.narrow_edge[tile_rows - 1];
             const T* ap = a_pack + (qa - qa0) * mr * kc;
             ep.row_bias = last && row_bias ? row_bias + row : nullptr;
             for (std::int64_t qb = qb0; qb < qb1; ++qb) {
-              const std::int64_t col = qb * nr;
-              const int cols = static_cast<int>(std::min<std::int64_t>(nr, n - col));
-              ep.col_bias = last && col_bias ? col_bias + col : nullptr;
-              const bool from_b = b_in_place && cols == nr;
-              const T* bp = from_b       ? b + p0 * ldb + col
-                            : b_in_place ? b_pack
-                                         : b_pack + (qb - qb0) * nr * kc;
-              const std::int64_t b_stride = from_b ? ldb : nr;
-              T* ct = c + row * c_row_stride + col * c_col_stride;
-              if (direct_store && rows == tile_rows && cols == nr) {
-                fn(kc, ap, bp, b_stride, ct, c_row_stride, ep);
-              } else {
-                tile_via_buffer(fn, tile_rows, nr, kc, ap, bp, b_stride, ct, c_row_stride,
-                                c_col_stride, rows, cols, ep);
+              const std::int64_t panel_col = qb * nr;
+              const int panel_cols = static_cast<int>(std::min<std::int64_t>(nr, n - panel_col));
+              const bool narrow = narrow_last && panel_cols < nr;
+              const int width = narrow ? narrow_nr : nr;
+              const gemm_detail::MicroKernelFn<T> fn = narrow ? narrow_fn : wide_fn;
+              // One tile, or the narrow tiles of the last panel.
+              for (std::int64_t col = panel_col; col < panel_col + panel_cols; col += width) {
+                const int cols = static_cast<int>(std::min<std::int64_t>(width, n - col));
+                ep.col_bias = last && col_bias ? col_bias + col : nullptr;
+                const bool from_b = b_in_place && col + width <= n;
+                const T* bp = from_b       ? b + p0 * ldb + col
+                              : b_in_place ? b_pack
+                                           : b_pack + (qb - qb0) * nr * kc + (col - panel_col);
+                const std::int64_t b_stride = from_b ? ldb : nr;
+                T* ct = c + row * c_row_stride + col * c_col_stride;
+                if (direct_store && rows == tile_rows && cols == width) {
+                  fn(kc, ap, bp, b_stride, ct, c_row_stride, ep);
+                } else {
+                  tile_via_buffer(fn, tile_rows, width, kc, ap, bp, b_stride, ct, c_row_stride,
+                                  c_col_stride, rows, cols, ep);
+                }
               }
             }
           }
@@ -513,42 +536,23 @@ void gemm_dots(const MicroKernel<T>& uk, std::int64_t m, std::int64_t n, std::in
 // At most this many rows (or columns) of C: no packing of B, whose every element would be used
 // only m times.
 constexpr std::int64_t kFewRows = gemm_detail::kMaxFewRows;
-// Least k * (columns past the last wide tile) that go through the narrow few-rows tile: below
-// it (1x10 @ 10x100) the second blocked pass costs more than the padded panel.
-constexpr std::int64_t kNarrowTileMinElements = 4096;
 
 // The GEMM for m <= kFewRows rows of C, with C element (i, j) at c[i * c_row_stride +
 // j * c_col_stride] (so a product with few columns runs here transposed, like gemm_blocked).
 // B not transposed, with more than a few columns: the kernel whose tile has exactly m rows
-// reads B in place (op(A) is packed: m * k elements); the columns past the last wide tile go
-// through the narrow one when they are many enough to pay for a second pass (the partial
-// panel would be packed and computed zero-padded to the wide tile: 1x500 @ 500x784 float at
-// 1 thread, 36-40 -> 28-30 us, 1.45-1.5x -> 1.3x the time with B transposed); the same
-// arithmetic for every element either way. Otherwise dot products of the rows of
-// op(A) with the columns of op(B), gathering whichever is not contiguous along k (a
-// transposed A: m * k elements; B not transposed: its n <= kFewRows columns).
+// reads B in place (op(A) is packed: m * k elements), the columns past the last wide tile in
+// narrow tiles. Otherwise dot products of the rows of op(A) with the columns of op(B),
+// gathering whichever is not contiguous along k (a transposed A: m * k elements; B not
+// transposed: its n <= kFewRows columns).
 template <typename T>
 void gemm_few_rows(const MicroKernel<T>& uk, bool trans_a, bool trans_b, std::int64_t m,
                    std::int64_t n, std::int64_t k, T alpha, const T* a, std::int64_t lda,
                    const T* b, std::int64_t ldb, T beta, T* c, std::int64_t c_row_stride,
                    std::int64_t c_col_stride, const T* col_bias, const T* row_bias, bool relu) {
   if (!trans_b && n > kFewRows) {
-    const MicroKernel<T> wide = active_rows_microkernel<T>(static_cast<int>(m), false);
-    const MicroKernel<T> narrow = active_rows_microkernel<T>(static_cast<int>(m), true);
-    // (The generic kernels' tile is narrow already: no second pass there.)
-    const std::int64_t n_wide =
-        narrow.nr < wide.nr && k * (n % wide.nr) >= kNarrowTileMinElements ? n - n % wide.nr
-                                                                           : n;
-    if (n_wide > 0) {
-      gemm_blocked(wide, trans_a, trans_b, m, n_wide, k, alpha, a, lda, b, ldb, beta, c,
-                   c_row_stride, c_col_stride, col_bias, row_bias, relu);
-    }
-    if (n_wide < n) {
-      gemm_blocked(narrow, trans_a, trans_b, m,
-                   n - n_wide, k, alpha, a, lda, b + n_wide, ldb, beta, c + n_wide * c_col_stride,
-                   c_row_stride, c_col_stride, col_bias ? col_bias + n_wide : nullptr, row_bias,
-                   relu);
-    }
+    gemm_blocked(active_rows_microkernel<T>(static_cast<int>(m)), trans_a, trans_b, m, n, k,
+                 alpha, a, lda, b, ldb, beta, c, c_row_stride, c_col_stride, col_bias, row_bias,
+                 relu);
     return;
   }
   T* gathered =

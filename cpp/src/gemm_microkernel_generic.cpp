@@ -100,27 +100,31 @@ template void transpose_pack_generic<double>(const double*, std::int64_t, int, s
 
 template <>
 MicroKernel<float> microkernel_generic<float>() {
-  return with_edge_kernels<GenericTiles<float, 8>>({"generic", 4, 8, 256, 512, 3072,
+  return with_edge_kernels<GenericTiles<float, 8>, GenericTiles<float, 8>, 4>(
+          {"generic", 4, 8, 256, 512, 3072,
           &generic_microkernel<float, 4, 8>, &transpose_pack_generic<float>,
           &generic_dots<float>});
 }
 
 template <>
 MicroKernel<double> microkernel_generic<double>() {
-  return with_edge_kernels<GenericTiles<double, 4>>({"generic", 4, 4, 256, 512, 3072,
+  return with_edge_kernels<GenericTiles<double, 4>, GenericTiles<double, 4>, 4>(
+          {"generic", 4, 4, 256, 512, 3072,
           &generic_microkernel<double, 4, 4>, &transpose_pack_generic<double>,
           &generic_dots<double>});
 }
 
 // Few rows: the main tile's columns (narrow already), 1-4 rows.
 template <>
-MicroKernel<float> microkernel_generic_rows<float>(int rows, bool /*narrow*/) {
-  return few_rows_microkernel<GenericTiles<float, 8>>(microkernel_generic<float>(), rows);
+MicroKernel<float> microkernel_generic_rows<float>(int rows) {
+  return few_rows_microkernel<GenericTiles<float, 8>, GenericTiles<float, 8>>(
+      microkernel_generic<float>(), rows);
 }
 
 template <>
-MicroKernel<double> microkernel_generic_rows<double>(int rows, bool /*narrow*/) {
-  return few_rows_microkernel<GenericTiles<double, 4>>(microkernel_generic<double>(), rows);
+MicroKernel<double> microkernel_generic_rows<double>(int rows) {
+  return few_rows_microkernel<GenericTiles<double, 4>, GenericTiles<double, 4>>(
+      microkernel_generic<double>(), rows);
 }
 
 }  // namespace kernn::gemm_detail

@@ -71,6 +71,13 @@ struct MicroKernel {
   // edge[r - 1]: the same kernel with a tile of r rows (same nr), for the last r < mr rows of
   // C when r <= kMaxFewRows; null where there is none (entries with r >= mr are not used).
   MicroKernelFn<T> edge[kMaxFewRows] = {};
+  // The same tiles one vector register wide (narrow_nr columns), for the columns of C past the
+  // last full tile: narrow_fn with mr rows, narrow_edge[r - 1] with r rows (as edge). Reading
+  // the first narrow_nr columns of a panel (any ldb), they need no packing of their own.
+  // narrow_nr = 0 where the tile is that narrow already.
+  int narrow_nr = 0;
+  MicroKernelFn<T> narrow_fn = nullptr;
+  MicroKernelFn<T> narrow_edge[kMaxFewRows] = {};
 };
 
 // The portable transposing pack (gemm_microkernel_generic.cpp), the AVX2 one, and AVX-512's
@@ -88,26 +95,25 @@ void transpose_pack_avx512(const float* src, std::int64_t ld, int rows, std::int
 
 // One per ISA; avx2/avx512 exist only on x86 builds and may only be called on a CPU that
 // has the ISA (kernn/cpu_features.h).
-// microkernel_<isa>_rows(rows, narrow), 1 <= rows <= kMaxFewRows: a kernel whose tile has
-// exactly `rows` rows, for C with that few rows and B read in place; a wide NR, or with
-// `narrow` one vector register of columns (for the columns past the last wide tile, which
-// would otherwise be packed and computed zero-padded to the wide NR).
+// microkernel_<isa>_rows(rows), 1 <= rows <= kMaxFewRows: a kernel whose tile has exactly
+// `rows` rows and a wide NR (with its narrow tile), for C with that few rows and B read in
+// place.
 template <typename T>
 MicroKernel<T> microkernel_generic();
 template <typename T>
-MicroKernel<T> microkernel_generic_rows(int rows, bool narrow);
+MicroKernel<T> microkernel_generic_rows(int rows);
 #if defined(KERNN_X86)
 template <typename T>
 MicroKernel<T> microkernel_avx2();
 template <typename T>
-MicroKernel<T> microkernel_avx2_rows(int rows, bool narrow);
+MicroKernel<T> microkernel_avx2_rows(int rows);
 template <typename T>
 MicroKernel<T> microkernel_avx512();
 // The same ISA with a tile of half the rows and twice the columns, for products with few rows.
 template <typename T>
 MicroKernel<T> microkernel_avx512_short();
 template <typename T>
-MicroKernel<T> microkernel_avx512_rows(int rows, bool narrow);
+MicroKernel<T> microkernel_avx512_rows(int rows);
 #endif
 
 }  // namespace kernn::gemm_detail

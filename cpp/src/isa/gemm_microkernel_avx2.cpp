@@ -1,8 +1,8 @@
 // AVX2 + FMA GEMM micro-kernels (built with -mavx2 -mfma; called only when CPUID says so).
 // 16 ymm registers: float 6 x 16 and double 6 x 8 (12 accumulators, 2 B registers, 1 broadcast).
 // Also the transposing pack (8 x 8 / 4 x 4 register transposes; AVX-512 reuses it for double),
-// tiles of exactly 1-4 rows for C with that few rows, and dot tiles (up to 4 x 2 sums of 8 / 4
-// lanes).
+// tiles of exactly 1-4 rows for C with that few rows, every tile also one register wide (for the
+// columns past the last full tile), and dot tiles (up to 4 x 2 sums of 8 / 4 lanes).
 #include <immintrin.h>
 
 #include "gemm_microkernel_simd.h"
@@ -149,33 +149,32 @@ template void transpose_pack_avx2<double>(const double*, std::int64_t, int, std:
 
 template <>
 MicroKernel<float> microkernel_avx2<float>() {
-  return with_edge_kernels<SimdTiles<Avx2Float, 2>>({"avx2", 6, 16, 256, 480, 3072,
+  return with_edge_kernels<SimdTiles<Avx2Float, 2>, SimdTiles<Avx2Float, 1>, 6>(
+          {"avx2", 6, 16, 256, 480, 3072,
           &simd_microkernel<Avx2Float, 6, 2>, &transpose_pack_avx2<float>,
           &simd_dots<Avx2Float, kDotAcc>});
 }
 
 template <>
 MicroKernel<double> microkernel_avx2<double>() {
-  return with_edge_kernels<SimdTiles<Avx2Double, 2>>({"avx2", 6, 8, 256, 480, 3072,
+  return with_edge_kernels<SimdTiles<Avx2Double, 2>, SimdTiles<Avx2Double, 1>, 6>(
+          {"avx2", 6, 8, 256, 480, 3072,
           &simd_microkernel<Avx2Double, 6, 2>, &transpose_pack_avx2<double>,
           &simd_dots<Avx2Double, kDotAcc>});
 }
 
-// Few rows: 2 registers of columns (float 16, double 8), at most 4 x 2 accumulators; narrow: 1.
+// Few rows: 2 registers of columns (float 16, double 8), at most 4 x 2 accumulators, and a
+// narrow tile of 1 register.
 template <>
-MicroKernel<float> microkernel_avx2_rows<float>(int rows, bool narrow) {
-  if (narrow) {
-    return few_rows_microkernel<SimdTiles<Avx2Float, 1>>(microkernel_avx2<float>(), rows);
-  }
-  return few_rows_microkernel<SimdTiles<Avx2Float, 2>>(microkernel_avx2<float>(), rows);
+MicroKernel<float> microkernel_avx2_rows<float>(int rows) {
+  return few_rows_microkernel<SimdTiles<Avx2Float, 2>, SimdTiles<Avx2Float, 1>>(
+      microkernel_avx2<float>(), rows);
 }
 
 template <>
-MicroKernel<double> microkernel_avx2_rows<double>(int rows, bool narrow) {
-  if (narrow) {
-    return few_rows_microkernel<SimdTiles<Avx2Double, 1>>(microkernel_avx2<double>(), rows);
-  }
-  return few_rows_microkernel<SimdTiles<Avx2Double, 2>>(microkernel_avx2<double>(), rows);
+MicroKernel<double> microkernel_avx2_rows<double>(int rows) {
+  return few_rows_microkernel<SimdTiles<Avx2Double, 2>, SimdTiles<Avx2Double, 1>>(
+      microkernel_avx2<double>(), rows);
 }
 
 }  // namespace kernn::gemm_detail

@@ -3,8 +3,9 @@
 // double 12 x 16 (same, 8 lanes). For products with few rows (im2col convolutions with 6 or 16
 // output channels) a short tile of 6 x 4 registers, float 6 x 64 and double 6 x 32: as many
 // accumulators, and m = 6 fills it where it would leave half of a 12-row tile empty. For C with
-// at most 4 rows, tiles of exactly that many rows by 4 registers; and the dot tiles (up to
-// 4 x 4 sums of 16 / 8 lanes) for products with few rows or columns and B stored transposed.
+// at most 4 rows, tiles of exactly that many rows by 4 registers. Each tile also comes one
+// register wide, for the columns past the last full tile. And the dot tiles (up to 4 x 4 sums
+// of 16 / 8 lanes) for products with few rows or columns and B stored transposed.
 // The float kernels pack with 16 x 4 register transposes; the double ones use AVX2's pack.
 #include <immintrin.h>
 
@@ -67,48 +68,48 @@ void transpose_pack_avx512(const float* src, std::int64_t ld, int rows, std::int
 
 template <>
 MicroKernel<float> microkernel_avx512<float>() {
-  return with_edge_kernels<SimdTiles<avx512::Float, 2>>({"avx512", kFloatMR, 32, 256, 512, 3072,
+  return with_edge_kernels<SimdTiles<avx512::Float, 2>, SimdTiles<avx512::Float, 1>, kFloatMR>(
+          {"avx512", kFloatMR, 32, 256, 512, 3072,
           &simd_microkernel<avx512::Float, kFloatMR, 2>,
           &transpose_pack_avx512, &simd_dots<avx512::Float, kDotAcc>});
 }
 
 template <>
 MicroKernel<double> microkernel_avx512<double>() {
-  return with_edge_kernels<SimdTiles<avx512::Double, 2>>({"avx512", kDoubleMR, 16, 256, 256, 3072,
+  return with_edge_kernels<SimdTiles<avx512::Double, 2>, SimdTiles<avx512::Double, 1>, kDoubleMR>(
+          {"avx512", kDoubleMR, 16, 256, 256, 3072,
           &simd_microkernel<avx512::Double, kDoubleMR, 2>,
           &transpose_pack_avx2<double>, &simd_dots<avx512::Double, kDotAcc>});
 }
 
 template <>
 MicroKernel<float> microkernel_avx512_short<float>() {
-  return with_edge_kernels<SimdTiles<avx512::Float, 4>>({"avx512", kShortMR, 64, 256, 512, 3072,
+  return with_edge_kernels<SimdTiles<avx512::Float, 4>, SimdTiles<avx512::Float, 1>, kShortMR>(
+          {"avx512", kShortMR, 64, 256, 512, 3072,
           &simd_microkernel<avx512::Float, kShortMR, 4>,
           &transpose_pack_avx512, &simd_dots<avx512::Float, kDotAcc>});
 }
 
 template <>
 MicroKernel<double> microkernel_avx512_short<double>() {
-  return with_edge_kernels<SimdTiles<avx512::Double, 4>>({"avx512", kShortMR, 32, 256, 256, 3072,
+  return with_edge_kernels<SimdTiles<avx512::Double, 4>, SimdTiles<avx512::Double, 1>, kShortMR>(
+          {"avx512", kShortMR, 32, 256, 256, 3072,
           &simd_microkernel<avx512::Double, kShortMR, 4>,
           &transpose_pack_avx2<double>, &simd_dots<avx512::Double, kDotAcc>});
 }
 
-// Few rows: 4 registers of columns (float 64, double 32), at most 4 x 4 accumulators; narrow:
-// 1 register (float 16, double 8).
+// Few rows: 4 registers of columns (float 64, double 32), at most 4 x 4 accumulators, and a
+// narrow tile of 1 register.
 template <>
-MicroKernel<float> microkernel_avx512_rows<float>(int rows, bool narrow) {
-  if (narrow) {
-    return few_rows_microkernel<SimdTiles<avx512::Float, 1>>(microkernel_avx512<float>(), rows);
-  }
-  return few_rows_microkernel<SimdTiles<avx512::Float, 4>>(microkernel_avx512<float>(), rows);
+MicroKernel<float> microkernel_avx512_rows<float>(int rows) {
+  return few_rows_microkernel<SimdTiles<avx512::Float, 4>, SimdTiles<avx512::Float, 1>>(
+      microkernel_avx512<float>(), rows);
 }
 
 template <>
-MicroKernel<double> microkernel_avx512_rows<double>(int rows, bool narrow) {
-  if (narrow) {
-    return few_rows_microkernel<SimdTiles<avx512::Double, 1>>(microkernel_avx512<double>(), rows);
-  }
-  return few_rows_microkernel<SimdTiles<avx512::Double, 4>>(microkernel_avx512<double>(), rows);
+MicroKernel<double> microkernel_avx512_rows<double>(int rows) {
+  return few_rows_microkernel<SimdTiles<avx512::Double, 4>, SimdTiles<avx512::Double, 1>>(
+      microkernel_avx512<double>(), rows);
 }
 
 }  // namespace kernn::gemm_detail

@@ -114,6 +114,26 @@ namespace {
 // threads.
 constexpr std::int64_t kBiasMinRowBlock = 256;
 constexpr std::int64_t kBiasMaxBlocks = 64;
+
+// acc[j] += rows [begin, end) of dy's column j, the rows added one after another. Four rows per
+// pass over acc: the same additions in the same order as one row per pass, with a quarter of
+// the loads and stores of acc (100 x 500 float: 15 -> 10 us).
+template <typename T>
+void add_rows(std::int64_t begin, std::int64_t end, std::int64_t cols, const T* dy,
+              acc_t<T>* acc) {
+  std::int64_t r = begin;
+  for (; r + 4 <= end; r += 4) {
+    const T* r0 = dy + r * cols;
+    const T* r1 = r0 + cols;
+    const T* r2 = r1 + cols;
+    const T* r3 = r2 + cols;
+    for (std::int64_t j = 0; j < cols; ++j) acc[j] = (((acc[j] + r0[j]) + r1[j]) + r2[j]) + r3[j];
+  }
+  for (; r < end; ++r) {
+    const T* row = dy + r * cols;
+    for (std::int64_t j = 0; j < cols; ++j) acc[j] += row[j];
+  }
+}
 }  // namespace
 
 template <typename T>
@@ -125,12 +145,8 @@ void bias_grad(std::int64_t rows, std::int64_t cols, const T* dy, T* db) {
   std::vector<acc_t<T>> partial(static_cast<std::size_t>(blocks * cols), 0.0);
 #pragma omp parallel for schedule(static) if (blocks > 1 && worth_parallel(rows * cols))
   for (std::int64_t b = 0; b < blocks; ++b) {
-    acc_t<T>* acc = partial.data() + b * cols;
-    const std::int64_t r_end = std::min(rows, (b + 1) * row_block);
-    for (std::int64_t r = b * row_block; r < r_end; ++r) {
-      const T* row = dy + r * cols;
-      for (std::int64_t j = 0; j < cols; ++j) acc[j] += row[j];
-    }
+    add_rows(b * row_block, std::min(rows, (b + 1) * row_block), cols, dy,
+             partial.data() + b * cols);
   }
   for (std::int64_t j = 0; j < cols; ++j) {
     acc_t<T> s = partial[static_cast<std::size_t>(j)];

@@ -68,26 +68,51 @@ void simd_microkernel(std::int64_t kc, const typename V::T* a, const typename V:
     b += ldb;
   }
 
-  // Fused epilogue: one pass over the tile of C, same order as gemm_reference.
+  // Fused epilogue, same order as gemm_reference: each step over the whole tile (in registers)
+  // under one test of its option. (Testing the options per register, as a single pass over
+  // the tile would, also reloads them after every store to C, which may alias them: a
+  // dozen instructions per register.)
   const R alpha = V::set1(ep.alpha);
-  const R beta = V::set1(ep.beta);
-  const bool read_c = ep.beta != T(0);
-  R col_bias[NV];
-#pragma GCC unroll 4
-  for (int j = 0; j < NV; ++j) col_bias[j] = ep.col_bias ? V::load(ep.col_bias + j * L) : V::zero();
 #pragma GCC unroll 32
   for (int i = 0; i < MR; ++i) {
-    T* ci = c + i * ldc;
-    const R row_bias = V::set1(ep.row_bias ? ep.row_bias[i] : T(0));
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) acc[i][j] = V::mul(acc[i][j], alpha);
+  }
+  if (ep.beta != T(0)) {
+    const R beta = V::set1(ep.beta);
+#pragma GCC unroll 32
+    for (int i = 0; i < MR; ++i) {
+#pragma GCC unroll 4
+      for (int j = 0; j < NV; ++j) acc[i][j] = V::fmadd(beta, V::load(c + i * ldc + j * L), acc[i][j]);
+    }
+  }
+  if (ep.col_bias) {
 #pragma GCC unroll 4
     for (int j = 0; j < NV; ++j) {
-      R v = V::mul(acc[i][j], alpha);
-      if (read_c) v = V::fmadd(beta, V::load(ci + j * L), v);
-      if (ep.col_bias) v = V::add(v, col_bias[j]);
-      if (ep.row_bias) v = V::add(v, row_bias);
-      if (ep.relu) v = V::max(V::zero(), v);
-      V::store(ci + j * L, v);
+      const R col_bias = V::load(ep.col_bias + j * L);
+#pragma GCC unroll 32
+      for (int i = 0; i < MR; ++i) acc[i][j] = V::add(acc[i][j], col_bias);
     }
+  }
+  if (ep.row_bias) {
+#pragma GCC unroll 32
+    for (int i = 0; i < MR; ++i) {
+      const R row_bias = V::set1(ep.row_bias[i]);
+#pragma GCC unroll 4
+      for (int j = 0; j < NV; ++j) acc[i][j] = V::add(acc[i][j], row_bias);
+    }
+  }
+  if (ep.relu) {
+#pragma GCC unroll 32
+    for (int i = 0; i < MR; ++i) {
+#pragma GCC unroll 4
+      for (int j = 0; j < NV; ++j) acc[i][j] = V::max(V::zero(), acc[i][j]);
+    }
+  }
+#pragma GCC unroll 32
+  for (int i = 0; i < MR; ++i) {
+#pragma GCC unroll 4
+    for (int j = 0; j < NV; ++j) V::store(c + i * ldc + j * L, acc[i][j]);
   }
 }
 

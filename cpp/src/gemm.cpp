@@ -319,12 +319,13 @@ void epilogue_only(std::int64_t m, std::int64_t n, T beta, T* c, std::int64_t ld
 }
 
 // Below this many multiply-adds a GEMM runs on the calling thread: a parallel region costs a
-// few microseconds, more than splitting such a product saves.
-constexpr std::int64_t kGemmParallelMacs = std::int64_t{1} << 20;
-// The dot products read every element of B once, from L2 at best (batch-1 inference through
-// a 784 x 500 layer: 1.5 MB in ~20 us): two threads each stream half of it through their own
-// core, which pays for the team from a quarter of the packed path's threshold on.
-constexpr std::int64_t kDotsParallelMacs = kGemmParallelMacs / 4;
+// couple of microseconds, more than splitting such a product saves. (At 1 << 20, products of
+// 256k-1M multiply-adds, the perceptron's 10-class layer and its gradients among them, ran on
+// one thread: two are 1.2-1.3x faster.) The dot products (batch-1 inference reads a
+// 784 x 500 layer's 1.5 MB from L2 in ~20 us: two threads each stream half of it through their
+// own core) pay for the team from the same size.
+constexpr std::int64_t kGemmParallelMacs = std::int64_t{1} << 18;
+constexpr std::int64_t kDotsParallelMacs = kGemmParallelMacs;
 
 // At most this many MR-row panels of A: B (not transposed) is read in place, not packed.
 constexpr std::int64_t kInPlaceBMaxAPanels = 4;
@@ -339,8 +340,9 @@ struct PanelRange {
 // and columns of B, so the threads never wait for each other. Chooses the grid with the least
 // estimated time per thread: its multiply-adds at ~32 per cycle (the AVX-512 peak) plus the
 // elements it packs at ~1 per cycle (a split of n makes every thread pack all of A), plus
-// ~5 us to wake a team when there is one.
-constexpr double kForkCycles = 15000.0;
+// ~2 us to wake a team when there is one (its workers are usually still spinning from the
+// last region; 15000 cycles kept 100 x 10 x 500 on one thread, 1.2x slower).
+constexpr double kForkCycles = 6000.0;
 struct ThreadGrid {
   std::int64_t tm = 1, tn = 1;
 };

@@ -199,11 +199,21 @@ void pack_a_panel(const MicroKernel<T>& uk, int mr, bool trans_a, const T* a, st
   }
 }
 
-// Copies `panels` runs of NR elements from src (consecutive) to d (runs `stride` apart).
+// Rows of B (not transposed) per step of pack_full_panels.
+constexpr std::int64_t kPanelStepRows = 8;
+
+// `panels` full panels of NR columns of B (rows ldb apart) into dst (panel q at q * NR * kc):
+// kPanelStepRows rows at a time, panel by panel, so that each panel's rows are written one
+// after another. (Dealing each whole row out to all the panels wrote as many streams as there
+// are panels: dx2's 500 x 784 B packed 1.36x slower from L2, 1.13x from L3.)
 template <int NR, typename T>
-void deal_row(const T* src, T* d, std::int64_t panels, std::int64_t stride) {
-  for (std::int64_t q = 0; q < panels; ++q) {
-    for (int j = 0; j < NR; ++j) d[q * stride + j] = src[q * NR + j];
+void pack_full_panels(const T* src, std::int64_t ldb, std::int64_t kc, std::int64_t panels,
+                      T* dst) {
+  for (std::int64_t p = 0; p < kc; p += kPanelStepRows) {
+    const std::int64_t rows = std::min(kPanelStepRows, kc - p);
+    for (std::int64_t q = 0; q < panels; ++q) {
+      copy_rows<NR>(src + p * ldb + q * NR, ldb, rows, dst + q * NR * kc + p * NR);
+    }
   }
 }
 
@@ -215,28 +225,29 @@ void pack_b_block(const MicroKernel<T>& uk, bool trans_b, const T* b, std::int64
   const int nr = uk.nr;
   const std::int64_t panels = ceil_div(nc, nr);
   if (!trans_b) {
-    // op(B)[p, j] = b[p * ldb + j]: walk each row of B once, along its nc columns, and deal it
-    // out to the panels (walking one panel at a time would stride through B by ldb).
+    // op(B)[p, j] = b[p * ldb + j]: rows of NR elements, already k-major.
     const std::int64_t full_panels = nc / nr;
     const int last_cols = static_cast<int>(nc - full_panels * nr);
-    for (std::int64_t p = 0; p < kc; ++p) {
-      const T* src = b + (p0 + p) * ldb + col0;
-      T* d = dst + p * nr;
-      switch (nr) {  // a fixed-length copy compiles to a few vector moves, not a memcpy call
-        case 64: deal_row<64>(src, d, full_panels, nr * kc); break;
-        case 32: deal_row<32>(src, d, full_panels, nr * kc); break;
-        case 16: deal_row<16>(src, d, full_panels, nr * kc); break;
-        case 8: deal_row<8>(src, d, full_panels, nr * kc); break;
-        case 4: deal_row<4>(src, d, full_panels, nr * kc); break;
-        default:
-          for (std::int64_t q = 0; q < full_panels; ++q) {
-            std::copy(src + q * nr, src + (q + 1) * nr, d + q * nr * kc);
+    const T* src = b + p0 * ldb + col0;
+    switch (nr) {  // a fixed-length copy compiles to a few vector moves, not a memcpy call
+      case 64: pack_full_panels<64>(src, ldb, kc, full_panels, dst); break;
+      case 32: pack_full_panels<32>(src, ldb, kc, full_panels, dst); break;
+      case 16: pack_full_panels<16>(src, ldb, kc, full_panels, dst); break;
+      case 8: pack_full_panels<8>(src, ldb, kc, full_panels, dst); break;
+      case 4: pack_full_panels<4>(src, ldb, kc, full_panels, dst); break;
+      default:
+        for (std::int64_t q = 0; q < full_panels; ++q) {
+          for (std::int64_t p = 0; p < kc; ++p) {
+            std::copy(src + p * ldb + q * nr, src + p * ldb + (q + 1) * nr,
+                      dst + (q * kc + p) * nr);
           }
-      }
-      if (last_cols > 0) {
-        T* last = d + full_panels * nr * kc;
-        std::copy(src + full_panels * nr, src + nc, last);
-        std::fill(last + last_cols, last + nr, T(0));
+        }
+    }
+    if (last_cols > 0) {  // the last panel, zero-padded
+      T* last = dst + full_panels * nr * kc;
+      for (std::int64_t p = 0; p < kc; ++p) {
+        std::copy(src + p * ldb + full_panels * nr, src + p * ldb + nc, last + p * nr);
+        std::fill(last + p * nr + last_cols, last + (p + 1) * nr, T(0));
       }
     }
   } else {

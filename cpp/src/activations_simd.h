@@ -17,7 +17,6 @@ namespace simd_avx2 {
 void sigmoid_f32(std::int64_t n, const float* x, float* y);
 void tanh_f32(std::int64_t n, const float* x, float* y);
 void exp_shifted_f32(std::int64_t n, const float* x, float shift, float* y);  // exp(x - shift)
-double sum_exp_f32(std::int64_t n, const float* x, float shift);  // vmath::sum_exp's order
 }  // namespace simd_avx2
 
 // The dispatching loops the kernels call. Internal linkage, like vec_math.h, because this
@@ -54,17 +53,6 @@ void exp_shifted(std::int64_t n, const T* x, T shift, T* y) {
   }
 #endif
   for (std::int64_t j = 0; j < n; ++j) y[j] = vmath::exp(x[j] - shift);
-}
-
-// sum_j exp(x[j] - shift) in double, in vmath::sum_exp's fixed order
-template <typename T>
-double sum_exp(std::int64_t n, const T* x, T shift) {
-#ifdef KERNN_X86
-  if constexpr (std::is_same_v<T, float>) {
-    if (simd_loops_avx2()) return simd_avx2::sum_exp_f32(n, x, shift);
-  }
-#endif
-  return vmath::sum_exp(n, x, shift);
 }
 
 }  // namespace

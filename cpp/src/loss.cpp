@@ -89,18 +89,64 @@ std::int64_t first_outside_unit_interval(std::int64_t n, const T* x) {
   return -1;
 }
 
+// Elements of logits per block of rows of the softmax-based losses.
+constexpr std::int64_t kSoftmaxBlockElements = 4096;
+
+// For the rows [begin, end) of logits (n x classes): m[i - begin] = the row's max and
+// e[(i - begin) * classes + j] = exp(logits[i, j] - m), the exps of all the rows in one call
+// (with 10 classes, per-row calls spent their time in the vector loops' remainders: a 100 x 10
+// cross-entropy went 8.7 -> 6.8 us forward, 7.6 -> 5.5 us backward). The same values as
+// exp_shifted row by row: x - m is rounded before exp either way.
+template <typename T>
+void shifted_exps(std::int64_t begin, std::int64_t end, std::int64_t classes, const T* logits,
+                  T* m, T* e) {
+  for (std::int64_t i = begin; i < end; ++i) {
+    const T* row = logits + i * classes;
+    T* out = e + (i - begin) * classes;
+    const T row_max = vmath::max(classes, row);
+    m[i - begin] = row_max;
+    for (std::int64_t j = 0; j < classes; ++j) out[j] = row[j] - row_max;
+  }
+  act::exp_shifted((end - begin) * classes, e, T(0), e);
+}
+
+// body(begin, end) for the rows of n x classes in blocks of about kSoftmaxBlockElements
+// elements, the blocks spread over a team when worth it (~8 operations per element).
+template <typename F>
+void for_row_blocks(std::int64_t n, std::int64_t classes, F&& body) {
+  const std::int64_t rows =
+      std::max<std::int64_t>(1, kSoftmaxBlockElements / std::max<std::int64_t>(1, classes));
+  const std::int64_t blocks = (n + rows - 1) / rows;
+  parallel_for_each(blocks, rows * classes * 8, [&](std::int64_t b) {
+    body(b * rows, std::min(n, (b + 1) * rows));
+  });
+}
+
 template <typename T>
 void cross_entropy_forward(std::int64_t n, std::int64_t classes, const T* logits,
                            const std::int64_t* target, std::int64_t ignore_index,
                            Reduction reduction, T* loss) {
   const double kept = static_cast<double>(count_kept(n, target, ignore_index));
-  reduce_loss(n, classes, reduction, kept, loss, [=](std::int64_t i) -> T {
-    if (target[i] == ignore_index) return T(0);
-    const T* row = logits + i * classes;
-    const T m = vmath::max(classes, row);
-    const double sum = act::sum_exp(classes, row, m);
-    return (m - row[target[i]]) + static_cast<T>(std::log(sum));
+  // Each row's loss, m - x_t + log(sum_j exp(x_j - m)) (the sum in double, in vmath::sum's
+  // order), then their sum.
+  std::vector<T> row_loss(static_cast<std::size_t>(n));
+  for_row_blocks(n, classes, [&](std::int64_t begin, std::int64_t end) {
+    thread_local std::vector<T> m, e;
+    m.resize(static_cast<std::size_t>(end - begin));
+    e.resize(static_cast<std::size_t>((end - begin) * classes));
+    shifted_exps(begin, end, classes, logits, m.data(), e.data());
+    for (std::int64_t i = begin; i < end; ++i) {
+      if (target[i] == ignore_index) {
+        row_loss[static_cast<std::size_t>(i)] = T(0);
+        continue;
+      }
+      const double sum = vmath::sum(classes, e.data() + (i - begin) * classes);
+      row_loss[static_cast<std::size_t>(i)] =
+          (m[i - begin] - logits[i * classes + target[i]]) + static_cast<T>(std::log(sum));
+    }
   });
+  reduce_loss(n, classes, reduction, kept, loss,
+              [&](std::int64_t i) -> T { return row_loss[static_cast<std::size_t>(i)]; });
 }
 
 template <typename T>
@@ -108,19 +154,22 @@ void cross_entropy_backward(std::int64_t n, std::int64_t classes, const T* logit
                             const std::int64_t* target, std::int64_t ignore_index,
                             Reduction reduction, const T* dloss, T* dlogits) {
   const ClassGrad<T> grad(dloss, reduction, n, target, ignore_index);
-  parallel_for_each(n, classes, [=](std::int64_t i) {
-    T* out = dlogits + i * classes;
-    if (target[i] == ignore_index) {
-      std::fill(out, out + classes, T(0));
-      return;
+  // dlogits = g * softmax(x) - g * onehot(t): the exps of a block of rows straight into dlogits.
+  for_row_blocks(n, classes, [&](std::int64_t begin, std::int64_t end) {
+    thread_local std::vector<T> m;
+    m.resize(static_cast<std::size_t>(end - begin));
+    shifted_exps(begin, end, classes, logits, m.data(), dlogits + begin * classes);
+    for (std::int64_t i = begin; i < end; ++i) {
+      T* out = dlogits + i * classes;
+      if (target[i] == ignore_index) {
+        std::fill(out, out + classes, T(0));
+        continue;
+      }
+      const T g = grad(i);
+      const T inv = static_cast<T>(1.0 / vmath::sum(classes, out));
+      for (std::int64_t j = 0; j < classes; ++j) out[j] = g * (out[j] * inv);
+      out[target[i]] -= g;
     }
-    const T* row = logits + i * classes;
-    const T m = vmath::max(classes, row);
-    act::exp_shifted(classes, row, m, out);
-    const T g = grad(i);
-    const T inv = static_cast<T>(1.0 / vmath::sum(classes, out));
-    for (std::int64_t j = 0; j < classes; ++j) out[j] = g * (out[j] * inv);
-    out[target[i]] -= g;
   });
 }
 

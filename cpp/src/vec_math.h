@@ -119,22 +119,6 @@ double sum(std::int64_t n, const T* v) {
   return s;
 }
 
-// sum_j exp(v[j] - shift) in double, same order as sum().
-template <typename T>
-double sum_exp(std::int64_t n, const T* v, T shift) {
-  double lane[kLanes] = {};
-  std::int64_t j = 0;
-  for (; j + kLanes <= n; j += kLanes) {
-    T e[kLanes];
-    for (std::int64_t k = 0; k < kLanes; ++k) e[k] = exp(v[j + k] - shift);
-    for (std::int64_t k = 0; k < kLanes; ++k) lane[k] += static_cast<double>(e[k]);
-  }
-  for (std::int64_t k = 0; j + k < n; ++k) lane[k] += static_cast<double>(exp(v[j + k] - shift));
-  double s = 0.0;
-  for (std::int64_t k = 0; k < kLanes; ++k) s += lane[k];
-  return s;
-}
-
 // sum_j a[j] * b[j] in double.
 template <typename T>
 double dot(std::int64_t n, const T* a, const T* b) {

@@ -17,8 +17,4 @@ void exp_shifted_f32(std::int64_t n, const float* x, float shift, float* y) {
   for (std::int64_t i = 0; i < n; ++i) y[i] = vmath::exp(x[i] - shift);
 }
 
-double sum_exp_f32(std::int64_t n, const float* x, float shift) {
-  return vmath::sum_exp(n, x, shift);
-}
-
 }  // namespace kernn::simd_avx2

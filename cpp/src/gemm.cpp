@@ -9,12 +9,14 @@
 //         pack B[depth, columns] into NR-column panels   (stays in L2)
 //         for each MR-row panel of A:                    (in L1 while the B panels stream)
 //           for each NR-column panel of B: micro-kernel -> MR x NR tile of C
+//             (the last panel, when narrower, as narrow tiles of one register's width)
 //
 // The micro-kernel (kernn/gemm_microkernel.h, one per ISA, chosen at run time) keeps the tile
 // in registers and applies the epilogue as it stores: the first depth block applies the
 // caller's beta, later ones accumulate (beta = 1), the last one adds the biases and applies
-// ReLU, so C is touched once per depth block. Packing zero-pads the last panels; tiles that
-// stick out of C go through a small temporary tile, so the kernel only ever sees full tiles.
+// ReLU, so C is touched once per depth block. Packing zero-pads the last panels (of B, the last
+// narrow tile's columns when B is read in place); tiles that stick out of C go through a small
+// temporary tile, so the kernel only ever sees full tiles.
 //
 // Each C element's sum runs over p in order, within one kernel call per depth block, and the
 // blocking does not depend on the thread count: 1 and 2 threads give the same bits.
@@ -390,6 +392,13 @@ int panel_rows(const MicroKernel<T>& uk, int rows) {
   return rows < uk.mr && rows <= gemm_detail::kMaxFewRows && uk.edge[rows - 1] ? rows : uk.mr;
 }
 
+// Whether the last `cols` (< nr) columns of C compute fewer columns as narrow tiles than as one
+// zero-padded tile.
+template <typename T>
+bool narrow_saves_columns(const MicroKernel<T>& uk, std::int64_t cols) {
+  return cols < uk.nr && uk.narrow_nr > 0 && ceil_div(cols, uk.narrow_nr) * uk.narrow_nr < uk.nr;
+}
+
 // One GEMM through the packed path. C element (i, j) is c[i * c_row_stride + j * c_col_stride]:
 // c_col_stride == 1 is the ordinary row-major C; the transposed form (row stride 1) lets a
 // product with few columns run as C^T = op(B)^T op(A)^T, so its long side fills the
@@ -414,8 +423,8 @@ void gemm_blocked(const MicroKernel<T>& uk, bool trans_a, bool trans_b, std::int
   const bool direct_store = c_col_stride == 1;
   // op(B) = B row-major is already k-major: when each B panel would serve at most a few A
   // panels, packing it costs about as much as using it (for an im2col convolution with 6
-  // output channels, more), so the kernel reads the full panels from B itself and only a
-  // partial last panel is packed (zero-padded). Same values in the same order: same bits.
+  // output channels, more), so the kernel reads the full tiles from B itself and only a
+  // partial last tile is packed (zero-padded). Same values in the same order: same bits.
   const bool b_in_place = !trans_b && a_panels <= kInPlaceBMaxAPanels;
   // The last panel of B, when it has fewer than nr columns, runs as narrow tiles (uk.narrow_nr
   // columns each) where that computes fewer columns than one zero-padded tile, or where it
@@ -424,8 +433,8 @@ void gemm_blocked(const MicroKernel<T>& uk, bool trans_a, bool trans_b, std::int
   // packed, 28-30 us with the 16 columns past it in a narrow tile). Same arithmetic per element.
   const std::int64_t last_cols = n - (b_panels - 1) * nr;
   const int narrow_nr = uk.narrow_nr;
-  const bool narrow_last = last_cols < nr && narrow_nr > 0 &&
-                           (b_in_place || ceil_div(last_cols, narrow_nr) * narrow_nr < nr);
+  const bool narrow_last =
+      last_cols < nr && narrow_nr > 0 && (b_in_place || narrow_saves_columns(uk, last_cols));
   // B read in place packs only the columns of the last partial tile (zero-padded): those past
   // the last full narrow tile, or the whole last panel.
   std::int64_t packed_from = n;
@@ -605,14 +614,21 @@ constexpr std::int64_t kDotsMaxSide = 24;
 constexpr double kShortTileGain = 1.15;
 
 // Fraction of the micro-kernel's work that lands inside an m x n C. The last rows count
-// whole when they go through an edge kernel (panel_rows).
+// whole when they go through an edge kernel (panel_rows), the last columns as the narrow
+// tiles that take them (narrow_saves_columns).
 template <typename T>
 double tile_fill(const MicroKernel<T>& uk, std::int64_t m, std::int64_t n) {
   const int last = static_cast<int>(m % uk.mr);
   const bool exact = last == 0 || panel_rows(uk, last) == last;
   const std::int64_t rows = exact ? m : ceil_div(m, uk.mr) * uk.mr;
+  const std::int64_t last_cols = n % uk.nr;
+  const std::int64_t cols =
+      last_cols == 0 ? n
+      : narrow_saves_columns(uk, last_cols)
+          ? n - last_cols + ceil_div(last_cols, uk.narrow_nr) * uk.narrow_nr
+          : ceil_div(n, uk.nr) * uk.nr;
   return static_cast<double>(m) / static_cast<double>(rows) * static_cast<double>(n) /
-         static_cast<double>(ceil_div(n, uk.nr) * uk.nr);
+         static_cast<double>(cols);
 }
 
 }  // namespace

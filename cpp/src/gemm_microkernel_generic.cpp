@@ -100,7 +100,7 @@ template void transpose_pack_generic<double>(const double*, std::int64_t, int, s
 
 template <>
 MicroKernel<float> microkernel_generic<float>() {
-  return with_edge_kernels<GenericTiles<float, 8>, GenericTiles<float, 8>, 4>(
+  return with_edge_kernels<GenericTiles<float, 8>, GenericTiles<float, 8>>(
           {"generic", 4, 8, 256, 512, 3072,
           &generic_microkernel<float, 4, 8>, &transpose_pack_generic<float>,
           &generic_dots<float>});
@@ -108,7 +108,7 @@ MicroKernel<float> microkernel_generic<float>() {
 
 template <>
 MicroKernel<double> microkernel_generic<double>() {
-  return with_edge_kernels<GenericTiles<double, 4>, GenericTiles<double, 4>, 4>(
+  return with_edge_kernels<GenericTiles<double, 4>, GenericTiles<double, 4>>(
           {"generic", 4, 4, 256, 512, 3072,
           &generic_microkernel<double, 4, 4>, &transpose_pack_generic<double>,
           &generic_dots<double>});

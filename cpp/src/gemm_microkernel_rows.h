@@ -25,17 +25,39 @@ void set_few_rows(MicroKernelFn<typename Tiles::T> (&kernels)[kMaxFewRows]) {
   kernels[3] = Tiles::template kernel<4>();
 }
 
-// `main` (a tile of MR rows and Tiles::kNR columns) with its edge kernels of 1..kMaxFewRows
-// rows (gemm.cpp uses those of fewer rows than MR) and, when Narrow is narrower than Tiles,
-// its narrow tiles of MR and 1..kMaxFewRows rows.
-template <class Tiles, class Narrow, int MR>
+// The kernel of Tiles' family with `rows` rows, for the row counts of the tiles (1-4, and the
+// main tiles' 6 and 12); null for any other. (For the narrow families: a wide family's 12-row
+// kernel would need more registers than there are.)
+template <class Tiles>
+MicroKernelFn<typename Tiles::T> kernel_of_rows(int rows) {
+  switch (rows) {
+    case 1: return Tiles::template kernel<1>();
+    case 2: return Tiles::template kernel<2>();
+    case 3: return Tiles::template kernel<3>();
+    case 4: return Tiles::template kernel<4>();
+    case 6: return Tiles::template kernel<6>();
+    case 12: return Tiles::template kernel<12>();
+    default: return nullptr;
+  }
+}
+
+// k's narrow tiles (kernn/gemm_microkernel.h) from Narrow, when it is narrower than Tiles: one
+// of k.mr rows, and the edge ones when k has edge kernels.
+template <class Tiles, class Narrow>
+void set_narrow_kernels(MicroKernel<typename Tiles::T>& k) {
+  if constexpr (Narrow::kNR < Tiles::kNR) {
+    k.narrow_nr = Narrow::kNR;
+    k.narrow_fn = kernel_of_rows<Narrow>(k.mr);
+    if (k.edge[0] != nullptr) set_few_rows<Narrow>(k.narrow_edge);
+  }
+}
+
+// `main` with its edge kernels of 1..kMaxFewRows rows (gemm.cpp uses those of fewer rows than
+// main.mr) and, when Narrow is narrower than Tiles, its narrow tiles.
+template <class Tiles, class Narrow>
 MicroKernel<typename Tiles::T> with_edge_kernels(MicroKernel<typename Tiles::T> main) {
   set_few_rows<Tiles>(main.edge);
-  if constexpr (Narrow::kNR < Tiles::kNR) {
-    main.narrow_nr = Narrow::kNR;
-    main.narrow_fn = Narrow::template kernel<MR>();
-    set_few_rows<Narrow>(main.narrow_edge);
-  }
+  set_narrow_kernels<Tiles, Narrow>(main);
   return main;
 }
 
@@ -44,17 +66,16 @@ MicroKernel<typename Tiles::T> with_edge_kernels(MicroKernel<typename Tiles::T> 
 template <class Tiles, class Narrow>
 MicroKernel<typename Tiles::T> few_rows_microkernel(MicroKernel<typename Tiles::T> main,
                                                     int rows) {
-  using T = typename Tiles::T;
-  MicroKernelFn<T> wide[kMaxFewRows], narrow[kMaxFewRows];
-  set_few_rows<Tiles>(wide);
-  set_few_rows<Narrow>(narrow);
-  main.mr = rows < kMaxFewRows ? rows : kMaxFewRows;
+  MicroKernelFn<typename Tiles::T> kernels[kMaxFewRows];
+  set_few_rows<Tiles>(kernels);
+  main.mr = rows < 1 ? 1 : rows < kMaxFewRows ? rows : kMaxFewRows;
   main.nr = Tiles::kNR;
-  main.fn = wide[main.mr - 1];
+  main.fn = kernels[main.mr - 1];
   for (auto& edge : main.edge) edge = nullptr;  // the tile has no rows to spare
+  main.narrow_nr = 0;
+  main.narrow_fn = nullptr;
   for (auto& edge : main.narrow_edge) edge = nullptr;
-  main.narrow_nr = Narrow::kNR < Tiles::kNR ? Narrow::kNR : 0;
-  main.narrow_fn = main.narrow_nr > 0 ? narrow[main.mr - 1] : nullptr;
+  set_narrow_kernels<Tiles, Narrow>(main);
   return main;
 }
 

@@ -4,7 +4,8 @@
 // A micro-kernel computes one MR x NR tile of C from packed panels:
 //   a_panel: kc x MR, element (p, i) at a_panel[p * MR + i]   (MR rows of op(A), k-major)
 //   b_panel: kc x NR, element (p, j) at b_panel[p * ldb + j]  (NR columns of op(B), k-major;
-//            ldb = NR for a packed panel, B's own row stride when B is read in place)
+//            ldb = NR for a packed panel, B's own row stride when B is read in place, and a
+//            wider packed panel's width when a narrow tile reads part of it)
 //   acc[i][j] = sum_{p < kc} a_panel[p * MR + i] * b_panel[p * ldb + j]   (p in order)
 // and stores, for every i < MR, j < NR (c row-major with row stride ldc):
 //   c[i, j] = act(alpha * acc[i][j] + beta * c[i, j] + col_bias[j] + row_bias[i])
@@ -72,8 +73,8 @@ struct MicroKernel {
   // C when r <= kMaxFewRows; null where there is none (entries with r >= mr are not used).
   MicroKernelFn<T> edge[kMaxFewRows] = {};
   // The same tiles one vector register wide (narrow_nr columns), for the columns of C past the
-  // last full tile: narrow_fn with mr rows, narrow_edge[r - 1] with r rows (as edge). Reading
-  // the first narrow_nr columns of a panel (any ldb), they need no packing of their own.
+  // last full tile: narrow_fn with mr rows, narrow_edge[r - 1] with r rows (as edge). They read
+  // narrow_nr columns at any offset of a wide packed panel, or of B in place (any ldb).
   // narrow_nr = 0 where the tile is that narrow already.
   int narrow_nr = 0;
   MicroKernelFn<T> narrow_fn = nullptr;

@@ -149,7 +149,7 @@ template void transpose_pack_avx2<double>(const double*, std::int64_t, int, std:
 
 template <>
 MicroKernel<float> microkernel_avx2<float>() {
-  return with_edge_kernels<SimdTiles<Avx2Float, 2>, SimdTiles<Avx2Float, 1>, 6>(
+  return with_edge_kernels<SimdTiles<Avx2Float, 2>, SimdTiles<Avx2Float, 1>>(
           {"avx2", 6, 16, 256, 480, 3072,
           &simd_microkernel<Avx2Float, 6, 2>, &transpose_pack_avx2<float>,
           &simd_dots<Avx2Float, kDotAcc>});
@@ -157,7 +157,7 @@ MicroKernel<float> microkernel_avx2<float>() {
 
 template <>
 MicroKernel<double> microkernel_avx2<double>() {
-  return with_edge_kernels<SimdTiles<Avx2Double, 2>, SimdTiles<Avx2Double, 1>, 6>(
+  return with_edge_kernels<SimdTiles<Avx2Double, 2>, SimdTiles<Avx2Double, 1>>(
           {"avx2", 6, 8, 256, 480, 3072,
           &simd_microkernel<Avx2Double, 6, 2>, &transpose_pack_avx2<double>,
           &simd_dots<Avx2Double, kDotAcc>});

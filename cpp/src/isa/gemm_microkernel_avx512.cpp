@@ -98,7 +98,7 @@ void transpose_pack_avx512(const float* src, std::int64_t ld, int rows, std::int
 
 template <>
 MicroKernel<float> microkernel_avx512<float>() {
-  return with_edge_kernels<SimdTiles<avx512::Float, 2>, SimdTiles<avx512::Float, 1>, kFloatMR>(
+  return with_edge_kernels<SimdTiles<avx512::Float, 2>, SimdTiles<avx512::Float, 1>>(
           {"avx512", kFloatMR, 32, 256, 512, 3072,
           &simd_microkernel<avx512::Float, kFloatMR, 2>,
           &transpose_pack_avx512, &simd_dots<avx512::Float, kDotAcc>});
@@ -106,7 +106,7 @@ MicroKernel<float> microkernel_avx512<float>() {
 
 template <>
 MicroKernel<double> microkernel_avx512<double>() {
-  return with_edge_kernels<SimdTiles<avx512::Double, 2>, SimdTiles<avx512::Double, 1>, kDoubleMR>(
+  return with_edge_kernels<SimdTiles<avx512::Double, 2>, SimdTiles<avx512::Double, 1>>(
           {"avx512", kDoubleMR, 16, 256, 256, 3072,
           &simd_microkernel<avx512::Double, kDoubleMR, 2>,
           &transpose_pack_avx2<double>, &simd_dots<avx512::Double, kDotAcc>});
@@ -114,7 +114,7 @@ MicroKernel<double> microkernel_avx512<double>() {
 
 template <>
 MicroKernel<float> microkernel_avx512_short<float>() {
-  return with_edge_kernels<SimdTiles<avx512::Float, 4>, SimdTiles<avx512::Float, 1>, kShortMR>(
+  return with_edge_kernels<SimdTiles<avx512::Float, 4>, SimdTiles<avx512::Float, 1>>(
           {"avx512", kShortMR, 64, 256, 512, 3072,
           &simd_microkernel<avx512::Float, kShortMR, 4>,
           &transpose_pack_avx512, &simd_dots<avx512::Float, kDotAcc>});
@@ -122,7 +122,7 @@ MicroKernel<float> microkernel_avx512_short<float>() {
 
 template <>
 MicroKernel<double> microkernel_avx512_short<double>() {
-  return with_edge_kernels<SimdTiles<avx512::Double, 4>, SimdTiles<avx512::Double, 1>, kShortMR>(
+  return with_edge_kernels<SimdTiles<avx512::Double, 4>, SimdTiles<avx512::Double, 1>>(
           {"avx512", kShortMR, 32, 256, 256, 3072,
           &simd_microkernel<avx512::Double, kShortMR, 4>,
           &transpose_pack_avx2<double>, &simd_dots<avx512::Double, kDotAcc>});

@@ -24,13 +24,12 @@ double blocked_sum(std::int64_t n, std::int64_t work_per_item, F&& item) {
   const std::int64_t block = std::max<std::int64_t>(1, kSumBlockWork / std::max<std::int64_t>(1, work_per_item));
   const std::int64_t blocks = (n + block - 1) / block;
   std::vector<double> partial(static_cast<std::size_t>(blocks), 0.0);
-#pragma omp parallel for schedule(static) if (blocks > 1 && worth_parallel(n * work_per_item))
-  for (std::int64_t b = 0; b < blocks; ++b) {
+  parallel_for_each(blocks, block * work_per_item, [&](std::int64_t b) {
     double s = 0.0;
     const std::int64_t end = std::min(n, (b + 1) * block);
     for (std::int64_t i = b * block; i < end; ++i) s += static_cast<double>(item(i));
     partial[static_cast<std::size_t>(b)] = s;
-  }
+  });
   double total = 0.0;
   for (double p : partial) total += p;
   return total;

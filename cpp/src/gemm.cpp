@@ -321,14 +321,13 @@ T epilogue_element(T product, T beta, const T* c, const T* col_bias, const T* ro
 template <typename T>
 void epilogue_only(std::int64_t m, std::int64_t n, T beta, T* c, std::int64_t ldc,
                    const GemmEpilogue<T>& epilogue) {
-#pragma omp parallel for schedule(static) if (worth_parallel(m * n))
-  for (std::int64_t i = 0; i < m; ++i) {
+  parallel_for_each(m, n, [&](std::int64_t i) {
     T* ci = c + i * ldc;
     for (std::int64_t j = 0; j < n; ++j) {
       ci[j] = epilogue_element(T(0), beta, ci + j, epilogue.col_bias, epilogue.row_bias, i, j,
                                epilogue.relu);
     }
-  }
+  });
 }
 
 // Below this many multiply-adds a GEMM runs on the calling thread: a parallel region costs a

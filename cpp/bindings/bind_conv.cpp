@@ -87,7 +87,7 @@ py::array forward(const py::array& x, const py::array& weight,
                   const py::object& padding, const py::object& dilation, std::int64_t groups) {
   const char* op = Reference ? "conv2d_reference" : "conv2d";
   const DType dt = conv_dtype(op, x, weight);
-    const Conv2dParams p = conv_params(op, x, weight, stride, padding, dilation, groups);
+  const Conv2dParams p = conv_params(op, x, weight, stride, padding, dilation, groups);
   check_allocation({p.N, p.K, p.Ho, p.Wo}, itemsize(dt), op, "the output");
   return dispatch(dt, [&](auto tag) {
     using T = decltype(tag);
@@ -134,7 +134,7 @@ void register_conv(py::module_& m) {
          std::int64_t groups, const std::vector<bool>& output_mask) {
         const char* op = "conv2d_backward";
         const DType dt = conv_dtype(op, x, weight);
-                require_dtype(dy, dt, op, "grad_output");
+        require_dtype(dy, dt, op, "grad_output");
         require_contiguous(dy, op, "grad_output");
         const Conv2dParams p = conv_params(op, x, weight, stride, padding, dilation, groups);
         require_shape(dy, {p.N, p.K, p.Ho, p.Wo}, op, "grad_output");
@@ -182,7 +182,7 @@ void register_conv(py::module_& m) {
         const char* op = "_conv2d_algorithms";
         // The same checks as the conv2d it describes.
         const DType dt = conv_dtype(op, x, weight);
-                const Conv2dParams p = conv_params(op, x, weight, stride, padding, dilation, groups);
+        const Conv2dParams p = conv_params(op, x, weight, stride, padding, dilation, groups);
         const ConvAlgorithms a = dispatch(dt, [&](auto tag) {
           return conv_algorithms<decltype(tag)>(p);
         });

@@ -55,6 +55,36 @@ void exp_shifted(std::int64_t n, const T* x, T shift, T* y) {
   for (std::int64_t j = 0; j < n; ++j) y[j] = vmath::exp(x[j] - shift);
 }
 
+// Rough scalar operations per element of row_exps (the exp), for a parallel loop's threshold.
+constexpr std::int64_t kRowExpsOps = 8;
+
+// Rows at least this long take one exp_shifted call each in row_exps.
+constexpr std::int64_t kRowExpsWideCols = 32;
+
+// For the rows [begin, end) of x (rows of `cols`): m[i] = max of row i and
+// e[i * cols + j] = exp(x[i, j] - m[i]). Narrow rows are shifted first and then exp'd in one
+// call for all of them (with 10 columns, per-row calls spent their time in the vector loops'
+// remainders: a 100 x 10 cross-entropy went 8.7 -> 6.8 us forward, 7.6 -> 5.5 us backward);
+// wide rows fill the loop by themselves and skip that extra pass (64 x 1000 softmax: 12-20 %
+// slower with it). The same values either way: x - m is rounded before exp.
+template <typename T>
+void row_exps(std::int64_t begin, std::int64_t end, std::int64_t cols, const T* x, T* m, T* e) {
+  if (cols >= kRowExpsWideCols) {
+    for (std::int64_t i = begin; i < end; ++i) {
+      m[i] = vmath::max(cols, x + i * cols);
+      exp_shifted(cols, x + i * cols, m[i], e + i * cols);
+    }
+    return;
+  }
+  for (std::int64_t i = begin; i < end; ++i) {
+    const T* row = x + i * cols;
+    T* out = e + i * cols;
+    m[i] = vmath::max(cols, row);
+    for (std::int64_t j = 0; j < cols; ++j) out[j] = row[j] - m[i];
+  }
+  exp_shifted((end - begin) * cols, e + begin * cols, T(0), e + begin * cols);
+}
+
 }  // namespace
 }  // namespace act
 

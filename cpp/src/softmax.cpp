@@ -2,6 +2,7 @@
 #include "kernn/softmax.h"
 
 #include <cmath>
+#include <vector>
 
 #include "kernn/parallel.h"
 #include "activations_simd.h"
@@ -9,15 +10,18 @@
 
 namespace kernn {
 
+// The forward passes take y = exp(x - max) a block of rows at a time (act::row_exps); the row
+// maxima go to a buffer taken before the parallel region (std::bad_alloc must not leave one).
 template <typename T>
 void softmax_forward(std::int64_t rows, std::int64_t cols, const T* x, T* y) {
-  parallel_for_each(rows, cols, [=](std::int64_t r) {
-    const T* xr = x + r * cols;
-    T* yr = y + r * cols;
-    const T m = vmath::max(cols, xr);
-    act::exp_shifted(cols, xr, m, yr);
-    const T inv = static_cast<T>(1.0 / vmath::sum(cols, yr));
-    for (std::int64_t j = 0; j < cols; ++j) yr[j] *= inv;
+  std::vector<T> m(static_cast<std::size_t>(rows));
+  parallel_row_blocks(rows, cols, act::kRowExpsOps, [&](std::int64_t begin, std::int64_t end) {
+    act::row_exps(begin, end, cols, x, m.data(), y);
+    for (std::int64_t r = begin; r < end; ++r) {
+      T* yr = y + r * cols;
+      const T inv = static_cast<T>(1.0 / vmath::sum(cols, yr));
+      for (std::int64_t j = 0; j < cols; ++j) yr[j] *= inv;
+    }
   });
 }
 
@@ -34,16 +38,18 @@ void softmax_backward(std::int64_t rows, std::int64_t cols, const T* y, const T*
 
 template <typename T>
 void log_softmax_forward(std::int64_t rows, std::int64_t cols, const T* x, T* y) {
-  parallel_for_each(rows, cols, [=](std::int64_t r) {
-    const T* xr = x + r * cols;
-    T* yr = y + r * cols;
-    const T m = vmath::max(cols, xr);
+  std::vector<T> m(static_cast<std::size_t>(rows));
+  parallel_row_blocks(rows, cols, act::kRowExpsOps, [&](std::int64_t begin, std::int64_t end) {
     // y holds exp(x - m) until the log of its sum is known.
-    act::exp_shifted(cols, xr, m, yr);
-    const T log_sum = static_cast<T>(std::log(vmath::sum(cols, yr)));
-    // (x - m) first: m + log_sum would round away log_sum's digits when |m| is large.
-    // m == -inf (a row of all -inf) gives -inf - -inf = NaN everywhere, as torch.
-    for (std::int64_t j = 0; j < cols; ++j) yr[j] = (xr[j] - m) - log_sum;
+    act::row_exps(begin, end, cols, x, m.data(), y);
+    for (std::int64_t r = begin; r < end; ++r) {
+      const T* xr = x + r * cols;
+      T* yr = y + r * cols;
+      const T log_sum = static_cast<T>(std::log(vmath::sum(cols, yr)));
+      // (x - m) first: m + log_sum would round away log_sum's digits when |m| is large.
+      // m == -inf (a row of all -inf) gives -inf - -inf = NaN everywhere, as torch.
+      for (std::int64_t j = 0; j < cols; ++j) yr[j] = (xr[j] - m[r]) - log_sum;
+    }
   });
 }
 

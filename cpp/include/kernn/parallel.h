@@ -71,6 +71,20 @@ void parallel_chunks(std::int64_t n, std::int64_t ops_per_element, F&& body) {
   }
 }
 
+// Runs body(begin, end) over the rows [0, rows) of a rows x cols array in blocks of about
+// kParallelChunk elements (at least one row each), spread over a thread team when
+// rows * cols * ops_per_element is worth one.
+template <typename F>
+void parallel_row_blocks(std::int64_t rows, std::int64_t cols, std::int64_t ops_per_element,
+                         F&& body) {
+  const std::int64_t block =
+      std::max<std::int64_t>(1, kParallelChunk / std::max<std::int64_t>(1, cols));
+  const std::int64_t blocks = (rows + block - 1) / block;
+  parallel_for_each(blocks, block * cols * ops_per_element, [&](std::int64_t b) {
+    body(b * block, std::min(rows, (b + 1) * block));
+  });
+}
+
 inline int thread_id() {
 #ifdef _OPENMP
   return omp_get_thread_num();

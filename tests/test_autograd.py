@@ -163,6 +163,38 @@ def test_backward_leaves_the_callers_gradient_array_alone():
     np.testing.assert_array_equal(seed, np.arange(6, dtype=np.float32).reshape(2, 3))
 
 
+def test_cat_inputs_keep_views_of_one_gradient_that_do_not_overlap():
+    # cat's backward splits one array among its inputs: the parts do not overlap, so each is
+    # its own (no copy), and changing one in place leaves the other as it was.
+    a = kernn.ones(3, requires_grad=True)
+    b = kernn.ones(2, requires_grad=True)
+    (kernn.cat([a, b]) * kernn.arange(5, dtype=kernn.float32)).sum().backward()
+    assert not np.shares_memory(a.grad.numpy(), b.grad.numpy())
+    assert a.grad.numpy().base is not None and b.grad.numpy().base is not None  # no copies
+    a.grad.numpy().fill(0)
+    assert b.grad.tolist() == [3.0, 4.0]
+
+
+def test_backward_with_a_gradient_of_another_dtype_leaves_it_alone():
+    x = kernn.zeros(2, 3, requires_grad=True)
+    seed = np.arange(6, dtype=np.float64).reshape(2, 3)
+    (x + 0).backward(seed)  # float64 seed for a float32 graph: backward's own converted copy
+    assert x.grad.dtype == kernn.float32 and x.grad.tolist() == seed.tolist()
+    x.grad.numpy().fill(-1)
+    np.testing.assert_array_equal(seed, np.arange(6, dtype=np.float64).reshape(2, 3))
+
+
+def test_zero_grad_replaces_a_read_only_gradient_with_zeros():
+    model = kernn.nn.Linear(3, 2)
+    frozen = np.ones((2, 3), dtype=np.float32)
+    frozen.flags.writeable = False
+    for zero_grad in (model.zero_grad, kernn.optim.SGD(model.parameters(), lr=0.1).zero_grad):
+        model.weight.grad = kernn.from_numpy(frozen)
+        zero_grad(set_to_none=False)
+        assert model.weight.grad.tolist() == [[0.0] * 3] * 2
+    np.testing.assert_array_equal(frozen, np.ones((2, 3), dtype=np.float32))
+
+
 def test_graph_is_freed_after_backward():
     x = kernn.ones(100, requires_grad=True)
     y = x.exp()

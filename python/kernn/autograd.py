@@ -272,13 +272,23 @@ _object_new = object.__new__
 _NO_GRADS = [(False,) * n for n in range(8)]
 
 
-def _memory_owner(a):
-    """The object that owns ``a``'s memory (numpy points every view's ``base`` at it)."""
-    return a if a.base is None else a.base
+def _take(taken, g):
+    """Records g in ``taken`` (backward's record of the arrays already given away), keyed by
+    the object that owns its memory (numpy points every view's ``base`` at it)."""
+    owner = g if g.base is None else g.base
+    taken.setdefault(id(owner), (owner, []))[1].append(g)
+
+
+def _is_taken(taken, g):
+    """Whether g's memory overlaps an array in ``taken``: views of one array that do not
+    overlap (cat's backward splits its gradient among the inputs) are each their own."""
+    owner = g if g.base is None else g.base
+    entry = taken.get(id(owner))
+    return entry is not None and any(np.may_share_memory(g, a) for a in entry[1])
 
 
 def _accumulate_leaf(leaf, g, taken):
-    """Adds g to leaf.grad. ``taken`` maps id -> owner for the memory that must not become a
+    """Adds g to leaf.grad. ``taken`` (see _take) holds the memory that must not become a
     leaf's gradient as it is: the caller's ``gradient=`` array and every array already given
     to a leaf in this backward. A pass-through backward (add, a view) hands one array to
     several consumers; without the copy, two leaves' .grad would be one array and an in-place
@@ -299,11 +309,9 @@ def _accumulate_leaf(leaf, g, taken):
         g = g.astype(data.dtype)
     if leaf.grad is None:
         # Optimizer kernels need a C-contiguous, writeable gradient of the leaf's own.
-        if (not g.flags.c_contiguous or not g.flags.writeable
-                or id(_memory_owner(g)) in taken):
+        if not g.flags.c_contiguous or not g.flags.writeable or _is_taken(taken, g):
             g = np.array(g, order="C")
-        owner = _memory_owner(g)
-        taken[id(owner)] = owner
+        _take(taken, g)
         leaf.grad = _new_tensor(g)
     else:
         # Out of place (torch adds in place; the values are the same).
@@ -335,6 +343,9 @@ def backward(tensor, gradient=None, retain_graph=False):
             "backward: element 0 of tensors does not require grad and does not have a grad_fn"
         )
     data = tensor._data
+    # The caller's gradient array stays theirs: a leaf reached through pass-through ops copies
+    # it (a converted copy is already backward's own).
+    taken = {}
     if gradient is None:
         if data.size != 1:
             raise RuntimeError(
@@ -351,8 +362,8 @@ def backward(tensor, gradient=None, retain_graph=False):
             )
         if g.dtype != data.dtype:
             g = g.astype(data.dtype)
-    # The caller's gradient array stays theirs: a leaf reached through pass-through ops copies it.
-    taken = {} if gradient is None else {id(_memory_owner(g)): _memory_owner(g)}
+        else:
+            _take(taken, g)
     root = tensor.grad_fn
     if root is None:
         _accumulate_leaf(tensor, g, taken)

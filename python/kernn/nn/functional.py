@@ -153,7 +153,6 @@ def softsign(input):
 
 def softmax(input, dim=None, dtype=None):
     """exp(x) / sum(exp(x)) along ``dim`` (default: the last)."""
-    _check_tensor(input, "softmax", "input")
     _check_float(input, "softmax", "input")
     if dtype is not None:
         input = input.to(dtype)
@@ -164,7 +163,6 @@ def softmax(input, dim=None, dtype=None):
 
 def log_softmax(input, dim=None, dtype=None):
     """log(softmax(x)) along ``dim`` (default: the last), computed stably."""
-    _check_tensor(input, "log_softmax", "input")
     _check_float(input, "log_softmax", "input")
     if dtype is not None:
         input = input.to(dtype)

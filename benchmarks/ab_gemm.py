@@ -85,13 +85,18 @@ def compare(base, new, shape, seconds, rng):
     for fn in calls.values():  # warm-up: packing buffers, thread teams
         fn()
     times = {name: [] for name in calls}
+    # base and new swap places every round, so that neither always runs right after torch
+    # (whose OpenMP workers, at more than one thread, are still spinning then).
+    orders = (("base", "new", "torch"), ("new", "base", "torch"))
     clock = time.perf_counter
     start = clock()
+    rounds = 0
     while clock() - start < seconds:
-        for name, fn in calls.items():
+        for name in orders[rounds % 2]:
             t = clock()
-            fn()
+            calls[name]()
             times[name].append(clock() - t)
+        rounds += 1
     new_over_base = statistics.median(
         base_t / new_t for base_t, new_t in zip(times["base"], times["new"]))
     new_over_torch = statistics.median(

@@ -318,11 +318,16 @@ def _accumulate_leaf(leaf, g, taken):
         leaf.grad._data = leaf.grad._data + g
 
 
-def _zero_leaf_grad(leaf):
-    """zero_grad(set_to_none=False) for one leaf: its .grad filled with zeros in place, as in
-    torch (a reference the caller holds reads zeros too). Backward gives every leaf a gradient
-    array of its own (_accumulate_leaf), so no other tensor changes with it; a read-only
-    gradient (assigned by hand) is replaced by zeros instead."""
+def _reset_leaf_grad(leaf, set_to_none):
+    """zero_grad for one leaf (Module's and Optimizer's): .grad set to None, or filled with
+    zeros in place as in torch (a reference the caller holds reads zeros too). Backward gives
+    every leaf a gradient array of its own (_accumulate_leaf), so no other tensor changes with
+    it; a read-only gradient (assigned by hand) is replaced by zeros instead."""
+    if leaf.grad is None:
+        return
+    if set_to_none:
+        leaf.grad = None
+        return
     g = leaf.grad._data
     if g.flags.writeable:
         g.fill(0)

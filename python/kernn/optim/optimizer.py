@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..autograd import _zero_leaf_grad, enable_grad
+from ..autograd import _reset_leaf_grad, enable_grad
 from ..tensor import Tensor, from_numpy
 
 __all__ = ["Optimizer", "required"]
@@ -269,12 +269,7 @@ class Optimizer:
         """
         for group in self.param_groups:
             for p in group["params"]:
-                if p.grad is None:
-                    continue
-                if set_to_none:
-                    p.grad = None
-                else:
-                    _zero_leaf_grad(p)
+                _reset_leaf_grad(p, set_to_none)
 
     def step(self, closure: Callable[[], Any] | None = None):
         """Perform one optimization step on every parameter that has a gradient.

@@ -33,8 +33,11 @@ class _ModuleSequence(Module):
 
     def __delitem__(self, idx):
         """Removes the child at ``idx`` (an int or a slice); the rest are renamed 0..n-1."""
-        doomed = set(list(self._modules)[idx]) if isinstance(idx, slice) else {self._key(idx)}
-        self._renumber([m for key, m in self._modules.items() if key not in doomed])
+        if not isinstance(idx, slice):
+            self._key(idx)  # the range check and its message
+        modules = list(self._modules.values())
+        del modules[idx]
+        self._renumber(modules)
 
     def _renumber(self, modules):
         """Makes ``modules`` the children, named 0..n-1."""

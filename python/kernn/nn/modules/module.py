@@ -13,7 +13,7 @@ from collections import OrderedDict, namedtuple
 import numpy as np
 
 from ...tensor import _BY_NAME as _DTYPE_NAMES
-from ...autograd import _zero_leaf_grad
+from ...autograd import _reset_leaf_grad
 from ...tensor import Tensor, _new, _np_dtype
 from ..parameter import Parameter
 
@@ -276,12 +276,8 @@ class Module:
         """Resets the gradients of all parameters (to None, or to zeros)."""
         for m in self._module_list():
             for p in m._parameters.values():
-                if p is None or p.grad is None:
-                    continue
-                if set_to_none:
-                    p.grad = None
-                else:
-                    _zero_leaf_grad(p)
+                if p is not None:
+                    _reset_leaf_grad(p, set_to_none)
 
     def apply(self, fn):
         """Calls fn(module) on every descendant and then on self (as torch); returns self."""

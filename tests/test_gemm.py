@@ -17,6 +17,7 @@ import pytest
 
 import kernn
 from kernn import _C
+from kernel_check import same_under_1_and_2_threads
 
 ISAS = _C.backend_info()["isas_supported"]
 DTYPES = [np.float32, np.float64]
@@ -198,24 +199,17 @@ def test_matches_reference(dtype):
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_one_and_two_threads_agree_bitwise(isa, dtype):
     rng = np.random.default_rng(7)
-    before = kernn.get_num_threads()
-    try:
-        # The packed path, the short tile, the 1-4 row kernels, and the dot products split
-        # over blocks of columns (batch 1) and of rows (a narrow C).
-        for m, n, k, trans_b in [(100, 500, 784, True), (784, 500, 100, False),
-                                 (257, 513, 129, False), (100, 10, 500, True), (40, 700, 300, False),
-                                 (6, 9000, 25, False), (16, 4096, 150, False), (1, 3000, 400, True),
-                                 (3, 2000, 200, False), (1500, 10, 100, True), (20, 300, 200, True)]:
-            a = rng.standard_normal((m, k)).astype(dtype)
-            b = rng.standard_normal((n, k) if trans_b else (k, n)).astype(dtype)
-            bias = rng.standard_normal(n).astype(dtype)
-            results = []
-            for t in (1, 2):
-                kernn.set_num_threads(t)
-                results.append(_C.gemm(a, b, trans_b=trans_b, bias=bias, relu=True))
-            assert np.array_equal(results[0], results[1]), (m, n, k)
-    finally:
-        kernn.set_num_threads(before)
+    # The packed path, the short tile, the 1-4 row kernels, and the dot products split over
+    # blocks of columns (batch 1) and of rows (a narrow C).
+    for m, n, k, trans_b in [(100, 500, 784, True), (784, 500, 100, False),
+                             (257, 513, 129, False), (100, 10, 500, True), (40, 700, 300, False),
+                             (6, 9000, 25, False), (16, 4096, 150, False), (1, 3000, 400, True),
+                             (3, 2000, 200, False), (1500, 10, 100, True), (20, 300, 200, True)]:
+        a = rng.standard_normal((m, k)).astype(dtype)
+        b = rng.standard_normal((n, k) if trans_b else (k, n)).astype(dtype)
+        bias = rng.standard_normal(n).astype(dtype)
+        same_under_1_and_2_threads(
+            lambda: _C.gemm(a, b, trans_b=trans_b, bias=bias, relu=True))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 import kernn
 from kernn import _C
-from kernel_check import needs_simd_loops, simd_loops
+from kernel_check import needs_simd_loops, same_under_1_and_2_threads, simd_loops
 
 DTYPES = [np.float32, np.float64]
 SHAPES = [(5, 3), (1, 4, 7), (4, 6, 5), (2, 3, 7, 5), (3, 1, 4, 4), (1, 2, 1, 3)]
@@ -126,18 +126,13 @@ def test_batch_norm_one_and_two_threads_agree():
     x = rng.standard_normal((16, 8, 12, 12)).astype(np.float32)
     dy = rng.standard_normal(x.shape).astype(np.float32)
     w, b = np.ones(8, np.float32), np.zeros(8, np.float32)
-    before = kernn.get_num_threads()
-    results = []
-    try:
-        for n in (1, 2):
-            kernn.set_num_threads(n)
-            rm, rv = np.zeros(8, np.float32), np.ones(8, np.float32)
-            y, sm, si = _C.batch_norm_forward(x, w, b, rm, rv, True, 0.1, 1e-5)
-            results.append((y, sm, si, rm, rv) + tuple(_C.batch_norm_backward(x, dy, w, sm, si, True)))
-    finally:
-        kernn.set_num_threads(before)
-    for a, c in zip(*results):
-        np.testing.assert_array_equal(a, c)
+
+    def forward_and_backward():
+        rm, rv = np.zeros(8, np.float32), np.ones(8, np.float32)
+        y, sm, si = _C.batch_norm_forward(x, w, b, rm, rv, True, 0.1, 1e-5)
+        return (y, sm, si, rm, rv) + tuple(_C.batch_norm_backward(x, dy, w, sm, si, True))
+
+    same_under_1_and_2_threads(forward_and_backward)
 
 
 def test_batch_norm_errors():

@@ -8,9 +8,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import kernn
 from kernn import _C
-from kernel_check import simd_loops
+from kernel_check import same_under_1_and_2_threads, simd_loops
 
 DTYPES = [np.float32, np.float64]
 
@@ -177,19 +176,13 @@ def test_pooling_accepts_three_dimensional_input():
 def test_pooling_one_and_two_threads_agree():
     x = np.random.default_rng(7).standard_normal((8, 16, 20, 20)).astype(np.float32)
     dy = np.random.default_rng(8).standard_normal((8, 16, 10, 10)).astype(np.float32)
-    before = kernn.get_num_threads()
-    results = []
-    try:
-        for n in (1, 2):
-            kernn.set_num_threads(n)
-            y, idx = _C.max_pool2d_forward(x, 3, 2, 1)
-            results.append((y, idx, _C.max_pool2d_backward(dy, idx, x.shape),
-                            _C.avg_pool2d_forward(x, 3, 2, 1),
-                            _C.avg_pool2d_backward(dy, x.shape, 3, 2, 1)))
-    finally:
-        kernn.set_num_threads(before)
-    for a, b in zip(*results):
-        np.testing.assert_array_equal(a, b)
+
+    def pools():
+        y, idx = _C.max_pool2d_forward(x, 3, 2, 1)
+        return (y, idx, _C.max_pool2d_backward(dy, idx, x.shape), _C.avg_pool2d_forward(x, 3, 2, 1),
+                _C.avg_pool2d_backward(dy, x.shape, 3, 2, 1))
+
+    same_under_1_and_2_threads(pools)
 
 
 def test_pooling_errors_name_op_argument_and_sizes():

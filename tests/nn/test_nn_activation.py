@@ -82,3 +82,21 @@ def test_flatten_dim_out_of_range():
 def test_softmax_dim_out_of_range():
     with pytest.raises(IndexError, match="out of range"):
         kernn.nn.functional.softmax(kernn.ones(2, 3), 2)
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("requires_grad", [False, True])
+def test_softmax_without_dim_runs_over_the_last_dimension(name, requires_grad):
+    # dim=None is the last dimension (kernn's documented default; torch picks by ndim and warns).
+    x = np.random.default_rng(3).standard_normal((2, 3, 5))
+    kx = kernn.tensor(x, requires_grad=requires_grad)
+    got = getattr(kernn.nn.functional, name)(kx)
+    want = getattr(torch.nn.functional, name)(torch.from_numpy(x), dim=-1)
+    np.testing.assert_allclose(got.detach().numpy(), want.numpy(), rtol=1e-12, atol=1e-14)
+    module = {"softmax": kernn.nn.Softmax, "log_softmax": kernn.nn.LogSoftmax}[name]()
+    np.testing.assert_array_equal(module(kx).detach().numpy(), got.detach().numpy())
+    if requires_grad:
+        (got * kernn.tensor(x)).sum().backward()
+        tx = torch.from_numpy(x).requires_grad_()
+        (getattr(torch.nn.functional, name)(tx, dim=-1) * torch.from_numpy(x)).sum().backward()
+        np.testing.assert_allclose(kx.grad.numpy(), tx.grad.numpy(), rtol=1e-12, atol=1e-14)

@@ -60,10 +60,11 @@ class LeakyReLUFunction(Function):
 
 
 def _to_last(a, dim):
-    """(a with `dim` moved last and made contiguous, whether it moved)."""
+    """(a with `dim` moved last and made contiguous, whether it moved, the axis it names: dim
+    resolved, None being the last)."""
     nd = a.ndim
     if nd == 0:
-        return a.reshape(1), False
+        return a.reshape(1), False, 0
     if dim is None:
         dim = -1
     if not -nd <= dim < nd:
@@ -71,8 +72,8 @@ def _to_last(a, dim):
                          f"{tuple(a.shape)}")
     d = dim % nd
     if d == nd - 1:
-        return c_contiguous(a), False
-    return np.ascontiguousarray(np.moveaxis(a, d, -1)), True
+        return c_contiguous(a), False, d
+    return np.ascontiguousarray(np.moveaxis(a, d, -1)), True, d
 
 
 class _LastDimFunction(Function):
@@ -86,13 +87,13 @@ class _LastDimFunction(Function):
     @classmethod
     def forward(cls, ctx, x, dim):
         a = x._data
-        al, moved = _to_last(a, dim)
+        al, moved, d = _to_last(a, dim)
         y = cls.forward_kernel(al)
         ctx.save_for_backward(y)
-        ctx.info = (dim % a.ndim if a.ndim else 0, moved, a.shape)
+        ctx.info = (d, moved, a.shape)
         if a.ndim == 0:
             return y.reshape(())
-        return np.moveaxis(y, -1, ctx.info[0]) if moved else y
+        return np.moveaxis(y, -1, d) if moved else y
 
     @classmethod
     def backward(cls, ctx, dy):

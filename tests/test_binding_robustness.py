@@ -28,8 +28,8 @@ def _probs(*shape):
 
 
 _SGD = dict(lr=0.1, momentum=0.9, dampening=0.0, nesterov=False, weight_decay=0.0,
-            maximize=False, first_step=False)
-_ADAM = dict(step=1, lr=0.1, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, amsgrad=False,
+            maximize=False)
+_ADAM = dict(lr=0.1, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, amsgrad=False,
              decoupled_weight_decay=False, maximize=False)
 _RMSPROP = dict(lr=0.1, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False,
                 maximize=False)
@@ -78,9 +78,11 @@ VALID_CALLS = {
     "bce_with_logits_backward": lambda: ((_rand(4, 3), _probs(4, 3), np.array(1.0), "mean"), {}),
     "mse_forward": lambda: ((_rand(4, 3), _rand(4, 3), "mean"), {}),
     "mse_backward": lambda: ((_rand(4, 3), _rand(4, 3), np.array(1.0), "mean"), {}),
-    "sgd_step": lambda: ((_rand(5), _rand(5), np.zeros(5)), _SGD),
-    "adam_step": lambda: ((_rand(5), _rand(5), np.zeros(5), np.zeros(5), None), _ADAM),
-    "rmsprop_step": lambda: ((_rand(5), _rand(5), np.zeros(5), None, None), _RMSPROP),
+    # The optimizer steps take one list per array argument, one entry per parameter.
+    "sgd_step": lambda: (([_rand(5)], [_rand(5)], [np.zeros(5)], [False]), _SGD),
+    "adam_step": lambda: (([_rand(5)], [_rand(5)], [np.zeros(5)], [np.zeros(5)], None, [1]),
+                          _ADAM),
+    "rmsprop_step": lambda: (([_rand(5)], [_rand(5)], [np.zeros(5)], None, None), _RMSPROP),
     "conv2d_forward": lambda: ((_rand(1, 2, 5, 5), _rand(3, 2, 3, 3), _rand(3)), {}),
     "conv2d_forward_reference": lambda: ((_rand(1, 2, 5, 5), _rand(3, 2, 3, 3), _rand(3)), {}),
     "conv2d_backward": lambda: ((_rand(1, 2, 5, 5), _rand(3, 2, 3, 3), _rand(1, 3, 3, 3)), {}),
@@ -98,7 +100,8 @@ VALID_CALLS = {
                                      np.ones(3), True), {}),
 }
 
-# Positional arguments written in place (must be writeable, must not alias the inputs).
+# Positional arguments written in place (must be writeable, must not alias the inputs); for a
+# list argument, its one entry.
 IN_PLACE = {
     "gemm": [2], "gemm_reference": [2], "sgd_step": [0, 2], "adam_step": [0, 2, 3],
     "rmsprop_step": [0, 2], "batch_norm_forward": [3, 4],
@@ -165,16 +168,31 @@ def _is_optional(name, index):
     return "None" in annotation or annotation.startswith("object")
 
 
+def _array_of(arg):
+    """A float64 array argument, or the one entry of a list argument (an optimizer step's);
+    None for any other argument."""
+    if isinstance(arg, list) and len(arg) == 1:
+        arg = arg[0]
+    return arg if isinstance(arg, np.ndarray) and arg.dtype == np.float64 else None
+
+
+def _with_array(args, index, value):
+    """args with the array of argument `index` (see _array_of) replaced by value."""
+    args = list(args)
+    args[index] = [value] if isinstance(args[index], list) else value
+    return args
+
+
 def _float_array_args(name):
     args, _ = VALID_CALLS[name]()
-    return [i for i, a in enumerate(args) if isinstance(a, np.ndarray) and a.dtype == np.float64]
+    return [i for i, a in enumerate(args) if _array_of(a) is not None]
 
 
 _SUBSTITUTIONS = [
     (name, index, label)
     for name in sorted(VALID_CALLS)
     for index in _float_array_args(name)
-    for label, _, _ in _hostile_variants(VALID_CALLS[name]()[0][index])
+    for label, _, _ in _hostile_variants(_array_of(VALID_CALLS[name]()[0][index]))
 ]
 
 
@@ -182,10 +200,10 @@ _SUBSTITUTIONS = [
 def test_hostile_array_argument(name, index, label):
     args, kwargs = VALID_CALLS[name]()
     arg = _arg_names(name)[index]
-    variants = {v[0]: v for v in _hostile_variants(args[index], _is_optional(name, index))}
+    variants = {v[0]: v for v in _hostile_variants(_array_of(args[index]),
+                                                  _is_optional(name, index))}
     _, replacement, may_succeed = variants[label]
-    args = list(args)
-    args[index] = replacement
+    args = _with_array(args, index, replacement)
     try:
         getattr(_C, name)(*args, **kwargs)
     except (TypeError, ValueError, IndexError) as exc:
@@ -202,9 +220,9 @@ _IN_PLACE_CASES = [(name, index) for name, indices in IN_PLACE.items() for index
 @pytest.mark.parametrize("name,index", _IN_PLACE_CASES)
 def test_read_only_in_place_argument_is_refused(name, index):
     args, kwargs = VALID_CALLS[name]()
-    args = list(args)
-    args[index] = args[index].copy()
-    args[index].setflags(write=False)
+    read_only = _array_of(args[index]).copy()
+    read_only.setflags(write=False)
+    args = _with_array(args, index, read_only)
     with pytest.raises(ValueError, match="read-only") as info:
         getattr(_C, name)(*args, **kwargs)
     _assert_names_op_and_arg(info.value, name, _arg_names(name)[index])
@@ -213,21 +231,21 @@ def test_read_only_in_place_argument_is_refused(name, index):
 @pytest.mark.parametrize("name,index", _IN_PLACE_CASES)
 def test_in_place_argument_aliasing_an_input_is_refused(name, index):
     args, kwargs = VALID_CALLS[name]()
-    args = list(args)
     # Put the in-place array and the first other float operand into one buffer.
     other = next(i for i in _float_array_args(name) if i != index)
-    buffer = np.zeros(max(args[index].size, args[other].size))
-    written = buffer[: args[index].size].reshape(args[index].shape)
-    read = buffer[: args[other].size].reshape(args[other].shape)
-    read[...] = args[other]
-    args[index], args[other] = written, read
-    before = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
+    a_written, a_other = _array_of(args[index]), _array_of(args[other])
+    buffer = np.zeros(max(a_written.size, a_other.size))
+    written = buffer[: a_written.size].reshape(a_written.shape)
+    read = buffer[: a_other.size].reshape(a_other.shape)
+    read[...] = a_other
+    args = _with_array(_with_array(args, index, written), other, read)
+    arrays = [_array_of(a) for a in args if _array_of(a) is not None]
+    before = [a.copy() for a in arrays]
     with pytest.raises(ValueError, match="share") as info:
         getattr(_C, name)(*args, **kwargs)
     _assert_names_op_and_arg(info.value, name, _arg_names(name)[index])
-    for a, b in zip(args, before):
-        if isinstance(a, np.ndarray):
-            np.testing.assert_array_equal(a, b)  # refused before anything was written
+    for a, b in zip(arrays, before):
+        np.testing.assert_array_equal(a, b)  # refused before anything was written
 
 
 def _raises(exc_type, *fragments):
@@ -372,24 +390,42 @@ _HOSTILE_CALLS = [
     ("gemm_huge_broadcast_view", "gemm",
      (np.lib.stride_tricks.as_strided(np.zeros(1), shape=(2**28, 2**28), strides=(0, 0)),
       _rand(3, 4)), {}, *_raises(ValueError, "gemm", "'a'")),
-    ("sgd_buffer_shape", "sgd_step", (_rand(3), _rand(3), np.zeros(4)), _SGD,
-     *_raises(ValueError, "sgd_step", "'momentum_buffer'")),
-    ("sgd_buffer_missing", "sgd_step", (_rand(3), _rand(3), None), _SGD,
-     *_raises(ValueError, "sgd_step", "'momentum_buffer'")),
-    ("sgd_buffer_list", "sgd_step", (_rand(3), _rand(3), [0.0, 0.0, 0.0]), _SGD,
-     *_raises(TypeError, "sgd_step", "momentum_buffer")),
-    ("sgd_mixed_dtypes", "sgd_step", (_rand(3).astype(np.float32), _rand(3), np.zeros(3, np.float32)),
-     _SGD, *_raises(TypeError, "sgd_step", "'grad'")),
-    ("adam_step_zero", "adam_step", (_rand(3), _rand(3), np.zeros(3), np.zeros(3), None),
-     {**_ADAM, "step": 0}, *_raises(ValueError, "adam_step", "step")),
-    ("adam_amsgrad_state_missing", "adam_step", (_rand(3), _rand(3), np.zeros(3), np.zeros(3), None),
-     {**_ADAM, "amsgrad": True}, *_raises(ValueError, "adam_step", "'max_exp_avg_sq'")),
-    ("adam_state_rank", "adam_step", (_rand(3), _rand(3), np.zeros(3), np.zeros((3, 1)), None),
-     _ADAM, *_raises(ValueError, "adam_step", "'exp_avg_sq'")),
-    ("rmsprop_centered_state_missing", "rmsprop_step", (_rand(3), _rand(3), np.zeros(3), None, None),
-     {**_RMSPROP, "centered": True}, *_raises(ValueError, "rmsprop_step", "'grad_avg'")),
-    ("rmsprop_momentum_state_missing", "rmsprop_step", (_rand(3), _rand(3), np.zeros(3), None, None),
-     {**_RMSPROP, "momentum": 0.9}, *_raises(ValueError, "rmsprop_step", "'momentum_buffer'")),
+    ("sgd_buffer_shape", "sgd_step", ([_rand(3)], [_rand(3)], [np.zeros(4)], [False]), _SGD,
+     *_raises(ValueError, "sgd_step", "'momentum_buffers[0]'")),
+    ("sgd_buffer_missing", "sgd_step", ([_rand(3)], [_rand(3)], None, [False]), _SGD,
+     *_raises(ValueError, "sgd_step", "'momentum_buffers'")),
+    ("sgd_buffer_list", "sgd_step", ([_rand(3)], [_rand(3)], [[0.0, 0.0, 0.0]], [False]), _SGD,
+     *_raises(TypeError, "sgd_step", "'momentum_buffers[0]'")),
+    ("sgd_buffers_not_a_list", "sgd_step", ([_rand(3)], [_rand(3)], np.zeros(3), [False]), _SGD,
+     *_raises(TypeError, "sgd_step", "'momentum_buffers'")),
+    ("sgd_mixed_dtypes", "sgd_step",
+     ([_rand(3).astype(np.float32)], [_rand(3)], [np.zeros(3, np.float32)], [False]),
+     _SGD, *_raises(TypeError, "sgd_step", "'grads[0]'")),
+    ("sgd_first_steps_length", "sgd_step", ([_rand(3)], [_rand(3)], [np.zeros(3)], []), _SGD,
+     *_raises(ValueError, "sgd_step", "'first_steps'")),
+    ("adam_step_zero", "adam_step", ([_rand(3)], [_rand(3)], [np.zeros(3)], [np.zeros(3)], None,
+                                     [0]), _ADAM, *_raises(ValueError, "adam_step", "'steps[0]'")),
+    ("adam_step_beyond_int64", "adam_step",
+     ([_rand(3)], [_rand(3)], [np.zeros(3)], [np.zeros(3)], None, [2**70]), _ADAM,
+     *_raises(TypeError, "adam_step", "'steps[0]'")),
+    ("adam_amsgrad_state_missing", "adam_step",
+     ([_rand(3)], [_rand(3)], [np.zeros(3)], [np.zeros(3)], None, [1]),
+     {**_ADAM, "amsgrad": True}, *_raises(ValueError, "adam_step", "'max_exp_avg_sqs'")),
+    ("adam_state_rank", "adam_step",
+     ([_rand(3)], [_rand(3)], [np.zeros(3)], [np.zeros((3, 1))], None, [1]),
+     _ADAM, *_raises(ValueError, "adam_step", "'exp_avg_sqs[0]'")),
+    ("adam_params_not_a_list", "adam_step",
+     (_rand(3), [_rand(3)], [np.zeros(3)], [np.zeros(3)], None, [1]),
+     _ADAM, *_raises(TypeError, "adam_step", "'params'")),
+    ("rmsprop_centered_state_missing", "rmsprop_step",
+     ([_rand(3)], [_rand(3)], [np.zeros(3)], None, None),
+     {**_RMSPROP, "centered": True}, *_raises(ValueError, "rmsprop_step", "'grad_avgs'")),
+    ("rmsprop_momentum_state_missing", "rmsprop_step",
+     ([_rand(3)], [_rand(3)], [np.zeros(3)], None, None),
+     {**_RMSPROP, "momentum": 0.9}, *_raises(ValueError, "rmsprop_step", "'momentum_buffers'")),
+    ("rmsprop_state_list_length", "rmsprop_step",
+     ([_rand(3)], [_rand(3)], [np.zeros(3), np.zeros(3)], None, None),
+     _RMSPROP, *_raises(ValueError, "rmsprop_step", "'square_avgs'")),
     ("set_num_threads_zero", "set_num_threads", (0,), {},
      *_raises(ValueError, "set_num_threads", "'n'")),
     # 10**6 threads hung the next parallel region before the bound.
@@ -560,9 +596,10 @@ def test_elementwise_nan_and_inf_match_torch(name):
 @pytest.mark.parametrize("name", ["sgd_step", "adam_step", "rmsprop_step"])
 def test_optimizer_step_on_empty_parameter(name):
     args, kwargs = VALID_CALLS[name]()
-    args = [np.zeros((0, 2)) if isinstance(a, np.ndarray) else a for a in args]
+    for index in _float_array_args(name):
+        args = _with_array(args, index, np.zeros((0, 2)))
     getattr(_C, name)(*args, **kwargs)
-    assert args[0].shape == (0, 2)
+    assert args[0][0].shape == (0, 2)
 
 
 def test_bias_grad_zero_rows_sums_to_zero():

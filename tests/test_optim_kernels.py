@@ -1,5 +1,6 @@
 """Fused optimizer kernels of kernn._C against torch.optim's single-tensor implementations,
-over 20 steps with several hyper-parameter combinations."""
+over 20 steps with several hyper-parameter combinations; a call updating several parameters
+against one call per parameter; bad arguments."""
 
 import numpy as np
 import pytest
@@ -77,7 +78,7 @@ def kernn_sgd(kwargs, p0, grads):
     p = p0.copy()
     buf = np.zeros_like(p) if o["momentum"] != 0 else None
     for k, g in enumerate(grads):
-        _C.sgd_step(p, g, buf, first_step=k == 0, **o)
+        _C.sgd_step([p], [g], None if buf is None else [buf], [k == 0], **o)
     return p, buf
 
 
@@ -92,7 +93,7 @@ def kernn_adam(name, kwargs, p0, grads):
     m, v = np.zeros_like(p), np.zeros_like(p)
     vmax = np.zeros_like(p) if amsgrad else None
     for k, g in enumerate(grads):
-        _C.adam_step(p, g, m, v, vmax, step=k + 1, **o)
+        _C.adam_step([p], [g], [m], [v], None if vmax is None else [vmax], [k + 1], **o)
     return p, m, v, vmax
 
 
@@ -105,7 +106,8 @@ def kernn_rmsprop(kwargs, p0, grads):
     buf = np.zeros_like(p) if o["momentum"] > 0 else None
     gavg = np.zeros_like(p) if o["centered"] else None
     for g in grads:
-        _C.rmsprop_step(p, g, sq, buf, gavg, **o)
+        _C.rmsprop_step([p], [g], [sq], None if buf is None else [buf],
+                        None if gavg is None else [gavg], **o)
     return p, sq, buf, gavg
 
 
@@ -198,11 +200,85 @@ def test_simd_build_gives_the_portable_bits(dtype, optimizer):
                 np.testing.assert_array_equal(got, want, err_msg=f"{optimizer} {args}")
 
 
+# ---- several parameters in one call -----------------------------------------------------
+
+# Sizes around the 4096-element chunks that threads share, an empty parameter and one big
+# enough to take the call over the parallel threshold.
+GROUP_SHAPES = [(5,), (0,), (4095,), (4097,), (129, 67), (1,), (8192,)]
+
+
+def group_arrays(dtype, seed):
+    rng = np.random.default_rng(seed)
+    params = [rng.standard_normal(shape).astype(dtype) for shape in GROUP_SHAPES]
+    grads = [rng.standard_normal(shape).astype(dtype) for shape in GROUP_SHAPES]
+    states = [[rng.uniform(0.1, 1.0, shape).astype(dtype) for shape in GROUP_SHAPES]
+              for _ in range(3)]
+    return params, grads, states
+
+
+def copies(arrays):
+    return [a.copy() for a in arrays]
+
+
+ADAM_GROUP_KW = dict(lr=1e-2, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.1, amsgrad=True,
+                     decoupled_weight_decay=False, maximize=False)
+SGD_GROUP_KW = dict(lr=0.05, momentum=0.9, dampening=0.1, nesterov=False, weight_decay=0.01,
+                    maximize=False)
+RMSPROP_GROUP_KW = dict(lr=1e-2, alpha=0.9, eps=1e-6, weight_decay=0.1, momentum=0.5,
+                        centered=True, maximize=False)
+
+
+def group_and_single_updates(optimizer, dtype):
+    """The arrays after one call over all GROUP_SHAPES, and after one call per parameter (each
+    parameter with its own Adam step count or SGD first step)."""
+    params, grads, states = group_arrays(dtype, 11)
+    steps = [1 + i * 3 for i in range(len(params))]
+    first = [i % 2 == 0 for i in range(len(params))]
+
+    def update(ps, gs, ss, idx):
+        if optimizer == "Adam":
+            _C.adam_step(ps, gs, ss[0], ss[1], ss[2], [steps[i] for i in idx], **ADAM_GROUP_KW)
+        elif optimizer == "SGD":
+            _C.sgd_step(ps, gs, ss[0], [first[i] for i in idx], **SGD_GROUP_KW)
+        else:
+            _C.rmsprop_step(ps, gs, ss[0], ss[1], ss[2], **RMSPROP_GROUP_KW)
+
+    group = (copies(params), [copies(s) for s in states])
+    update(group[0], grads, group[1], range(len(params)))
+    single = (copies(params), [copies(s) for s in states])
+    for i in range(len(params)):
+        update([single[0][i]], [grads[i]], [[s[i]] for s in single[1]], [i])
+    return group, single
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("optimizer", ["SGD", "Adam", "RMSprop"])
+def test_one_call_for_a_group_gives_the_bits_of_one_call_per_parameter(dtype, optimizer):
+    (group_params, group_states), (single_params, single_states) = \
+        group_and_single_updates(optimizer, dtype)
+    used_states = {"SGD": 1, "Adam": 3, "RMSprop": 3}[optimizer]
+    for got, want in zip(group_params + sum(group_states[:used_states], []),
+                         single_params + sum(single_states[:used_states], [])):
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("optimizer", ["SGD", "Adam", "RMSprop"])
+def test_group_update_has_the_same_bits_with_1_and_2_threads(dtype, optimizer):
+    same_under_1_and_2_threads(lambda: tuple(group_and_single_updates(optimizer, dtype)[0][0]))
+
+
+def test_empty_group_is_a_no_op():
+    _C.adam_step([], [], [], [], None, [], **ADAM_KW)
+    _C.sgd_step([], [], None, [], **SGD_KW)
+    _C.rmsprop_step((), (), (), None, None, **RMSPROP_KW)
+
+
 # ---- bad inputs ---------------------------------------------------------------------------
 
 SGD_KW = dict(lr=0.1, momentum=0.0, dampening=0.0, nesterov=False, weight_decay=0.0,
-              maximize=False, first_step=False)
-ADAM_KW = dict(step=1, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
+              maximize=False)
+ADAM_KW = dict(lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
                amsgrad=False, decoupled_weight_decay=False, maximize=False)
 RMSPROP_KW = dict(lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
                   centered=False, maximize=False)
@@ -212,52 +288,93 @@ def test_param_must_be_a_writeable_contiguous_array_of_a_float_dtype():
     g = np.zeros(4)
     ro = np.zeros(4)
     ro.flags.writeable = False
-    with pytest.raises(ValueError, match=r"sgd_step.*'param'.*read-only"):
-        _C.sgd_step(ro, g, None, **SGD_KW)
-    with pytest.raises(ValueError, match=r"sgd_step.*'param'.*not C-contiguous"):
-        _C.sgd_step(np.zeros(8)[::2], g, None, **SGD_KW)
-    with pytest.raises(TypeError, match=r"sgd_step.*'param'.*int64"):
-        _C.sgd_step(np.zeros(4, np.int64), g, None, **SGD_KW)
-    with pytest.raises(TypeError):  # a list would be converted into a copy: refused
-        _C.sgd_step([0.0, 0.0, 0.0, 0.0], g, None, **SGD_KW)
+    with pytest.raises(ValueError, match=r"sgd_step.*'params\[0\]'.*read-only"):
+        _C.sgd_step([ro], [g], None, [False], **SGD_KW)
+    with pytest.raises(ValueError, match=r"sgd_step.*'params\[1\]'.*not C-contiguous"):
+        _C.sgd_step([np.zeros(4), np.zeros(8)[::2]], [g, g], None, [False] * 2, **SGD_KW)
+    with pytest.raises(TypeError, match=r"sgd_step.*'params\[0\]'.*int64"):
+        _C.sgd_step([np.zeros(4, np.int64)], [g], None, [False], **SGD_KW)
+    # A list would be converted into a copy, which would swallow the update: refused.
+    with pytest.raises(TypeError, match=r"sgd_step.*'params\[0\]' must be a numpy array"):
+        _C.sgd_step([[0.0, 0.0, 0.0, 0.0]], [g], None, [False], **SGD_KW)
+    with pytest.raises(TypeError, match=r"sgd_step.*'params\[1\]'.*float32.*float64"):
+        _C.sgd_step([np.zeros(4), np.zeros(4, np.float32)], [g, g], None, [False] * 2, **SGD_KW)
+
+
+def test_list_arguments_have_one_entry_per_parameter():
+    p, g = np.zeros(3), np.zeros(3)
+    with pytest.raises(TypeError, match=r"adam_step.*'params' must be a list.*ndarray"):
+        _C.adam_step(p, [g], [np.zeros(3)], [np.zeros(3)], None, [1], **ADAM_KW)
+    with pytest.raises(ValueError, match=r"adam_step.*'exp_avg_sqs' has 2 entries; expected 1"):
+        _C.adam_step([p], [g], [np.zeros(3)], [np.zeros(3)] * 2, None, [1], **ADAM_KW)
+    with pytest.raises(ValueError, match=r"adam_step.*'steps' has 0 entries; expected 1"):
+        _C.adam_step([p], [g], [np.zeros(3)], [np.zeros(3)], None, [], **ADAM_KW)
+    with pytest.raises(TypeError, match=r"adam_step.*'steps\[0\]' must be an int.*'1'"):
+        _C.adam_step([p], [g], [np.zeros(3)], [np.zeros(3)], None, ["1"], **ADAM_KW)
+    with pytest.raises(ValueError, match=r"sgd_step.*'grads' has 1 entries; expected 2"):
+        _C.sgd_step([p, np.zeros(3)], [g], None, [False] * 2, **SGD_KW)
 
 
 def test_state_must_match_the_param():
     p, g = np.zeros((2, 3)), np.zeros((2, 3))
-    with pytest.raises(TypeError, match=r"adam_step.*'exp_avg_sq'.*float32.*float64"):
-        _C.adam_step(p, g, np.zeros((2, 3)), np.zeros((2, 3), np.float32), None, **ADAM_KW)
-    with pytest.raises(ValueError, match=r"adam_step.*'param' \(2, 3\).*'exp_avg' \(3, 2\)"):
-        _C.adam_step(p, g, np.zeros((3, 2)), np.zeros((2, 3)), None, **ADAM_KW)
-    with pytest.raises(ValueError, match=r"rmsprop_step.*'param' \(2, 3\).*'grad' \(6,\)"):
-        _C.rmsprop_step(p, np.zeros(6), np.zeros((2, 3)), None, None, **RMSPROP_KW)
+    with pytest.raises(TypeError, match=r"adam_step.*'exp_avg_sqs\[0\]'.*float32.*float64"):
+        _C.adam_step([p], [g], [np.zeros((2, 3))], [np.zeros((2, 3), np.float32)], None, [1],
+                     **ADAM_KW)
+    with pytest.raises(ValueError,
+                       match=r"adam_step.*'params\[0\]' \(2, 3\).*'exp_avgs\[0\]' \(3, 2\)"):
+        _C.adam_step([p], [g], [np.zeros((3, 2))], [np.zeros((2, 3))], None, [1], **ADAM_KW)
+    with pytest.raises(ValueError,
+                       match=r"rmsprop_step.*'params\[0\]' \(2, 3\).*'grads\[0\]' \(6,\)"):
+        _C.rmsprop_step([p], [np.zeros(6)], [np.zeros((2, 3))], None, None, **RMSPROP_KW)
     ro = np.zeros((2, 3))
     ro.flags.writeable = False
-    with pytest.raises(ValueError, match=r"rmsprop_step.*'square_avg'.*read-only"):
-        _C.rmsprop_step(p, g, ro, None, None, **RMSPROP_KW)
+    with pytest.raises(ValueError, match=r"rmsprop_step.*'square_avgs\[0\]'.*read-only"):
+        _C.rmsprop_step([p], [g], [ro], None, None, **RMSPROP_KW)
 
 
 def test_optional_state_is_none_exactly_when_torch_has_none():
     p, g = np.zeros(3), np.zeros(3)
-    with pytest.raises(ValueError, match=r"sgd_step.*'momentum_buffer' is None.*momentum != 0"):
-        _C.sgd_step(p, g, None, **{**SGD_KW, "momentum": 0.9})
-    with pytest.raises(ValueError, match=r"sgd_step.*'momentum_buffer' must be None"):
-        _C.sgd_step(p, g, np.zeros(3), **SGD_KW)
-    with pytest.raises(ValueError, match=r"adam_step.*'max_exp_avg_sq' is None.*amsgrad"):
-        _C.adam_step(p, g, np.zeros(3), np.zeros(3), None, **{**ADAM_KW, "amsgrad": True})
-    with pytest.raises(ValueError, match=r"rmsprop_step.*'grad_avg' is None.*centered"):
-        _C.rmsprop_step(p, g, np.zeros(3), None, None, **{**RMSPROP_KW, "centered": True})
-    with pytest.raises(TypeError, match=r"rmsprop_step.*'momentum_buffer'.*numpy array"):
-        _C.rmsprop_step(p, g, np.zeros(3), [0.0] * 3, None, **{**RMSPROP_KW, "momentum": 0.9})
+    with pytest.raises(ValueError, match=r"sgd_step.*'momentum_buffers' is None.*momentum != 0"):
+        _C.sgd_step([p], [g], None, [False], **{**SGD_KW, "momentum": 0.9})
+    with pytest.raises(ValueError, match=r"sgd_step.*'momentum_buffers' must be None"):
+        _C.sgd_step([p], [g], [np.zeros(3)], [False], **SGD_KW)
+    with pytest.raises(ValueError, match=r"adam_step.*'max_exp_avg_sqs' is None.*amsgrad"):
+        _C.adam_step([p], [g], [np.zeros(3)], [np.zeros(3)], None, [1],
+                     **{**ADAM_KW, "amsgrad": True})
+    with pytest.raises(ValueError, match=r"adam_step.*'exp_avgs' is None; it is required"):
+        _C.adam_step([p], [g], None, [np.zeros(3)], None, [1], **ADAM_KW)
+    with pytest.raises(ValueError, match=r"rmsprop_step.*'grad_avgs' is None.*centered"):
+        _C.rmsprop_step([p], [g], [np.zeros(3)], None, None, **{**RMSPROP_KW, "centered": True})
+    with pytest.raises(TypeError,
+                       match=r"rmsprop_step.*'momentum_buffers\[0\]'.*numpy array"):
+        _C.rmsprop_step([p], [g], [np.zeros(3)], [[0.0] * 3], None,
+                        **{**RMSPROP_KW, "momentum": 0.9})
 
 
 def test_adam_step_counts_from_one_and_arrays_must_not_alias():
     p, g = np.zeros(3), np.zeros(3)
-    with pytest.raises(ValueError, match=r"adam_step.*'step' is 0"):
-        _C.adam_step(p, g, np.zeros(3), np.zeros(3), None, **{**ADAM_KW, "step": 0})
+    with pytest.raises(ValueError, match=r"adam_step.*'steps\[1\]' is 0"):
+        _C.adam_step([p, np.zeros(3)], [g, g], [np.zeros(3), np.zeros(3)],
+                     [np.zeros(3), np.zeros(3)], None, [1, 0], **ADAM_KW)
     m = np.zeros(3)
     with pytest.raises(
             ValueError,
-            match=r"adam_step: argument 'exp_avg' \(3,\) shares memory with argument 'exp_avg_sq'"):
-        _C.adam_step(p, g, m, m, None, **ADAM_KW)
+            match=r"adam_step: argument 'exp_avgs\[0\]' \(3,\) shares memory with argument "
+                  r"'exp_avg_sqs\[0\]'"):
+        _C.adam_step([p], [g], [m], [m], None, [1], **ADAM_KW)
+    # Across parameters, which are updated in parallel: two views of one buffer.
+    buffer = np.zeros(10)
+    with pytest.raises(ValueError,
+                       match=r"sgd_step: argument 'params\[0\]' \(6,\) shares memory with "
+                             r"argument 'params\[1\]' \(6,\)"):
+        _C.sgd_step([buffer[:6], buffer[4:]], [np.zeros(6), np.zeros(6)], None, [False] * 2,
+                    **SGD_KW)
+    with pytest.raises(ValueError, match=r"'exp_avgs\[1\]' \(3,\) shares memory with "
+                                         r"argument 'grads\[0\]'"):
+        _C.adam_step([p, np.zeros(3)], [g, np.zeros(3)], [np.zeros(3), g],
+                     [np.zeros(3), np.zeros(3)], None, [1, 1], **ADAM_KW)
+    # Gradients are only read: two parameters may share one.
+    _C.adam_step([p, np.zeros(3)], [g, g], [np.zeros(3), np.zeros(3)],
+                 [np.zeros(3), np.zeros(3)], None, [1, 1], **ADAM_KW)
     with pytest.raises(TypeError):  # hyper-parameters are keyword-only
-        _C.sgd_step(p, g, None, 0.1, 0.0, 0.0, False, 0.0, False, False)
+        _C.sgd_step([p], [g], None, [False], 0.1, 0.0, 0.0, False, 0.0, False)

@@ -1,5 +1,6 @@
 #include "bind_common.h"
 
+#include <algorithm>
 #include <sstream>
 
 namespace kernn::bind {
@@ -113,33 +114,45 @@ void require_same_shape(const py::array& a, const py::array& b, const char* op, 
   }
 }
 
-namespace {
-
-// True when the byte ranges of two C-contiguous arrays overlap (never for an empty one).
-bool overlaps(const py::array& a, const py::array& b) {
-  if (a.nbytes() == 0 || b.nbytes() == 0) return false;
-  const char* a0 = static_cast<const char*>(a.data());
-  const char* b0 = static_cast<const char*>(b.data());
-  return a0 < b0 + b.nbytes() && b0 < a0 + a.nbytes();
-}
-
-}  // namespace
-
 void require_apart(const char* op, const std::vector<Operand>& written,
                    const std::vector<Operand>& read) {
-  for (std::size_t i = 0; i < written.size(); ++i) {
-    const Operand& w = written[i];
-    if (!w.array) continue;
-    const auto check = [&](const Operand& other) {
-      if (other.array && overlaps(*w.array, *other.array)) {
-        throw py::value_error(prefix(op, w.name) + " " + shape_str(*w.array) +
-                              " shares memory with argument '" + other.name + "' " +
-                              shape_str(*other.array) +
-                              "; an array updated in place must be its own");
-      }
-    };
-    for (std::size_t j = i + 1; j < written.size(); ++j) check(written[j]);
-    for (const Operand& other : read) check(other);
+  // The byte range [begin, end) of every non-empty operand, sorted by begin. Sweeping them in
+  // that order, an operand overlaps an earlier one exactly when it begins before the largest
+  // end so far; only overlaps involving a written operand count (two read operands may
+  // share memory), so the sweep keeps the largest end of any operand and of written ones.
+  struct Range {
+    const char* begin;
+    const char* end;
+    const Operand* operand;
+    bool written;
+    std::size_t order;  // position in written, then read: the message names them in this order
+  };
+  std::vector<Range> ranges;
+  ranges.reserve(written.size() + read.size());
+  for (const auto* list : {&written, &read}) {
+    for (const Operand& o : *list) {
+      if (!o.array || o.array->nbytes() == 0) continue;
+      const char* begin = static_cast<const char*>(o.array->data());
+      ranges.push_back({begin, begin + o.array->nbytes(), &o, list == &written, ranges.size()});
+    }
+  }
+  std::sort(ranges.begin(), ranges.end(),
+            [](const Range& a, const Range& b) { return a.begin < b.begin; });
+  const Range* furthest = nullptr;          // the largest end so far
+  const Range* furthest_written = nullptr;  // the largest end of a written operand so far
+  for (const Range& r : ranges) {
+    const Range* other = r.written ? furthest : furthest_written;
+    if (other && r.begin < other->end) {
+      const bool r_first = r.written && (!other->written || r.order < other->order);
+      const Range& w = r_first ? r : *other;
+      const Range& o = r_first ? *other : r;
+      throw py::value_error(prefix(op, w.operand->name.c_str()) + " " +
+                            shape_str(*w.operand->array) + " shares memory with argument '" +
+                            o.operand->name + "' " + shape_str(*o.operand->array) +
+                            "; an array updated in place must be its own");
+    }
+    if (!furthest || r.end > furthest->end) furthest = &r;
+    if (r.written && (!furthest_written || r.end > furthest_written->end)) furthest_written = &r;
   }
 }
 

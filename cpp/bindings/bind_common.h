@@ -50,15 +50,18 @@ void require_shape(const py::array& a, const std::vector<py::ssize_t>& shape, co
 void require_same_shape(const py::array& a, const py::array& b, const char* op, const char* arg_a,
                         const char* arg_b);
 
-// A named argument of a kernel; array is null for an optional argument given as None.
+// A named argument of a kernel ("c", or "exp_avgs[2]" for an entry of a list argument); array
+// is null for an optional argument given as None.
 struct Operand {
-  const char* name;
+  std::string name;
   const py::array* array;
 };
 
 // Each of `written` (updated in place by the kernel) must share memory with no other argument,
 // written or `read`: it would read values the same pass has already overwritten. ValueError
 // naming both arguments otherwise. The arrays must be C-contiguous (byte ranges tell aliasing).
+// O(n log n) in the number of operands: an optimizer step checks every array of a whole
+// parameter group.
 void require_apart(const char* op, const std::vector<Operand>& written,
                    const std::vector<Operand>& read);
 

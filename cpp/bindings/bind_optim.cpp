@@ -1,9 +1,12 @@
-// Bindings of the fused optimizer updates. Everything is written in place, so every written
-// array is taken without conversion (.noconvert() / an explicit isinstance check) and checked
-// to be a C-contiguous, writeable array of the parameter's dtype and shape: a converted copy
-// would swallow the update silently.
+// Bindings of the fused optimizer updates. One call updates a whole parameter group: every
+// array argument is a list with one entry per parameter. Everything but the gradients is
+// written in place, so every written array is taken without conversion (an explicit isinstance
+// check) and checked to be a C-contiguous, writeable array of the parameter's dtype and shape:
+// a converted copy would swallow the update silently. No written array may share memory with
+// any other array of the call, since the parameters are updated in parallel.
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "bind_common.h"
@@ -15,69 +18,154 @@ namespace {
 
 std::string prefix(const char* op) { return std::string("kernn.") + op + ": "; }
 
-// Validates the parameter and its gradient; returns the dtype every other array must share.
-DType check_param_grad(const char* op, const py::array& param, const py::array& grad) {
-  const DType dtype = float_dtype(param, op, "param");
-  require_writeable(param, op, "param");
-  require_dtype(grad, dtype, op, "grad");
-  require_contiguous(grad, op, "grad");
-  require_same_shape(param, grad, op, "param", "grad");
-  return dtype;
+// The entries of a list argument (a list or a tuple) with one entry per parameter: TypeError
+// for anything else, ValueError unless it has `count` entries (any number when count is
+// unset: the parameter list itself).
+std::vector<py::object> entries(const char* op, const char* name, const py::object& obj,
+                                std::optional<std::size_t> count) {
+  if (!py::isinstance<py::list>(obj) && !py::isinstance<py::tuple>(obj)) {
+    throw py::type_error(prefix(op) + "argument '" + name +
+                         "' must be a list with one entry per parameter, got " +
+                         py::str(py::type::of(obj)).cast<std::string>());
+  }
+  const auto sequence = py::reinterpret_borrow<py::sequence>(obj);
+  if (count && sequence.size() != *count) {
+    throw py::value_error(prefix(op) + "argument '" + name + "' has " +
+                          std::to_string(sequence.size()) + " entries; expected " +
+                          std::to_string(*count) + ", one per parameter");
+  }
+  std::vector<py::object> out;
+  out.reserve(sequence.size());
+  for (const py::handle item : sequence) out.push_back(py::reinterpret_borrow<py::object>(item));
+  return out;
 }
 
-// An in-place state array: the parameter's dtype and shape, C-contiguous and writeable.
-void require_state(const char* op, const char* name, const py::array& a, const py::array& param,
-                   DType dtype) {
-  require_dtype(a, dtype, op, name);
-  require_writeable(a, op, name);
-  require_same_shape(param, a, op, "param", name);
-}
-
-// An optional in-place state array: None exactly when `needed` is false (the message says
-// which hyper-parameter decides), else an array of the parameter's dtype and shape.
-std::optional<py::array> state_array(const char* op, const char* name, const py::object& obj, bool needed,
-                      const char* needed_when, const py::array& param, DType dtype) {
-  if (obj.is_none()) {
-    if (needed) {
-      throw py::value_error(prefix(op) + "argument '" + name + "' is None; it is required " +
-                            needed_when);
-    }
-    return std::nullopt;
-  }
-  if (!needed) {
-    throw py::value_error(prefix(op) + "argument '" + name + "' must be None unless " +
-                          needed_when);
-  }
+// An entry of a list argument, named e.g. "exp_avgs[2]": it must be a numpy array (an array is
+// never converted, so that an in-place update cannot land in a copy).
+py::array array_entry(const char* op, const std::string& name, const py::object& obj) {
   if (!py::isinstance<py::array>(obj)) {
     throw py::type_error(prefix(op) + "argument '" + name + "' must be a numpy array, got " +
                          py::str(py::type::of(obj)).cast<std::string>());
   }
-  py::array a = py::reinterpret_borrow<py::array>(obj);
-  require_state(op, name, a, param, dtype);
-  return a;
+  return py::reinterpret_borrow<py::array>(obj);
 }
 
+// A list of state arrays, updated in place: `needed` says whether the hyper-parameters use it
+// (`needed_when` says when); it must be None exactly when they do not.
+struct StateList {
+  const char* name;
+  py::object list;
+  bool needed;
+  const char* needed_when;
+};
+
+// The checked arrays of one update: the parameters (written), their gradients (read) and each
+// state list (written; empty when not needed), all of one float dtype, entry i of each with the
+// shape of parameter i.
+struct GroupArrays {
+  DType dtype = DType::Float32;
+  std::vector<py::array> params, grads;
+  std::vector<std::vector<py::array>> states;  // [state list][parameter]
+
+  std::size_t size() const { return params.size(); }
+};
+
+GroupArrays check_group(const char* op, const py::object& params, const py::object& grads,
+                        const std::vector<StateList>& state_lists) {
+  GroupArrays g;
+  const std::vector<py::object> param_objs = entries(op, "params", params, std::nullopt);
+  const std::size_t count = param_objs.size();
+  const std::vector<py::object> grad_objs = entries(op, "grads", grads, count);
+  std::vector<Operand> written, read;
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::string index = "[" + std::to_string(i) + "]";
+    const std::string param_name = "params" + index, grad_name = "grads" + index;
+    py::array param = array_entry(op, param_name, param_objs[i]);
+    const DType dtype = float_dtype(param, op, param_name.c_str());
+    if (i == 0) g.dtype = dtype;
+    require_dtype(param, g.dtype, op, param_name.c_str());
+    require_writeable(param, op, param_name.c_str());
+    py::array grad = array_entry(op, grad_name, grad_objs[i]);
+    require_dtype(grad, g.dtype, op, grad_name.c_str());
+    require_contiguous(grad, op, grad_name.c_str());
+    require_same_shape(param, grad, op, param_name.c_str(), grad_name.c_str());
+    g.params.push_back(std::move(param));
+    g.grads.push_back(std::move(grad));
+  }
+  for (const StateList& s : state_lists) {
+    std::vector<py::array> arrays;
+    if (s.list.is_none()) {
+      if (s.needed && count > 0) {
+        throw py::value_error(prefix(op) + "argument '" + s.name + "' is None; it is required " +
+                              s.needed_when);
+      }
+    } else {
+      if (!s.needed) {
+        throw py::value_error(prefix(op) + "argument '" + s.name + "' must be None unless " +
+                              s.needed_when);
+      }
+      const std::vector<py::object> objs = entries(op, s.name, s.list, count);
+      for (std::size_t i = 0; i < count; ++i) {
+        const std::string name = std::string(s.name) + "[" + std::to_string(i) + "]";
+        py::array a = array_entry(op, name, objs[i]);
+        require_dtype(a, g.dtype, op, name.c_str());
+        require_writeable(a, op, name.c_str());
+        require_same_shape(g.params[i], a, op, ("params[" + std::to_string(i) + "]").c_str(),
+                           name.c_str());
+        arrays.push_back(std::move(a));
+      }
+    }
+    g.states.push_back(std::move(arrays));
+  }
+  for (std::size_t i = 0; i < count; ++i) {
+    const std::string index = "[" + std::to_string(i) + "]";
+    written.push_back({"params" + index, &g.params[i]});
+    read.push_back({"grads" + index, &g.grads[i]});
+    for (std::size_t k = 0; k < state_lists.size(); ++k) {
+      if (!g.states[k].empty()) written.push_back({state_lists[k].name + index, &g.states[k][i]});
+    }
+  }
+  require_apart(op, written, read);
+  return g;
+}
+
+// Pointer to the data of state list k's entry i, or null when the list is not used.
 template <typename T>
-T* data_or_null(std::optional<py::array>& a) {
-  return a ? out_ptr<T>(*a) : nullptr;
+T* state_ptr(GroupArrays& g, std::size_t k, std::size_t i) {
+  return g.states[k].empty() ? nullptr : out_ptr<T>(g.states[k][i]);
 }
 
-const py::array* ptr_or_null(const std::optional<py::array>& a) { return a ? &*a : nullptr; }
+// A per-parameter integer or flag list (Adam's steps, SGD's first steps).
+template <typename V>
+std::vector<V> values(const char* op, const char* name, const py::object& obj, std::size_t count) {
+  std::vector<V> out;
+  out.reserve(count);
+  for (const py::object& item : entries(op, name, obj, count)) {
+    try {
+      out.push_back(item.cast<V>());
+    } catch (const py::cast_error&) {
+      throw py::type_error(prefix(op) + "argument '" + name + "[" + std::to_string(out.size()) +
+                           "]' must be " +
+                           (std::is_same_v<V, bool> ? "a bool" : "an int in the int64 range") +
+                           ", got " + py::repr(item).cast<std::string>());
+    }
+  }
+  return out;
+}
 
 }  // namespace
 
 void register_optim(py::module_& m) {
   m.def(
       "sgd_step",
-      [](py::array param, const py::array& grad, const py::object& momentum_buffer, double lr,
-         double momentum, double dampening, bool nesterov, double weight_decay, bool maximize,
-         bool first_step) {
+      [](const py::object& params, const py::object& grads, const py::object& momentum_buffers,
+         const py::object& first_steps, double lr, double momentum, double dampening,
+         bool nesterov, double weight_decay, bool maximize) {
         const char* op = "sgd_step";
-        const DType dtype = check_param_grad(op, param, grad);
-        std::optional<py::array> buf = state_array(op, "momentum_buffer", momentum_buffer, momentum != 0.0,
-                                    "when momentum != 0", param, dtype);
-        require_apart(op, {{"param", &param}, {"momentum_buffer", ptr_or_null(buf)}},
-                      {{"grad", &grad}});
+        GroupArrays g = check_group(
+            op, params, grads, {{"momentum_buffers", momentum_buffers, momentum != 0.0,
+                                 "when momentum != 0"}});
+        const std::vector<bool> first = values<bool>(op, "first_steps", first_steps, g.size());
         SgdOptions o;
         o.lr = lr;
         o.momentum = momentum;
@@ -85,47 +173,45 @@ void register_optim(py::module_& m) {
         o.nesterov = nesterov;
         o.weight_decay = weight_decay;
         o.maximize = maximize;
-        o.first_step = first_step;
-        dispatch(dtype, [&](auto tag) {
+        dispatch(g.dtype, [&](auto tag) {
           using T = decltype(tag);
-          T* p = out_ptr<T>(param);
-          const T* g = in_ptr<T>(grad);
-          T* b = data_or_null<T>(buf);
-          const std::int64_t n = param.size();
+          std::vector<SgdParam<T>> ps(g.size());
+          for (std::size_t i = 0; i < g.size(); ++i) {
+            ps[i] = {static_cast<std::int64_t>(g.params[i].size()), out_ptr<T>(g.params[i]),
+                     in_ptr<T>(g.grads[i]), state_ptr<T>(g, 0, i), first[i]};
+          }
           py::gil_scoped_release release;
-          sgd_step(n, p, g, b, o);
+          sgd_step(ps, o);
         });
       },
-      py::arg("param").noconvert(), py::arg("grad"), py::arg("momentum_buffer").none(true),
-      py::kw_only(), py::arg("lr"), py::arg("momentum"), py::arg("dampening"),
-      py::arg("nesterov"), py::arg("weight_decay"), py::arg("maximize"), py::arg("first_step"),
-      "One torch.optim.SGD update of `param`, in place. `momentum_buffer` (None when "
-      "momentum == 0) is updated in place; on `first_step` it is set to the gradient.");
+      py::arg("params"), py::arg("grads"), py::arg("momentum_buffers").none(true),
+      py::arg("first_steps"), py::kw_only(), py::arg("lr"), py::arg("momentum"),
+      py::arg("dampening"), py::arg("nesterov"), py::arg("weight_decay"), py::arg("maximize"),
+      "One torch.optim.SGD update of every array in `params`, in place. `momentum_buffers` "
+      "(None when momentum == 0) are updated in place; a parameter whose `first_steps` entry is "
+      "True has its buffer set to the gradient.");
 
   m.def(
       "adam_step",
-      [](py::array param, const py::array& grad, py::array exp_avg, py::array exp_avg_sq,
-         const py::object& max_exp_avg_sq, std::int64_t step, double lr, double beta1,
-         double beta2, double eps, double weight_decay, bool amsgrad,
-         bool decoupled_weight_decay, bool maximize) {
+      [](const py::object& params, const py::object& grads, const py::object& exp_avgs,
+         const py::object& exp_avg_sqs, const py::object& max_exp_avg_sqs,
+         const py::object& steps, double lr, double beta1, double beta2, double eps,
+         double weight_decay, bool amsgrad, bool decoupled_weight_decay, bool maximize) {
         const char* op = "adam_step";
-        const DType dtype = check_param_grad(op, param, grad);
-        require_state(op, "exp_avg", exp_avg, param, dtype);
-        require_state(op, "exp_avg_sq", exp_avg_sq, param, dtype);
-        std::optional<py::array> vmax = state_array(op, "max_exp_avg_sq", max_exp_avg_sq, amsgrad,
-                                     "when amsgrad is True", param, dtype);
-        require_apart(op,
-                      {{"param", &param},
-                       {"exp_avg", &exp_avg},
-                       {"exp_avg_sq", &exp_avg_sq},
-                       {"max_exp_avg_sq", ptr_or_null(vmax)}},
-                      {{"grad", &grad}});
-        if (step < 1) {
-          throw py::value_error(prefix(op) + "argument 'step' is " + std::to_string(step) +
-                                "; it counts from 1 (already incremented, as torch)");
+        GroupArrays g =
+            check_group(op, params, grads,
+                        {{"exp_avgs", exp_avgs, true, "for every update"},
+                         {"exp_avg_sqs", exp_avg_sqs, true, "for every update"},
+                         {"max_exp_avg_sqs", max_exp_avg_sqs, amsgrad, "when amsgrad is True"}});
+        const std::vector<std::int64_t> step = values<std::int64_t>(op, "steps", steps, g.size());
+        for (std::size_t i = 0; i < g.size(); ++i) {
+          if (step[i] < 1) {
+            throw py::value_error(prefix(op) + "argument 'steps[" + std::to_string(i) + "]' is " +
+                                  std::to_string(step[i]) +
+                                  "; it counts from 1 (already incremented, as torch)");
+          }
         }
         AdamOptions o;
-        o.step = step;
         o.lr = lr;
         o.beta1 = beta1;
         o.beta2 = beta2;
@@ -134,45 +220,39 @@ void register_optim(py::module_& m) {
         o.amsgrad = amsgrad;
         o.decoupled_weight_decay = decoupled_weight_decay;
         o.maximize = maximize;
-        dispatch(dtype, [&](auto tag) {
+        dispatch(g.dtype, [&](auto tag) {
           using T = decltype(tag);
-          T* p = out_ptr<T>(param);
-          const T* g = in_ptr<T>(grad);
-          T* m1 = out_ptr<T>(exp_avg);
-          T* m2 = out_ptr<T>(exp_avg_sq);
-          T* mx = data_or_null<T>(vmax);
-          const std::int64_t n = param.size();
+          std::vector<AdamParam<T>> ps(g.size());
+          for (std::size_t i = 0; i < g.size(); ++i) {
+            ps[i] = {static_cast<std::int64_t>(g.params[i].size()), step[i],
+                     out_ptr<T>(g.params[i]),  in_ptr<T>(g.grads[i]),
+                     state_ptr<T>(g, 0, i),    state_ptr<T>(g, 1, i),
+                     state_ptr<T>(g, 2, i)};
+          }
           py::gil_scoped_release release;
-          adam_step(n, p, g, m1, m2, mx, o);
+          adam_step(ps, o);
         });
       },
-      py::arg("param").noconvert(), py::arg("grad"), py::arg("exp_avg").noconvert(),
-      py::arg("exp_avg_sq").noconvert(), py::arg("max_exp_avg_sq").none(true), py::kw_only(),
-      py::arg("step"), py::arg("lr"), py::arg("beta1"), py::arg("beta2"), py::arg("eps"),
-      py::arg("weight_decay"), py::arg("amsgrad"), py::arg("decoupled_weight_decay"),
-      py::arg("maximize"),
-      "One torch.optim.Adam update (AdamW with decoupled_weight_decay=True) of `param` and its "
-      "state, in place. `step` counts from 1 (already incremented); `max_exp_avg_sq` is None "
-      "unless amsgrad.");
+      py::arg("params"), py::arg("grads"), py::arg("exp_avgs"), py::arg("exp_avg_sqs"),
+      py::arg("max_exp_avg_sqs").none(true), py::arg("steps"), py::kw_only(), py::arg("lr"),
+      py::arg("beta1"), py::arg("beta2"), py::arg("eps"), py::arg("weight_decay"),
+      py::arg("amsgrad"), py::arg("decoupled_weight_decay"), py::arg("maximize"),
+      "One torch.optim.Adam update (AdamW with decoupled_weight_decay=True) of every array in "
+      "`params` and its state, in place. `steps` holds each parameter's step, counted from 1 "
+      "(already incremented); `max_exp_avg_sqs` is None unless amsgrad.");
 
   m.def(
       "rmsprop_step",
-      [](py::array param, const py::array& grad, py::array square_avg,
-         const py::object& momentum_buffer, const py::object& grad_avg, double lr, double alpha,
-         double eps, double weight_decay, double momentum, bool centered, bool maximize) {
+      [](const py::object& params, const py::object& grads, const py::object& square_avgs,
+         const py::object& momentum_buffers, const py::object& grad_avgs, double lr,
+         double alpha, double eps, double weight_decay, double momentum, bool centered,
+         bool maximize) {
         const char* op = "rmsprop_step";
-        const DType dtype = check_param_grad(op, param, grad);
-        require_state(op, "square_avg", square_avg, param, dtype);
-        std::optional<py::array> buf = state_array(op, "momentum_buffer", momentum_buffer, momentum > 0.0,
-                                    "when momentum > 0", param, dtype);
-        std::optional<py::array> gavg = state_array(op, "grad_avg", grad_avg, centered, "when centered is True",
-                                     param, dtype);
-        require_apart(op,
-                      {{"param", &param},
-                       {"square_avg", &square_avg},
-                       {"momentum_buffer", ptr_or_null(buf)},
-                       {"grad_avg", ptr_or_null(gavg)}},
-                      {{"grad", &grad}});
+        GroupArrays g = check_group(
+            op, params, grads,
+            {{"square_avgs", square_avgs, true, "for every update"},
+             {"momentum_buffers", momentum_buffers, momentum > 0.0, "when momentum > 0"},
+             {"grad_avgs", grad_avgs, centered, "when centered is True"}});
         RmspropOptions o;
         o.lr = lr;
         o.alpha = alpha;
@@ -181,24 +261,24 @@ void register_optim(py::module_& m) {
         o.momentum = momentum;
         o.centered = centered;
         o.maximize = maximize;
-        dispatch(dtype, [&](auto tag) {
+        dispatch(g.dtype, [&](auto tag) {
           using T = decltype(tag);
-          T* p = out_ptr<T>(param);
-          const T* g = in_ptr<T>(grad);
-          T* sq = out_ptr<T>(square_avg);
-          T* b = data_or_null<T>(buf);
-          T* ga = data_or_null<T>(gavg);
-          const std::int64_t n = param.size();
+          std::vector<RmspropParam<T>> ps(g.size());
+          for (std::size_t i = 0; i < g.size(); ++i) {
+            ps[i] = {static_cast<std::int64_t>(g.params[i].size()), out_ptr<T>(g.params[i]),
+                     in_ptr<T>(g.grads[i]), state_ptr<T>(g, 0, i), state_ptr<T>(g, 1, i),
+                     state_ptr<T>(g, 2, i)};
+          }
           py::gil_scoped_release release;
-          rmsprop_step(n, p, g, sq, b, ga, o);
+          rmsprop_step(ps, o);
         });
       },
-      py::arg("param").noconvert(), py::arg("grad"), py::arg("square_avg").noconvert(),
-      py::arg("momentum_buffer").none(true), py::arg("grad_avg").none(true), py::kw_only(),
+      py::arg("params"), py::arg("grads"), py::arg("square_avgs"),
+      py::arg("momentum_buffers").none(true), py::arg("grad_avgs").none(true), py::kw_only(),
       py::arg("lr"), py::arg("alpha"), py::arg("eps"), py::arg("weight_decay"),
       py::arg("momentum"), py::arg("centered"), py::arg("maximize"),
-      "One torch.optim.RMSprop update of `param` and its state, in place. `momentum_buffer` is "
-      "None unless momentum > 0, `grad_avg` None unless centered.");
+      "One torch.optim.RMSprop update of every array in `params` and its state, in place. "
+      "`momentum_buffers` is None unless momentum > 0, `grad_avgs` None unless centered.");
 }
 
 }  // namespace kernn::bind

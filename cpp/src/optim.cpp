@@ -27,58 +27,75 @@ OptimLoops<T> loops() {
   return this_build_optim_loops<T>();
 }
 
+// The element counts of params, for parallel_chunks_of_items.
+template <typename Param>
+std::vector<std::int64_t> sizes_of(const std::vector<Param>& params) {
+  std::vector<std::int64_t> sizes;
+  sizes.reserve(params.size());
+  for (const Param& p : params) sizes.push_back(p.n);
+  return sizes;
+}
+
 }  // namespace
 
 template <typename T>
-void sgd_step(std::int64_t n, T* param, const T* grad, T* momentum_buffer, const SgdOptions& o) {
-  const SgdCoefficients<T> k{static_cast<T>(o.weight_decay),
-                             static_cast<T>(o.momentum),
-                             static_cast<T>(1.0 - o.dampening),
-                             static_cast<T>(-o.lr),
-                             o.maximize,
-                             o.weight_decay != 0.0,
-                             o.momentum != 0.0,
-                             o.first_step,
-                             o.nesterov};
+void sgd_step(const std::vector<SgdParam<T>>& params, const SgdOptions& o) {
+  // One coefficient set per parameter: first_step is the parameter's own.
+  std::vector<SgdCoefficients<T>> coefficients;
+  coefficients.reserve(params.size());
+  for (const SgdParam<T>& p : params) {
+    coefficients.push_back({static_cast<T>(o.weight_decay), static_cast<T>(o.momentum),
+                            static_cast<T>(1.0 - o.dampening), static_cast<T>(-o.lr), o.maximize,
+                            o.weight_decay != 0.0, o.momentum != 0.0, p.first_step, o.nesterov});
+  }
   const auto sgd = loops<T>().sgd;
-  parallel_chunks(n, kOpsPerElement, [&](std::int64_t b, std::int64_t e) {
-    sgd(b, e, param, grad, momentum_buffer, k);
-  });
+  parallel_chunks_of_items(sizes_of(params), kOpsPerElement,
+                           [&](std::int64_t i, std::int64_t b, std::int64_t e) {
+                             const SgdParam<T>& p = params[static_cast<std::size_t>(i)];
+                             sgd(b, e, p.param, p.grad, p.momentum_buffer,
+                                 coefficients[static_cast<std::size_t>(i)]);
+                           });
 }
 
 template <typename T>
-void adam_step(std::int64_t n, T* param, const T* grad, T* exp_avg, T* exp_avg_sq,
-               T* max_exp_avg_sq, const AdamOptions& o) {
-  // Python-side scalars of torch's _single_tensor_adam, in double as there.
-  const double step = static_cast<double>(o.step);
-  const double bias_correction1 = 1.0 - std::pow(o.beta1, step);
-  const double bias_correction2 = 1.0 - std::pow(o.beta2, step);
-  const double step_size = o.lr / bias_correction1;
-  const double bias_correction2_sqrt = std::pow(bias_correction2, 0.5);  // Python's ** 0.5
+void adam_step(const std::vector<AdamParam<T>>& params, const AdamOptions& o) {
+  // One coefficient set per parameter, from its own step: the Python-side scalars of torch's
+  // _single_tensor_adam, in double as there.
+  std::vector<AdamCoefficients<T>> coefficients;
+  coefficients.reserve(params.size());
   const bool use_decay = o.weight_decay != 0.0;
   const T one_minus_beta1 = static_cast<T>(1.0 - o.beta1);
-  const AdamCoefficients<T> k{static_cast<T>(1.0 - o.lr * o.weight_decay),
-                              static_cast<T>(o.weight_decay),
-                              one_minus_beta1,
-                              static_cast<T>(o.beta2),
-                              static_cast<T>(1.0 - o.beta2),
-                              static_cast<T>(bias_correction2_sqrt),
-                              static_cast<T>(o.eps),
-                              static_cast<T>(-step_size),
-                              o.maximize,
-                              use_decay && !o.decoupled_weight_decay,
-                              use_decay && o.decoupled_weight_decay,
-                              o.amsgrad,
-                              std::abs(one_minus_beta1) < T(0.5)};
+  for (const AdamParam<T>& p : params) {
+    const double step = static_cast<double>(p.step);
+    const double bias_correction1 = 1.0 - std::pow(o.beta1, step);
+    const double bias_correction2 = 1.0 - std::pow(o.beta2, step);
+    const double step_size = o.lr / bias_correction1;
+    const double bias_correction2_sqrt = std::pow(bias_correction2, 0.5);  // Python's ** 0.5
+    coefficients.push_back({static_cast<T>(1.0 - o.lr * o.weight_decay),
+                            static_cast<T>(o.weight_decay),
+                            one_minus_beta1,
+                            static_cast<T>(o.beta2),
+                            static_cast<T>(1.0 - o.beta2),
+                            static_cast<T>(bias_correction2_sqrt),
+                            static_cast<T>(o.eps),
+                            static_cast<T>(-step_size),
+                            o.maximize,
+                            use_decay && !o.decoupled_weight_decay,
+                            use_decay && o.decoupled_weight_decay,
+                            o.amsgrad,
+                            std::abs(one_minus_beta1) < T(0.5)});
+  }
   const auto adam = loops<T>().adam;
-  parallel_chunks(n, kOpsPerElement, [&](std::int64_t b, std::int64_t e) {
-    adam(b, e, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, k);
-  });
+  parallel_chunks_of_items(sizes_of(params), kOpsPerElement,
+                           [&](std::int64_t i, std::int64_t b, std::int64_t e) {
+                             const AdamParam<T>& p = params[static_cast<std::size_t>(i)];
+                             adam(b, e, p.param, p.grad, p.exp_avg, p.exp_avg_sq,
+                                  p.max_exp_avg_sq, coefficients[static_cast<std::size_t>(i)]);
+                           });
 }
 
 template <typename T>
-void rmsprop_step(std::int64_t n, T* param, const T* grad, T* square_avg, T* momentum_buffer,
-                  T* grad_avg, const RmspropOptions& o) {
+void rmsprop_step(const std::vector<RmspropParam<T>>& params, const RmspropOptions& o) {
   const T one_minus_alpha = static_cast<T>(1.0 - o.alpha);
   const RmspropCoefficients<T> k{static_cast<T>(o.weight_decay),
                                  static_cast<T>(o.alpha),
@@ -92,15 +109,18 @@ void rmsprop_step(std::int64_t n, T* param, const T* grad, T* square_avg, T* mom
                                  o.momentum > 0.0,
                                  std::abs(one_minus_alpha) < T(0.5)};
   const auto rmsprop = loops<T>().rmsprop;
-  parallel_chunks(n, kOpsPerElement, [&](std::int64_t b, std::int64_t e) {
-    rmsprop(b, e, param, grad, square_avg, momentum_buffer, grad_avg, k);
-  });
+  parallel_chunks_of_items(sizes_of(params), kOpsPerElement,
+                           [&](std::int64_t i, std::int64_t b, std::int64_t e) {
+                             const RmspropParam<T>& p = params[static_cast<std::size_t>(i)];
+                             rmsprop(b, e, p.param, p.grad, p.square_avg, p.momentum_buffer,
+                                     p.grad_avg, k);
+                           });
 }
 
 #define KERNN_INSTANTIATE(T)                                                                  \
-  template void sgd_step<T>(std::int64_t, T*, const T*, T*, const SgdOptions&);               \
-  template void adam_step<T>(std::int64_t, T*, const T*, T*, T*, T*, const AdamOptions&);     \
-  template void rmsprop_step<T>(std::int64_t, T*, const T*, T*, T*, T*, const RmspropOptions&);
+  template void sgd_step<T>(const std::vector<SgdParam<T>>&, const SgdOptions&);             \
+  template void adam_step<T>(const std::vector<AdamParam<T>>&, const AdamOptions&);          \
+  template void rmsprop_step<T>(const std::vector<RmspropParam<T>>&, const RmspropOptions&);
 
 KERNN_INSTANTIATE(float)
 KERNN_INSTANTIATE(double)

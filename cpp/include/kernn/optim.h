@@ -1,15 +1,18 @@
-// Fused, in-place optimizer updates, float and double, one pass over a parameter's elements.
+// Fused, in-place optimizer updates, float and double: one call updates every parameter of a
+// parameter group, in one pass over each parameter's elements and one thread team for all.
 //
 // Each kernel follows torch.optim's single-tensor (for-loop) implementation of torch 2.13
 // formula by formula and in the same order, so that float64 agrees to rounding and float32 to a
 // few ulp per step. As in torch, Python-float hyper-parameters are used at the parameter's
 // precision (a float32 tensor op with a Python scalar computes in float32), while the bias
 // corrections of Adam are computed in double like torch's Python code and rounded once.
-// Elements are independent: the kernels parallelise over them above kParallelGrain, and results
-// do not depend on the thread count.
+// Elements are independent: the kernels parallelise over the elements of all the parameters
+// together above kParallelGrain, and results do not depend on the thread count or on which
+// parameters share a call.
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 namespace kernn {
 
@@ -20,6 +23,15 @@ struct SgdOptions {
   double weight_decay = 0.0;
   bool nesterov = false;
   bool maximize = false;
+};
+
+// One parameter of an SGD update: n elements in each array.
+template <typename T>
+struct SgdParam {
+  std::int64_t n = 0;
+  T* param = nullptr;
+  const T* grad = nullptr;
+  T* momentum_buffer = nullptr;  // null when momentum == 0
   bool first_step = false;  // the momentum buffer is set to the gradient, as torch's first step
 };
 
@@ -30,12 +42,10 @@ struct SgdOptions {
 //     buf = first_step ? g : buf * momentum + (1 - dampening) * g
 //     g = nesterov ? g + momentum * buf : buf
 //   p = p - lr * g
-// `momentum_buffer` may be null when momentum == 0.
 template <typename T>
-void sgd_step(std::int64_t n, T* param, const T* grad, T* momentum_buffer, const SgdOptions& o);
+void sgd_step(const std::vector<SgdParam<T>>& params, const SgdOptions& o);
 
 struct AdamOptions {
-  std::int64_t step = 1;  // counts from 1, already incremented
   double lr = 1e-3;
   double beta1 = 0.9;
   double beta2 = 0.999;
@@ -44,6 +54,18 @@ struct AdamOptions {
   bool amsgrad = false;
   bool decoupled_weight_decay = false;  // AdamW
   bool maximize = false;
+};
+
+// One parameter of an Adam update: n elements in each array.
+template <typename T>
+struct AdamParam {
+  std::int64_t n = 0;
+  std::int64_t step = 1;  // this parameter's step, counted from 1 (already incremented)
+  T* param = nullptr;
+  const T* grad = nullptr;
+  T* exp_avg = nullptr;
+  T* exp_avg_sq = nullptr;
+  T* max_exp_avg_sq = nullptr;  // null unless amsgrad
 };
 
 // torch.optim.Adam / AdamW, per element:
@@ -55,10 +77,8 @@ struct AdamOptions {
 //   if amsgrad:  vmax = maximum(vmax, v)  and v below is vmax
 //   denom = sqrt(v) / sqrt(bc2) + eps
 //   p = p + (-step_size) * m / denom
-// `max_exp_avg_sq` may be null unless amsgrad.
 template <typename T>
-void adam_step(std::int64_t n, T* param, const T* grad, T* exp_avg, T* exp_avg_sq,
-               T* max_exp_avg_sq, const AdamOptions& o);
+void adam_step(const std::vector<AdamParam<T>>& params, const AdamOptions& o);
 
 struct RmspropOptions {
   double lr = 1e-2;
@@ -70,6 +90,17 @@ struct RmspropOptions {
   bool maximize = false;
 };
 
+// One parameter of an RMSprop update: n elements in each array.
+template <typename T>
+struct RmspropParam {
+  std::int64_t n = 0;
+  T* param = nullptr;
+  const T* grad = nullptr;
+  T* square_avg = nullptr;
+  T* momentum_buffer = nullptr;  // null unless momentum > 0
+  T* grad_avg = nullptr;         // null unless centered
+};
+
 // torch.optim.RMSprop, per element:
 //   g = maximize ? -grad : grad
 //   if weight_decay != 0:  g = g + weight_decay * p
@@ -78,9 +109,7 @@ struct RmspropOptions {
 //   avg = avg + eps
 //   if momentum > 0:  buf = buf * momentum + g / avg;  p = p - lr * buf
 //   else:             p = p + (-lr) * g / avg
-// `momentum_buffer` may be null unless momentum > 0, `grad_avg` unless centered.
 template <typename T>
-void rmsprop_step(std::int64_t n, T* param, const T* grad, T* square_avg, T* momentum_buffer,
-                  T* grad_avg, const RmspropOptions& o);
+void rmsprop_step(const std::vector<RmspropParam<T>>& params, const RmspropOptions& o);
 
 }  // namespace kernn

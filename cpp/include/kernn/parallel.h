@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <vector>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -68,6 +69,39 @@ void parallel_chunks(std::int64_t n, std::int64_t ops_per_element, F&& body) {
     }
   } else {
     body(std::int64_t{0}, n);
+  }
+}
+
+// Runs body(item, begin, end) over elements [0, sizes[item]) of every item (the parameters of
+// an optimizer step, say): in chunks of kParallelChunk elements, none spanning two items, spread
+// over one thread team when all the items' elements times ops_per_element are worth one, else
+// as one call per (non-empty) item.
+template <typename F>
+void parallel_chunks_of_items(const std::vector<std::int64_t>& sizes,
+                              std::int64_t ops_per_element, F&& body) {
+  const std::int64_t items = static_cast<std::int64_t>(sizes.size());
+  // first_chunk[i]: the index of item i's first chunk, over all the items' chunks in order.
+  std::vector<std::int64_t> first_chunk(sizes.size() + 1, 0);
+  std::int64_t elements = 0;
+  for (std::int64_t i = 0; i < items; ++i) {
+    first_chunk[i + 1] = first_chunk[i] + (sizes[i] + kParallelChunk - 1) / kParallelChunk;
+    elements += sizes[i];
+  }
+  const std::int64_t chunks = first_chunk.back();
+  if (chunks > 1 && worth_parallel(elements * ops_per_element)) {
+#pragma omp parallel for schedule(static)
+    for (std::int64_t c = 0; c < chunks; ++c) {
+      // The last item starting at or before chunk c (items without elements start where the
+      // next one does, so they are never it).
+      const std::int64_t item =
+          std::upper_bound(first_chunk.begin(), first_chunk.end(), c) - first_chunk.begin() - 1;
+      const std::int64_t begin = (c - first_chunk[item]) * kParallelChunk;
+      body(item, begin, std::min(sizes[item], begin + kParallelChunk));
+    }
+  } else {
+    for (std::int64_t i = 0; i < items; ++i) {
+      if (sizes[i] > 0) body(i, std::int64_t{0}, sizes[i]);
+    }
   }
 }
 

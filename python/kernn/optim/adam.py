@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import _C
-from .optimizer import Optimizer
+from .optimizer import Optimizer, _array_of
 
 __all__ = ["Adam"]
 
@@ -35,7 +35,7 @@ class Adam(Optimizer):
         v_max = max(v_max, v)                     (amsgrad; v_max replaces v below)
         theta = theta - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
 
-    The update is one ``kernn._C.adam_step`` call per parameter.
+    The update is one ``kernn._C.adam_step`` call per parameter group.
 
     Args:
         params (iterable): Tensors or dicts defining parameter groups.
@@ -72,6 +72,7 @@ class Adam(Optimizer):
                        eps=float(group["eps"]), weight_decay=float(group["weight_decay"]),
                        amsgrad=amsgrad, decoupled_weight_decay=bool(group["decoupled_weight_decay"]),
                        maximize=bool(group["maximize"]))
+        params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps = [], [], [], [], [], []
         for p, param_array, grad in params_with_grad:
             state = self.state[p]
             if len(state) == 0:
@@ -81,9 +82,13 @@ class Adam(Optimizer):
             if amsgrad and state.get("max_exp_avg_sq") is None:
                 state["max_exp_avg_sq"] = self._zeros_like(param_array)
             state["step"] += 1
-            exp_avg = state["exp_avg"].numpy()
-            exp_avg_sq = state["exp_avg_sq"].numpy()
-            max_exp_avg_sq = state["max_exp_avg_sq"].numpy() if amsgrad else None
-            step = state["step"]
-            self._run_in_place(param_array, lambda param: _C.adam_step(
-                param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step=step, **options))
+            params.append(param_array)
+            grads.append(grad)
+            exp_avgs.append(_array_of(state["exp_avg"]))
+            exp_avg_sqs.append(_array_of(state["exp_avg_sq"]))
+            if amsgrad:
+                max_exp_avg_sqs.append(_array_of(state["max_exp_avg_sq"]))
+            steps.append(state["step"])
+        self._run_in_place(params, lambda work: _C.adam_step(
+            work, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs if amsgrad else None, steps,
+            **options))

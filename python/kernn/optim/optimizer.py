@@ -1,9 +1,10 @@
 """The optimizer base class: parameter groups, per-parameter state and torch-layout state dicts.
 
-Subclasses (SGD, Adam, AdamW, RMSprop) only say how one parameter is updated: they implement
-``_update_group(group, params_with_grad)`` and make exactly one ``kernn._C`` kernel call per
-parameter. All update arithmetic happens in those C++ kernels; Python keeps the state arrays
-(numpy arrays wrapped in kernn Tensors, updated in place by the kernels) and the step counts.
+Subclasses (SGD, Adam, AdamW, RMSprop) only say how a parameter group is updated: they
+implement ``_update_group(group, params_with_grad)`` and make exactly one ``kernn._C`` kernel
+call per group, which updates all its parameters. All update arithmetic happens in those C++
+kernels; Python keeps the state arrays (numpy arrays wrapped in kernn Tensors, updated in place
+by the kernels) and the step counts.
 """
 
 from __future__ import annotations
@@ -298,8 +299,8 @@ class Optimizer:
         return loss
 
     def _update_group(self, group: dict[str, Any], params_with_grad: list) -> None:
-        """Update each ``(param, param_array, grad_array)`` of ``group``: one kernel call per
-        parameter."""
+        """Update each ``(param, param_array, grad_array)`` of ``group``: one kernel call for
+        all of them."""
         raise NotImplementedError
 
     def _checked_grad(self, param: np.ndarray, grad, group_index: int, param_index: int) -> np.ndarray:
@@ -321,20 +322,21 @@ class Optimizer:
         return from_numpy(np.zeros_like(param_array, order="C"))
 
     @staticmethod
-    def _run_in_place(array: np.ndarray, kernel: Callable[[np.ndarray], None]) -> None:
-        """Call ``kernel(param_array)``, which updates the array in place.
+    def _run_in_place(arrays: list, kernel: Callable[[list], None]) -> None:
+        """Call ``kernel(param_arrays)``, which updates the arrays in place.
 
-        The kernels need a C-contiguous writeable array; a parameter viewing a strided array
+        The kernels need C-contiguous writeable arrays; a parameter viewing a strided array
         (a transposed one, say) is updated through a contiguous copy written back.
         """
-        if array.flags.c_contiguous and array.flags.writeable:
-            kernel(array)
-            return
-        if not array.flags.writeable:
-            raise ValueError(f"optimizer step: parameter of shape {array.shape} is read-only")
-        work = np.ascontiguousarray(array)
+        work = []
+        for array in arrays:
+            if not array.flags.writeable:
+                raise ValueError(f"optimizer step: parameter of shape {array.shape} is read-only")
+            work.append(array if array.flags.c_contiguous else np.ascontiguousarray(array))
         kernel(work)
-        array[...] = work
+        for array, updated in zip(arrays, work):
+            if updated is not array:
+                array[...] = updated
 
     # ------------------------------------------------------------------ state dicts
 

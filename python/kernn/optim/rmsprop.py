@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import _C
-from .optimizer import Optimizer
+from .optimizer import Optimizer, _array_of
 
 __all__ = ["RMSprop"]
 
@@ -20,7 +20,7 @@ class RMSprop(Optimizer):
         b   = momentum * b + g / den;  theta -= lr * b  (momentum > 0)
         theta -= lr * g / den                           (otherwise)
 
-    The update is one ``kernn._C.rmsprop_step`` call per parameter.
+    The update is one ``kernn._C.rmsprop_step`` call per parameter group.
 
     Args:
         params (iterable): Tensors or dicts defining parameter groups.
@@ -62,6 +62,7 @@ class RMSprop(Optimizer):
         options = dict(lr=float(group["lr"]), alpha=float(group["alpha"]), eps=float(group["eps"]),
                        weight_decay=float(group["weight_decay"]), momentum=momentum,
                        centered=centered, maximize=bool(group["maximize"]))
+        params, grads, square_avgs, momentum_buffers, grad_avgs = [], [], [], [], []
         for p, param_array, grad in params_with_grad:
             state = self.state[p]
             if len(state) == 0:
@@ -72,8 +73,13 @@ class RMSprop(Optimizer):
             if centered and state.get("grad_avg") is None:
                 state["grad_avg"] = self._zeros_like(param_array)
             state["step"] += 1
-            square_avg = state["square_avg"].numpy()
-            momentum_buffer = state["momentum_buffer"].numpy() if momentum > 0 else None
-            grad_avg = state["grad_avg"].numpy() if centered else None
-            self._run_in_place(param_array, lambda param: _C.rmsprop_step(
-                param, grad, square_avg, momentum_buffer, grad_avg, **options))
+            params.append(param_array)
+            grads.append(grad)
+            square_avgs.append(_array_of(state["square_avg"]))
+            if momentum > 0:
+                momentum_buffers.append(_array_of(state["momentum_buffer"]))
+            if centered:
+                grad_avgs.append(_array_of(state["grad_avg"]))
+        self._run_in_place(params, lambda work: _C.rmsprop_step(
+            work, grads, square_avgs, momentum_buffers if momentum > 0 else None,
+            grad_avgs if centered else None, **options))

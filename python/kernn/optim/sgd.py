@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import _C
-from .optimizer import Optimizer
+from .optimizer import Optimizer, _array_of
 
 __all__ = ["SGD"]
 
@@ -19,7 +19,7 @@ class SGD(Optimizer):
         g  = g + mu * b if nesterov else b             (if momentum != 0)
         theta = theta - gamma * g
 
-    The update is one ``kernn._C.sgd_step`` call per parameter.
+    The update is one ``kernn._C.sgd_step`` call per parameter group.
 
     Args:
         params (iterable): Tensors or dicts defining parameter groups.
@@ -57,8 +57,8 @@ class SGD(Optimizer):
         options = dict(lr=float(group["lr"]), momentum=momentum, dampening=float(group["dampening"]),
                        nesterov=bool(group["nesterov"]), weight_decay=float(group["weight_decay"]),
                        maximize=bool(group["maximize"]))
+        params, grads, buffers, first_steps = [], [], [], []
         for p, param_array, grad in params_with_grad:
-            buffer_array = None
             first_step = False
             if momentum != 0:
                 state = self.state[p]
@@ -68,6 +68,9 @@ class SGD(Optimizer):
                     buffer = self._zeros_like(param_array)
                     state["momentum_buffer"] = buffer
                     first_step = True
-                buffer_array = buffer.numpy()
-            self._run_in_place(param_array, lambda param: _C.sgd_step(
-                param, grad, buffer_array, first_step=first_step, **options))
+                buffers.append(_array_of(buffer))
+            params.append(param_array)
+            grads.append(grad)
+            first_steps.append(first_step)
+        self._run_in_place(params, lambda work: _C.sgd_step(
+            work, grads, buffers if momentum != 0 else None, first_steps, **options))

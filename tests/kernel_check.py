@@ -71,21 +71,44 @@ def same_under_1_and_2_threads(fn):
     return one
 
 
-# For the tests that compare the AVX2 builds of the loops with the portable ones bit for bit:
-# on a CPU without AVX2 + FMA both runs would be the portable build, a comparison that cannot
-# fail. (set_simd_loops(True) is the default setting; it says whether the builds are in use.)
+# The SIMD builds of the element-wise loops, best first: AVX-512 (the float activation and
+# softmax-row loops only; the other families use AVX2 there too), AVX2 + FMA, and the portable
+# build. set_simd_loops caps the level and returns the level in use, at most what the CPU has.
+SIMD_LEVELS = ("avx512", "avx2", "portable")
+
+# For the tests that compare the SIMD builds of the loops with the portable ones bit for bit:
+# on a CPU without AVX2 + FMA every run would be the portable build, a comparison that cannot
+# fail. (set_simd_loops("avx512") is the default setting.)
 needs_simd_loops = pytest.mark.skipif(
-    not kernn._C.set_simd_loops(True),
-    reason="this CPU has no AVX2 + FMA: there is no AVX2 build of the loops to compare")
+    kernn._C.set_simd_loops("avx512") == "portable",
+    reason="this CPU has no AVX2 + FMA: there is no SIMD build of the loops to compare")
+
+# For the tests that compare the AVX-512 build of the activation loops with the AVX2 one.
+needs_avx512_loops = pytest.mark.skipif(
+    kernn._C.set_simd_loops("avx512") != "avx512",
+    reason="this CPU has no AVX-512: there is no AVX-512 build of the loops to compare")
+
+
+def same_under_avx512_and_avx2(fn):
+    """Calls fn() with the AVX-512 and with the AVX2 builds of the activation loops and asserts
+    the results are bitwise equal (the two builds do the same operations, 16 and 8 lanes at a
+    time); fn returns an array or a tuple of arrays. Use with needs_avx512_loops."""
+    results = []
+    for isa in ("avx512", "avx2"):
+        with simd_loops(isa):
+            result = fn()
+        results.append(result if isinstance(result, tuple) else (result,))
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
 
 
 @contextlib.contextmanager
-def simd_loops(enabled):
-    """Runs the body with the AVX2 builds of the element-wise loops (float exp/sigmoid/tanh,
-    batch norm, optimizer updates, 2x2 max pool) on or off (off checks the portable build on
-    any CPU); restores the default (on) afterwards."""
-    kernn._C.set_simd_loops(enabled)
+def simd_loops(isa):
+    """Runs the body with the element-wise loops' SIMD builds capped at `isa` ("avx512", "avx2"
+    or "portable": the last checks the portable build on any CPU); restores the default (the
+    best build) afterwards."""
+    kernn._C.set_simd_loops(isa)
     try:
         yield
     finally:
-        kernn._C.set_simd_loops(True)
+        kernn._C.set_simd_loops("avx512")

@@ -49,7 +49,7 @@ VALID_CALLS = {
     "backend_info": lambda: ((), {}),
     "_gemm_isa": lambda: ((), {}),
     "_set_gemm_isa": lambda: ((_C._gemm_isa(),), {}),
-    "set_simd_loops": lambda: ((True,), {}),
+    "set_simd_loops": lambda: (("avx512",), {}),
     "gemm": lambda: ((_rand(2, 3), _rand(3, 4), np.zeros((2, 4))), dict(beta=1.0)),
     "gemm_reference": lambda: ((_rand(2, 3), _rand(3, 4), np.zeros((2, 4))), dict(beta=1.0)),
     "linear": lambda: ((_rand(2, 3), _rand(4, 3), _rand(4), True), {}),
@@ -431,6 +431,10 @@ _HOSTILE_CALLS = [
     # 10**6 threads hung the next parallel region before the bound.
     ("set_num_threads_absurd", "set_num_threads", (10**6,), {},
      *_raises(ValueError, "set_num_threads", "'n'")),
+    ("set_simd_loops_unknown", "set_simd_loops", ("sse9",), {},
+     *_raises(ValueError, "set_simd_loops", "'isa'")),
+    ("set_simd_loops_bool", "set_simd_loops", (True,), {},
+     *_raises(TypeError, "set_simd_loops", "isa")),
     ("set_gemm_isa_unknown", "_set_gemm_isa", ("bogus",), {},
      *_raises(ValueError, "_set_gemm_isa", "'name'")),
 ]

@@ -6,7 +6,8 @@ import torch
 import torch.nn.functional as F
 
 from kernn import _C
-from kernel_check import (DTYPES, assert_close_to_torch, same_under_1_and_2_threads, simd_loops,
+from kernel_check import (DTYPES, SIMD_LEVELS, assert_close_to_torch, needs_avx512_loops,
+                          same_under_1_and_2_threads, same_under_avx512_and_avx2, simd_loops,
                           to_torch)
 
 # name -> (torch forward, extra args of the kernel, whether backward takes the input x or the
@@ -153,14 +154,26 @@ def test_bias_grad_requires_two_dimensions():
         _C.bias_grad(np.zeros(5))
 
 
-@pytest.mark.parametrize("simd", [True, False], ids=["simd_build", "portable_build"])
+def activation_sweep(lo, hi):
+    return np.concatenate([np.linspace(lo, hi, 200_001), np.geomspace(1e-30, 1.0, 2001),
+                           -np.geomspace(1e-30, 1.0, 2001)]).astype(np.float32)
+
+
+@needs_avx512_loops
+@pytest.mark.parametrize("name,lo,hi", [("sigmoid", -110.0, 110.0), ("tanh", -12.0, 12.0)])
+def test_float32_avx512_build_gives_the_avx2_bits(name, lo, hi):
+    x = np.concatenate([activation_sweep(lo, hi), [np.nan, np.inf, -np.inf]]).astype(np.float32)
+    same_under_avx512_and_avx2(lambda: (forward(name, x), forward(name, x[:37])))
+
+
+@pytest.mark.parametrize("simd", SIMD_LEVELS)
 @pytest.mark.parametrize("name,lo,hi", [("sigmoid", -110.0, 110.0), ("tanh", -12.0, 12.0)])
 def test_float32_activation_is_within_a_few_ulp_everywhere(name, lo, hi, simd):
-    # The float32 kernels use their own vectorised exp (an AVX2 build where the CPU has it, and
-    # the portable one); sweep the whole interesting range, including where sigmoid's result
-    # is subnormal (x < -87) and tanh's small-|x| branch. Measured worst: 2.0 ulp.
-    x = np.concatenate([np.linspace(lo, hi, 200_001), np.geomspace(1e-30, 1.0, 2001),
-                        -np.geomspace(1e-30, 1.0, 2001)]).astype(np.float32)
+    # The float32 kernels use their own vectorised exp (AVX-512 and AVX2 builds where the CPU
+    # has them, and the portable one); sweep the whole interesting range, including where
+    # sigmoid's result is subnormal (x < -87) and tanh's small-|x| branch. Measured worst:
+    # 2.0 ulp.
+    x = activation_sweep(lo, hi)
     with simd_loops(simd):
         y = forward(name, x)
     exact = ACTIVATIONS[name][0](torch.from_numpy(x.astype(np.float64))).numpy()

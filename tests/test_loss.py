@@ -6,7 +6,8 @@ import torch
 import torch.nn.functional as F
 
 from kernn import _C
-from kernel_check import (DTYPES, assert_close_to_torch, same_under_1_and_2_threads, simd_loops,
+from kernel_check import (DTYPES, assert_close_to_torch, needs_avx512_loops,
+                          same_under_1_and_2_threads, same_under_avx512_and_avx2, simd_loops,
                           to_torch)
 
 REDUCTIONS = ["mean", "sum", "none"]
@@ -112,8 +113,24 @@ def test_float32_cross_entropy_portable_build_matches_torch(reduction):
     rng = np.random.default_rng(17)
     logits = class_input("cross_entropy", rng, (13, 37), np.float32)
     target = class_targets(rng, 13, 37)
-    with simd_loops(False):
+    with simd_loops("portable"):
         run_class_loss("cross_entropy", logits, target, reduction, -100, np.float32, rng)
+
+
+@needs_avx512_loops
+@pytest.mark.parametrize("classes", [1, 10, 17, 100, 128, 300])
+def test_cross_entropy_avx512_build_gives_the_avx2_bits(classes):
+    rng = np.random.default_rng(classes)
+    logits = class_input("cross_entropy", rng, (9, classes), np.float32, scale=20.0)
+    logits[1, 0] = np.nan
+    target = class_targets(rng, 9, classes, ignore_index=-1, ignored_fraction=0.2)
+    dloss = np.array(0.5, np.float32)
+    same_under_avx512_and_avx2(lambda: tuple(
+        f for reduction in REDUCTIONS for f in (
+            _C.cross_entropy_forward(logits, target, reduction, -1),
+            _C.cross_entropy_backward(logits, target,
+                                      np.full(9, 0.5, np.float32) if reduction == "none"
+                                      else dloss, reduction, -1))))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from kernn import _C
-from kernel_check import (DTYPES, assert_close_to_torch, same_under_1_and_2_threads, simd_loops,
+from kernel_check import (DTYPES, assert_close_to_torch, needs_avx512_loops,
+                          same_under_1_and_2_threads, same_under_avx512_and_avx2, simd_loops,
                           to_torch)
 
 OPS = {"softmax": torch.softmax, "log_softmax": torch.log_softmax}
@@ -38,18 +39,29 @@ def test_matches_torch(op, dtype, shape):
     assert_close_to_torch(dx, dxt)
 
 
+# Rows shorter and longer than the row loops' switch to one call per row (128), with lengths
+# around the 16-lane vectors and the 256-element exp blocks.
+ROW_LENGTHS = [1, 7, 16, 17, 100, 127, 128, 129, 300, 513]
+
+
 @pytest.mark.parametrize("op", OPS)
-@pytest.mark.parametrize("shape", [(5, 7), (3, 300)])
-def test_float32_portable_build_matches_torch(op, shape):
-    # The same as test_matches_torch with the AVX2 exp switched off.
+@pytest.mark.parametrize("cols", ROW_LENGTHS)
+@pytest.mark.parametrize("isa", ["avx2", "portable"])
+def test_float32_lower_builds_match_torch(op, cols, isa):
+    # The same as test_matches_torch with the AVX-512 (or also the AVX2) loops switched off.
+    shape = (5, cols)
     rng = np.random.default_rng(shape)
     x = (rng.standard_normal(shape) * 4).astype(np.float32)
     dy = rng.standard_normal(shape).astype(np.float32)
-    with simd_loops(False):
+    with simd_loops(isa):
         y, dx = run_kernel(op, x, dy)
     yt, dxt = run_torch(op, x, dy)
     assert_close_to_torch(y, yt)
-    assert_close_to_torch(dx, dxt)
+    # dx = dy - exp(y) * sum(dy) (log-softmax) cancels where dx is near 0: the error is a few
+    # ulp of the subtracted term, up to |sum(dy)| (~17 for 300 columns; measured 1.1e-6 against
+    # torch). Softmax's dot(dy, y) is at most max |dy|, below that.
+    term = 1 + np.abs(dy.sum(-1)).max()
+    assert_close_to_torch(dx, dxt, atol=max(1e-6, 4 * float(np.finfo(np.float32).eps) * term))
 
 
 @pytest.mark.parametrize("op", OPS)
@@ -78,6 +90,20 @@ def test_row_of_all_minus_inf_gives_nan_as_torch(op, dtype):
     yt = OPS[op](torch.from_numpy(x), -1)
     assert np.all(np.isnan(y[0])) and torch.all(torch.isnan(yt[0]))
     assert_close_to_torch(y[1], yt[1])
+
+
+@needs_avx512_loops
+@pytest.mark.parametrize("op", OPS)
+@pytest.mark.parametrize("cols", ROW_LENGTHS)
+def test_avx512_build_gives_the_avx2_bits(op, cols):
+    rng = np.random.default_rng(cols)
+    x = (rng.standard_normal((6, cols)) * 30).astype(np.float32)
+    x[1, :] = -INF  # a row of -inf: NaN
+    x[2, cols // 2] = np.nan
+    x[3, cols - 1] = -INF
+    x[4, 0] = 200.0  # the others underflow to 0, some through subnormals
+    dy = rng.standard_normal(x.shape).astype(np.float32)
+    same_under_avx512_and_avx2(lambda: run_kernel(op, x, dy))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

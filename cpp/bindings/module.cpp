@@ -6,7 +6,10 @@
 #include "kernn/parallel.h"
 
 #include <algorithm>
+#include <iterator>
+#include <string>
 #include <thread>
+#include <utility>
 
 namespace py = pybind11;
 
@@ -39,14 +42,28 @@ PYBIND11_MODULE(_C, m) {
   m.def("openmp_enabled", &kernn::openmp_enabled, "True when built with OpenMP.");
   m.def(
       "set_simd_loops",
-      [](bool enabled) {
-        kernn::set_simd_loops(enabled);
-        return kernn::simd_loops_avx2();
+      [](const std::string& isa) {
+        using kernn::SimdLevel;
+        const std::pair<const char*, SimdLevel> levels[] = {
+            {"avx512", SimdLevel::kAvx512}, {"avx2", SimdLevel::kAvx2},
+            {"portable", SimdLevel::kPortable}};
+        const auto cap = std::find_if(std::begin(levels), std::end(levels),
+                                      [&](const auto& l) { return isa == l.first; });
+        if (cap == std::end(levels)) {
+          throw py::value_error("kernn.set_simd_loops: argument 'isa' is '" + isa +
+                                "'; expected 'avx512', 'avx2' or 'portable'");
+        }
+        kernn::set_simd_loops(cap->second);
+        const SimdLevel now = kernn::simd_loops_level();
+        return std::find_if(std::begin(levels), std::end(levels),
+                            [&](const auto& l) { return l.second == now; })
+            ->first;
       },
-      py::arg("enabled"),
-      "Use (True) or not (False) the AVX2 builds of the element-wise loops (float exp / sigmoid /\n"
-      "tanh, batch norm, optimizer updates, 2x2 max pooling); returns whether they are now in use\n"
-      "(False on a CPU without AVX2 + FMA). For tests of the portable build.");
+      py::arg("isa"),
+      "Cap the SIMD builds of the element-wise loops (float exp / sigmoid / tanh and the\n"
+      "softmax rows: AVX-512 or AVX2; batch norm, optimizer updates, 2x2 max pooling: AVX2) at\n"
+      "'avx512' (the default: the best the CPU has), 'avx2' or 'portable'; returns the level now\n"
+      "in use, at most what the CPU has. For tests of every build.");
 
   kernn::bind::register_gemm(m);
   kernn::bind::register_elementwise(m);

@@ -1,88 +1,195 @@
-// Float activation loops built twice: for baseline x86-64 (through vec_math.h, in the family's
-// own .cpp) and for AVX2 + FMA (isa/activations_avx2.cpp), chosen at run time
-// (simd_loops_avx2). The AVX2 build computes the same formulas 8 lanes at a time; FMA
-// contraction changes the last bit of some results (both builds stay within 2 ulp of the exact
-// value). Double always takes the portable path.
+// Float activation and softmax-row loops built three times: for baseline x86-64 (through
+// vec_math.h, in the kernels' own translation units), for AVX2 + FMA
+// (isa/activations_avx2.cpp) and for AVX-512 (isa/activations_avx512.cpp), chosen at run time
+// (simd_loops_level). The SIMD builds compute the same formulas 8 or 16 lanes at a time; FMA
+// contraction changes the last bit of some results against the portable build (all stay
+// within 2 ulp of the exact value), and the AVX2 and AVX-512 builds contract the same
+// operations, so they give the same bits. Sums are in double, in vmath::sum's lane order, in
+// every build. Double always takes the portable loops.
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <type_traits>
 
-#include "kernn/cpu_features.h"  // simd_loops_avx2
+#include "kernn/cpu_features.h"  // simd_loops_level
 #include "vec_math.h"
 
 namespace kernn {
 
-namespace simd_avx2 {
-void sigmoid_f32(std::int64_t n, const float* x, float* y);
-void tanh_f32(std::int64_t n, const float* x, float* y);
-void exp_shifted_f32(std::int64_t n, const float* x, float shift, float* y);  // exp(x - shift)
-}  // namespace simd_avx2
+// One build's float loops.
+struct ActivationLoops {
+  void (*sigmoid)(std::int64_t n, const float* x, float* y);
+  void (*tanh)(std::int64_t n, const float* x, float* y);
+  // y[j] = exp(x[j] - shift)
+  void (*exp_shifted)(std::int64_t n, const float* x, float shift, float* y);
+  // y[j] = exp(x[j] - shift); returns sum_j y[j] in double, in vmath::sum's order.
+  double (*exp_shifted_sum)(std::int64_t n, const float* x, float shift, float* y);
+  // max_j x[j] (-inf for n == 0), ignoring NaN, as vmath::max.
+  float (*max)(std::int64_t n, const float* x);
+};
 
-// The dispatching loops the kernels call. Internal linkage, like vec_math.h, because this
-// header is also compiled into the AVX2 translation unit.
+namespace simd_avx2 {
+const ActivationLoops& activation_loops();  // isa/activations_avx2.cpp
+}  // namespace simd_avx2
+namespace simd_avx512 {
+const ActivationLoops& activation_loops();  // isa/activations_avx512.cpp
+}  // namespace simd_avx512
+
+// The loops themselves. Internal linkage, like vec_math.h: this header is compiled into the
+// baseline and the SIMD translation units, and no SIMD copy may stand in for a baseline one.
+namespace {
+
+void sigmoid_loop(std::int64_t n, const float* x, float* y) {
+  for (std::int64_t i = 0; i < n; ++i) y[i] = vmath::sigmoid(x[i]);
+}
+
+void tanh_loop(std::int64_t n, const float* x, float* y) {
+  for (std::int64_t i = 0; i < n; ++i) y[i] = vmath::tanh(x[i]);
+}
+
+// The last n % 16 elements go through a zero-padded 16-element buffer, so that they too take
+// the vector code instead of a scalar remainder loop (a 100-column softmax row spent as long in
+// its last 4 exps as in the other 96). Same formula, same values, in either path.
+void exp_shifted_loop(std::int64_t n, const float* x, float shift, float* y) {
+  constexpr std::int64_t kVector = 16;
+  const std::int64_t body = n - n % kVector;
+  for (std::int64_t i = 0; i < body; ++i) y[i] = vmath::exp(x[i] - shift);
+  if (body == n) return;
+  float in[kVector] = {}, out[kVector];
+  std::memcpy(in, x + body, static_cast<std::size_t>(n - body) * sizeof(float));
+  for (std::int64_t k = 0; k < kVector; ++k) out[k] = vmath::exp(in[k] - shift);
+  std::memcpy(y + body, out, static_cast<std::size_t>(n - body) * sizeof(float));
+}
+
+// A block of exps at a time, then its sum while the block is in L1: the two loops vectorise
+// (one loop doing both would not: GCC scalarises the widening adds), and whole blocks keep
+// vmath::sum's lane order.
+double exp_shifted_sum_loop(std::int64_t n, const float* x, float shift, float* y) {
+  constexpr std::int64_t kBlock = 32 * vmath::kLanes;
+  double lane[vmath::kLanes] = {};
+  for (std::int64_t b = 0; b < n; b += kBlock) {
+    const std::int64_t len = n - b < kBlock ? n - b : kBlock;
+    exp_shifted_loop(len, x + b, shift, y + b);
+    vmath::add_to_lanes(len, y + b, lane);
+  }
+  return vmath::lanes_total(lane);
+}
+
+// 16 lanes (one AVX-512 register), the last n % 16 elements padded with -inf, and the lanes
+// folded in halves. The maximum is the same in any order but for which of +0 and -0 it
+// returns, and x - (+0) == x - (-0).
+float max_loop(std::int64_t n, const float* x) {
+  constexpr std::int64_t kMaxLanes = 16;
+  const auto take_max = [](float* lane, const float* v) {
+    for (std::int64_t k = 0; k < kMaxLanes; ++k) lane[k] = v[k] > lane[k] ? v[k] : lane[k];
+  };
+  float lane[kMaxLanes];
+  for (std::int64_t k = 0; k < kMaxLanes; ++k) lane[k] = -INFINITY;
+  const std::int64_t body = n - n % kMaxLanes;
+  for (std::int64_t j = 0; j < body; j += kMaxLanes) take_max(lane, x + j);
+  if (body < n) {
+    float tail[kMaxLanes];
+    for (std::int64_t k = 0; k < kMaxLanes; ++k) tail[k] = -INFINITY;
+    std::memcpy(tail, x + body, static_cast<std::size_t>(n - body) * sizeof(float));
+    take_max(lane, tail);
+  }
+  for (std::int64_t width = kMaxLanes / 2; width > 0; width /= 2) {
+    for (std::int64_t k = 0; k < width; ++k) {
+      lane[k] = lane[k + width] > lane[k] ? lane[k + width] : lane[k];
+    }
+  }
+  return lane[0];
+}
+
+// This translation unit's build of the loops.
+const ActivationLoops& this_build_activation_loops() {
+  static const ActivationLoops loops{&sigmoid_loop, &tanh_loop, &exp_shifted_loop,
+                                     &exp_shifted_sum_loop, &max_loop};
+  return loops;
+}
+
+}  // namespace
+
+// The dispatching loops the kernels call.
 namespace act {
 namespace {
 
-template <typename T>
-void sigmoid(std::int64_t n, const T* x, T* y) {
+// The float loops of the SIMD level in use.
+inline const ActivationLoops& float_loops() {
 #ifdef KERNN_X86
-  if constexpr (std::is_same_v<T, float>) {
-    if (simd_loops_avx2()) return simd_avx2::sigmoid_f32(n, x, y);
+  switch (simd_loops_level()) {
+    case SimdLevel::kAvx512:
+      return simd_avx512::activation_loops();
+    case SimdLevel::kAvx2:
+      return simd_avx2::activation_loops();
+    case SimdLevel::kPortable:
+      break;
   }
 #endif
-  for (std::int64_t i = 0; i < n; ++i) y[i] = vmath::sigmoid(x[i]);
+  return this_build_activation_loops();
+}
+
+template <typename T>
+void sigmoid(std::int64_t n, const T* x, T* y) {
+  if constexpr (std::is_same_v<T, float>) {
+    float_loops().sigmoid(n, x, y);
+  } else {
+    for (std::int64_t i = 0; i < n; ++i) y[i] = vmath::sigmoid(x[i]);
+  }
 }
 
 template <typename T>
 void tanh(std::int64_t n, const T* x, T* y) {
-#ifdef KERNN_X86
   if constexpr (std::is_same_v<T, float>) {
-    if (simd_loops_avx2()) return simd_avx2::tanh_f32(n, x, y);
+    float_loops().tanh(n, x, y);
+  } else {
+    for (std::int64_t i = 0; i < n; ++i) y[i] = vmath::tanh(x[i]);
   }
-#endif
-  for (std::int64_t i = 0; i < n; ++i) y[i] = vmath::tanh(x[i]);
-}
-
-// y[j] = exp(x[j] - shift)
-template <typename T>
-void exp_shifted(std::int64_t n, const T* x, T shift, T* y) {
-#ifdef KERNN_X86
-  if constexpr (std::is_same_v<T, float>) {
-    if (simd_loops_avx2()) return simd_avx2::exp_shifted_f32(n, x, shift, y);
-  }
-#endif
-  for (std::int64_t j = 0; j < n; ++j) y[j] = vmath::exp(x[j] - shift);
 }
 
 // Rough scalar operations per element of row_exps (the exp), for a parallel loop's threshold.
 constexpr std::int64_t kRowExpsOps = 8;
 
-// Rows at least this long take one exp_shifted call each in row_exps.
-constexpr std::int64_t kRowExpsWideCols = 32;
+// Float rows at least this long take one fused exp-and-sum call each in row_exps. Below it,
+// the block's exps in one call ran 1.1-1.5x faster where the row length is not a multiple of 16
+// (256 x 40: 1.45x, 256 x 100: 1.12x, 1 thread), 3 % slower at 64; from 128 on the per-row
+// calls are as fast or faster (128 x 200: 1.06x).
+constexpr std::int64_t kRowExpsWideCols = 128;
 
-// For the rows [begin, end) of x (rows of `cols`): m[i] = max of row i and
-// e[i * cols + j] = exp(x[i, j] - m[i]). Narrow rows are shifted first and then exp'd in one
-// call for all of them (with 10 columns, per-row calls spent their time in the vector loops'
-// remainders: a 100 x 10 cross-entropy went 8.7 -> 6.8 us forward, 7.6 -> 5.5 us backward);
-// wide rows fill the loop by themselves and skip that extra pass (64 x 1000 softmax: 12-20 %
-// slower with it). The same values either way: x - m is rounded before exp.
+// For the rows [begin, end) of x (rows of `cols`): m[i] = max of row i,
+// e[i * cols + j] = exp(x[i, j] - m[i]) and sums[i] = sum_j e[i * cols + j] in double (in
+// vmath::sum's order). Wide rows take the max, then the exps and their sum in one pass. Narrow
+// rows are shifted first and then exp'd in one call for all of them (with 10 columns, per-row
+// calls spent their time in the vector loops' remainders: a 100 x 10 cross-entropy went
+// 8.7 -> 6.8 us forward, 7.6 -> 5.5 us backward), then summed. The same values either way:
+// x - m is rounded before exp.
 template <typename T>
-void row_exps(std::int64_t begin, std::int64_t end, std::int64_t cols, const T* x, T* m, T* e) {
-  if (cols >= kRowExpsWideCols) {
+void row_exps(std::int64_t begin, std::int64_t end, std::int64_t cols, const T* x, T* m, T* e,
+              double* sums) {
+  if constexpr (std::is_same_v<T, float>) {
+    const ActivationLoops& loops = float_loops();
+    if (cols >= kRowExpsWideCols) {
+      for (std::int64_t i = begin; i < end; ++i) {
+        m[i] = loops.max(cols, x + i * cols);
+        sums[i] = loops.exp_shifted_sum(cols, x + i * cols, m[i], e + i * cols);
+      }
+      return;
+    }
+    for (std::int64_t i = begin; i < end; ++i) {
+      const float* row = x + i * cols;
+      float* out = e + i * cols;
+      m[i] = vmath::max(cols, row);  // inline: a call per short row costs more than the loop
+      for (std::int64_t j = 0; j < cols; ++j) out[j] = row[j] - m[i];
+    }
+    loops.exp_shifted((end - begin) * cols, e + begin * cols, 0.0f, e + begin * cols);
+  } else {
     for (std::int64_t i = begin; i < end; ++i) {
       m[i] = vmath::max(cols, x + i * cols);
-      exp_shifted(cols, x + i * cols, m[i], e + i * cols);
+      for (std::int64_t j = 0; j < cols; ++j) e[i * cols + j] = vmath::exp(x[i * cols + j] - m[i]);
     }
-    return;
   }
-  for (std::int64_t i = begin; i < end; ++i) {
-    const T* row = x + i * cols;
-    T* out = e + i * cols;
-    m[i] = vmath::max(cols, row);
-    for (std::int64_t j = 0; j < cols; ++j) out[j] = row[j] - m[i];
-  }
-  exp_shifted((end - begin) * cols, e + begin * cols, T(0), e + begin * cols);
+  for (std::int64_t i = begin; i < end; ++i) sums[i] = vmath::sum(cols, e + i * cols);
 }
 
 }  // namespace

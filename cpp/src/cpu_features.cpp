@@ -1,5 +1,6 @@
 #include "kernn/cpu_features.h"
 
+#include <algorithm>
 #include <atomic>
 
 #if defined(KERNN_X86)
@@ -47,7 +48,7 @@ CpuFeatures detect() {
 CpuFeatures detect() { return {}; }
 #endif
 
-std::atomic<bool> g_simd_loops{true};
+std::atomic<SimdLevel> g_simd_cap{SimdLevel::kAvx512};
 
 }  // namespace
 
@@ -56,11 +57,15 @@ const CpuFeatures& cpu_features() {
   return features;
 }
 
-bool simd_loops_avx2() {
-  static const bool cpu_has_avx2 = cpu_features().avx2_fma;
-  return cpu_has_avx2 && g_simd_loops.load(std::memory_order_relaxed);
+SimdLevel simd_loops_level() {
+  static const SimdLevel cpu_level = cpu_features().avx512     ? SimdLevel::kAvx512
+                                     : cpu_features().avx2_fma ? SimdLevel::kAvx2
+                                                               : SimdLevel::kPortable;
+  return std::min(cpu_level, g_simd_cap.load(std::memory_order_relaxed));
 }
 
-bool set_simd_loops(bool enabled) { return g_simd_loops.exchange(enabled); }
+bool simd_loops_avx2() { return simd_loops_level() >= SimdLevel::kAvx2; }
+
+SimdLevel set_simd_loops(SimdLevel cap) { return g_simd_cap.exchange(cap); }
 
 }  // namespace kernn

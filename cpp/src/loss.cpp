@@ -98,18 +98,18 @@ void cross_entropy_forward(std::int64_t n, std::int64_t classes, const T* logits
   // before the parallel region (std::bad_alloc inside one would terminate the process).
   std::vector<T> m(static_cast<std::size_t>(n));
   std::vector<T> exps(static_cast<std::size_t>(n * classes));
+  std::vector<double> sums(static_cast<std::size_t>(n));
   std::vector<T> row_loss(reduction == Reduction::kNone ? 0 : static_cast<std::size_t>(n));
   T* const values = reduction == Reduction::kNone ? loss : row_loss.data();
   parallel_row_blocks(n, classes, act::kRowExpsOps, [&](std::int64_t begin, std::int64_t end) {
-    act::row_exps(begin, end, classes, logits, m.data(), exps.data());
+    act::row_exps(begin, end, classes, logits, m.data(), exps.data(), sums.data());
     for (std::int64_t i = begin; i < end; ++i) {
       if (target[i] == ignore_index) {
         values[i] = T(0);
         continue;
       }
-      const double sum = vmath::sum(classes, exps.data() + i * classes);
       values[i] = (m[static_cast<std::size_t>(i)] - logits[i * classes + target[i]]) +
-                  static_cast<T>(std::log(sum));
+                  static_cast<T>(std::log(sums[static_cast<std::size_t>(i)]));
     }
   });
   if (reduction != Reduction::kNone) {
@@ -124,8 +124,9 @@ void cross_entropy_backward(std::int64_t n, std::int64_t classes, const T* logit
   const ClassGrad<T> grad(dloss, reduction, n, target, ignore_index);
   // dlogits = g * softmax(x) - g * onehot(t): the exps of a block of rows straight into dlogits.
   std::vector<T> m(static_cast<std::size_t>(n));
+  std::vector<double> sums(static_cast<std::size_t>(n));
   parallel_row_blocks(n, classes, act::kRowExpsOps, [&](std::int64_t begin, std::int64_t end) {
-    act::row_exps(begin, end, classes, logits, m.data(), dlogits);
+    act::row_exps(begin, end, classes, logits, m.data(), dlogits, sums.data());
     for (std::int64_t i = begin; i < end; ++i) {
       T* out = dlogits + i * classes;
       if (target[i] == ignore_index) {
@@ -133,7 +134,7 @@ void cross_entropy_backward(std::int64_t n, std::int64_t classes, const T* logit
         continue;
       }
       const T g = grad(i);
-      const T inv = static_cast<T>(1.0 / vmath::sum(classes, out));
+      const T inv = static_cast<T>(1.0 / sums[static_cast<std::size_t>(i)]);
       for (std::int64_t j = 0; j < classes; ++j) out[j] = g * (out[j] * inv);
       out[target[i]] -= g;
     }

@@ -10,16 +10,18 @@
 
 namespace kernn {
 
-// The forward passes take y = exp(x - max) a block of rows at a time (act::row_exps); the row
-// maxima go to a buffer taken before the parallel region (std::bad_alloc must not leave one).
+// The forward passes take y = exp(x - max) and the row sums a block of rows at a time
+// (act::row_exps); the row maxima and sums go to buffers taken before the parallel region
+// (std::bad_alloc must not leave one).
 template <typename T>
 void softmax_forward(std::int64_t rows, std::int64_t cols, const T* x, T* y) {
   std::vector<T> m(static_cast<std::size_t>(rows));
+  std::vector<double> sums(static_cast<std::size_t>(rows));
   parallel_row_blocks(rows, cols, act::kRowExpsOps, [&](std::int64_t begin, std::int64_t end) {
-    act::row_exps(begin, end, cols, x, m.data(), y);
+    act::row_exps(begin, end, cols, x, m.data(), y, sums.data());
     for (std::int64_t r = begin; r < end; ++r) {
       T* yr = y + r * cols;
-      const T inv = static_cast<T>(1.0 / vmath::sum(cols, yr));
+      const T inv = static_cast<T>(1.0 / sums[r]);
       for (std::int64_t j = 0; j < cols; ++j) yr[j] *= inv;
     }
   });
@@ -39,13 +41,14 @@ void softmax_backward(std::int64_t rows, std::int64_t cols, const T* y, const T*
 template <typename T>
 void log_softmax_forward(std::int64_t rows, std::int64_t cols, const T* x, T* y) {
   std::vector<T> m(static_cast<std::size_t>(rows));
+  std::vector<double> sums(static_cast<std::size_t>(rows));
   parallel_row_blocks(rows, cols, act::kRowExpsOps, [&](std::int64_t begin, std::int64_t end) {
     // y holds exp(x - m) until the log of its sum is known.
-    act::row_exps(begin, end, cols, x, m.data(), y);
+    act::row_exps(begin, end, cols, x, m.data(), y, sums.data());
     for (std::int64_t r = begin; r < end; ++r) {
       const T* xr = x + r * cols;
       T* yr = y + r * cols;
-      const T log_sum = static_cast<T>(std::log(vmath::sum(cols, yr)));
+      const T log_sum = static_cast<T>(std::log(sums[r]));
       // (x - m) first: m + log_sum would round away log_sum's digits when |m| is large.
       // m == -inf (a row of all -inf) gives -inf - -inf = NaN everywhere, as torch.
       for (std::int64_t j = 0; j < cols; ++j) yr[j] = (xr[j] - m[r]) - log_sum;

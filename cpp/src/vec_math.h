@@ -105,18 +105,30 @@ inline T sigmoid(T x) {
 // order depends only on the length, never on threads.
 constexpr std::int64_t kLanes = 8;
 
-// sum_j v[j] in double.
+// lane[j % kLanes] += v[j] for j < n, in order of j: sum's first step, which a caller may take
+// piece by piece (pieces of whole multiples of kLanes but the last give the same lanes).
 template <typename T>
-double sum(std::int64_t n, const T* v) {
-  double lane[kLanes] = {};
+void add_to_lanes(std::int64_t n, const T* v, double* lane) {
   std::int64_t j = 0;
   for (; j + kLanes <= n; j += kLanes) {
     for (std::int64_t k = 0; k < kLanes; ++k) lane[k] += static_cast<double>(v[j + k]);
   }
   for (std::int64_t k = 0; j + k < n; ++k) lane[k] += static_cast<double>(v[j + k]);
+}
+
+// The lanes added in lane order: sum's last step.
+inline double lanes_total(const double* lane) {
   double s = 0.0;
   for (std::int64_t k = 0; k < kLanes; ++k) s += lane[k];
   return s;
+}
+
+// sum_j v[j] in double.
+template <typename T>
+double sum(std::int64_t n, const T* v) {
+  double lane[kLanes] = {};
+  add_to_lanes(n, v, lane);
+  return lanes_total(lane);
 }
 
 // sum_j a[j] * b[j] in double.

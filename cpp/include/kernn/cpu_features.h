@@ -15,12 +15,16 @@ struct CpuFeatures {
 // Detected once, on first call.
 const CpuFeatures& cpu_features();
 
-// The element-wise families (float exp/sigmoid/tanh, batch norm, the optimizer updates, 2x2 max
-// pooling) have an AVX2 + FMA build of their loops, chosen at run time. simd_loops_avx2() says
-// whether it is in use (the CPU has AVX2 + FMA and it is not switched off); set_simd_loops(false)
-// switches it off so that tests can check the portable build on any CPU, and returns the
-// previous setting.
+// The element-wise families (float exp/sigmoid/tanh and the softmax row loops, batch norm, the
+// optimizer updates, 2x2 max pooling) have SIMD builds of their loops, chosen at run time: AVX2
+// + FMA for all of them, AVX-512 for the float activation loops. simd_loops_level() is the
+// level in use: the best the CPU has, capped by set_simd_loops (tests cap it to check the
+// AVX2 and portable builds on any CPU; it returns the previous cap). simd_loops_avx2() says
+// whether the level is at least AVX2.
+enum class SimdLevel { kPortable = 0, kAvx2 = 1, kAvx512 = 2 };
+
+SimdLevel simd_loops_level();
 bool simd_loops_avx2();
-bool set_simd_loops(bool enabled);
+SimdLevel set_simd_loops(SimdLevel cap);
 
 }  // namespace kernn

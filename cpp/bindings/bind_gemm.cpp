@@ -1,5 +1,5 @@
-// kernn._C GEMM bindings: gemm, gemm_reference (same checks, naive kernel), linear (the
-// positional fast entry for Linear layers), backend_info.
+// kernn._C GEMM bindings: gemm, gemm_reference (same checks, naive kernel), linear and
+// linear_backward (the positional fast entries for Linear layers), backend_info.
 #include <algorithm>
 #include <optional>
 #include <string>
@@ -8,6 +8,7 @@
 
 #include "bind_common.h"
 #include "kernn/gemm.h"
+#include "kernn/linear.h"
 #include "kernn/parallel.h"
 
 namespace kernn::bind {
@@ -126,6 +127,55 @@ C-contiguous, one dtype for all operands. c: (m, n), written in place and return
 must be 0. beta == 0 means c is not read. bias: (n,) added to every row; row_bias: (m,) added to
 every column; relu applies max(., 0) last.)doc";
 
+// (dx, dw, db) of a Linear layer from dy, each None unless asked for (see linear.h).
+py::tuple linear_backward_binding(const py::array& dy, const py::array& x,
+                                  const py::array& weight, std::optional<py::array> relu_output,
+                                  bool need_dx, bool need_dw, bool need_db) {
+  const char* op = "linear_backward";
+  const DType dtype = float_dtype(dy, op, "dy");
+  require_dtype(x, dtype, op, "x");
+  require_dtype(weight, dtype, op, "weight");
+  require_ndim(dy, 2, op, "dy");
+  require_ndim(x, 2, op, "x");
+  require_ndim(weight, 2, op, "weight");
+  const py::ssize_t batch = x.shape(0), in = x.shape(1), out = weight.shape(0);
+  require_shape(weight, {out, in}, op, "weight");
+  require_shape(dy, {batch, out}, op, "dy");
+  require_contiguous(dy, op, "dy");
+  require_contiguous(x, op, "x");
+  require_contiguous(weight, op, "weight");
+  if (relu_output) {
+    require_dtype(*relu_output, dtype, op, "relu_output");
+    require_shape(*relu_output, {batch, out}, op, "relu_output");
+    require_contiguous(*relu_output, op, "relu_output");
+  }
+  return dispatch(dtype, [&](auto zero) {
+    using T = decltype(zero);
+    std::optional<py::array> dz, dx, dw, db;
+    if (relu_output) dz = empty_array<T>({batch, out});
+    if (need_dx) dx = empty_array<T>({batch, in});
+    if (need_dw) dw = empty_array<T>({out, in});
+    if (need_db) db = empty_array<T>({out});
+    const auto data = [](std::optional<py::array>& a) -> T* {
+      return a ? out_ptr<T>(*a) : nullptr;
+    };
+    T* dz_ptr = data(dz);
+    T* dx_ptr = data(dx);
+    T* dw_ptr = data(dw);
+    T* db_ptr = data(db);
+    const T* relu_ptr = relu_output ? in_ptr<T>(*relu_output) : nullptr;
+    {
+      py::gil_scoped_release release;
+      linear_backward<T>(batch, in, out, in_ptr<T>(x), in_ptr<T>(weight), relu_ptr,
+                         in_ptr<T>(dy), dz_ptr, dx_ptr, dw_ptr, db_ptr);
+    }
+    const auto result = [](const std::optional<py::array>& a) -> py::object {
+      return a ? py::object(*a) : py::object(py::none());
+    };
+    return py::make_tuple(result(dx), result(dw), result(db));
+  });
+}
+
 }  // namespace
 
 void register_gemm(py::module_& m) {
@@ -151,6 +201,14 @@ void register_gemm(py::module_& m) {
         "x: (m, k); weight: (n, k); bias: (n,) or None; one float dtype, C-contiguous. The same\n"
         "checks and kernel as gemm(x, weight, trans_b=True, bias=bias, relu=relu), taken\n"
         "positionally (keyword parsing costs about 1 us a call).");
+  m.def("linear_backward", &linear_backward_binding, py::arg("dy"), py::arg("x"),
+        py::arg("weight"), py::arg("relu_output"), py::arg("need_dx"), py::arg("need_dw"),
+        py::arg("need_db"),
+        "(dx, dw, db) of y = act(x @ weight.T + bias) from dy, each None unless its need_* is\n"
+        "True: dz = dy masked where relu_output <= 0 (relu_output: the forward's y when act is\n"
+        "the ReLU, None for the identity), dx = dz @ weight, dw = dz.T @ x, db = column sums of\n"
+        "dz. dy: (m, n); x: (m, k); weight: (n, k); one float dtype, C-contiguous. Bit for bit\n"
+        "relu_backward, gemm and bias_grad called one by one, in one call.");
   m.def(
       "backend_info",
       []() {

@@ -31,14 +31,22 @@ void relu_forward(std::int64_t n, const T* x, T* y) {
   });
 }
 
+namespace {
+// dx[i] = x[i] > 0 ? dy[i] : 0 for i < n. Both operands are loaded unconditionally so that the
+// select vectorises.
+template <typename T>
+void relu_backward_row(std::int64_t n, const T* x, const T* dy, T* dx) {
+  for (std::int64_t i = 0; i < n; ++i) {
+    const T v = x[i], d = dy[i];
+    dx[i] = v <= T(0) ? T(0) : d;
+  }
+}
+}  // namespace
+
 template <typename T>
 void relu_backward(std::int64_t n, const T* x, const T* dy, T* dx) {
-  // Both operands are loaded unconditionally so that the select vectorises.
   parallel_chunks(n, 1, [=](std::int64_t b, std::int64_t e) {
-    for (std::int64_t i = b; i < e; ++i) {
-      const T v = x[i], d = dy[i];
-      dx[i] = v <= T(0) ? T(0) : d;
-    }
+    relu_backward_row(e - b, x + b, dy + b, dx + b);
   });
 }
 
@@ -121,12 +129,26 @@ constexpr std::int64_t kBiasColumnChunk = 128;
 // acc[j] += rows [begin, end) of column j of dy (rows ld apart), for j < width, the rows added
 // one after another. Four rows per pass over acc: the same additions in the same order as one
 // row per pass, with a quarter of the loads and stores of acc (100 x 500 float: 15 -> 10 us).
-template <typename T>
+// With kMask, the rows added are those of dz = relu_backward(y, dy), written to dz (same
+// layout) four rows at a time just before they are added, while in L1.
+template <bool kMask, typename T>
 void add_rows(std::int64_t begin, std::int64_t end, std::int64_t ld, std::int64_t width,
-              const T* dy, acc_t<T>* acc) {
+              const T* dy, const T* y, T* dz, acc_t<T>* acc) {
+  // Rows [r, r + count) of dz from dy and y, or dy itself without the mask.
+  const auto rows_of = [&](std::int64_t r, std::int64_t count) -> const T* {
+    if constexpr (kMask) {
+      for (std::int64_t i = r; i < r + count; ++i) {
+        relu_backward_row(width, y + i * ld, dy + i * ld, dz + i * ld);
+      }
+      return dz + r * ld;
+    } else {
+      (void)count;
+      return dy + r * ld;
+    }
+  };
   std::int64_t r = begin;
   for (; r + 4 <= end; r += 4) {
-    const T* r0 = dy + r * ld;
+    const T* r0 = rows_of(r, 4);
     const T* r1 = r0 + ld;
     const T* r2 = r1 + ld;
     const T* r3 = r2 + ld;
@@ -135,14 +157,14 @@ void add_rows(std::int64_t begin, std::int64_t end, std::int64_t ld, std::int64_
     }
   }
   for (; r < end; ++r) {
-    const T* row = dy + r * ld;
+    const T* row = rows_of(r, 1);
     for (std::int64_t j = 0; j < width; ++j) acc[j] += row[j];
   }
 }
-}  // namespace
 
-template <typename T>
-void bias_grad(std::int64_t rows, std::int64_t cols, const T* dy, T* db) {
+// db = column sums of dy, or with kMask of dz = relu_backward(y, dy), which is written too.
+template <bool kMask, typename T>
+void column_sums(std::int64_t rows, std::int64_t cols, const T* dy, const T* y, T* dz, T* db) {
   if (cols == 0) return;
   const std::int64_t row_block =
       std::max(kBiasMinRowBlock, (rows + kBiasMaxBlocks - 1) / kBiasMaxBlocks);
@@ -150,8 +172,13 @@ void bias_grad(std::int64_t rows, std::int64_t cols, const T* dy, T* db) {
   std::vector<acc_t<T>> partial(static_cast<std::size_t>(blocks * cols), 0.0);
   // Block b of rows, columns [c0, c0 + width), into its partial sums.
   const auto sum_block = [&](std::int64_t b, std::int64_t c0, std::int64_t width) {
-    add_rows(b * row_block, std::min(rows, (b + 1) * row_block), cols, width, dy + c0,
-             partial.data() + b * cols + c0);
+    const std::int64_t begin = b * row_block, end = std::min(rows, (b + 1) * row_block);
+    acc_t<T>* acc = partial.data() + b * cols + c0;
+    if constexpr (kMask) {
+      add_rows<true>(begin, end, cols, width, dy + c0, y + c0, dz + c0, acc);
+    } else {
+      add_rows<false>(begin, end, cols, width, dy + c0, y, dz, acc);
+    }
   };
   // Threads take blocks of rows or, where there is one (a batch of at most kBiasMinRowBlock),
   // chunks of its columns: each column's sum is the same either way. (Chunks of columns over
@@ -171,6 +198,19 @@ void bias_grad(std::int64_t rows, std::int64_t cols, const T* dy, T* db) {
     db[j] = static_cast<T>(s);
   }
 }
+}  // namespace
+
+template <typename T>
+void bias_grad(std::int64_t rows, std::int64_t cols, const T* dy, T* db) {
+  column_sums<false>(rows, cols, dy, static_cast<const T*>(nullptr), static_cast<T*>(nullptr),
+                     db);
+}
+
+template <typename T>
+void relu_backward_bias_grad(std::int64_t rows, std::int64_t cols, const T* y, const T* dy, T* dz,
+                             T* db) {
+  column_sums<true>(rows, cols, dy, y, dz, db);
+}
 
 #define KERNN_INSTANTIATE(T)                                                                  \
   template void relu_forward<T>(std::int64_t, const T*, T*);                                  \
@@ -183,7 +223,9 @@ void bias_grad(std::int64_t rows, std::int64_t cols, const T* dy, T* db) {
   template void tanh_backward<T>(std::int64_t, const T*, const T*, T*);                       \
   template void softsign_forward<T>(std::int64_t, const T*, T*);                              \
   template void softsign_backward<T>(std::int64_t, const T*, const T*, T*);                   \
-  template void bias_grad<T>(std::int64_t, std::int64_t, const T*, T*);
+  template void bias_grad<T>(std::int64_t, std::int64_t, const T*, T*);                       \
+  template void relu_backward_bias_grad<T>(std::int64_t, std::int64_t, const T*, const T*, T*,  \
+                                           T*);
 
 KERNN_INSTANTIATE(float)
 KERNN_INSTANTIATE(double)

@@ -53,4 +53,11 @@ void softsign_backward(std::int64_t n, const T* x, const T* dy, T* dx);
 template <typename T>
 void bias_grad(std::int64_t rows, std::int64_t cols, const T* dy, T* db);
 
+// The backward of a ReLU followed by the bias gradient, in one pass over dy (rows, cols):
+// dz = relu_backward(y, dy) and db = bias_grad(dz), bit for bit the two kernels' results.
+// y is the ReLU's output (or input: the same sign).
+template <typename T>
+void relu_backward_bias_grad(std::int64_t rows, std::int64_t cols, const T* y, const T* dy, T* dz,
+                             T* db);
+
 }  // namespace kernn

@@ -1,9 +1,10 @@
-"""Linear layers as single GEMM calls: y = x W^T + b, optionally fused with ReLU.
+"""Linear layers as single kernel calls: y = x W^T + b, optionally fused with ReLU.
 
 Forward is one kernn._C.linear (the GEMM with trans_b and the bias in its epilogue); backward is
-dX = dY W, dW = dY^T X (gemm with trans_a) and db = column sums of dY (bias_grad). The fused
-Linear+ReLU runs the ReLU in the GEMM epilogue and, in backward, masks dY by y > 0, which is
-exactly the unfused pair's gradient because y > 0 exactly where x W^T + b > 0.
+one kernn._C.linear_backward: dX = dY W, dW = dY^T X and db = column sums of dY. The fused
+Linear+ReLU runs the ReLU in the GEMM epilogue and, in backward, masks dY by y > 0 in the same
+pass as the column sums, which is exactly the unfused pair's gradient because y > 0 exactly
+where x W^T + b > 0.
 """
 
 from __future__ import annotations
@@ -30,14 +31,7 @@ class LinearFunction(Function):
     @staticmethod
     def backward(ctx, dy):
         xa, wa, relu_output = ctx.saved_tensors
-        dz = np.ascontiguousarray(dy)
-        if relu_output is not None:
-            dz = _C.relu_backward(relu_output, dz)
-        return (*_linear_grads(ctx.needs_input_grad, dz, xa, wa), None)
-
-
-def _linear_grads(need, dy, xa, wa):
-    dx = _C.gemm(dy, wa) if need[0] else None
-    dw = _C.gemm(dy, xa, trans_a=True) if need[1] else None
-    db = _C.bias_grad(dy) if need[2] else None
-    return dx, dw, db
+        need = ctx.needs_input_grad
+        dx, dw, db = _C.linear_backward(np.ascontiguousarray(dy), xa, wa, relu_output,
+                                        need[0], need[1], need[2])
+        return dx, dw, db, None

@@ -76,11 +76,12 @@ double exp_shifted_sum_loop(std::int64_t n, const float* x, float shift, float* 
   return vmath::lanes_total(lane);
 }
 
-// 16 lanes (one AVX-512 register), the last n % 16 elements padded with -inf, and the lanes
-// folded in halves. The maximum is the same in any order but for which of +0 and -0 it
-// returns, and x - (+0) == x - (-0).
+// 64 lanes (four AVX-512 registers: four independent chains of maxima, not one chain of
+// 4-cycle steps), the last n % 64 elements padded with -inf, and the lanes folded in halves.
+// The maximum is the same in any order but for which of +0 and -0 it returns, and
+// x - (+0) == x - (-0).
 float max_loop(std::int64_t n, const float* x) {
-  constexpr std::int64_t kMaxLanes = 16;
+  constexpr std::int64_t kMaxLanes = 64;
   const auto take_max = [](float* lane, const float* v) {
     for (std::int64_t k = 0; k < kMaxLanes; ++k) lane[k] = v[k] > lane[k] ? v[k] : lane[k];
   };

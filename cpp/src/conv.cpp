@@ -398,8 +398,7 @@ void direct_backward_weight(const T* x, const T* dy, const Conv2dParams& p, T* d
   };
   for_items<T>(slots, chunk * (xp_image + dyt_image), chunk_work, run_slot);
   // dweight[g*Kg + k, t] = the partials' sum in slot order.
-#pragma omp parallel for schedule(static) if (worth_parallel(slots * p.groups * taps * Kg))
-  for (std::int64_t gk = 0; gk < p.K; ++gk) {
+  parallel_for_each(p.K, slots * taps, [&](std::int64_t gk) {
     const std::int64_t g = gk / Kg, k = gk % Kg;
     for (std::int64_t t = 0; t < taps; ++t) {
       T sum = partials[(g * taps + t) * kpad + k];
@@ -408,7 +407,7 @@ void direct_backward_weight(const T* x, const T* dy, const Conv2dParams& p, T* d
       }
       dweight[gk * taps + t] = sum;
     }
-  }
+    });
 }
 
 }  // namespace
@@ -698,27 +697,25 @@ void conv2d_backward_weight(const T* x, const T* dy, const Conv2dParams& p, T* d
     }
   });
   if (slots > 1) {
-#pragma omp parallel for schedule(static) if (worth_parallel(weight_elems * slots))
-    for (std::int64_t e = 0; e < weight_elems; ++e) {
+    parallel_for_each(weight_elems, slots, [&](std::int64_t e) {
       T sum = dweight[e];
       for (std::int64_t s = 1; s < slots; ++s) sum += partials[(s - 1) * weight_elems + e];
       dweight[e] = sum;
-    }
+        });
   }
 }
 
 template <typename T>
 void conv2d_backward_bias(const T* dy, const Conv2dParams& p, T* dbias) {
   const std::int64_t P = p.Ho * p.Wo;
-#pragma omp parallel for schedule(static) if (worth_parallel(p.N * p.K * P))
-  for (std::int64_t k = 0; k < p.K; ++k) {
+  parallel_for_each(p.K, p.N * P, [&](std::int64_t k) {
     detail::LaneSum sum;
     for (std::int64_t n = 0; n < p.N; ++n) {
       const T* row = dy + (n * p.K + k) * P;
       detail::lane_sum(sum, P, [&](std::int64_t i) { return static_cast<double>(row[i]); });
     }
     dbias[k] = static_cast<T>(sum.total());
-  }
+    });
 }
 
 #define KERNN_INSTANTIATE_CONV(T)                                                               \

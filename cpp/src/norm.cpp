@@ -33,8 +33,7 @@ void batch_norm_forward_train(const T* x, std::int64_t N, std::int64_t C, std::i
                               T* save_invstd) {
   const std::int64_t count = N * inner;
   const NormChannelLoops<T> loops = channel_loops<T>();
-#pragma omp parallel for schedule(static) if (worth_parallel(N * C * inner))
-  for (std::int64_t c = 0; c < C; ++c) {
+  parallel_for_each(C, N * inner, [&](std::int64_t c) {
     double mean = 0, sq = 0;
     loops.moments(x, N, C, inner, c, &mean, &sq);
     const double var = sq / static_cast<double>(count);
@@ -55,7 +54,7 @@ void batch_norm_forward_train(const T* x, std::int64_t N, std::int64_t C, std::i
       const double unbiased = count > 1 ? sq / static_cast<double>(count - 1) : var;
       running_var[c] = static_cast<T>((1.0 - momentum) * running_var[c] + momentum * unbiased);
     }
-  }
+  });
 }
 
 template <typename T>
@@ -64,15 +63,14 @@ void batch_norm_forward_eval(const T* x, std::int64_t N, std::int64_t C, std::in
                              const T* running_var, double eps, bool relu, T* y,
                              T* save_invstd) {
   const NormChannelLoops<T> loops = channel_loops<T>();
-#pragma omp parallel for schedule(static) if (worth_parallel(N * C * inner))
-  for (std::int64_t c = 0; c < C; ++c) {
+  parallel_for_each(C, N * inner, [&](std::int64_t c) {
     const double invstd = 1.0 / std::sqrt(static_cast<double>(running_var[c]) + eps);
     const double w = weight ? static_cast<double>(weight[c]) : 1.0;
     const T scale = static_cast<T>(w * invstd);
     const T shift = bias ? bias[c] : T(0);
     loops.normalize(x, N, C, inner, c, running_mean[c], scale, shift, relu, y);
     save_invstd[c] = static_cast<T>(invstd);
-  }
+  });
 }
 
 template <typename T>
@@ -81,12 +79,11 @@ void batch_norm_backward(const T* x, const T* dy, const T* relu_out, std::int64_
                          const T* invstd, bool training, T* dx, T* dweight, T* dbias) {
   const double count = static_cast<double>(N * inner);
   const NormChannelLoops<T> loops = channel_loops<T>();
-#pragma omp parallel for schedule(static) if (worth_parallel(N * C * inner))
-  for (std::int64_t c = 0; c < C; ++c) {
+  parallel_for_each(C, N * inner, [&](std::int64_t c) {
     const double w = weight ? static_cast<double>(weight[c]) : 1.0;
     loops.backward(x, dy, relu_out, N, C, inner, c, w, mean[c], invstd[c], count, training, dx,
                    dweight, dbias);
-  }
+  });
 }
 
 #define KERNN_INSTANTIATE_NORM(T)                                                             \

@@ -6,6 +6,7 @@
 #include "kernn/pool.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -76,17 +77,16 @@ template <typename T>
 void max_pool2d_forward(const T* x, std::int64_t planes, std::int64_t H, std::int64_t W,
                         const Pool2dParams& p, std::int64_t Ho, std::int64_t Wo, T* y,
                         std::int64_t* indices) {
-  [[maybe_unused]] const std::int64_t work = planes * Ho * Wo * p.kernel_h * p.kernel_w;
+  const std::int64_t work = Ho * Wo * p.kernel_h * p.kernel_w;  // per plane
   const bool fast_2x2 = p.kernel_h == 2 && p.kernel_w == 2 && p.stride_h == 2 && p.stride_w == 2 &&
                         p.pad_h == 0 && p.pad_w == 0 && p.dilation_h == 1 && p.dilation_w == 1;
-#pragma omp parallel for schedule(static) if (worth_parallel(work))
-  for (std::int64_t pl = 0; pl < planes; ++pl) {
+  parallel_for_each(planes, work, [&](std::int64_t pl) {
     const T* xp = x + pl * H * W;
     T* yp = y + pl * Ho * Wo;
     std::int64_t* ip = indices + pl * Ho * Wo;
     if (fast_2x2 && 2 * Ho <= H && 2 * Wo <= W) {
       max_pool2x2_plane(xp, W, Ho, Wo, yp, ip);
-      continue;
+      return;
     }
     for (std::int64_t oh = 0; oh < Ho; ++oh) {
       const std::int64_t h_start = oh * p.stride_h - p.pad_h;
@@ -115,7 +115,7 @@ void max_pool2d_forward(const T* x, std::int64_t planes, std::int64_t H, std::in
         ip[oh * Wo + ow] = (h0 < h_end && w0 < w_end) ? at : -1;
       }
     }
-  }
+    });
 }
 
 template <typename T>
@@ -124,9 +124,9 @@ std::int64_t max_pool2d_backward(const T* dy, const std::int64_t* indices, std::
                                  T* dx) {
   const std::int64_t plane_in = H * W;
   const std::int64_t plane_out = Ho * Wo;
-  std::int64_t bad = 0;
-#pragma omp parallel for schedule(static) reduction(+ : bad) if (worth_parallel(planes * (plane_in + plane_out)))
-  for (std::int64_t pl = 0; pl < planes; ++pl) {
+  // Out-of-range indices seen (a corrupted indices array); counted from any thread.
+  std::atomic<std::int64_t> bad{0};
+  parallel_for_each(planes, plane_in + plane_out, [&](std::int64_t pl) {
     T* dxp = dx + pl * plane_in;
     const T* dyp = dy + pl * plane_out;
     const std::int64_t* ip = indices + pl * plane_out;
@@ -135,13 +135,13 @@ std::int64_t max_pool2d_backward(const T* dy, const std::int64_t* indices, std::
       const std::int64_t i = ip[o];
       if (i == -1) continue;  // a window that covered no input (see the forward)
       if (i < 0 || i >= plane_in) {
-        ++bad;
+        bad.fetch_add(1, std::memory_order_relaxed);
         continue;
       }
       dxp[i] += dyp[o];
     }
-  }
-  return bad;
+    });
+  return bad.load();
 }
 
 namespace {
@@ -181,9 +181,8 @@ template <typename T>
 void avg_pool2d_forward(const T* x, std::int64_t planes, std::int64_t H, std::int64_t W,
                         const Pool2dParams& p, std::int64_t Ho, std::int64_t Wo,
                         bool count_include_pad, std::int64_t divisor_override, T* y) {
-  [[maybe_unused]] const std::int64_t work = planes * Ho * Wo * p.kernel_h * p.kernel_w;
-#pragma omp parallel for schedule(static) if (worth_parallel(work))
-  for (std::int64_t pl = 0; pl < planes; ++pl) {
+  const std::int64_t work = Ho * Wo * p.kernel_h * p.kernel_w;  // per plane
+  parallel_for_each(planes, work, [&](std::int64_t pl) {
     const T* xp = x + pl * H * W;
     T* yp = y + pl * Ho * Wo;
     for (std::int64_t oh = 0; oh < Ho; ++oh) {
@@ -200,16 +199,15 @@ void avg_pool2d_forward(const T* x, std::int64_t planes, std::int64_t H, std::in
         yp[oh * Wo + ow] = sum / static_cast<T>(win.divisor);
       }
     }
-  }
+    });
 }
 
 template <typename T>
 void avg_pool2d_backward(const T* dy, std::int64_t planes, std::int64_t H, std::int64_t W,
                          const Pool2dParams& p, std::int64_t Ho, std::int64_t Wo,
                          bool count_include_pad, std::int64_t divisor_override, T* dx) {
-  [[maybe_unused]] const std::int64_t work = planes * (H * W + Ho * Wo * p.kernel_h * p.kernel_w);
-#pragma omp parallel for schedule(static) if (worth_parallel(work))
-  for (std::int64_t pl = 0; pl < planes; ++pl) {
+  const std::int64_t work = H * W + Ho * Wo * p.kernel_h * p.kernel_w;  // per plane
+  parallel_for_each(planes, work, [&](std::int64_t pl) {
     const T* dyp = dy + pl * Ho * Wo;
     T* dxp = dx + pl * H * W;
     std::memset(dxp, 0, sizeof(T) * H * W);
@@ -223,7 +221,7 @@ void avg_pool2d_backward(const T* dy, std::int64_t planes, std::int64_t H, std::
         }
       }
     }
-  }
+    });
 }
 
 namespace {
@@ -240,8 +238,7 @@ inline std::int64_t adaptive_end(std::int64_t o, std::int64_t in, std::int64_t o
 template <typename T>
 void adaptive_avg_pool2d_forward(const T* x, std::int64_t planes, std::int64_t H, std::int64_t W,
                                  std::int64_t Ho, std::int64_t Wo, T* y) {
-#pragma omp parallel for schedule(static) if (worth_parallel(planes * H * W))
-  for (std::int64_t pl = 0; pl < planes; ++pl) {
+  parallel_for_each(planes, H * W, [&](std::int64_t pl) {
     const T* xp = x + pl * H * W;
     T* yp = y + pl * Ho * Wo;
     for (std::int64_t oh = 0; oh < Ho; ++oh) {
@@ -255,14 +252,13 @@ void adaptive_avg_pool2d_forward(const T* x, std::int64_t planes, std::int64_t H
         yp[oh * Wo + ow] = sum / static_cast<T>((h1 - h0) * (w1 - w0));
       }
     }
-  }
+    });
 }
 
 template <typename T>
 void adaptive_avg_pool2d_backward(const T* dy, std::int64_t planes, std::int64_t H,
                                   std::int64_t W, std::int64_t Ho, std::int64_t Wo, T* dx) {
-#pragma omp parallel for schedule(static) if (worth_parallel(planes * H * W))
-  for (std::int64_t pl = 0; pl < planes; ++pl) {
+  parallel_for_each(planes, H * W, [&](std::int64_t pl) {
     const T* dyp = dy + pl * Ho * Wo;
     T* dxp = dx + pl * H * W;
     std::memset(dxp, 0, sizeof(T) * H * W);
@@ -276,7 +272,7 @@ void adaptive_avg_pool2d_backward(const T* dy, std::int64_t planes, std::int64_t
         }
       }
     }
-  }
+    });
 }
 
 #define KERNN_INSTANTIATE_POOL(T)                                                               \

@@ -1,7 +1,9 @@
 // Thread control shared by every kernel family.
 //
-// Kernels use `#pragma omp parallel for` directly; in a serial build (KERNN_OPENMP=OFF) the
-// pragmas are ignored and these helpers report a single thread.
+// Kernels open their thread teams through these helpers (parallel_for_each, parallel_chunks,
+// run_threads, ...), whose serial branch is a plain loop that never enters the OpenMP runtime;
+// in a serial build (KERNN_OPENMP=OFF) the pragmas are ignored and the helpers report a single
+// thread.
 #pragma once
 
 #include <algorithm>
@@ -37,7 +39,7 @@ inline bool in_parallel() {
 }
 
 // Whether `work` scalar operations are worth a thread team: enough of them to pay for the fork,
-// and not already inside a parallel region. Used in `#pragma omp parallel for if (...)`.
+// and not already inside a parallel region.
 inline bool worth_parallel(std::int64_t work) { return work > kParallelGrain && !in_parallel(); }
 
 // Runs f(i) for i in [0, n), the items spread over a thread team when n * work_per_item is

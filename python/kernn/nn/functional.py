@@ -15,7 +15,8 @@ from ..ops import activation as _act
 from ..ops import linear as _lin
 from ..ops import loss as _loss
 from .. import _C
-from ..ops.conv import _check_float_tensor as _check_float, _records, conv2d
+from ..ops._args import _check_float_tensor as _check_float, _records
+from ..ops.conv import conv2d
 from ..ops.norm import batch_norm, batch_norm_relu
 from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from ..random import default_generator

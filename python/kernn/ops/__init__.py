@@ -1,7 +1,8 @@
 """Autograd Functions, one module per family (see kernn.autograd for the protocol).
 
 tensor_ops: arithmetic, reductions, shape and indexing of Tensors; linear: Linear and the fused
-Linear+ReLU; activation: ReLU ... LogSoftmax, dropout; loss: the loss functions.
+Linear+ReLU; activation: ReLU ... LogSoftmax, dropout; loss: the loss functions; conv, pool,
+norm: the CNN layers; _args: the argument checks those and nn.functional share.
 """
 
 import numpy as np

@@ -8,9 +8,10 @@ computes only the gradients asked for (input, weight and bias; each sums in a fi
 from __future__ import annotations
 
 from .. import _C
-from ..autograd import Function, _mode
-from ..tensor import Tensor, _new
+from ..autograd import Function
+from ..tensor import _new
 from . import c_contiguous
+from ._args import _check_float_tensor, _pair, _records
 
 
 class Conv2dFunction(Function):
@@ -38,43 +39,6 @@ class Conv2dFunction(Function):
 
 
 # ---- the functional interface (exported by kernn.nn.functional) ------------------------------
-def _pair(value, op, arg):
-    """(h, w) from an int or a sequence of one or two ints."""
-    if isinstance(value, bool):
-        raise TypeError(f"{op}: argument '{arg}' must be an int or a pair of ints, got {value!r}")
-    if isinstance(value, int) or hasattr(value, "__index__"):
-        v = int(value)
-        return (v, v)
-    try:
-        items = tuple(int(v) for v in value)
-    except TypeError:
-        raise TypeError(f"{op}: argument '{arg}' must be an int or a pair of ints, "
-                        f"got {value!r}") from None
-    if len(items) == 1:
-        return items * 2
-    if len(items) != 2:
-        raise ValueError(f"{op}: argument '{arg}' must be an int or a pair of ints, got {value!r}")
-    return items
-
-
-def _check_float_tensor(t, op, arg):
-    if not isinstance(t, Tensor):
-        raise TypeError(f"{op}: argument '{arg}' must be a kernn.Tensor, got {type(t).__name__}")
-    if t._data.dtype.kind != "f":
-        raise TypeError(f"{op}: argument '{arg}' must be a float32 or float64 tensor, got "
-                        f"kernn.{t.dtype.name}")
-
-
-def _records(*tensors):
-    """Whether an op on ``tensors`` (None allowed) goes on the autograd graph."""
-    if not _mode.enabled:
-        return False
-    for t in tensors:
-        if t is not None and t._rg:
-            return True
-    return False
-
-
 def _same_padding(weight_shape, stride, dilation):
     if stride != (1, 1):
         raise ValueError(f"conv2d: padding='same' is not supported for strided convolutions "

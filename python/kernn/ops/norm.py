@@ -10,7 +10,7 @@ from .. import _C
 from ..autograd import Function
 from ..tensor import Tensor, _new
 from . import c_contiguous
-from .conv import _check_float_tensor, _records
+from ._args import _check_float_tensor, _records
 
 
 class BatchNormFunction(Function):

@@ -9,7 +9,7 @@ from .. import _C
 from ..autograd import Function
 from ..tensor import _new
 from . import c_contiguous
-from .conv import _check_float_tensor, _pair, _records
+from ._args import _check_float_tensor, _pair, _records
 
 
 class MaxPool2dFunction(Function):

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...ops.conv import Conv2dFunction, _pair
+from ...ops._args import _pair
+from ...ops.conv import Conv2dFunction
 from ...tensor import _np_dtype, get_default_dtype
 from .. import functional as F
 from .. import init

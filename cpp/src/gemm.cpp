@@ -342,6 +342,12 @@ constexpr std::int64_t kDotsParallelMacs = kGemmParallelMacs;
 // At most this many MR-row panels of A: B (not transposed) is read in place, not packed.
 constexpr std::int64_t kInPlaceBMaxAPanels = 4;
 
+// At most this many MR-row panels of A in a block: the first panel's tiles pack B as they go
+// (MicroKernel::fn_copying_b). Measured, 1 thread, against a separate pack (ab_gemm.py):
+// 100x500x784 1.016, 96x500x784 1.017, 256^3 (22 panels) 1.032, 512^3 (43) 1.007, 1024^3
+// (86) 0.994.
+constexpr std::int64_t kPackBInTilesMaxAPanels = 32;
+
 // A rectangle of C, in whole panels: A panels [qa_begin, qa_end) (MR rows each) by B panels
 // [qb_begin, qb_end) (NR columns each).
 struct PanelRange {
@@ -456,6 +462,15 @@ void gemm_blocked(const MicroKernel<T>& uk, bool trans_a, bool trans_b, std::int
       const std::int64_t qa1 = std::min(range.qa_end, qa0 + mc_panels);
       const std::int64_t row0 = qa0 * mr;
       const std::int64_t mc = std::min(qa1 * mr, m) - row0;
+      // B (k-major, packed by copying rows) is packed by the tiles of the block's first A
+      // panel as they compute, when those are full tiles stored straight to C: the copy then
+      // shares the kernel's loop instead of taking a pass of its own before it. Only a last
+      // partial panel (zero-padded) is packed beforehand. The same values, in the same order.
+      // Where many A panels share the packed B, its separate pass costs little and reading B
+      // in place (strided) in the first panel's tiles cost more (1024^3: 0.99x).
+      const bool pack_b_in_tiles = uk.fn_copying_b != nullptr && !trans_b && !b_in_place &&
+                                   direct_store && mc >= mr &&
+                                   qa1 - qa0 <= kPackBInTilesMaxAPanels;
       for (std::int64_t kb = 0; kb < k_blocks; ++kb) {
         const std::int64_t p0 = kb * kc_max;
         const std::int64_t kc = std::min(kc_max, k - p0);
@@ -470,7 +485,13 @@ void gemm_blocked(const MicroKernel<T>& uk, bool trans_a, bool trans_b, std::int
           const std::int64_t qb1 = std::min(range.qb_end, qb0 + nc_panels);
           const std::int64_t col0 = qb0 * nr;
           const std::int64_t nc = std::min(qb1 * nr, n) - col0;
-          if (!b_in_place) {
+          if (pack_b_in_tiles) {
+            const std::int64_t full_cols = nc / nr * nr;
+            if (full_cols < nc) {
+              pack_b_block(uk, trans_b, b, ldb, p0, kc, col0 + full_cols, nc - full_cols,
+                           b_pack + full_cols * kc);
+            }
+          } else if (!b_in_place) {
             pack_b_block(uk, trans_b, b, ldb, p0, kc, col0, nc, b_pack);
           } else if (qb1 * nr > n && packed_from < n) {
             pack_b_block(uk, trans_b, b, ldb, p0, kc, packed_from, n - packed_from, b_pack);
@@ -502,7 +523,10 @@ void gemm_blocked(const MicroKernel<T>& uk, bool trans_a, bool trans_b, std::int
                                            : b_pack + (qb - qb0) * nr * kc + (col - panel_col);
                 const std::int64_t b_stride = from_b ? ldb : nr;
                 T* ct = c + row * c_row_stride + col * c_col_stride;
-                if (direct_store && rows == tile_rows && cols == width) {
+                if (pack_b_in_tiles && qa == qa0 && panel_cols == nr) {
+                  uk.fn_copying_b(kc, ap, b + p0 * ldb + col, ldb,
+                                  b_pack + (qb - qb0) * nr * kc, ct, c_row_stride, ep);
+                } else if (direct_store && rows == tile_rows && cols == width) {
                   fn(kc, ap, bp, b_stride, ct, c_row_stride, ep);
                 } else {
                   tile_via_buffer(fn, tile_rows, width, kc, ap, bp, b_stride, ct, c_row_stride,

@@ -54,6 +54,15 @@ using MicroKernelFn = void (*)(std::int64_t kc, const T* a_panel, const T* b_pan
                                std::int64_t ldb, T* c, std::int64_t ldc,
                                const TileEpilogue<T>& epilogue);
 
+// A micro-kernel that also packs B: the tile of MicroKernelFn, reading B in place (rows ldb
+// apart) and storing every row of NR elements it reads to b_copy (the kc x NR packed panel:
+// b_copy[p * NR + j] = b[p * ldb + j]). The first tile of a row of tiles packs the panel for
+// the others while it computes, instead of a separate pass over B before them.
+template <typename T>
+using CopyingMicroKernelFn = void (*)(std::int64_t kc, const T* a_panel, const T* b,
+                                      std::int64_t ldb, T* b_copy, T* c, std::int64_t ldc,
+                                      const TileEpilogue<T>& epilogue);
+
 // A micro-kernel with its tile and the cache blocking tuned for it:
 //   kc: depth of one packed block (a kc x NR panel of B and kc x MR panel of A in L1/L2),
 //   nc: columns of the packed B block each thread keeps (kc x nc in L2),
@@ -79,6 +88,8 @@ struct MicroKernel {
   int narrow_nr = 0;
   MicroKernelFn<T> narrow_fn = nullptr;
   MicroKernelFn<T> narrow_edge[kMaxFewRows] = {};
+  // fn packing B as it goes (CopyingMicroKernelFn); null where the ISA has none.
+  CopyingMicroKernelFn<T> fn_copying_b = nullptr;
 };
 
 // The portable transposing pack (gemm_microkernel_generic.cpp), the AVX2 one, and AVX-512's

@@ -88,10 +88,14 @@ void transpose_pack_avx512(const float* src, std::int64_t ld, int rows, std::int
 
 template <>
 MicroKernel<float> microkernel_avx512<float>() {
-  return with_edge_kernels<SimdTiles<avx512::Float, 2>, SimdTiles<avx512::Float, 1>>(
+  MicroKernel<float> k =
+      with_edge_kernels<SimdTiles<avx512::Float, 2>, SimdTiles<avx512::Float, 1>>(
           {"avx512", kFloatMR, 32, 256, 512, 3072,
           &simd_microkernel<avx512::Float, kFloatMR, 2>,
           &transpose_pack_avx512, &simd_dots<avx512::Float, kDotAcc>});
+  // Packing B in the tiles is measured (and used) for the float kernels only.
+  k.fn_copying_b = &simd_microkernel_copying_b<avx512::Float, kFloatMR, 2>;
+  return k;
 }
 
 template <>
@@ -104,10 +108,13 @@ MicroKernel<double> microkernel_avx512<double>() {
 
 template <>
 MicroKernel<float> microkernel_avx512_short<float>() {
-  return with_edge_kernels<SimdTiles<avx512::Float, 4>, SimdTiles<avx512::Float, 1>>(
+  MicroKernel<float> k =
+      with_edge_kernels<SimdTiles<avx512::Float, 4>, SimdTiles<avx512::Float, 1>>(
           {"avx512", kShortMR, 64, 256, 512, 3072,
           &simd_microkernel<avx512::Float, kShortMR, 4>,
           &transpose_pack_avx512, &simd_dots<avx512::Float, kDotAcc>});
+  k.fn_copying_b = &simd_microkernel_copying_b<avx512::Float, kShortMR, 4>;
+  return k;
 }
 
 template <>

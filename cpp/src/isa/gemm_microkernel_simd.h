@@ -24,10 +24,13 @@
 namespace kernn::gemm_detail {
 namespace {
 
-template <class V, int MR, int NV>
-void simd_microkernel(std::int64_t kc, const typename V::T* a, const typename V::T* b,
-                      std::int64_t ldb, typename V::T* c, std::int64_t ldc,
-                      const TileEpilogue<typename V::T>& ep) {
+// The tile; with kCopyB, every row of B it loads is also stored to b_copy (kc x NR, k-major).
+template <class V, int MR, int NV, bool kCopyB>
+__attribute__((always_inline)) inline void simd_tile(std::int64_t kc, const typename V::T* a,
+                                                     const typename V::T* b, std::int64_t ldb,
+                                                     typename V::T* b_copy, typename V::T* c,
+                                                     std::int64_t ldc,
+                                                     const TileEpilogue<typename V::T>& ep) {
   using T = typename V::T;
   using R = typename V::R;
   constexpr int L = V::L;
@@ -56,6 +59,10 @@ void simd_microkernel(std::int64_t kc, const typename V::T* a, const typename V:
     R bv[NV];
 #pragma GCC unroll 4
     for (int j = 0; j < NV; ++j) bv[j] = V::load(b + j * L);
+    if constexpr (kCopyB) {
+#pragma GCC unroll 4
+      for (int j = 0; j < NV; ++j) V::store(b_copy + p * NR + j * L, bv[j]);
+    }
 #pragma GCC unroll 4
     for (int j = 0; j < NV; ++j) __builtin_prefetch(b + prefetch_offset + j * L);
 #pragma GCC unroll 32
@@ -114,6 +121,23 @@ void simd_microkernel(std::int64_t kc, const typename V::T* a, const typename V:
 #pragma GCC unroll 4
     for (int j = 0; j < NV; ++j) V::store(c + i * ldc + j * L, acc[i][j]);
   }
+}
+
+// kernn/gemm_microkernel.h's MicroKernelFn.
+template <class V, int MR, int NV>
+void simd_microkernel(std::int64_t kc, const typename V::T* a, const typename V::T* b,
+                      std::int64_t ldb, typename V::T* c, std::int64_t ldc,
+                      const TileEpilogue<typename V::T>& ep) {
+  simd_tile<V, MR, NV, false>(kc, a, b, ldb, nullptr, c, ldc, ep);
+}
+
+// kernn/gemm_microkernel.h's CopyingMicroKernelFn: the same tile, packing B as it goes.
+template <class V, int MR, int NV>
+void simd_microkernel_copying_b(std::int64_t kc, const typename V::T* a,
+                                const typename V::T* b, std::int64_t ldb,
+                                typename V::T* b_copy, typename V::T* c, std::int64_t ldc,
+                                const TileEpilogue<typename V::T>& ep) {
+  simd_tile<V, MR, NV, true>(kc, a, b, ldb, b_copy, c, ldc, ep);
 }
 
 // The scalar part of a transposing pack (kernn/gemm_microkernel.h's TransposePackFn): rows

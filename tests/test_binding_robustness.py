@@ -202,8 +202,9 @@ _SUBSTITUTIONS = [
 def test_hostile_array_argument(name, index, label):
     args, kwargs = VALID_CALLS[name]()
     arg = _arg_names(name)[index]
-    variants = {v[0]: v for v in _hostile_variants(_array_of(args[index]),
-                                                  _is_optional(name, index))}
+    # None may stand for an optional argument, never for an entry of a list argument.
+    optional = _is_optional(name, index) and not isinstance(args[index], list)
+    variants = {v[0]: v for v in _hostile_variants(_array_of(args[index]), optional)}
     _, replacement, may_succeed = variants[label]
     args = _with_array(args, index, replacement)
     try:
@@ -616,8 +617,7 @@ def test_optimizer_step_on_empty_parameter(name):
     args, kwargs = VALID_CALLS[name]()
     for index in _float_array_args(name):
         args = _with_array(args, index, np.zeros((0, 2)))
-    getattr(_C, name)(*args, **kwargs)
-    assert args[0][0].shape == (0, 2)
+    assert getattr(_C, name)(*args, **kwargs) is None
 
 
 def test_bias_grad_zero_rows_sums_to_zero():

@@ -265,7 +265,11 @@ def test_one_call_for_a_group_gives_the_bits_of_one_call_per_parameter(dtype, op
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("optimizer", ["SGD", "Adam", "RMSprop"])
 def test_group_update_has_the_same_bits_with_1_and_2_threads(dtype, optimizer):
-    same_under_1_and_2_threads(lambda: tuple(group_and_single_updates(optimizer, dtype)[0][0]))
+    def group_update():
+        params, states = group_and_single_updates(optimizer, dtype)[0]
+        return tuple(params + sum(states, []))
+
+    same_under_1_and_2_threads(group_update)
 
 
 def test_empty_group_is_a_no_op():

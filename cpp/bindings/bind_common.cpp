@@ -1,6 +1,7 @@
 #include "bind_common.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <sstream>
 
 namespace kernn::bind {
@@ -120,9 +121,10 @@ void require_apart(const char* op, const std::vector<Operand>& written,
   // that order, an operand overlaps an earlier one exactly when it begins before the largest
   // end so far; only overlaps involving a written operand count (two read operands may
   // share memory), so the sweep keeps the largest end of any operand and of written ones.
+  // Addresses as integers: `<` between pointers into different arrays is unspecified.
   struct Range {
-    const char* begin;
-    const char* end;
+    std::uintptr_t begin;
+    std::uintptr_t end;
     const Operand* operand;
     bool written;
     std::size_t order;  // position in written, then read: the message names them in this order
@@ -132,8 +134,9 @@ void require_apart(const char* op, const std::vector<Operand>& written,
   for (const auto* list : {&written, &read}) {
     for (const Operand& o : *list) {
       if (!o.array || o.array->nbytes() == 0) continue;
-      const char* begin = static_cast<const char*>(o.array->data());
-      ranges.push_back({begin, begin + o.array->nbytes(), &o, list == &written, ranges.size()});
+      const auto begin = reinterpret_cast<std::uintptr_t>(o.array->data());
+      ranges.push_back({begin, begin + static_cast<std::uintptr_t>(o.array->nbytes()), &o,
+                        list == &written, ranges.size()});
     }
   }
   std::sort(ranges.begin(), ranges.end(),

@@ -164,10 +164,13 @@ py::tuple linear_backward_binding(const py::array& dy, const py::array& x,
     T* dw_ptr = data(dw);
     T* db_ptr = data(db);
     const T* relu_ptr = relu_output ? in_ptr<T>(*relu_output) : nullptr;
+    const T* x_ptr = in_ptr<T>(x);
+    const T* w_ptr = in_ptr<T>(weight);
+    const T* dy_ptr = in_ptr<T>(dy);
     {
       py::gil_scoped_release release;
-      linear_backward<T>(batch, in, out, in_ptr<T>(x), in_ptr<T>(weight), relu_ptr,
-                         in_ptr<T>(dy), dz_ptr, dx_ptr, dw_ptr, db_ptr);
+      linear_backward<T>(batch, in, out, x_ptr, w_ptr, relu_ptr, dy_ptr, dz_ptr, dx_ptr, dw_ptr,
+                         db_ptr);
     }
     const auto result = [](const std::optional<py::array>& a) -> py::object {
       return a ? py::object(*a) : py::object(py::none());

@@ -40,26 +40,29 @@ const ActivationLoops& activation_loops();  // isa/activations_avx512.cpp
 // baseline and the SIMD translation units, and no SIMD copy may stand in for a baseline one.
 namespace {
 
-void sigmoid_loop(std::int64_t n, const float* x, float* y) {
+template <typename T>
+void sigmoid_loop(std::int64_t n, const T* x, T* y) {
   for (std::int64_t i = 0; i < n; ++i) y[i] = vmath::sigmoid(x[i]);
 }
 
-void tanh_loop(std::int64_t n, const float* x, float* y) {
+template <typename T>
+void tanh_loop(std::int64_t n, const T* x, T* y) {
   for (std::int64_t i = 0; i < n; ++i) y[i] = vmath::tanh(x[i]);
 }
 
 // The last n % 16 elements go through a zero-padded 16-element buffer, so that they too take
 // the vector code instead of a scalar remainder loop (a 100-column softmax row spent as long in
 // its last 4 exps as in the other 96). Same formula, same values, in either path.
-void exp_shifted_loop(std::int64_t n, const float* x, float shift, float* y) {
+template <typename T>
+void exp_shifted_loop(std::int64_t n, const T* x, T shift, T* y) {
   constexpr std::int64_t kVector = 16;
   const std::int64_t body = n - n % kVector;
   for (std::int64_t i = 0; i < body; ++i) y[i] = vmath::exp(x[i] - shift);
   if (body == n) return;
-  float in[kVector] = {}, out[kVector];
-  std::memcpy(in, x + body, static_cast<std::size_t>(n - body) * sizeof(float));
+  T in[kVector] = {}, out[kVector];
+  std::memcpy(in, x + body, static_cast<std::size_t>(n - body) * sizeof(T));
   for (std::int64_t k = 0; k < kVector; ++k) out[k] = vmath::exp(in[k] - shift);
-  std::memcpy(y + body, out, static_cast<std::size_t>(n - body) * sizeof(float));
+  std::memcpy(y + body, out, static_cast<std::size_t>(n - body) * sizeof(T));
 }
 
 // A block of exps at a time, then its sum while the block is in L1: the two loops vectorise
@@ -70,16 +73,18 @@ double exp_shifted_sum_loop(std::int64_t n, const float* x, float shift, float* 
   double lane[vmath::kLanes] = {};
   for (std::int64_t b = 0; b < n; b += kBlock) {
     const std::int64_t len = n - b < kBlock ? n - b : kBlock;
-    exp_shifted_loop(len, x + b, shift, y + b);
+    exp_shifted_loop<float>(len, x + b, shift, y + b);
     vmath::add_to_lanes(len, y + b, lane);
   }
   return vmath::lanes_total(lane);
 }
 
-// 64 lanes (four AVX-512 registers: four independent chains of maxima, not one chain of
-// 4-cycle steps), the last n % 64 elements padded with -inf, and the lanes folded in halves.
-// The maximum is the same in any order but for which of +0 and -0 it returns, and
-// x - (+0) == x - (-0).
+// vmath::max for rows of 128 or more: 64 lanes (four AVX-512 registers: four independent chains
+// of maxima, not one chain of 4-cycle steps; 64 x 1000 softmax 1.2x faster than with 16), the
+// last n % 64 elements padded with -inf and the lanes folded in halves (a scalar tail and fold
+// of 64 lanes made 128 x 200 rows 1.35x slower). vmath::max's 8 lanes with a scalar tail and
+// fold stay better for short rows (this loop made 100 x 10 softmax 1.4x slower). The maximum
+// is the same in any order but for which of +0 and -0 it returns, and x - (+0) == x - (-0).
 float max_loop(std::int64_t n, const float* x) {
   constexpr std::int64_t kMaxLanes = 64;
   const auto take_max = [](float* lane, const float* v) {
@@ -105,8 +110,9 @@ float max_loop(std::int64_t n, const float* x) {
 
 // This translation unit's build of the loops.
 const ActivationLoops& this_build_activation_loops() {
-  static const ActivationLoops loops{&sigmoid_loop, &tanh_loop, &exp_shifted_loop,
-                                     &exp_shifted_sum_loop, &max_loop};
+  static const ActivationLoops loops{&sigmoid_loop<float>, &tanh_loop<float>,
+                                     &exp_shifted_loop<float>, &exp_shifted_sum_loop,
+                                     &max_loop};
   return loops;
 }
 
@@ -136,7 +142,7 @@ void sigmoid(std::int64_t n, const T* x, T* y) {
   if constexpr (std::is_same_v<T, float>) {
     float_loops().sigmoid(n, x, y);
   } else {
-    for (std::int64_t i = 0; i < n; ++i) y[i] = vmath::sigmoid(x[i]);
+    sigmoid_loop(n, x, y);
   }
 }
 
@@ -145,7 +151,7 @@ void tanh(std::int64_t n, const T* x, T* y) {
   if constexpr (std::is_same_v<T, float>) {
     float_loops().tanh(n, x, y);
   } else {
-    for (std::int64_t i = 0; i < n; ++i) y[i] = vmath::tanh(x[i]);
+    tanh_loop(n, x, y);
   }
 }
 
@@ -187,7 +193,7 @@ void row_exps(std::int64_t begin, std::int64_t end, std::int64_t cols, const T* 
   } else {
     for (std::int64_t i = begin; i < end; ++i) {
       m[i] = vmath::max(cols, x + i * cols);
-      for (std::int64_t j = 0; j < cols; ++j) e[i * cols + j] = vmath::exp(x[i * cols + j] - m[i]);
+      exp_shifted_loop(cols, x + i * cols, m[i], e + i * cols);
     }
   }
   for (std::int64_t i = begin; i < end; ++i) sums[i] = vmath::sum(cols, e + i * cols);

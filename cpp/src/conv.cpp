@@ -407,7 +407,7 @@ void direct_backward_weight(const T* x, const T* dy, const Conv2dParams& p, T* d
       }
       dweight[gk * taps + t] = sum;
     }
-    });
+  });
 }
 
 }  // namespace
@@ -701,7 +701,7 @@ void conv2d_backward_weight(const T* x, const T* dy, const Conv2dParams& p, T* d
       T sum = dweight[e];
       for (std::int64_t s = 1; s < slots; ++s) sum += partials[(s - 1) * weight_elems + e];
       dweight[e] = sum;
-        });
+    });
   }
 }
 
@@ -715,7 +715,7 @@ void conv2d_backward_bias(const T* dy, const Conv2dParams& p, T* dbias) {
       detail::lane_sum(sum, P, [&](std::int64_t i) { return static_cast<double>(row[i]); });
     }
     dbias[k] = static_cast<T>(sum.total());
-    });
+  });
 }
 
 #define KERNN_INSTANTIATE_CONV(T)                                                               \

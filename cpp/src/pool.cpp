@@ -115,7 +115,7 @@ void max_pool2d_forward(const T* x, std::int64_t planes, std::int64_t H, std::in
         ip[oh * Wo + ow] = (h0 < h_end && w0 < w_end) ? at : -1;
       }
     }
-    });
+  });
 }
 
 template <typename T>
@@ -140,7 +140,7 @@ std::int64_t max_pool2d_backward(const T* dy, const std::int64_t* indices, std::
       }
       dxp[i] += dyp[o];
     }
-    });
+  });
   return bad.load();
 }
 
@@ -199,7 +199,7 @@ void avg_pool2d_forward(const T* x, std::int64_t planes, std::int64_t H, std::in
         yp[oh * Wo + ow] = sum / static_cast<T>(win.divisor);
       }
     }
-    });
+  });
 }
 
 template <typename T>
@@ -221,7 +221,7 @@ void avg_pool2d_backward(const T* dy, std::int64_t planes, std::int64_t H, std::
         }
       }
     }
-    });
+  });
 }
 
 namespace {
@@ -252,7 +252,7 @@ void adaptive_avg_pool2d_forward(const T* x, std::int64_t planes, std::int64_t H
         yp[oh * Wo + ow] = sum / static_cast<T>((h1 - h0) * (w1 - w0));
       }
     }
-    });
+  });
 }
 
 template <typename T>
@@ -272,7 +272,7 @@ void adaptive_avg_pool2d_backward(const T* dy, std::int64_t planes, std::int64_t
         }
       }
     }
-    });
+  });
 }
 
 #define KERNN_INSTANTIATE_POOL(T)                                                               \

@@ -12,8 +12,9 @@
 #include <cstring>
 
 // Everything here has internal linkage (anonymous namespace): the header is also compiled into
-// the AVX2 translation unit (isa/activations_avx2.cpp), and a shared inline copy could let the
-// linker hand AVX2 code to the baseline path. For the same reason fabs and copysign are the
+// the SIMD translation units (isa/activations_avx2.cpp, isa/activations_avx512.cpp,
+// isa/loops_avx2.cpp), and a shared inline copy could let the linker hand SIMD code to the
+// baseline path. For the same reason fabs and copysign are the
 // compiler builtins, not std::fabs(float) and friends (inline, external linkage).
 namespace kernn::vmath {
 namespace {

@@ -96,6 +96,13 @@ CASES = [
 ]
 
 
+# One optimizer with state of each kind (momentum buffers, step counts and moments).
+STATEFUL_CASES_FOR_GROUPS = [
+    (SGD, torch.optim.SGD, dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01)),
+    (Adam, torch.optim.Adam, dict(lr=0.01, amsgrad=True, weight_decay=0.01)),
+    (RMSprop, torch.optim.RMSprop, dict(lr=0.01, momentum=0.5, centered=True)),
+]
+
 def case_id(case):
     ours, _, options = case
     return ours.__name__ + "-" + "-".join(f"{k}={v}" for k, v in options.items())
@@ -204,6 +211,48 @@ def test_strided_parameter_is_updated_through_a_contiguous_copy():
     param.grad = kernn.Tensor(np.ones((4, 3)))
     SGD([param], lr=0.5).step()
     np.testing.assert_array_equal(base, np.arange(12, dtype=np.float64).reshape(3, 4) - 0.5)
+
+
+@pytest.mark.parametrize("case", STATEFUL_CASES_FOR_GROUPS, ids=case_id)
+def test_group_mixing_float32_and_float64_matches_torch(case):
+    # One kernel call per dtype within the group; each parameter keeps its own precision.
+    ours_class, torch_class, options = case
+    values = [v.astype(dtype) for v, dtype in
+              zip(initial_values(np.float64), [np.float32, np.float64, np.float32, np.float64])]
+    ours = kernn_params(values)
+    theirs = torch_params(values)
+    ours_trajectory = run_steps(ours_class(ours, **options), ours, 10)
+    theirs_trajectory = run_steps(torch_class(theirs, **options, foreach=False), theirs, 10)
+    for a_params, b_params in zip(ours_trajectory, theirs_trajectory):
+        for a, b in zip(a_params, b_params):
+            assert a.dtype == b.dtype
+            np.testing.assert_allclose(a, b, **TOLERANCES[a.dtype.type])
+
+
+@pytest.mark.parametrize("case", STATEFUL_CASES_FOR_GROUPS, ids=case_id)
+def test_refused_step_changes_neither_parameters_nor_state(case):
+    # Two parameters viewing one buffer are refused (they are updated in parallel), as is a
+    # strided one (updated through a copy) overlapping another; the optimizer's state (step
+    # counts, momentum buffers) stays as it was, so the next step is still a first step.
+    ours_class, _, options = case
+    buffer = np.arange(10, dtype=np.float64)
+    for views in ([buffer[:6], buffer[4:]], [buffer[:6], buffer[::-1]]):
+        params = [kernn.Tensor(v, requires_grad=True) for v in views]
+        for p in params:
+            p.grad = kernn.Tensor(np.ones(p.shape))
+        opt = ours_class(params, **options)
+        with pytest.raises(ValueError, match="share"):
+            opt.step()
+        np.testing.assert_array_equal(buffer, np.arange(10, dtype=np.float64))
+        for p in params:
+            # Adam's and RMSprop's buffers may exist, as zeros (their value at step 0); SGD's
+            # is made from the first gradient, so it must not exist yet.
+            assert opt.state[p].get("step", 0) == 0
+            if ours_class is SGD:
+                assert opt.state[p].get("momentum_buffer") is None
+            else:
+                assert all(not np.any(v.numpy()) for v in opt.state[p].values()
+                           if isinstance(v, kernn.Tensor))
 
 
 def test_one_and_two_threads_give_identical_updates():

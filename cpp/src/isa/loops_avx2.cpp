@@ -1,7 +1,8 @@
 // AVX2 + FMA builds of the loop headers that must give the portable builds' bits: the
 // batch-norm channel loops (norm_channel.h) and the optimizer updates (optim_loops.h). Compiled
 // with -ffp-contract=off and -fno-math-errno (CMakeLists.txt); called only when
-// simd_loops_avx2() says the CPU has AVX2 and FMA.
+// simd_loops_avx2() says the SIMD level in use (the CPU's, capped by set_simd_loops) is at
+// least AVX2 + FMA.
 #include "../norm_channel.h"
 #include "../optim_loops.h"
 

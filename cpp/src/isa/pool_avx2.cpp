@@ -1,5 +1,6 @@
 // AVX2 build of the 2x2 max-pool row kernel (see pool_2x2.h); called only when
-// simd_loops_avx2() says the CPU has AVX2 and FMA.
+// simd_loops_avx2() says the SIMD level in use (the CPU's, capped by set_simd_loops) is at
+// least AVX2 + FMA.
 #include "pool_2x2.h"
 
 namespace kernn {

@@ -1,8 +1,9 @@
 """Optimizers and learning-rate schedulers with torch.optim's names and semantics.
 
-Every update runs in one C++ kernel call per parameter group (``kernn._C.sgd_step``,
-``adam_step``, ``rmsprop_step``), one thread team for all its parameters; the Python classes keep the parameter groups, the state buffers and the
-step counts, and read and write state dicts in torch's layout.
+Every update runs in one C++ kernel call per parameter group and dtype (``kernn._C.sgd_step``,
+``adam_step``, ``rmsprop_step``), one thread team for all its parameters; the Python classes
+keep the parameter groups, the state buffers and the step counts, and read and write state
+dicts in torch's layout.
 """
 
 from . import lr_scheduler

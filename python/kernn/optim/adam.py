@@ -81,14 +81,15 @@ class Adam(Optimizer):
                 state["exp_avg_sq"] = self._zeros_like(param_array)
             if amsgrad and state.get("max_exp_avg_sq") is None:
                 state["max_exp_avg_sq"] = self._zeros_like(param_array)
-            state["step"] += 1
             params.append(param_array)
             grads.append(grad)
             exp_avgs.append(_array_of(state["exp_avg"]))
             exp_avg_sqs.append(_array_of(state["exp_avg_sq"]))
             if amsgrad:
                 max_exp_avg_sqs.append(_array_of(state["max_exp_avg_sq"]))
-            steps.append(state["step"])
+            steps.append(state["step"] + 1)
         self._run_in_place(params, lambda work: _C.adam_step(
             work, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs if amsgrad else None, steps,
             **options))
+        for p, _, _ in params_with_grad:
+            self.state[p]["step"] += 1

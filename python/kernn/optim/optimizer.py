@@ -288,19 +288,22 @@ class Optimizer:
             with enable_grad():
                 loss = closure()
         for gi, group in enumerate(self.param_groups):
-            params_with_grad = []
+            # One kernel call per dtype: a group may mix float32 and float64 parameters.
+            by_dtype: dict[np.dtype, list] = {}
             for pi, p in enumerate(group["params"]):
                 if p.grad is None:
                     continue
                 param_array = _array_of(p)
-                params_with_grad.append((p, param_array, self._checked_grad(param_array, p.grad, gi, pi)))
-            if params_with_grad:
+                by_dtype.setdefault(param_array.dtype, []).append(
+                    (p, param_array, self._checked_grad(param_array, p.grad, gi, pi)))
+            for params_with_grad in by_dtype.values():
                 self._update_group(group, params_with_grad)
         return loss
 
     def _update_group(self, group: dict[str, Any], params_with_grad: list) -> None:
-        """Update each ``(param, param_array, grad_array)`` of ``group``: one kernel call for
-        all of them."""
+        """Update each ``(param, param_array, grad_array)`` of ``group`` (all of one dtype): one
+        kernel call for all of them. State changes (step counts, new buffers) are committed
+        only after the call succeeds, so a refused step leaves the optimizer as it was."""
         raise NotImplementedError
 
     def _checked_grad(self, param: np.ndarray, grad, group_index: int, param_index: int) -> np.ndarray:
@@ -326,13 +329,24 @@ class Optimizer:
         """Call ``kernel(param_arrays)``, which updates the arrays in place.
 
         The kernels need C-contiguous writeable arrays; a parameter viewing a strided array
-        (a transposed one, say) is updated through a contiguous copy written back.
+        (a transposed one, say) is updated through a contiguous copy written back. The kernel
+        refuses parameters that share memory (they are updated in parallel); a copy hides its
+        original from that check, so it is made here.
         """
         work = []
         for array in arrays:
             if not array.flags.writeable:
                 raise ValueError(f"optimizer step: parameter of shape {array.shape} is read-only")
             work.append(array if array.flags.c_contiguous else np.ascontiguousarray(array))
+        for i, (array, updated) in enumerate(zip(arrays, work)):
+            if updated is array:
+                continue
+            for j, other in enumerate(arrays):
+                if j != i and np.may_share_memory(array, other) and np.shares_memory(array, other):
+                    raise ValueError(
+                        f"optimizer step: parameters {min(i, j)} and {max(i, j)} of a group "
+                        f"(shapes {arrays[min(i, j)].shape} and {arrays[max(i, j)].shape}) share "
+                        "memory; each parameter must have its own")
         kernel(work)
         for array, updated in zip(arrays, work):
             if updated is not array:

@@ -72,7 +72,6 @@ class RMSprop(Optimizer):
                 state["momentum_buffer"] = self._zeros_like(param_array)
             if centered and state.get("grad_avg") is None:
                 state["grad_avg"] = self._zeros_like(param_array)
-            state["step"] += 1
             params.append(param_array)
             grads.append(grad)
             square_avgs.append(_array_of(state["square_avg"]))
@@ -83,3 +82,5 @@ class RMSprop(Optimizer):
         self._run_in_place(params, lambda work: _C.rmsprop_step(
             work, grads, square_avgs, momentum_buffers if momentum > 0 else None,
             grad_avgs if centered else None, **options))
+        for p, _, _ in params_with_grad:
+            self.state[p]["step"] += 1

@@ -58,15 +58,15 @@ class SGD(Optimizer):
                        nesterov=bool(group["nesterov"]), weight_decay=float(group["weight_decay"]),
                        maximize=bool(group["maximize"]))
         params, grads, buffers, first_steps = [], [], [], []
+        new_buffers = []  # (param, buffer): kept in the state once the update succeeds
         for p, param_array, grad in params_with_grad:
             first_step = False
             if momentum != 0:
-                state = self.state[p]
-                buffer = state.get("momentum_buffer")
+                buffer = self.state[p].get("momentum_buffer")
                 if buffer is None:
                     # The kernel fills a fresh buffer with the (decayed) gradient on first_step.
                     buffer = self._zeros_like(param_array)
-                    state["momentum_buffer"] = buffer
+                    new_buffers.append((p, buffer))
                     first_step = True
                 buffers.append(_array_of(buffer))
             params.append(param_array)
@@ -74,3 +74,5 @@ class SGD(Optimizer):
             first_steps.append(first_step)
         self._run_in_place(params, lambda work: _C.sgd_step(
             work, grads, buffers if momentum != 0 else None, first_steps, **options))
+        for p, buffer in new_buffers:
+            self.state[p]["momentum_buffer"] = buffer

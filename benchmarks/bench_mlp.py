@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 import kernn
-from timing import calls_per_block, time_alternating
+from timing import calls_per_block, fmt_time, time_alternating
 
 try:
     from kernn.optim import Adam as KernnAdam
@@ -94,10 +94,6 @@ def make_runners(sizes, batch, training, use_optimizer, rng):
 
     return {"kernn": make_step(kernn, kmodel, KernnAdam),
             "torch": make_step(torch, tmodel, torch.optim.Adam)}
-
-
-def fmt_time(seconds):
-    return f"{seconds * 1e3:8.3f} ms" if seconds >= 1e-3 else f"{seconds * 1e6:8.1f} us"
 
 
 def main(argv=None):

@@ -52,3 +52,8 @@ def calls_per_block(fn, target_seconds=0.02, clock=time.perf_counter):
     fn()
     elapsed = clock() - start
     return max(1, int(target_seconds / max(elapsed, 1e-7)))
+
+
+def fmt_time(seconds):
+    """A per-call time for the result tables: milliseconds from 1 ms, else microseconds."""
+    return f"{seconds * 1e3:8.3f} ms" if seconds >= 1e-3 else f"{seconds * 1e6:8.1f} us"

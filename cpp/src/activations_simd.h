@@ -21,12 +21,14 @@ namespace kernn {
 struct ActivationLoops {
   void (*sigmoid)(std::int64_t n, const float* x, float* y);
   void (*tanh)(std::int64_t n, const float* x, float* y);
-  // y[j] = exp(x[j] - shift)
-  void (*exp_shifted)(std::int64_t n, const float* x, float shift, float* y);
-  // y[j] = exp(x[j] - shift); returns sum_j y[j] in double, in vmath::sum's order.
-  double (*exp_shifted_sum)(std::int64_t n, const float* x, float shift, float* y);
-  // max_j x[j] (-inf for n == 0), ignoring NaN, as vmath::max.
-  float (*max)(std::int64_t n, const float* x);
+  // act::row_exps: the maxima, exps and sums of a block of rows.
+  void (*row_exps)(std::int64_t begin, std::int64_t end, std::int64_t cols, const float* x,
+                   float* m, float* e, double* sums);
+  // act::softmax_backward_rows, act::log_softmax_backward_rows.
+  void (*softmax_backward_rows)(std::int64_t begin, std::int64_t end, std::int64_t cols,
+                                const float* y, const float* dy, float* dx);
+  void (*log_softmax_backward_rows)(std::int64_t begin, std::int64_t end, std::int64_t cols,
+                                    const float* y, const float* dy, float* dx);
 };
 
 namespace simd_avx2 {
@@ -68,12 +70,13 @@ void exp_shifted_loop(std::int64_t n, const T* x, T shift, T* y) {
 // A block of exps at a time, then its sum while the block is in L1: the two loops vectorise
 // (one loop doing both would not: GCC scalarises the widening adds), and whole blocks keep
 // vmath::sum's lane order.
-double exp_shifted_sum_loop(std::int64_t n, const float* x, float shift, float* y) {
+template <typename T>
+double exp_shifted_sum_loop(std::int64_t n, const T* x, T shift, T* y) {
   constexpr std::int64_t kBlock = 32 * vmath::kLanes;
   double lane[vmath::kLanes] = {};
   for (std::int64_t b = 0; b < n; b += kBlock) {
     const std::int64_t len = n - b < kBlock ? n - b : kBlock;
-    exp_shifted_loop<float>(len, x + b, shift, y + b);
+    exp_shifted_loop(len, x + b, shift, y + b);
     vmath::add_to_lanes(len, y + b, lane);
   }
   return vmath::lanes_total(lane);
@@ -85,19 +88,20 @@ double exp_shifted_sum_loop(std::int64_t n, const float* x, float shift, float* 
 // of 64 lanes made 128 x 200 rows 1.35x slower). vmath::max's 8 lanes with a scalar tail and
 // fold stay better for short rows (this loop made 100 x 10 softmax 1.4x slower). The maximum
 // is the same in any order but for which of +0 and -0 it returns, and x - (+0) == x - (-0).
-float max_loop(std::int64_t n, const float* x) {
+template <typename T>
+T max_loop(std::int64_t n, const T* x) {
   constexpr std::int64_t kMaxLanes = 64;
-  const auto take_max = [](float* lane, const float* v) {
+  const auto take_max = [](T* lane, const T* v) {
     for (std::int64_t k = 0; k < kMaxLanes; ++k) lane[k] = v[k] > lane[k] ? v[k] : lane[k];
   };
-  float lane[kMaxLanes];
+  T lane[kMaxLanes];
   for (std::int64_t k = 0; k < kMaxLanes; ++k) lane[k] = -INFINITY;
   const std::int64_t body = n - n % kMaxLanes;
   for (std::int64_t j = 0; j < body; j += kMaxLanes) take_max(lane, x + j);
   if (body < n) {
-    float tail[kMaxLanes];
+    T tail[kMaxLanes];
     for (std::int64_t k = 0; k < kMaxLanes; ++k) tail[k] = -INFINITY;
-    std::memcpy(tail, x + body, static_cast<std::size_t>(n - body) * sizeof(float));
+    std::memcpy(tail, x + body, static_cast<std::size_t>(n - body) * sizeof(T));
     take_max(lane, tail);
   }
   for (std::int64_t width = kMaxLanes / 2; width > 0; width /= 2) {
@@ -108,11 +112,72 @@ float max_loop(std::int64_t n, const float* x) {
   return lane[0];
 }
 
+// Rows at least this long take one fused exp-and-sum call each in row_exps_loop. Below it,
+// the block's exps in one call ran 1.1-1.5x faster where the row length is not a multiple of 16
+// (256 x 40: 1.45x, 256 x 100: 1.12x, 1 thread), 3 % slower at 64; from 128 on the per-row
+// calls are as fast or faster (128 x 200: 1.06x).
+constexpr std::int64_t kRowExpsWideCols = 128;
+
+// For the rows [begin, end) of x (rows of `cols`): m[i] = max of row i,
+// e[i * cols + j] = exp(x[i, j] - m[i]) and sums[i] = sum_j e[i * cols + j] in double (in
+// vmath::sum's order). Wide rows take the max, then the exps and their sum in one pass. Narrow
+// rows are shifted first and then exp'd in one call for all of them (with 10 columns, per-row
+// calls spent their time in the vector loops' remainders: a 100 x 10 cross-entropy went
+// 8.7 -> 6.8 us forward, 7.6 -> 5.5 us backward), then summed. The same values either way:
+// x - m is rounded before exp.
+template <typename T>
+void row_exps_loop(std::int64_t begin, std::int64_t end, std::int64_t cols, const T* x, T* m,
+                   T* e, double* sums) {
+  if (cols >= kRowExpsWideCols) {
+    for (std::int64_t i = begin; i < end; ++i) {
+      m[i] = max_loop(cols, x + i * cols);
+      sums[i] = exp_shifted_sum_loop(cols, x + i * cols, m[i], e + i * cols);
+    }
+    return;
+  }
+  for (std::int64_t i = begin; i < end; ++i) {
+    const T* row = x + i * cols;
+    T* out = e + i * cols;
+    m[i] = vmath::max(cols, row);
+    for (std::int64_t j = 0; j < cols; ++j) out[j] = row[j] - m[i];
+  }
+  exp_shifted_loop((end - begin) * cols, e + begin * cols, T(0), e + begin * cols);
+  for (std::int64_t i = begin; i < end; ++i) sums[i] = vmath::sum(cols, e + i * cols);
+}
+
+// Rows [begin, end) of softmax's backward, y its output: dx = y * (dy - dot(dy, y)), the dot
+// in double (vmath::dot's order).
+template <typename T>
+void softmax_backward_rows_loop(std::int64_t begin, std::int64_t end, std::int64_t cols,
+                                const T* y, const T* dy, T* dx) {
+  for (std::int64_t r = begin; r < end; ++r) {
+    const T* yr = y + r * cols;
+    const T* dyr = dy + r * cols;
+    T* dxr = dx + r * cols;
+    const T d = static_cast<T>(vmath::dot(cols, dyr, yr));
+    for (std::int64_t j = 0; j < cols; ++j) dxr[j] = yr[j] * (dyr[j] - d);
+  }
+}
+
+// Rows [begin, end) of log-softmax's backward, y its output: dx = dy - exp(y) * sum(dy), the
+// sum in double (vmath::sum's order).
+template <typename T>
+void log_softmax_backward_rows_loop(std::int64_t begin, std::int64_t end, std::int64_t cols,
+                                    const T* y, const T* dy, T* dx) {
+  for (std::int64_t r = begin; r < end; ++r) {
+    const T* yr = y + r * cols;
+    const T* dyr = dy + r * cols;
+    T* dxr = dx + r * cols;
+    const T s = static_cast<T>(vmath::sum(cols, dyr));
+    for (std::int64_t j = 0; j < cols; ++j) dxr[j] = dyr[j] - vmath::exp(yr[j]) * s;
+  }
+}
+
 // This translation unit's build of the loops.
 const ActivationLoops& this_build_activation_loops() {
   static const ActivationLoops loops{&sigmoid_loop<float>, &tanh_loop<float>,
-                                     &exp_shifted_loop<float>, &exp_shifted_sum_loop,
-                                     &max_loop};
+                                     &row_exps_loop<float>, &softmax_backward_rows_loop<float>,
+                                     &log_softmax_backward_rows_loop<float>};
   return loops;
 }
 
@@ -158,45 +223,36 @@ void tanh(std::int64_t n, const T* x, T* y) {
 // Rough scalar operations per element of row_exps (the exp), for a parallel loop's threshold.
 constexpr std::int64_t kRowExpsOps = 8;
 
-// Float rows at least this long take one fused exp-and-sum call each in row_exps. Below it,
-// the block's exps in one call ran 1.1-1.5x faster where the row length is not a multiple of 16
-// (256 x 40: 1.45x, 256 x 100: 1.12x, 1 thread), 3 % slower at 64; from 128 on the per-row
-// calls are as fast or faster (128 x 200: 1.06x).
-constexpr std::int64_t kRowExpsWideCols = 128;
-
-// For the rows [begin, end) of x (rows of `cols`): m[i] = max of row i,
-// e[i * cols + j] = exp(x[i, j] - m[i]) and sums[i] = sum_j e[i * cols + j] in double (in
-// vmath::sum's order). Wide rows take the max, then the exps and their sum in one pass. Narrow
-// rows are shifted first and then exp'd in one call for all of them (with 10 columns, per-row
-// calls spent their time in the vector loops' remainders: a 100 x 10 cross-entropy went
-// 8.7 -> 6.8 us forward, 7.6 -> 5.5 us backward), then summed. The same values either way:
-// x - m is rounded before exp.
+// row_exps_loop in the float loops of the SIMD level in use (the whole block of rows in one
+// build: its max, shift and sums vectorise at that width too), or for double.
 template <typename T>
 void row_exps(std::int64_t begin, std::int64_t end, std::int64_t cols, const T* x, T* m, T* e,
               double* sums) {
   if constexpr (std::is_same_v<T, float>) {
-    const ActivationLoops& loops = float_loops();
-    if (cols >= kRowExpsWideCols) {
-      for (std::int64_t i = begin; i < end; ++i) {
-        m[i] = loops.max(cols, x + i * cols);
-        sums[i] = loops.exp_shifted_sum(cols, x + i * cols, m[i], e + i * cols);
-      }
-      return;
-    }
-    for (std::int64_t i = begin; i < end; ++i) {
-      const float* row = x + i * cols;
-      float* out = e + i * cols;
-      m[i] = vmath::max(cols, row);  // inline: a call per short row costs more than the loop
-      for (std::int64_t j = 0; j < cols; ++j) out[j] = row[j] - m[i];
-    }
-    loops.exp_shifted((end - begin) * cols, e + begin * cols, 0.0f, e + begin * cols);
+    float_loops().row_exps(begin, end, cols, x, m, e, sums);
   } else {
-    for (std::int64_t i = begin; i < end; ++i) {
-      m[i] = vmath::max(cols, x + i * cols);
-      exp_shifted_loop(cols, x + i * cols, m[i], e + i * cols);
-    }
+    row_exps_loop(begin, end, cols, x, m, e, sums);
   }
-  for (std::int64_t i = begin; i < end; ++i) sums[i] = vmath::sum(cols, e + i * cols);
+}
+
+template <typename T>
+void softmax_backward_rows(std::int64_t begin, std::int64_t end, std::int64_t cols, const T* y,
+                           const T* dy, T* dx) {
+  if constexpr (std::is_same_v<T, float>) {
+    float_loops().softmax_backward_rows(begin, end, cols, y, dy, dx);
+  } else {
+    softmax_backward_rows_loop(begin, end, cols, y, dy, dx);
+  }
+}
+
+template <typename T>
+void log_softmax_backward_rows(std::int64_t begin, std::int64_t end, std::int64_t cols,
+                               const T* y, const T* dy, T* dx) {
+  if constexpr (std::is_same_v<T, float>) {
+    float_loops().log_softmax_backward_rows(begin, end, cols, y, dy, dx);
+  } else {
+    log_softmax_backward_rows_loop(begin, end, cols, y, dy, dx);
+  }
 }
 
 }  // namespace

@@ -6,7 +6,6 @@
 
 #include "kernn/parallel.h"
 #include "activations_simd.h"
-#include "vec_math.h"
 
 namespace kernn {
 
@@ -29,12 +28,9 @@ void softmax_forward(std::int64_t rows, std::int64_t cols, const T* x, T* y) {
 
 template <typename T>
 void softmax_backward(std::int64_t rows, std::int64_t cols, const T* y, const T* dy, T* dx) {
-  parallel_for_each(rows, cols, [=](std::int64_t r) {
-    const T* yr = y + r * cols;
-    const T* dyr = dy + r * cols;
-    T* dxr = dx + r * cols;
-    const T d = static_cast<T>(vmath::dot(cols, dyr, yr));
-    for (std::int64_t j = 0; j < cols; ++j) dxr[j] = yr[j] * (dyr[j] - d);
+  // About 4 operations per element: the dot's multiply-add, the subtraction, the product.
+  parallel_row_blocks(rows, cols, 4, [=](std::int64_t begin, std::int64_t end) {
+    act::softmax_backward_rows(begin, end, cols, y, dy, dx);
   });
 }
 
@@ -58,12 +54,8 @@ void log_softmax_forward(std::int64_t rows, std::int64_t cols, const T* x, T* y)
 
 template <typename T>
 void log_softmax_backward(std::int64_t rows, std::int64_t cols, const T* y, const T* dy, T* dx) {
-  parallel_for_each(rows, cols, [=](std::int64_t r) {
-    const T* yr = y + r * cols;
-    const T* dyr = dy + r * cols;
-    T* dxr = dx + r * cols;
-    const T s = static_cast<T>(vmath::sum(cols, dyr));
-    for (std::int64_t j = 0; j < cols; ++j) dxr[j] = dyr[j] - vmath::exp(yr[j]) * s;
+  parallel_row_blocks(rows, cols, act::kRowExpsOps, [=](std::int64_t begin, std::int64_t end) {
+    act::log_softmax_backward_rows(begin, end, cols, y, dy, dx);
   });
 }
 

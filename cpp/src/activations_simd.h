@@ -8,6 +8,7 @@
 // every build. Double always takes the portable loops.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
@@ -24,6 +25,11 @@ struct ActivationLoops {
   // act::row_exps: the maxima, exps and sums of a block of rows.
   void (*row_exps)(std::int64_t begin, std::int64_t end, std::int64_t cols, const float* x,
                    float* m, float* e, double* sums);
+  // act::softmax_rows, act::log_softmax_rows: the forwards of a block of rows.
+  void (*softmax_rows)(std::int64_t begin, std::int64_t end, std::int64_t cols, const float* x,
+                       float* m, double* sums, float* y);
+  void (*log_softmax_rows)(std::int64_t begin, std::int64_t end, std::int64_t cols,
+                           const float* x, float* m, double* sums, float* y);
   // act::softmax_backward_rows, act::log_softmax_backward_rows.
   void (*softmax_backward_rows)(std::int64_t begin, std::int64_t end, std::int64_t cols,
                                 const float* y, const float* dy, float* dx);
@@ -145,6 +151,34 @@ void row_exps_loop(std::int64_t begin, std::int64_t end, std::int64_t cols, cons
   for (std::int64_t i = begin; i < end; ++i) sums[i] = vmath::sum(cols, e + i * cols);
 }
 
+// Rows [begin, end) of softmax: y = exp(x - m) * (1 / sum), m and sums the rows' maxima and
+// sums (row_exps_loop; the caller's scratch).
+template <typename T>
+void softmax_rows_loop(std::int64_t begin, std::int64_t end, std::int64_t cols, const T* x,
+                       T* m, double* sums, T* y) {
+  row_exps_loop(begin, end, cols, x, m, y, sums);
+  for (std::int64_t r = begin; r < end; ++r) {
+    T* yr = y + r * cols;
+    const T inv = static_cast<T>(1.0 / sums[r]);
+    for (std::int64_t j = 0; j < cols; ++j) yr[j] *= inv;
+  }
+}
+
+// Rows [begin, end) of log-softmax: y = (x - m) - log(sum), y holding exp(x - m) until the log
+// of its sum is known. (x - m) first: m + log_sum would round away log_sum's digits when |m| is
+// large. m == -inf (a row of all -inf) gives -inf - -inf = NaN everywhere, as torch.
+template <typename T>
+void log_softmax_rows_loop(std::int64_t begin, std::int64_t end, std::int64_t cols, const T* x,
+                           T* m, double* sums, T* y) {
+  row_exps_loop(begin, end, cols, x, m, y, sums);
+  for (std::int64_t r = begin; r < end; ++r) {
+    const T* xr = x + r * cols;
+    T* yr = y + r * cols;
+    const T log_sum = static_cast<T>(std::log(sums[r]));
+    for (std::int64_t j = 0; j < cols; ++j) yr[j] = (xr[j] - m[r]) - log_sum;
+  }
+}
+
 // Rows [begin, end) of softmax's backward, y its output: dx = y * (dy - dot(dy, y)), the dot
 // in double (vmath::dot's order).
 template <typename T>
@@ -175,8 +209,12 @@ void log_softmax_backward_rows_loop(std::int64_t begin, std::int64_t end, std::i
 
 // This translation unit's build of the loops.
 const ActivationLoops& this_build_activation_loops() {
-  static const ActivationLoops loops{&sigmoid_loop<float>, &tanh_loop<float>,
-                                     &row_exps_loop<float>, &softmax_backward_rows_loop<float>,
+  static const ActivationLoops loops{&sigmoid_loop<float>,
+                                     &tanh_loop<float>,
+                                     &row_exps_loop<float>,
+                                     &softmax_rows_loop<float>,
+                                     &log_softmax_rows_loop<float>,
+                                     &softmax_backward_rows_loop<float>,
                                      &log_softmax_backward_rows_loop<float>};
   return loops;
 }
@@ -232,6 +270,26 @@ void row_exps(std::int64_t begin, std::int64_t end, std::int64_t cols, const T* 
     float_loops().row_exps(begin, end, cols, x, m, e, sums);
   } else {
     row_exps_loop(begin, end, cols, x, m, e, sums);
+  }
+}
+
+template <typename T>
+void softmax_rows(std::int64_t begin, std::int64_t end, std::int64_t cols, const T* x, T* m,
+                  double* sums, T* y) {
+  if constexpr (std::is_same_v<T, float>) {
+    float_loops().softmax_rows(begin, end, cols, x, m, sums, y);
+  } else {
+    softmax_rows_loop(begin, end, cols, x, m, sums, y);
+  }
+}
+
+template <typename T>
+void log_softmax_rows(std::int64_t begin, std::int64_t end, std::int64_t cols, const T* x, T* m,
+                      double* sums, T* y) {
+  if constexpr (std::is_same_v<T, float>) {
+    float_loops().log_softmax_rows(begin, end, cols, x, m, sums, y);
+  } else {
+    log_softmax_rows_loop(begin, end, cols, x, m, sums, y);
   }
 }
 

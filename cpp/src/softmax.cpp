@@ -1,7 +1,6 @@
 // Softmax and log-softmax over the last dimension (see softmax.h).
 #include "kernn/softmax.h"
 
-#include <cmath>
 #include <vector>
 
 #include "kernn/parallel.h"
@@ -9,20 +8,15 @@
 
 namespace kernn {
 
-// The forward passes take y = exp(x - max) and the row sums a block of rows at a time
-// (act::row_exps); the row maxima and sums go to buffers taken before the parallel region
-// (std::bad_alloc must not leave one).
+// The forward passes run a block of rows at a time (act::softmax_rows, act::log_softmax_rows);
+// the row maxima and sums go to buffers taken before the parallel region (std::bad_alloc must
+// not leave one).
 template <typename T>
 void softmax_forward(std::int64_t rows, std::int64_t cols, const T* x, T* y) {
   std::vector<T> m(static_cast<std::size_t>(rows));
   std::vector<double> sums(static_cast<std::size_t>(rows));
   parallel_row_blocks(rows, cols, act::kRowExpsOps, [&](std::int64_t begin, std::int64_t end) {
-    act::row_exps(begin, end, cols, x, m.data(), y, sums.data());
-    for (std::int64_t r = begin; r < end; ++r) {
-      T* yr = y + r * cols;
-      const T inv = static_cast<T>(1.0 / sums[r]);
-      for (std::int64_t j = 0; j < cols; ++j) yr[j] *= inv;
-    }
+    act::softmax_rows(begin, end, cols, x, m.data(), sums.data(), y);
   });
 }
 
@@ -39,16 +33,7 @@ void log_softmax_forward(std::int64_t rows, std::int64_t cols, const T* x, T* y)
   std::vector<T> m(static_cast<std::size_t>(rows));
   std::vector<double> sums(static_cast<std::size_t>(rows));
   parallel_row_blocks(rows, cols, act::kRowExpsOps, [&](std::int64_t begin, std::int64_t end) {
-    // y holds exp(x - m) until the log of its sum is known.
-    act::row_exps(begin, end, cols, x, m.data(), y, sums.data());
-    for (std::int64_t r = begin; r < end; ++r) {
-      const T* xr = x + r * cols;
-      T* yr = y + r * cols;
-      const T log_sum = static_cast<T>(std::log(sums[r]));
-      // (x - m) first: m + log_sum would round away log_sum's digits when |m| is large.
-      // m == -inf (a row of all -inf) gives -inf - -inf = NaN everywhere, as torch.
-      for (std::int64_t j = 0; j < cols; ++j) yr[j] = (xr[j] - m[r]) - log_sum;
-    }
+    act::log_softmax_rows(begin, end, cols, x, m.data(), sums.data(), y);
   });
 }
 

@@ -124,22 +124,26 @@ std::int64_t max_pool2d_backward(const T* dy, const std::int64_t* indices, std::
                                  T* dx) {
   const std::int64_t plane_in = H * W;
   const std::int64_t plane_out = Ho * Wo;
-  // Out-of-range indices seen (a corrupted indices array); counted from any thread.
+  // Out-of-range indices seen (a corrupted indices array): counted per plane in a local, which
+  // keeps the loop's scalars in registers, and added up from any thread.
   std::atomic<std::int64_t> bad{0};
   parallel_for_each(planes, plane_in + plane_out, [&](std::int64_t pl) {
     T* dxp = dx + pl * plane_in;
     const T* dyp = dy + pl * plane_out;
     const std::int64_t* ip = indices + pl * plane_out;
-    std::memset(dxp, 0, sizeof(T) * plane_in);
-    for (std::int64_t o = 0; o < plane_out; ++o) {
+    const std::int64_t in = plane_in, out = plane_out;
+    std::memset(dxp, 0, sizeof(T) * in);
+    std::int64_t plane_bad = 0;
+    for (std::int64_t o = 0; o < out; ++o) {
       const std::int64_t i = ip[o];
       if (i == -1) continue;  // a window that covered no input (see the forward)
-      if (i < 0 || i >= plane_in) {
-        bad.fetch_add(1, std::memory_order_relaxed);
+      if (i < 0 || i >= in) {
+        ++plane_bad;
         continue;
       }
       dxp[i] += dyp[o];
     }
+    if (plane_bad) bad.fetch_add(plane_bad, std::memory_order_relaxed);
   });
   return bad.load();
 }

@@ -240,77 +240,64 @@ inline const ActivationLoops& float_loops() {
   return this_build_activation_loops();
 }
 
-template <typename T>
-void sigmoid(std::int64_t n, const T* x, T* y) {
+// The float loops' `member` (of the SIMD level in use) for float; for double, this build's
+// `double_loop`, with the same arguments.
+template <typename T, typename Member, typename DoubleLoop, typename... Args>
+void run_loop(Member ActivationLoops::*member, DoubleLoop double_loop, Args... args) {
   if constexpr (std::is_same_v<T, float>) {
-    float_loops().sigmoid(n, x, y);
+    (float_loops().*member)(args...);
   } else {
-    sigmoid_loop(n, x, y);
+    double_loop(args...);
   }
 }
 
 template <typename T>
+void sigmoid(std::int64_t n, const T* x, T* y) {
+  run_loop<T>(&ActivationLoops::sigmoid, &sigmoid_loop<T>, n, x, y);
+}
+
+template <typename T>
 void tanh(std::int64_t n, const T* x, T* y) {
-  if constexpr (std::is_same_v<T, float>) {
-    float_loops().tanh(n, x, y);
-  } else {
-    tanh_loop(n, x, y);
-  }
+  run_loop<T>(&ActivationLoops::tanh, &tanh_loop<T>, n, x, y);
 }
 
 // Rough scalar operations per element of row_exps (the exp), for a parallel loop's threshold.
 constexpr std::int64_t kRowExpsOps = 8;
 
-// row_exps_loop in the float loops of the SIMD level in use (the whole block of rows in one
-// build: its max, shift and sums vectorise at that width too), or for double.
+// row_exps_loop and the rows' loops below, each over a block of rows [begin, end) in one
+// build: their max, shifts, sums and finishing passes vectorise at the SIMD level's width.
 template <typename T>
 void row_exps(std::int64_t begin, std::int64_t end, std::int64_t cols, const T* x, T* m, T* e,
               double* sums) {
-  if constexpr (std::is_same_v<T, float>) {
-    float_loops().row_exps(begin, end, cols, x, m, e, sums);
-  } else {
-    row_exps_loop(begin, end, cols, x, m, e, sums);
-  }
+  run_loop<T>(&ActivationLoops::row_exps, &row_exps_loop<T>, begin, end, cols, x, m, e, sums);
 }
 
 template <typename T>
 void softmax_rows(std::int64_t begin, std::int64_t end, std::int64_t cols, const T* x, T* m,
                   double* sums, T* y) {
-  if constexpr (std::is_same_v<T, float>) {
-    float_loops().softmax_rows(begin, end, cols, x, m, sums, y);
-  } else {
-    softmax_rows_loop(begin, end, cols, x, m, sums, y);
-  }
+  run_loop<T>(&ActivationLoops::softmax_rows, &softmax_rows_loop<T>, begin, end, cols, x, m,
+              sums, y);
 }
 
 template <typename T>
 void log_softmax_rows(std::int64_t begin, std::int64_t end, std::int64_t cols, const T* x, T* m,
                       double* sums, T* y) {
-  if constexpr (std::is_same_v<T, float>) {
-    float_loops().log_softmax_rows(begin, end, cols, x, m, sums, y);
-  } else {
-    log_softmax_rows_loop(begin, end, cols, x, m, sums, y);
-  }
+  run_loop<T>(&ActivationLoops::log_softmax_rows, &log_softmax_rows_loop<T>, begin, end, cols, x,
+              m, sums, y);
 }
 
 template <typename T>
 void softmax_backward_rows(std::int64_t begin, std::int64_t end, std::int64_t cols, const T* y,
                            const T* dy, T* dx) {
-  if constexpr (std::is_same_v<T, float>) {
-    float_loops().softmax_backward_rows(begin, end, cols, y, dy, dx);
-  } else {
-    softmax_backward_rows_loop(begin, end, cols, y, dy, dx);
-  }
+  run_loop<T>(&ActivationLoops::softmax_backward_rows, &softmax_backward_rows_loop<T>, begin,
+              end, cols, y, dy, dx);
 }
 
 template <typename T>
 void log_softmax_backward_rows(std::int64_t begin, std::int64_t end, std::int64_t cols,
                                const T* y, const T* dy, T* dx) {
-  if constexpr (std::is_same_v<T, float>) {
-    float_loops().log_softmax_backward_rows(begin, end, cols, y, dy, dx);
-  } else {
-    log_softmax_backward_rows_loop(begin, end, cols, y, dy, dx);
-  }
+  run_loop<T>(&ActivationLoops::log_softmax_backward_rows, &log_softmax_backward_rows_loop<T>,
+              begin, end, cols, y, dy, dx);
 }
 
 }  // namespace

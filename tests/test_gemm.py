@@ -131,6 +131,22 @@ def test_every_depth_exact(isa, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("m, n, k", [(3100, 70, 300), (100, 1100, 300), (61, 1100, 513),
+                                     (49, 33, 257)])
+def test_blocks_with_b_packed_by_the_first_tiles_exact(isa, dtype, m, n, k, threads):
+    """B not transposed and at most 32 A panels per row block: the tiles of each block's first
+    A panel pack B as they go. Across several row blocks (m = 3100: 256 panels, then 3, the
+    second packed in the tiles), column blocks (n = 1100) and depth blocks (k > 256), with a
+    last partial B panel: exact against the float64 product, with bias and ReLU."""
+    rng = np.random.default_rng(m + n + k)
+    a = small_ints(rng, (m, k), dtype)
+    b = small_ints(rng, (k, n), dtype)
+    bias = small_ints(rng, (n,), dtype)
+    expected = np.maximum(a.astype(np.float64) @ b.astype(np.float64) + bias, 0.0)
+    assert np.array_equal(_C.gemm(a, b, bias=bias, relu=True), expected)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_small_shapes_epilogue_exact(isa, dtype):
     """alpha, beta, bias, row_bias and relu on every m, n in 1..70 (exact: halves and ints),
     with C read through the edge tiles."""

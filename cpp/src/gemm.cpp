@@ -6,7 +6,8 @@
 //     for each depth block of kc                   (k is never split)
 //       pack A[rows, depth] into MR-row panels
 //       for each block of nc of its columns:
-//         pack B[depth, columns] into NR-column panels   (stays in L2)
+//         pack B[depth, columns] into NR-column panels   (stays in L2; or, B copied, by the
+//                                                          tiles of the first A panel)
 //         for each MR-row panel of A:                    (in L1 while the B panels stream)
 //           for each NR-column panel of B: micro-kernel -> MR x NR tile of C
 //             (the last panel, when narrower, as narrow tiles of one register's width)

@@ -75,6 +75,7 @@ MicroKernel<typename Tiles::T> few_rows_microkernel(MicroKernel<typename Tiles::
   main.narrow_nr = 0;
   main.narrow_fn = nullptr;
   for (auto& edge : main.narrow_edge) edge = nullptr;
+  main.fn_copying_b = nullptr;  // main's tile, not this one
   set_narrow_kernels<Tiles, Narrow>(main);
   return main;
 }

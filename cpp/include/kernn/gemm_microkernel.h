@@ -56,8 +56,9 @@ using MicroKernelFn = void (*)(std::int64_t kc, const T* a_panel, const T* b_pan
 
 // A micro-kernel that also packs B: the tile of MicroKernelFn, reading B in place (rows ldb
 // apart) and storing every row of NR elements it reads to b_copy (the kc x NR packed panel:
-// b_copy[p * NR + j] = b[p * ldb + j]). The first tile of a row of tiles packs the panel for
-// the others while it computes, instead of a separate pass over B before them.
+// b_copy[p * NR + j] = b[p * ldb + j]). Each tile of a block's first A panel packs its own B
+// panel, for the tiles of the later A panels in the same columns, while it computes, instead of
+// a separate pass over B before them.
 template <typename T>
 using CopyingMicroKernelFn = void (*)(std::int64_t kc, const T* a_panel, const T* b,
                                       std::int64_t ldb, T* b_copy, T* c, std::int64_t ldc,

@@ -25,6 +25,12 @@ struct ActivationLoops {
   // act::row_exps: the maxima, exps and sums of a block of rows.
   void (*row_exps)(std::int64_t begin, std::int64_t end, std::int64_t cols, const float* x,
                    float* m, float* e, double* sums);
+  // act::add_rows, act::relu_add_rows: the bias gradient's column sums over a block of rows.
+  void (*add_rows)(std::int64_t begin, std::int64_t end, std::int64_t ld, std::int64_t width,
+                   const float* dy, const float* y, float* dz, double* acc);
+  void (*relu_add_rows)(std::int64_t begin, std::int64_t end, std::int64_t ld,
+                        std::int64_t width, const float* dy, const float* y, float* dz,
+                        double* acc);
   // act::softmax_rows, act::log_softmax_rows: the forwards of a block of rows.
   void (*softmax_rows)(std::int64_t begin, std::int64_t end, std::int64_t cols, const float* x,
                        float* m, double* sums, float* y);
@@ -116,6 +122,53 @@ T max_loop(std::int64_t n, const T* x) {
     }
   }
   return lane[0];
+}
+
+// dx[i] = x[i] > 0 ? dy[i] : 0 for i < n (torch's threshold_backward: NaN in x passes dy). Both
+// operands are loaded unconditionally so that the select vectorises.
+template <typename T>
+void relu_backward_loop(std::int64_t n, const T* x, const T* dy, T* dx) {
+  for (std::int64_t i = 0; i < n; ++i) {
+    const T v = x[i], d = dy[i];
+    dx[i] = v <= T(0) ? T(0) : d;
+  }
+}
+
+// acc[j] += rows [begin, end) of column j of dy (rows ld apart), for j < width, the rows added
+// one after another in double. Four rows per pass over acc: the same additions in the same
+// order as one row per pass, with a quarter of the loads and stores of acc (100 x 500 float:
+// 15 -> 10 us). With kMask, the rows added are those of dz = relu_backward(y, dy), written to
+// dz (same layout) four rows at a time just before they are added, while in L1. The sums do
+// not depend on the vector width: each column is added in row order.
+template <bool kMask, typename T>
+void add_rows_loop(std::int64_t begin, std::int64_t end, std::int64_t ld, std::int64_t width,
+                   const T* dy, const T* y, T* dz, double* acc) {
+  // Rows [r, r + count) of dz from dy and y, or dy itself without the mask.
+  const auto rows_of = [&](std::int64_t r, std::int64_t count) -> const T* {
+    if constexpr (kMask) {
+      for (std::int64_t i = r; i < r + count; ++i) {
+        relu_backward_loop(width, y + i * ld, dy + i * ld, dz + i * ld);
+      }
+      return dz + r * ld;
+    } else {
+      (void)count;
+      return dy + r * ld;
+    }
+  };
+  std::int64_t r = begin;
+  for (; r + 4 <= end; r += 4) {
+    const T* r0 = rows_of(r, 4);
+    const T* r1 = r0 + ld;
+    const T* r2 = r1 + ld;
+    const T* r3 = r2 + ld;
+    for (std::int64_t j = 0; j < width; ++j) {
+      acc[j] = (((acc[j] + r0[j]) + r1[j]) + r2[j]) + r3[j];
+    }
+  }
+  for (; r < end; ++r) {
+    const T* row = rows_of(r, 1);
+    for (std::int64_t j = 0; j < width; ++j) acc[j] += row[j];
+  }
 }
 
 // Rows at least this long take one fused exp-and-sum call each in row_exps_loop. Below it,
@@ -212,6 +265,8 @@ const ActivationLoops& this_build_activation_loops() {
   static const ActivationLoops loops{&sigmoid_loop<float>,
                                      &tanh_loop<float>,
                                      &row_exps_loop<float>,
+                                     &add_rows_loop<false, float>,
+                                     &add_rows_loop<true, float>,
                                      &softmax_rows_loop<float>,
                                      &log_softmax_rows_loop<float>,
                                      &softmax_backward_rows_loop<float>,
@@ -270,6 +325,22 @@ template <typename T>
 void row_exps(std::int64_t begin, std::int64_t end, std::int64_t cols, const T* x, T* m, T* e,
               double* sums) {
   run_loop<T>(&ActivationLoops::row_exps, &row_exps_loop<T>, begin, end, cols, x, m, e, sums);
+}
+
+// acc[j] += the rows [begin, end) of column j < width of dy (add_rows_loop).
+template <typename T>
+void add_rows(std::int64_t begin, std::int64_t end, std::int64_t ld, std::int64_t width,
+              const T* dy, double* acc) {
+  run_loop<T>(&ActivationLoops::add_rows, &add_rows_loop<false, T>, begin, end, ld, width, dy,
+              static_cast<const T*>(nullptr), static_cast<T*>(nullptr), acc);
+}
+
+// The same over dz = relu_backward(y, dy), which is written too.
+template <typename T>
+void relu_add_rows(std::int64_t begin, std::int64_t end, std::int64_t ld, std::int64_t width,
+                   const T* dy, const T* y, T* dz, double* acc) {
+  run_loop<T>(&ActivationLoops::relu_add_rows, &add_rows_loop<true, T>, begin, end, ld, width,
+              dy, y, dz, acc);
 }
 
 template <typename T>

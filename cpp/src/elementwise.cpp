@@ -16,7 +16,7 @@ namespace {
 // Sums of float data are accumulated in double: cheap here, and it keeps the result within
 // one rounding of the exact sum, so it agrees with torch's (float) pairwise sums to their error.
 template <typename T>
-using acc_t = double;
+using acc_t = double;  // the bias gradient's accumulators (act::add_rows)
 
 }  // namespace
 
@@ -31,22 +31,10 @@ void relu_forward(std::int64_t n, const T* x, T* y) {
   });
 }
 
-namespace {
-// dx[i] = x[i] > 0 ? dy[i] : 0 for i < n. Both operands are loaded unconditionally so that the
-// select vectorises.
-template <typename T>
-void relu_backward_row(std::int64_t n, const T* x, const T* dy, T* dx) {
-  for (std::int64_t i = 0; i < n; ++i) {
-    const T v = x[i], d = dy[i];
-    dx[i] = v <= T(0) ? T(0) : d;
-  }
-}
-}  // namespace
-
 template <typename T>
 void relu_backward(std::int64_t n, const T* x, const T* dy, T* dx) {
   parallel_chunks(n, 1, [=](std::int64_t b, std::int64_t e) {
-    relu_backward_row(e - b, x + b, dy + b, dx + b);
+    relu_backward_loop(e - b, x + b, dy + b, dx + b);
   });
 }
 
@@ -126,42 +114,6 @@ constexpr std::int64_t kBiasMaxBlocks = 64;
 // Columns per item of bias_grad's parallel loop.
 constexpr std::int64_t kBiasColumnChunk = 128;
 
-// acc[j] += rows [begin, end) of column j of dy (rows ld apart), for j < width, the rows added
-// one after another. Four rows per pass over acc: the same additions in the same order as one
-// row per pass, with a quarter of the loads and stores of acc (100 x 500 float: 15 -> 10 us).
-// With kMask, the rows added are those of dz = relu_backward(y, dy), written to dz (same
-// layout) four rows at a time just before they are added, while in L1.
-template <bool kMask, typename T>
-void add_rows(std::int64_t begin, std::int64_t end, std::int64_t ld, std::int64_t width,
-              const T* dy, const T* y, T* dz, acc_t<T>* acc) {
-  // Rows [r, r + count) of dz from dy and y, or dy itself without the mask.
-  const auto rows_of = [&](std::int64_t r, std::int64_t count) -> const T* {
-    if constexpr (kMask) {
-      for (std::int64_t i = r; i < r + count; ++i) {
-        relu_backward_row(width, y + i * ld, dy + i * ld, dz + i * ld);
-      }
-      return dz + r * ld;
-    } else {
-      (void)count;
-      return dy + r * ld;
-    }
-  };
-  std::int64_t r = begin;
-  for (; r + 4 <= end; r += 4) {
-    const T* r0 = rows_of(r, 4);
-    const T* r1 = r0 + ld;
-    const T* r2 = r1 + ld;
-    const T* r3 = r2 + ld;
-    for (std::int64_t j = 0; j < width; ++j) {
-      acc[j] = (((acc[j] + r0[j]) + r1[j]) + r2[j]) + r3[j];
-    }
-  }
-  for (; r < end; ++r) {
-    const T* row = rows_of(r, 1);
-    for (std::int64_t j = 0; j < width; ++j) acc[j] += row[j];
-  }
-}
-
 // db = column sums of dy, or with kMask of dz = relu_backward(y, dy), which is written too.
 template <bool kMask, typename T>
 void column_sums(std::int64_t rows, std::int64_t cols, const T* dy, const T* y, T* dz, T* db) {
@@ -175,9 +127,9 @@ void column_sums(std::int64_t rows, std::int64_t cols, const T* dy, const T* y, 
     const std::int64_t begin = b * row_block, end = std::min(rows, (b + 1) * row_block);
     acc_t<T>* acc = partial.data() + b * cols + c0;
     if constexpr (kMask) {
-      add_rows<true>(begin, end, cols, width, dy + c0, y + c0, dz + c0, acc);
+      act::relu_add_rows(begin, end, cols, width, dy + c0, y + c0, dz + c0, acc);
     } else {
-      add_rows<false>(begin, end, cols, width, dy + c0, y, dz, acc);
+      act::add_rows(begin, end, cols, width, dy + c0, acc);
     }
   };
   // Threads take blocks of rows or, where there is one (a batch of at most kBiasMinRowBlock),

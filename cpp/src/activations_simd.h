@@ -1,11 +1,13 @@
-// Float activation and softmax-row loops built three times: for baseline x86-64 (through
-// vec_math.h, in the kernels' own translation units), for AVX2 + FMA
+// Float loops built three times: the activations (sigmoid, tanh), the softmax rows (forward
+// and backward, and cross-entropy's exps) and the bias gradient's column sums. For baseline
+// x86-64 (through vec_math.h, in the kernels' own translation units), for AVX2 + FMA
 // (isa/activations_avx2.cpp) and for AVX-512 (isa/activations_avx512.cpp), chosen at run time
 // (simd_loops_level). The SIMD builds compute the same formulas 8 or 16 lanes at a time; FMA
 // contraction changes the last bit of some results against the portable build (all stay
 // within 2 ulp of the exact value), and the AVX2 and AVX-512 builds contract the same
-// operations, so they give the same bits. Sums are in double, in vmath::sum's lane order, in
-// every build. Double always takes the portable loops.
+// operations, so they give the same bits. Sums are in double, in vmath::sum's lane order (the
+// column sums: each column in row order), in every build. Double always takes the portable
+// loops (the same templates).
 #pragma once
 
 #include <cmath>

@@ -7,18 +7,8 @@
 
 #include "kernn/parallel.h"
 #include "activations_simd.h"
-#include "vec_math.h"
 
 namespace kernn {
-
-namespace {
-
-// Sums of float data are accumulated in double: cheap here, and it keeps the result within
-// one rounding of the exact sum, so it agrees with torch's (float) pairwise sums to their error.
-template <typename T>
-using acc_t = double;  // the bias gradient's accumulators (act::add_rows)
-
-}  // namespace
 
 template <typename T>
 void relu_forward(std::int64_t n, const T* x, T* y) {
@@ -115,17 +105,19 @@ constexpr std::int64_t kBiasMaxBlocks = 64;
 constexpr std::int64_t kBiasColumnChunk = 128;
 
 // db = column sums of dy, or with kMask of dz = relu_backward(y, dy), which is written too.
+// Float data are summed in double: cheap here, and it keeps the result within one rounding of
+// the exact sum, so it agrees with torch's (float) pairwise sums to their error.
 template <bool kMask, typename T>
 void column_sums(std::int64_t rows, std::int64_t cols, const T* dy, const T* y, T* dz, T* db) {
   if (cols == 0) return;
   const std::int64_t row_block =
       std::max(kBiasMinRowBlock, (rows + kBiasMaxBlocks - 1) / kBiasMaxBlocks);
   const std::int64_t blocks = std::max<std::int64_t>(1, (rows + row_block - 1) / row_block);
-  std::vector<acc_t<T>> partial(static_cast<std::size_t>(blocks * cols), 0.0);
+  std::vector<double> partial(static_cast<std::size_t>(blocks * cols), 0.0);
   // Block b of rows, columns [c0, c0 + width), into its partial sums.
   const auto sum_block = [&](std::int64_t b, std::int64_t c0, std::int64_t width) {
     const std::int64_t begin = b * row_block, end = std::min(rows, (b + 1) * row_block);
-    acc_t<T>* acc = partial.data() + b * cols + c0;
+    double* acc = partial.data() + b * cols + c0;
     if constexpr (kMask) {
       act::relu_add_rows(begin, end, cols, width, dy + c0, y + c0, dz + c0, acc);
     } else {
@@ -145,7 +137,7 @@ void column_sums(std::int64_t rows, std::int64_t cols, const T* dy, const T* y, 
     parallel_for_each(blocks, row_block * cols, [&](std::int64_t b) { sum_block(b, 0, cols); });
   }
   for (std::int64_t j = 0; j < cols; ++j) {
-    acc_t<T> s = partial[static_cast<std::size_t>(j)];
+    double s = partial[static_cast<std::size_t>(j)];
     for (std::int64_t b = 1; b < blocks; ++b) s += partial[static_cast<std::size_t>(b * cols + j)];
     db[j] = static_cast<T>(s);
   }

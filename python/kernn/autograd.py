@@ -272,18 +272,22 @@ _object_new = object.__new__
 _NO_GRADS = [(False,) * n for n in range(8)]
 
 
+def _memory_owner(a):
+    """The object that owns ``a``'s memory (numpy points every view's ``base`` at it)."""
+    return a if a.base is None else a.base
+
+
 def _take(taken, g):
     """Records g in ``taken`` (backward's record of the arrays already given away), keyed by
-    the object that owns its memory (numpy points every view's ``base`` at it)."""
-    owner = g if g.base is None else g.base
+    the object that owns its memory."""
+    owner = _memory_owner(g)
     taken.setdefault(id(owner), (owner, []))[1].append(g)
 
 
 def _is_taken(taken, g):
     """Whether g's memory overlaps an array in ``taken``: views of one array that do not
     overlap (cat's backward splits its gradient among the inputs) are each their own."""
-    owner = g if g.base is None else g.base
-    entry = taken.get(id(owner))
+    entry = taken.get(id(_memory_owner(g)))
     return entry is not None and any(np.may_share_memory(g, a) for a in entry[1])
 
 

@@ -90,7 +90,9 @@ __attribute__((always_inline)) inline void simd_tile(std::int64_t kc, const type
 #pragma GCC unroll 32
     for (int i = 0; i < MR; ++i) {
 #pragma GCC unroll 4
-      for (int j = 0; j < NV; ++j) acc[i][j] = V::fmadd(beta, V::load(c + i * ldc + j * L), acc[i][j]);
+      for (int j = 0; j < NV; ++j) {
+        acc[i][j] = V::fmadd(beta, V::load(c + i * ldc + j * L), acc[i][j]);
+      }
     }
   }
   if (ep.col_bias) {

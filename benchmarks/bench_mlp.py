@@ -1,11 +1,23 @@
 """kernn against torch on the MNIST perceptrons of workloads.md, side by side in one process.
 
-Cases (float32, synthetic MNIST-shaped data: 784 pixels in [0, 1], labels 0..9):
+Cases (float32; the step and inference cases on synthetic MNIST-shaped data: 784 pixels in
+[0, 1], labels 0..9):
   W2 train      784-500-10, batch 100, cross-entropy, Adam(lr 1e-3): one full training step
                 (zero_grad, forward, loss, backward, optimizer step)
   W1 train      784-128-64-10, batch 64, same step
   W2 infer b1   the W2 net, batch 1, under no_grad (latency)
   W2 infer b256 the W2 net, batch 256, under no_grad
+  W2 epoch      one epoch of W2 as workloads.md writes it: the 60,000 training images through
+                each library's own DataLoader(TensorDataset(x, y), batch_size=100,
+                shuffle=True), a training step per batch (600)
+  W1 epoch      the same for W1: pixels normalised to [-1, 1], batch 64 (938 steps)
+The epochs train on MNIST when its files are found (--data-dir, else $KERNN_DATA or
+~/.cache/kernn, as kernn.datasets.MNIST searches), else on synthetic data of the same shape
+whose labels a fixed linear map of the pixels decides (learnable, as MNIST is); the output says
+which. Each timed call is the next epoch of the same models; there are --epochs of them. From
+the second epoch on, both libraries' Adam updates slow down: the state of dead ReLU units decays
+into subnormal floats, which cost this CPU a microcode assist per instruction (see
+benchmarks/README.md).
 Both libraries start from the same weights. The training cases cycle through a pool of
 distinct batches, as an epoch does: repeating one batch drives the loss towards zero within a
 few hundred steps, and then the optimizer's g*g underflows to subnormal floats, which makes
@@ -17,6 +29,7 @@ and the ratio kernn / torch (< 1: kernn is faster), beside the issue's target.
     PYTHONPATH=python python benchmarks/bench_mlp.py                 # 1 and 2 threads
     PYTHONPATH=python python benchmarks/bench_mlp.py --threads 1 --repeats 31
     PYTHONPATH=python python benchmarks/bench_mlp.py --no-optimizer  # forward + backward only
+    PYTHONPATH=python python benchmarks/bench_mlp.py --cases "W2 epoch" --epochs 5
 
 Without kernn.optim (before the optimizer lands) the training cases time forward + backward for
 both libraries and say so.
@@ -25,12 +38,14 @@ both libraries and say so.
 from __future__ import annotations
 
 import argparse
+import collections
 import itertools
 
 import numpy as np
 import torch
 
 import kernn
+from kernn.datasets import MNIST
 from timing import calls_per_block, fmt_time, time_alternating
 
 try:
@@ -38,12 +53,18 @@ try:
 except ImportError:  # kernn.optim not merged yet
     KernnAdam = None
 
-# (name, layer sizes, batch, training?, target ratio kernn/torch)
+Case = collections.namedtuple("Case", "name sizes batch kind target normalize", defaults=(None,))
+
+# kind: "step" (one training step), "infer" (a forward under no_grad) or "epoch" (a pass over
+# the training set); target: the issue's bound on kernn / torch; normalize: (mean, std) of the
+# epoch's pixels
 CASES = [
-    ("W2 train", (784, 500, 10), 100, True, 0.5),
-    ("W1 train", (784, 128, 64, 10), 64, True, 0.7),
-    ("W2 infer b1", (784, 500, 10), 1, False, 0.3),
-    ("W2 infer b256", (784, 500, 10), 256, False, None),
+    Case("W2 train", (784, 500, 10), 100, "step", 0.5),
+    Case("W1 train", (784, 128, 64, 10), 64, "step", 0.7),
+    Case("W2 infer b1", (784, 500, 10), 1, "infer", 0.3),
+    Case("W2 infer b256", (784, 500, 10), 256, "infer", None),
+    Case("W2 epoch", (784, 500, 10), 100, "epoch", None),
+    Case("W1 epoch", (784, 128, 64, 10), 64, "epoch", None, normalize=(0.5, 0.5)),
 ]
 
 TRAIN_BATCHES = 32  # distinct batches the training cases cycle through
@@ -58,77 +79,144 @@ def mlp(lib, sizes):
     return lib.nn.Sequential(*layers)
 
 
-def make_runners(sizes, batch, training, use_optimizer, rng):
-    tmodel = mlp(torch, sizes)
-    kmodel = mlp(kernn, sizes)
-    kmodel.load_state_dict({k: v.detach().numpy() for k, v in tmodel.state_dict().items()})
-    if not training:
-        x = rng.random((batch, sizes[0]), dtype=np.float32)
+def load_training_set(data_dir, rng):
+    """The 60,000 MNIST training images (flattened, float32 in [0, 1]) and their labels, or
+    synthetic data of that shape when the files are not found.
 
-        def make_infer(lib, model, x):
+    The synthetic labels are argmax((x - 0.5) @ R) for a fixed random R: learnable, as MNIST's
+    are. (On random labels both libraries' W2 steps slow down within an epoch: Adam kills most
+    ReLU units, and their first moments then decay through the subnormal floats.)
+
+    Returns:
+        (x, y, source): (60000, 784) float32, (60000,) int64, "MNIST" or "synthetic".
+    """
+    try:
+        train = MNIST(data_dir, train=True)
+    except FileNotFoundError:
+        x = rng.random((60000, 784), dtype=np.float32)
+        y = ((x - np.float32(0.5)) @ rng.standard_normal((784, 10), dtype=np.float32)).argmax(1)
+        return x, y.astype(np.int64), "synthetic"
+    x = train.data.reshape(len(train.data), -1).astype(np.float32) / np.float32(255)
+    return x, train.targets, "MNIST"
+
+
+def make_step(lib, model, use_optimizer):
+    """A training step on one batch: zero_grad, forward, cross-entropy, backward, Adam(lr 1e-3)
+    (or forward + backward only, without the optimizer)."""
+    loss_fn = lib.nn.CrossEntropyLoss()
+    adam = KernnAdam if lib is kernn else torch.optim.Adam
+    opt = adam(model.parameters(), lr=1e-3) if use_optimizer else None
+    zero_grad = model.zero_grad if opt is None else opt.zero_grad
+
+    def step(x, y):
+        zero_grad()
+        loss_fn(model(x), y).backward()
+        if opt is not None:
+            opt.step()
+
+    return step
+
+
+def make_runners(case, use_optimizer, rng, training_set):
+    """Zero-argument callables {"kernn": ..., "torch": ...} doing the case's work once, on two
+    models that start from the same weights."""
+    tmodel = mlp(torch, case.sizes)
+    kmodel = mlp(kernn, case.sizes)
+    kmodel.load_state_dict({k: v.detach().numpy() for k, v in tmodel.state_dict().items()})
+    models = {"kernn": kmodel, "torch": tmodel}
+    libs = {"kernn": kernn, "torch": torch}
+    if case.kind == "infer":
+        x = rng.random((case.batch, case.sizes[0]), dtype=np.float32)
+
+        def make_infer(lib, model):
+            inputs = lib.from_numpy(x)
+
             def infer():
                 with lib.no_grad():
-                    return model(x)
+                    return model(inputs)
             return infer
 
-        return {"kernn": make_infer(kernn, kmodel, kernn.from_numpy(x)),
-                "torch": make_infer(torch, tmodel, torch.from_numpy(x))}
+        return {name: make_infer(libs[name], models[name]) for name in libs}
 
-    xs = rng.random((TRAIN_BATCHES, batch, sizes[0]), dtype=np.float32)
-    ys = rng.integers(0, sizes[-1], (TRAIN_BATCHES, batch))
+    if case.kind == "step":
+        xs = rng.random((TRAIN_BATCHES, case.batch, case.sizes[0]), dtype=np.float32)
+        ys = rng.integers(0, case.sizes[-1], (TRAIN_BATCHES, case.batch))
 
-    def make_step(lib, model, optimizer_class):
-        batches = itertools.cycle([(lib.from_numpy(x), lib.from_numpy(y)) for x, y in zip(xs, ys)])
-        loss_fn = lib.nn.CrossEntropyLoss()
-        opt = optimizer_class(model.parameters(), lr=1e-3) if use_optimizer else None
-        zero_grad = model.zero_grad if opt is None else opt.zero_grad
+        def make_cycling_step(lib, model):
+            batches = itertools.cycle([(lib.from_numpy(x), lib.from_numpy(y))
+                                       for x, y in zip(xs, ys)])
+            step = make_step(lib, model, use_optimizer)
+            return lambda: step(*next(batches))
 
-        def step():
-            x, y = next(batches)
-            zero_grad()
-            loss_fn(model(x), y).backward()
-            if opt is not None:
-                opt.step()
+        return {name: make_cycling_step(libs[name], models[name]) for name in libs}
 
-        return step
+    x, y, _ = training_set
+    if case.normalize is not None:
+        mean, std = case.normalize
+        x = (x - np.float32(mean)) / np.float32(std)
+    loaders = {
+        "kernn": kernn.data.DataLoader(kernn.data.TensorDataset(x, y), batch_size=case.batch,
+                                       shuffle=True, generator=0),
+        "torch": torch.utils.data.DataLoader(
+            torch.utils.data.TensorDataset(torch.from_numpy(x), torch.from_numpy(y)),
+            batch_size=case.batch, shuffle=True, generator=torch.Generator().manual_seed(0)),
+    }
 
-    return {"kernn": make_step(kernn, kmodel, KernnAdam),
-            "torch": make_step(torch, tmodel, torch.optim.Adam)}
+    def make_epoch(lib, model, loader):
+        step = make_step(lib, model, use_optimizer)
+
+        def epoch():
+            for inputs, labels in loader:
+                step(inputs, labels)
+        return epoch
+
+    return {name: make_epoch(libs[name], models[name], loaders[name]) for name in libs}
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--repeats", type=int, default=15, help="rounds per case")
+    parser.add_argument("--epochs", type=int, default=3,
+                        help="timed epochs per library in the epoch cases")
     parser.add_argument("--cases", nargs="+", default=None,
                         help="subset of case names, e.g. 'W2 train'")
+    parser.add_argument("--data-dir", default=None,
+                        help="directory holding MNIST (default: $KERNN_DATA or ~/.cache/kernn)")
     parser.add_argument("--no-optimizer", action="store_true",
                         help="time forward + backward only")
     args = parser.parse_args(argv)
+    cases = [case for case in CASES if not args.cases or case.name in args.cases]
 
     use_optimizer = KernnAdam is not None and not args.no_optimizer
     rng = np.random.default_rng(0)
     kernn.manual_seed(0)
     torch.manual_seed(0)
+    training_set = None
+    if any(case.kind == "epoch" for case in cases):
+        training_set = load_training_set(args.data_dir, rng)
     print(f"kernn {kernn.__version__} (gemm: {kernn._C.backend_info().get('isa', '?')}), "
           f"torch {torch.__version__}; training step "
-          f"{'with Adam' if use_optimizer else 'WITHOUT optimizer (forward + backward only)'}")
+          f"{'with Adam' if use_optimizer else 'WITHOUT optimizer (forward + backward only)'}"
+          + (f"; epochs on {training_set[2]} data" if training_set is not None else ""))
     print(f"{'case':<15} {'thr':>3} {'kernn':>11} {'torch':>11} {'kernn/torch':>11} {'target':>7}")
     for threads in args.threads:
         kernn.set_num_threads(threads)
         torch.set_num_threads(threads)
-        for name, sizes, batch, training, target in CASES:
-            if args.cases and name not in args.cases:
-                continue
-            runners = make_runners(sizes, batch, training, use_optimizer, rng)
-            for fn in runners.values():  # warm-up: allocations, caches, lazy imports
-                fn()
-            med = time_alternating(runners, args.repeats,
-                                   inner=calls_per_block(runners["torch"]))
+        for case in cases:
+            runners = make_runners(case, use_optimizer, rng, training_set)
+            if case.kind == "epoch":
+                # An epoch is long: its first steps wake the workers and warm the caches.
+                med = time_alternating(runners, args.epochs, warm_call=False)
+            else:
+                for fn in runners.values():  # warm-up: allocations, caches, lazy imports
+                    fn()
+                med = time_alternating(runners, args.repeats,
+                                       inner=calls_per_block(runners["torch"]))
             ratio = med["kernn"] / med["torch"]
-            tgt = f"<= {target}" if target is not None else ""
-            print(f"{name:<15} {threads:>3} {fmt_time(med['kernn'])} {fmt_time(med['torch'])} "
-                  f"{ratio:11.2f} {tgt:>7}", flush=True)
+            tgt = f"<= {case.target}" if case.target is not None else ""
+            print(f"{case.name:<15} {threads:>3} {fmt_time(med['kernn'])} "
+                  f"{fmt_time(med['torch'])} {ratio:11.2f} {tgt:>7}", flush=True)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ SETTLE_SECONDS = 0.03
 
 
 def time_alternating(runners, repeats, *, inner=1, clock=time.perf_counter,
-                     settle=SETTLE_SECONDS):
+                     settle=SETTLE_SECONDS, warm_call=True):
     """Median seconds per call of each runner, timed in alternating blocks.
 
     Args:
@@ -27,6 +27,8 @@ def time_alternating(runners, repeats, *, inner=1, clock=time.perf_counter,
         inner: calls per timed block (the block's time is divided by it).
         clock: time source, e.g. time.perf_counter or time.thread_time.
         settle: pause in seconds before each runner's block.
+        warm_call: make one untimed call before each block (off for long calls, such as a
+            training epoch, whose own first steps wake the workers).
 
     Returns:
         dict name -> median seconds per call.
@@ -37,7 +39,8 @@ def time_alternating(runners, repeats, *, inner=1, clock=time.perf_counter,
         for name in (order if r % 2 == 0 else order[::-1]):
             fn = runners[name]
             time.sleep(settle)
-            fn()
+            if warm_call:
+                fn()
             start = clock()
             for _ in range(inner):
                 fn()
@@ -55,5 +58,8 @@ def calls_per_block(fn, target_seconds=0.02, clock=time.perf_counter):
 
 
 def fmt_time(seconds):
-    """A per-call time for the result tables: milliseconds from 1 ms, else microseconds."""
+    """A per-call time for the result tables, 11 characters: seconds from 1 s, milliseconds
+    from 1 ms, else microseconds."""
+    if seconds >= 1.0:
+        return f"{seconds:9.3f} s"
     return f"{seconds * 1e3:8.3f} ms" if seconds >= 1e-3 else f"{seconds * 1e6:8.1f} us"

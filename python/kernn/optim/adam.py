@@ -73,8 +73,10 @@ class Adam(Optimizer):
                        amsgrad=amsgrad, decoupled_weight_decay=bool(group["decoupled_weight_decay"]),
                        maximize=bool(group["maximize"]))
         params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps = [], [], [], [], [], []
+        states = []
         for p, param_array, grad in params_with_grad:
             state = self.state[p]
+            states.append(state)
             if len(state) == 0:
                 state["step"] = 0
                 state["exp_avg"] = self._zeros_like(param_array)
@@ -91,5 +93,5 @@ class Adam(Optimizer):
         self._run_in_place(params, lambda work: _C.adam_step(
             work, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs if amsgrad else None, steps,
             **options))
-        for p, _, _ in params_with_grad:
-            self.state[p]["step"] += 1
+        for state in states:
+            state["step"] += 1

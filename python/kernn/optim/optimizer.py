@@ -311,8 +311,11 @@ class Optimizer:
 
     def _checked_grad(self, param: np.ndarray, grad, group_index: int, param_index: int) -> np.ndarray:
         """``grad`` as a C-contiguous array of the parameter's dtype and shape."""
-        grad = _as_array(grad, f"{type(self).__name__}.step: grad of param_groups[{group_index}]"
-                                 f"['params'][{param_index}]")
+        if isinstance(grad, Tensor):  # the usual case, without formatting the error's name
+            grad = _array_of(grad)
+        else:
+            grad = _as_array(grad, f"{type(self).__name__}.step: grad of "
+                                   f"param_groups[{group_index}]['params'][{param_index}]")
         if grad.shape != param.shape:
             raise ValueError(
                 f"{type(self).__name__}.step: param_groups[{group_index}]['params'][{param_index}] "

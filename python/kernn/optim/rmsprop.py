@@ -63,8 +63,10 @@ class RMSprop(Optimizer):
                        weight_decay=float(group["weight_decay"]), momentum=momentum,
                        centered=centered, maximize=bool(group["maximize"]))
         params, grads, square_avgs, momentum_buffers, grad_avgs = [], [], [], [], []
+        states = []
         for p, param_array, grad in params_with_grad:
             state = self.state[p]
+            states.append(state)
             if len(state) == 0:
                 state["step"] = 0
                 state["square_avg"] = self._zeros_like(param_array)
@@ -82,5 +84,5 @@ class RMSprop(Optimizer):
         self._run_in_place(params, lambda work: _C.rmsprop_step(
             work, grads, square_avgs, momentum_buffers if momentum > 0 else None,
             grad_avgs if centered else None, **options))
-        for p, _, _ in params_with_grad:
-            self.state[p]["step"] += 1
+        for state in states:
+            state["step"] += 1

@@ -382,3 +382,111 @@ def test_adam_step_counts_from_one_and_arrays_must_not_alias():
                  [np.zeros(3), np.zeros(3)], None, [1, 1], **ADAM_KW)
     with pytest.raises(TypeError):  # hyper-parameters are keyword-only
         _C.sgd_step([p], [g], None, [False], 0.1, 0.0, 0.0, False, 0.0, False)
+
+
+# ---- Subnormal state: Adam's settled lanes --------------------------------------------------
+# A zero gradient leaves exp_avg decaying into a few units of the smallest subnormal, where it
+# stays; adam_loop then computes with a zero of m's sign instead (no subnormal reaches an
+# instruction) and keeps m. numpy keeps subnormals, so the same formulas in numpy, operation
+# by operation, are the IEEE reference: every build must give its bits on state full of
+# subnormals, signed zeros, inf and NaN.
+
+def numpy_adam_step(p, g, m, v, vmax, step, lr, beta1, beta2, eps, weight_decay, amsgrad,
+                    decoupled, maximize):
+    """One step of kernn's Adam loop (torch's _single_tensor_adam) in numpy, in the arrays'
+    dtype, operation by operation; returns (p, m, v, vmax)."""
+    with np.errstate(all="ignore"):  # inf and NaN are part of the state
+        return _numpy_adam_step(p, g, m, v, vmax, step, lr, beta1, beta2, eps, weight_decay,
+                                amsgrad, decoupled, maximize)
+
+
+def _numpy_adam_step(p, g, m, v, vmax, step, lr, beta1, beta2, eps, weight_decay, amsgrad,
+                     decoupled, maximize):
+    T = p.dtype.type
+    step_size = lr / (1.0 - beta1 ** step)
+    bc2_sqrt = (1.0 - beta2 ** step) ** 0.5
+    w = T(1.0 - beta1)
+    if maximize:
+        g = -g
+    if weight_decay != 0 and decoupled:
+        p = p * T(1.0 - lr * weight_decay)
+    elif weight_decay != 0:
+        g = g + T(weight_decay) * p
+    m = m + w * (g - m) if abs(w) < 0.5 else g - (g - m) * (T(1) - w)
+    v = v * T(beta2)
+    v = v + T(1.0 - beta2) * g * g
+    used = v
+    if amsgrad:
+        vmax = np.maximum(vmax, v)  # NaN-propagating, as torch.maximum
+        used = vmax
+    denom = np.sqrt(used) / T(bc2_sqrt) + T(eps)
+    return p + T(-step_size) * m / denom, m, v, vmax
+
+
+def subnormal_heavy_state(dtype, n, seed):
+    """p, g, m, v, vmax with many exact zeros in g and, in m, subnormals of 1-9 units of the
+    smallest (settled or still decaying), besides normal values, signed zeros, inf and NaN."""
+    rng = np.random.default_rng(seed)
+    tiny = np.finfo(dtype).smallest_subnormal
+
+    def mixed(normal_scale, extras):
+        x = (rng.standard_normal(n) * normal_scale).astype(dtype)
+        pick = rng.integers(0, len(extras) + 3, n)
+        for j, value in enumerate(extras):
+            x[pick == j] = value
+        return x
+
+    units = [k * tiny for k in range(1, 10)]
+    p = mixed(0.1, [0.0, -0.0, np.inf, np.nan, 3 * tiny, -tiny])
+    g = mixed(1e-3, [0.0] * 6 + [-0.0, 1e-30, -tiny])
+    m = mixed(1e-4, units + [-u for u in units[:4]] + [0.0, -0.0, np.nan, 1e-38])
+    v = np.abs(mixed(1e-6, [0.0, 2 * tiny, 1e-40, np.nan, np.inf]))
+    vmax = np.maximum(v, np.abs(mixed(1e-6, [0.0, np.nan])))
+    return p, g, m, v, vmax
+
+
+def assert_same_bits(actual, expected, what):
+    """Bitwise equal where not NaN, NaN at the same places (a NaN's payload depends on the
+    order of the operands of a commutative operation)."""
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    nan = np.isnan(expected)
+    np.testing.assert_array_equal(np.isnan(actual), nan, err_msg=f"{what}: NaN positions")
+    uint = np.uint32 if actual.dtype == np.float32 else np.uint64
+    np.testing.assert_array_equal(actual[~nan].view(uint), expected[~nan].view(uint),
+                                  err_msg=f"{what}: bits")
+
+
+SUBNORMAL_ADAM_CASES = [
+    dict(lr=1e-3),
+    dict(lr=0.3),  # |step size| * 2 > 1/2: only one unit of m settles
+    dict(lr=1e-2, amsgrad=True, maximize=True),
+    dict(lr=1e-2, weight_decay=0.1),
+    dict(lr=1e-2, weight_decay=0.1, decoupled=True),
+    dict(lr=1e-2, betas=(0.3, 0.9)),  # the large-weight lerp: no lane settles
+    dict(lr=1e-3, betas=(0.99, 0.999), eps=0.0),
+]
+
+
+@pytest.mark.parametrize("simd", ["avx512", "avx2", "portable"])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", SUBNORMAL_ADAM_CASES, ids=str)
+def test_adam_on_subnormal_state_gives_the_ieee_bits(simd, dtype, case):
+    beta1, beta2 = case.get("betas", (0.9, 0.999))
+    options = dict(lr=case["lr"], beta1=beta1, beta2=beta2, eps=case.get("eps", 1e-8),
+                   weight_decay=case.get("weight_decay", 0.0), amsgrad=case.get("amsgrad", False),
+                   decoupled=case.get("decoupled", False), maximize=case.get("maximize", False))
+    p, g, m, v, vmax = subnormal_heavy_state(np.dtype(dtype), 1001, seed=7)
+    want = [x.copy() for x in (p, m, v, vmax)]
+    got = [x.copy() for x in (p, m, v, vmax)]
+    with simd_loops(simd):
+        for step in range(1, 13):
+            want = list(numpy_adam_step(want[0], g, want[1], want[2], want[3], step, **options))
+            _C.adam_step([got[0]], [g], [got[1]], [got[2]],
+                         [got[3]] if options["amsgrad"] else None, [step],
+                         lr=options["lr"], beta1=beta1, beta2=beta2, eps=options["eps"],
+                         weight_decay=options["weight_decay"], amsgrad=options["amsgrad"],
+                         decoupled_weight_decay=options["decoupled"],
+                         maximize=options["maximize"])
+            for name, a, b in zip(("param", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"), got, want):
+                if name != "max_exp_avg_sq" or options["amsgrad"]:
+                    assert_same_bits(a, b, f"step {step} {name}")

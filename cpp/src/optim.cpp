@@ -5,7 +5,9 @@
 // and they stay scalar; the values are the same.
 #include "kernn/optim.h"
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "kernn/cpu_features.h"
 #include "kernn/parallel.h"
@@ -57,6 +59,29 @@ void sgd_step(const std::vector<SgdParam<T>>& params, const SgdOptions& o) {
                            });
 }
 
+// adam_loop's settled lanes: the largest k below 2^(mantissa bits) (so that k units of T's
+// smallest subnormal are a subnormal) for which one_minus_beta1 * k and |neg_step_size| * k
+// are both at most 1/2, that is, round to 0 in units of the smallest subnormal (ties to even).
+// 0 (no lane settled) where the lerp is not the small-weight form or a factor is NaN.
+template <typename T>
+BitsOf<T> adam_settled_units(T one_minus_beta1, T neg_step_size) {
+  using Bits = BitsOf<T>;
+  if (!(std::abs(one_minus_beta1) < T(0.5)) || std::isnan(neg_step_size)) return 0;
+  const Bits cap = (Bits{1} << (std::numeric_limits<T>::digits - 1)) - 1;
+  Bits units = cap;
+  for (const double c : {std::abs(static_cast<double>(one_minus_beta1)),
+                         std::abs(static_cast<double>(neg_step_size))}) {
+    if (c == 0.0) continue;  // a factor of 0 rounds every product to 0
+    const double estimate = std::floor(0.5 / c);
+    Bits k = estimate >= static_cast<double>(cap) ? cap : static_cast<Bits>(estimate);
+    // k * c <= 1/2 exactly (the fused product's sign is exact): step k to the boundary.
+    while (k < cap && std::fma(static_cast<double>(k + 1), c, -0.5) <= 0.0) ++k;
+    while (k > 0 && std::fma(static_cast<double>(k), c, -0.5) > 0.0) --k;
+    units = std::min(units, k);
+  }
+  return units;
+}
+
 template <typename T>
 void adam_step(const std::vector<AdamParam<T>>& params, const AdamOptions& o) {
   // One coefficient set per parameter, from its own step: the Python-side scalars of torch's
@@ -71,14 +96,18 @@ void adam_step(const std::vector<AdamParam<T>>& params, const AdamOptions& o) {
     const double bias_correction2 = 1.0 - std::pow(o.beta2, step);
     const double step_size = o.lr / bias_correction1;
     const double bias_correction2_sqrt = std::pow(bias_correction2, 0.5);  // Python's ** 0.5
+    const T bc2_sqrt = static_cast<T>(bias_correction2_sqrt);
+    const T eps = static_cast<T>(o.eps);
+    const T neg_step_size = static_cast<T>(-step_size);
     coefficients.push_back({static_cast<T>(1.0 - o.lr * o.weight_decay),
                             static_cast<T>(o.weight_decay),
                             one_minus_beta1,
                             static_cast<T>(o.beta2),
                             static_cast<T>(1.0 - o.beta2),
-                            static_cast<T>(bias_correction2_sqrt),
-                            static_cast<T>(o.eps),
-                            static_cast<T>(-step_size),
+                            bc2_sqrt,
+                            eps,
+                            neg_step_size,
+                            adam_settled_units(one_minus_beta1, neg_step_size),
                             o.maximize,
                             use_decay && !o.decoupled_weight_decay,
                             use_decay && o.decoupled_weight_decay,

@@ -15,9 +15,9 @@ The epochs train on MNIST when its files are found (--data-dir, else $KERNN_DATA
 ~/.cache/kernn, as kernn.datasets.MNIST searches), else on synthetic data of the same shape
 whose labels a fixed linear map of the pixels decides (learnable, as MNIST is); the output says
 which. Each timed call is the next epoch of the same models; there are --epochs of them. From
-the second epoch on, both libraries' Adam updates slow down: the state of dead ReLU units decays
-into subnormal floats, which cost this CPU a microcode assist per instruction (see
-benchmarks/README.md).
+the second epoch on, torch's Adam updates slow down: the state of dead ReLU units (and of
+pixels that stay 0) decays into subnormal floats, which cost this CPU a microcode assist per
+instruction; kernn's Adam skips those settled lanes with the same bits (benchmarks/README.md).
 Both libraries start from the same weights. The training cases cycle through a pool of
 distinct batches, as an epoch does: repeating one batch drives the loss towards zero within a
 few hundred steps, and then the optimizer's g*g underflows to subnormal floats, which makes

@@ -490,3 +490,47 @@ def test_adam_on_subnormal_state_gives_the_ieee_bits(simd, dtype, case):
             for name, a, b in zip(("param", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"), got, want):
                 if name != "max_exp_avg_sq" or options["amsgrad"]:
                     assert_same_bits(a, b, f"step {step} {name}")
+
+
+def numpy_sgd_step(p, g, buf, first_step, lr, momentum, dampening, nesterov, weight_decay,
+                   maximize):
+    """One step of kernn's SGD loop (torch's _single_tensor_sgd) in numpy, in the arrays'
+    dtype, operation by operation; returns (p, buf)."""
+    T = p.dtype.type
+    with np.errstate(all="ignore"):
+        if maximize:
+            g = -g
+        if weight_decay != 0:
+            g = g + T(weight_decay) * p
+        if momentum != 0:
+            buf = g if first_step else buf * T(momentum) + T(1.0 - dampening) * g
+            g = g + T(momentum) * buf if nesterov else buf
+        return p + T(-lr) * g, buf
+
+
+SUBNORMAL_SGD_CASES = [
+    dict(lr=1e-2, momentum=0.9),
+    dict(lr=0.3, momentum=0.9),  # lr * 2 > 1/2: only one unit of buf settles
+    dict(lr=1e-2, momentum=0.9, nesterov=True, maximize=True),
+    dict(lr=1e-2, momentum=0.9, dampening=0.1, weight_decay=0.01),
+    dict(lr=1e-2, momentum=0.5),  # 0.5 * k rounds back to k for no k: nothing settles
+    dict(lr=1e-2, momentum=0.99, nesterov=True),
+]
+
+
+@pytest.mark.parametrize("simd", ["avx512", "avx2", "portable"])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", SUBNORMAL_SGD_CASES, ids=str)
+def test_sgd_on_subnormal_state_gives_the_ieee_bits(simd, dtype, case):
+    options = dict(lr=case["lr"], momentum=case["momentum"],
+                   dampening=case.get("dampening", 0.0), nesterov=case.get("nesterov", False),
+                   weight_decay=case.get("weight_decay", 0.0), maximize=case.get("maximize", False))
+    p, g, buf, _, _ = subnormal_heavy_state(np.dtype(dtype), 1001, seed=8)
+    want = [p.copy(), buf.copy()]
+    got = [p.copy(), buf.copy()]
+    with simd_loops(simd):
+        for step in range(12):
+            want = list(numpy_sgd_step(want[0], g, want[1], False, **options))
+            _C.sgd_step([got[0]], [g], [got[1]], [False], **options)
+            for name, a, b in zip(("param", "momentum_buffer"), got, want):
+                assert_same_bits(a, b, f"step {step} {name}")

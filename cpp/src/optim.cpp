@@ -38,6 +38,29 @@ std::vector<std::int64_t> sizes_of(const std::vector<Param>& params) {
   return sizes;
 }
 
+// Settled lanes (optim_loops.h): the largest k below 2^(mantissa bits), so that k units of T's
+// smallest subnormal are a subnormal, with k * c <= 1/2 (with `strict`: < 1/2). In units of the
+// smallest subnormal a product of k units and a factor f rounds (to nearest, ties to even) to 0
+// where k * |f| <= 1/2, and back to k where k * |1 - f| < 1/2. c: such a |f| or |1 - f|, exact
+// in double; NaN gives 0 (no lane settles).
+template <typename T>
+BitsOf<T> units_within_half(double c, bool strict) {
+  using Bits = BitsOf<T>;
+  const Bits cap = (Bits{1} << (std::numeric_limits<T>::digits - 1)) - 1;
+  if (std::isnan(c)) return 0;
+  if (c == 0.0) return cap;
+  const double estimate = std::floor(0.5 / c);
+  Bits k = estimate >= static_cast<double>(cap) ? cap : static_cast<Bits>(estimate);
+  // Step k to the boundary: the fused product's sign is exact.
+  const auto within = [&](Bits units) {
+    const double excess = std::fma(static_cast<double>(units), c, -0.5);
+    return strict ? excess < 0.0 : excess <= 0.0;
+  };
+  while (k < cap && within(k + 1)) ++k;
+  while (k > 0 && !within(k)) --k;
+  return k;
+}
+
 }  // namespace
 
 template <typename T>
@@ -45,9 +68,15 @@ void sgd_step(const std::vector<SgdParam<T>>& params, const SgdOptions& o) {
   // One coefficient set per parameter: first_step is the parameter's own.
   std::vector<SgdCoefficients<T>> coefficients;
   coefficients.reserve(params.size());
+  const T momentum = static_cast<T>(o.momentum);
+  const T neg_lr = static_cast<T>(-o.lr);
+  // buf * momentum rounds back to buf and neg_lr * buf to 0 (sgd_loop's settled lanes)
+  const BitsOf<T> settled_units =
+      std::min(units_within_half<T>(std::abs(1.0 - static_cast<double>(momentum)), true),
+               units_within_half<T>(std::abs(static_cast<double>(neg_lr)), false));
   for (const SgdParam<T>& p : params) {
-    coefficients.push_back({static_cast<T>(o.weight_decay), static_cast<T>(o.momentum),
-                            static_cast<T>(1.0 - o.dampening), static_cast<T>(-o.lr), o.maximize,
+    coefficients.push_back({static_cast<T>(o.weight_decay), momentum,
+                            static_cast<T>(1.0 - o.dampening), neg_lr, settled_units, o.maximize,
                             o.weight_decay != 0.0, o.momentum != 0.0, p.first_step, o.nesterov});
   }
   const auto sgd = loops<T>().sgd;
@@ -57,29 +86,6 @@ void sgd_step(const std::vector<SgdParam<T>>& params, const SgdOptions& o) {
                              sgd(b, e, p.param, p.grad, p.momentum_buffer,
                                  coefficients[static_cast<std::size_t>(i)]);
                            });
-}
-
-// adam_loop's settled lanes: the largest k below 2^(mantissa bits) (so that k units of T's
-// smallest subnormal are a subnormal) for which one_minus_beta1 * k and |neg_step_size| * k
-// are both at most 1/2, that is, round to 0 in units of the smallest subnormal (ties to even).
-// 0 (no lane settled) where the lerp is not the small-weight form or a factor is NaN.
-template <typename T>
-BitsOf<T> adam_settled_units(T one_minus_beta1, T neg_step_size) {
-  using Bits = BitsOf<T>;
-  if (!(std::abs(one_minus_beta1) < T(0.5)) || std::isnan(neg_step_size)) return 0;
-  const Bits cap = (Bits{1} << (std::numeric_limits<T>::digits - 1)) - 1;
-  Bits units = cap;
-  for (const double c : {std::abs(static_cast<double>(one_minus_beta1)),
-                         std::abs(static_cast<double>(neg_step_size))}) {
-    if (c == 0.0) continue;  // a factor of 0 rounds every product to 0
-    const double estimate = std::floor(0.5 / c);
-    Bits k = estimate >= static_cast<double>(cap) ? cap : static_cast<Bits>(estimate);
-    // k * c <= 1/2 exactly (the fused product's sign is exact): step k to the boundary.
-    while (k < cap && std::fma(static_cast<double>(k + 1), c, -0.5) <= 0.0) ++k;
-    while (k > 0 && std::fma(static_cast<double>(k), c, -0.5) > 0.0) --k;
-    units = std::min(units, k);
-  }
-  return units;
 }
 
 template <typename T>
@@ -107,7 +113,11 @@ void adam_step(const std::vector<AdamParam<T>>& params, const AdamOptions& o) {
                             bc2_sqrt,
                             eps,
                             neg_step_size,
-                            adam_settled_units(one_minus_beta1, neg_step_size),
+                            // m' = m and neg_step_size * m rounds to 0 (small-weight lerp only)
+                            std::abs(one_minus_beta1) < T(0.5)
+                                ? std::min(units_within_half<T>(one_minus_beta1, false),
+                                           units_within_half<T>(std::abs(neg_step_size), false))
+                                : BitsOf<T>{0},
                             o.maximize,
                             use_decay && !o.decoupled_weight_decay,
                             use_decay && o.decoupled_weight_decay,

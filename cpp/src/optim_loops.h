@@ -18,15 +18,18 @@ namespace kernn {
 
 // Hyper-parameters converted to T once, where torch's kernels would convert them, plus the
 // options that select a loop variant.
-template <typename T>
-struct SgdCoefficients {
-  T weight_decay, momentum, one_minus_dampening, neg_lr;
-  bool maximize, use_decay, use_momentum, first_step, nesterov;
-};
-
 // The unsigned integer of T's width, for tests on the bits.
 template <typename T>
 using BitsOf = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
+
+template <typename T>
+struct SgdCoefficients {
+  T weight_decay, momentum, one_minus_dampening, neg_lr;
+  // Settled momentum buffers (sgd_loop): the largest subnormal, in units of T's smallest, that
+  // momentum rounds back to itself and neg_lr to 0; 0 turns that off.
+  BitsOf<T> settled_units;
+  bool maximize, use_decay, use_momentum, first_step, nesterov;
+};
 
 template <typename T>
 struct AdamCoefficients {
@@ -97,9 +100,17 @@ T nan_maximum(T a, T b) {
   return vmath::select(a != a, a, m);
 }
 
+// SGD, element by element, as torch's _single_tensor_sgd. Settled lanes, as in adam_loop
+// below: where the gradient (after weight decay) is exactly 0, the momentum buffer decays
+// (buf * momentum) into a subnormal of a few units that momentum rounds back to itself; for
+// |buf| at most settled_units units, buf' = buf and neg_lr * buf (nesterov: neg_lr * (0 +
+// momentum * buf), the same) rounds to the zero of its sign, so the lane computes with that
+// zero in place of buf and keeps buf.
 template <typename T>
 void sgd_loop(std::int64_t begin, std::int64_t end, T* param, const T* grad, T* momentum_buffer,
               const SgdCoefficients<T>& k) {
+  using Bits = BitsOf<T>;
+  constexpr Bits kMagnitudeMask = ~Bits{0} >> 1;
   with_flags(
       [&](auto maximize, auto use_decay, auto use_momentum, auto first_step, auto nesterov) {
         T* __restrict p_io = param;
@@ -111,17 +122,31 @@ void sgd_loop(std::int64_t begin, std::int64_t end, T* param, const T* grad, T* 
           if constexpr (use_decay) g = g + k.weight_decay * p_io[i];
           if constexpr (use_momentum) {
             T buf;
+            bool settled = false;
+            T buf_in = T(0);
             if constexpr (first_step) {
               buf = g;
+              buf_io[i] = buf;
             } else {
-              buf = buf_io[i] * k.momentum + k.one_minus_dampening * g;
+              const T buf_old = buf_io[i];
+              buf_in = buf_old;
+              if constexpr (std::is_same_v<T, float>) {
+                Bits bits;
+                std::memcpy(&bits, &buf_old, sizeof bits);
+                // 1 <= |buf| in units <= settled_units (0 wraps around to the largest unsigned)
+                settled = (g == T(0)) & ((bits & kMagnitudeMask) - 1 < k.settled_units);
+                bits &= ~kMagnitudeMask | (static_cast<Bits>(settled) - 1);  // zero of buf's sign
+                std::memcpy(&buf_in, &bits, sizeof buf_in);
+              }
+              buf = buf_in * k.momentum + k.one_minus_dampening * g;
+              buf_io[i] = vmath::select(settled, buf_old, buf);
             }
-            buf_io[i] = buf;
             if constexpr (nesterov) {
               g = g + k.momentum * buf;
             } else {
               g = buf;
             }
+            if constexpr (!first_step) g = vmath::select(settled, buf_in, g);
           }
           p_io[i] = p_io[i] + k.neg_lr * g;
         }

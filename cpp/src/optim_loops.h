@@ -100,6 +100,23 @@ T nan_maximum(T a, T b) {
   return vmath::select(a != a, a, m);
 }
 
+// Whether a lane is settled (adam_loop, sgd_loop): its gradient is exactly 0 and its state a
+// subnormal of 1 to settled_units units of T's smallest. stand_in is then the zero of the
+// state's sign, else the state itself. Masks rather than branches (& rather than &&), so that
+// the loops stay vectorised.
+template <typename T>
+bool settled_lane(T g, T state, BitsOf<T> settled_units, T& stand_in) {
+  using Bits = BitsOf<T>;
+  constexpr Bits kMagnitudeMask = ~Bits{0} >> 1;
+  Bits bits;
+  std::memcpy(&bits, &state, sizeof bits);
+  // 1 <= |state| in units <= settled_units (a 0 wraps around to the largest unsigned)
+  const bool settled = (g == T(0)) & ((bits & kMagnitudeMask) - 1 < settled_units);
+  bits &= ~kMagnitudeMask | (static_cast<Bits>(settled) - 1);
+  std::memcpy(&stand_in, &bits, sizeof stand_in);
+  return settled;
+}
+
 // SGD, element by element, as torch's _single_tensor_sgd. Settled lanes, as in adam_loop
 // below: where the gradient (after weight decay) is exactly 0, the momentum buffer decays
 // (buf * momentum) into a subnormal of a few units that momentum rounds back to itself; for
@@ -109,8 +126,6 @@ T nan_maximum(T a, T b) {
 template <typename T>
 void sgd_loop(std::int64_t begin, std::int64_t end, T* param, const T* grad, T* momentum_buffer,
               const SgdCoefficients<T>& k) {
-  using Bits = BitsOf<T>;
-  constexpr Bits kMagnitudeMask = ~Bits{0} >> 1;
   with_flags(
       [&](auto maximize, auto use_decay, auto use_momentum, auto first_step, auto nesterov) {
         T* __restrict p_io = param;
@@ -131,12 +146,7 @@ void sgd_loop(std::int64_t begin, std::int64_t end, T* param, const T* grad, T* 
               const T buf_old = buf_io[i];
               buf_in = buf_old;
               if constexpr (std::is_same_v<T, float>) {
-                Bits bits;
-                std::memcpy(&bits, &buf_old, sizeof bits);
-                // 1 <= |buf| in units <= settled_units (0 wraps around to the largest unsigned)
-                settled = (g == T(0)) & ((bits & kMagnitudeMask) - 1 < k.settled_units);
-                bits &= ~kMagnitudeMask | (static_cast<Bits>(settled) - 1);  // zero of buf's sign
-                std::memcpy(&buf_in, &bits, sizeof buf_in);
+                settled = settled_lane(g, buf_old, k.settled_units, buf_in);
               }
               buf = buf_in * k.momentum + k.one_minus_dampening * g;
               buf_io[i] = vmath::select(settled, buf_old, buf);
@@ -170,8 +180,6 @@ void sgd_loop(std::int64_t begin, std::int64_t end, T* param, const T* grad, T* 
 template <typename T>
 void adam_loop(std::int64_t begin, std::int64_t end, T* param, const T* grad, T* exp_avg,
                T* exp_avg_sq, T* max_exp_avg_sq, const AdamCoefficients<T>& k) {
-  using Bits = BitsOf<T>;
-  constexpr Bits kMagnitudeMask = ~Bits{0} >> 1;
   with_flags(
       [&](auto maximize, auto coupled_decay, auto decoupled_decay, auto amsgrad,
           auto small_weight) {
@@ -188,15 +196,9 @@ void adam_loop(std::int64_t begin, std::int64_t end, T* param, const T* grad, T*
           if constexpr (coupled_decay) g = g + k.weight_decay * p;
           const T m_old = m_io[i];
           T m_in = m_old;
-          // (& rather than &&, and masks rather than branches: the loop stays vectorised)
           bool settled = false;
           if constexpr (small_weight && std::is_same_v<T, float>) {
-            Bits m_bits;
-            std::memcpy(&m_bits, &m_old, sizeof m_bits);
-            // 1 <= |m| in units <= settled_units (a 0 wraps around to the largest unsigned)
-            settled = (g == T(0)) & ((m_bits & kMagnitudeMask) - 1 < k.settled_units);
-            m_bits &= ~kMagnitudeMask | (static_cast<Bits>(settled) - 1);  // the zero of m's sign
-            std::memcpy(&m_in, &m_bits, sizeof m_in);
+            settled = settled_lane(g, m_old, k.settled_units, m_in);
           }
           const T m = lerp<small_weight>(m_in, g, k.one_minus_beta1);
           m_io[i] = vmath::select(settled, m_old, m);

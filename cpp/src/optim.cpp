@@ -102,16 +102,14 @@ void adam_step(const std::vector<AdamParam<T>>& params, const AdamOptions& o) {
     const double bias_correction2 = 1.0 - std::pow(o.beta2, step);
     const double step_size = o.lr / bias_correction1;
     const double bias_correction2_sqrt = std::pow(bias_correction2, 0.5);  // Python's ** 0.5
-    const T bc2_sqrt = static_cast<T>(bias_correction2_sqrt);
-    const T eps = static_cast<T>(o.eps);
     const T neg_step_size = static_cast<T>(-step_size);
     coefficients.push_back({static_cast<T>(1.0 - o.lr * o.weight_decay),
                             static_cast<T>(o.weight_decay),
                             one_minus_beta1,
                             static_cast<T>(o.beta2),
                             static_cast<T>(1.0 - o.beta2),
-                            bc2_sqrt,
-                            eps,
+                            static_cast<T>(bias_correction2_sqrt),
+                            static_cast<T>(o.eps),
                             neg_step_size,
                             // m' = m and neg_step_size * m rounds to 0 (small-weight lerp only)
                             std::abs(one_minus_beta1) < T(0.5)

@@ -16,12 +16,12 @@
 
 namespace kernn {
 
-// Hyper-parameters converted to T once, where torch's kernels would convert them, plus the
-// options that select a loop variant.
 // The unsigned integer of T's width, for tests on the bits.
 template <typename T>
 using BitsOf = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
 
+// Hyper-parameters converted to T once, where torch's kernels would convert them, plus the
+// options that select a loop variant.
 template <typename T>
 struct SgdCoefficients {
   T weight_decay, momentum, one_minus_dampening, neg_lr;

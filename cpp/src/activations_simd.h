@@ -234,32 +234,39 @@ void log_softmax_rows_loop(std::int64_t begin, std::int64_t end, std::int64_t co
   }
 }
 
-// Rows [begin, end) of softmax's backward, y its output: dx = y * (dy - dot(dy, y)), the dot
-// in double (vmath::dot's order).
-template <typename T>
-void softmax_backward_rows_loop(std::int64_t begin, std::int64_t end, std::int64_t cols,
-                                const T* y, const T* dy, T* dx) {
+// Rows [begin, end) of a softmax-family backward, y the forward's output: for each row,
+// s = row_scalar(cols, y_row, dy_row) (a reduction in double, in vmath's lane order) rounded to
+// T, then dx[j] = element(y[j], dy[j], s).
+template <typename T, typename RowScalar, typename Element>
+void backward_rows_loop(std::int64_t begin, std::int64_t end, std::int64_t cols, const T* y,
+                        const T* dy, T* dx, RowScalar row_scalar, Element element) {
   for (std::int64_t r = begin; r < end; ++r) {
     const T* yr = y + r * cols;
     const T* dyr = dy + r * cols;
     T* dxr = dx + r * cols;
-    const T d = static_cast<T>(vmath::dot(cols, dyr, yr));
-    for (std::int64_t j = 0; j < cols; ++j) dxr[j] = yr[j] * (dyr[j] - d);
+    const T s = static_cast<T>(row_scalar(cols, yr, dyr));
+    for (std::int64_t j = 0; j < cols; ++j) dxr[j] = element(yr[j], dyr[j], s);
   }
 }
 
-// Rows [begin, end) of log-softmax's backward, y its output: dx = dy - exp(y) * sum(dy), the
-// sum in double (vmath::sum's order).
+// Softmax's backward: dx = y * (dy - dot(dy, y)).
+template <typename T>
+void softmax_backward_rows_loop(std::int64_t begin, std::int64_t end, std::int64_t cols,
+                                const T* y, const T* dy, T* dx) {
+  backward_rows_loop(
+      begin, end, cols, y, dy, dx,
+      [](std::int64_t n, const T* yr, const T* dyr) { return vmath::dot(n, dyr, yr); },
+      [](T yv, T dyv, T d) { return yv * (dyv - d); });
+}
+
+// Log-softmax's backward: dx = dy - exp(y) * sum(dy).
 template <typename T>
 void log_softmax_backward_rows_loop(std::int64_t begin, std::int64_t end, std::int64_t cols,
                                     const T* y, const T* dy, T* dx) {
-  for (std::int64_t r = begin; r < end; ++r) {
-    const T* yr = y + r * cols;
-    const T* dyr = dy + r * cols;
-    T* dxr = dx + r * cols;
-    const T s = static_cast<T>(vmath::sum(cols, dyr));
-    for (std::int64_t j = 0; j < cols; ++j) dxr[j] = dyr[j] - vmath::exp(yr[j]) * s;
-  }
+  backward_rows_loop(
+      begin, end, cols, y, dy, dx,
+      [](std::int64_t n, const T*, const T* dyr) { return vmath::sum(n, dyr); },
+      [](T yv, T dyv, T s) { return dyv - vmath::exp(yv) * s; });
 }
 
 // This translation unit's build of the loops.

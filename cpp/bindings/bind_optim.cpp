@@ -76,53 +76,57 @@ GroupArrays check_group(const char* op, const py::object& params, const py::obje
   const std::vector<py::object> param_objs = entries(op, "params", params, std::nullopt);
   const std::size_t count = param_objs.size();
   const std::vector<py::object> grad_objs = entries(op, "grads", grads, count);
+  // Every array with its name ("exp_avgs[2]"), named once: the checks' messages and
+  // require_apart's operands share the strings.
   std::vector<Operand> written, read;
+  std::vector<std::string> param_names(count);
   for (std::size_t i = 0; i < count; ++i) {
     const std::string index = "[" + std::to_string(i) + "]";
-    const std::string param_name = "params" + index, grad_name = "grads" + index;
-    py::array param = array_entry(op, param_name, param_objs[i]);
-    const DType dtype = float_dtype(param, op, param_name.c_str());
+    param_names[i] = "params" + index;
+    const std::string grad_name = "grads" + index;
+    py::array param = array_entry(op, param_names[i], param_objs[i]);
+    const DType dtype = float_dtype(param, op, param_names[i].c_str());
     if (i == 0) g.dtype = dtype;
-    require_dtype(param, g.dtype, op, param_name.c_str());
-    require_writeable(param, op, param_name.c_str());
+    require_dtype(param, g.dtype, op, param_names[i].c_str());
+    require_writeable(param, op, param_names[i].c_str());
     py::array grad = array_entry(op, grad_name, grad_objs[i]);
     require_dtype(grad, g.dtype, op, grad_name.c_str());
     require_contiguous(grad, op, grad_name.c_str());
-    require_same_shape(param, grad, op, param_name.c_str(), grad_name.c_str());
+    require_same_shape(param, grad, op, param_names[i].c_str(), grad_name.c_str());
     g.params.push_back(std::move(param));
     g.grads.push_back(std::move(grad));
+    read.push_back({grad_name, nullptr});
   }
-  for (const StateList& s : state_lists) {
-    std::vector<py::array> arrays;
+  for (std::size_t i = 0; i < count; ++i) {
+    written.push_back({param_names[i], &g.params[i]});
+    read[i].array = &g.grads[i];
+  }
+  // All state lists' arrays are held before any Operand points at one (no reallocation after).
+  g.states.resize(state_lists.size());
+  for (std::size_t k = 0; k < state_lists.size(); ++k) {
+    const StateList& s = state_lists[k];
     if (s.list.is_none()) {
       if (s.needed && count > 0) {
         throw py::value_error(prefix(op) + "argument '" + s.name + "' is None; it is required " +
                               s.needed_when);
       }
-    } else {
-      if (!s.needed) {
-        throw py::value_error(prefix(op) + "argument '" + s.name + "' must be None unless " +
-                              s.needed_when);
-      }
-      const std::vector<py::object> objs = entries(op, s.name, s.list, count);
-      for (std::size_t i = 0; i < count; ++i) {
-        const std::string name = std::string(s.name) + "[" + std::to_string(i) + "]";
-        py::array a = array_entry(op, name, objs[i]);
-        require_dtype(a, g.dtype, op, name.c_str());
-        require_writeable(a, op, name.c_str());
-        require_same_shape(g.params[i], a, op, ("params[" + std::to_string(i) + "]").c_str(),
-                           name.c_str());
-        arrays.push_back(std::move(a));
-      }
+      continue;
     }
-    g.states.push_back(std::move(arrays));
-  }
-  for (std::size_t i = 0; i < count; ++i) {
-    const std::string index = "[" + std::to_string(i) + "]";
-    written.push_back({"params" + index, &g.params[i]});
-    read.push_back({"grads" + index, &g.grads[i]});
-    for (std::size_t k = 0; k < state_lists.size(); ++k) {
-      if (!g.states[k].empty()) written.push_back({state_lists[k].name + index, &g.states[k][i]});
+    if (!s.needed) {
+      throw py::value_error(prefix(op) + "argument '" + s.name + "' must be None unless " +
+                            s.needed_when);
+    }
+    const std::vector<py::object> objs = entries(op, s.name, s.list, count);
+    std::vector<py::array>& arrays = g.states[k];
+    arrays.reserve(count);
+    for (std::size_t i = 0; i < count; ++i) {
+      std::string name = std::string(s.name) + "[" + std::to_string(i) + "]";
+      py::array a = array_entry(op, name, objs[i]);
+      require_dtype(a, g.dtype, op, name.c_str());
+      require_writeable(a, op, name.c_str());
+      require_same_shape(g.params[i], a, op, param_names[i].c_str(), name.c_str());
+      arrays.push_back(std::move(a));
+      written.push_back({std::move(name), &arrays.back()});
     }
   }
   require_apart(op, written, read);

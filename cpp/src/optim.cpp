@@ -96,6 +96,11 @@ void adam_step(const std::vector<AdamParam<T>>& params, const AdamOptions& o) {
   coefficients.reserve(params.size());
   const bool use_decay = o.weight_decay != 0.0;
   const T one_minus_beta1 = static_cast<T>(1.0 - o.beta1);
+  const bool small_weight = std::abs(one_minus_beta1) < T(0.5);
+  // Settled lanes (small-weight lerp only): (1 - beta1) * m rounds to 0, so m' = m; the
+  // parameter's step size bounds it further below.
+  const BitsOf<T> beta1_settled_units =
+      small_weight ? units_within_half<T>(one_minus_beta1, false) : BitsOf<T>{0};
   for (const AdamParam<T>& p : params) {
     const double step = static_cast<double>(p.step);
     const double bias_correction1 = 1.0 - std::pow(o.beta1, step);
@@ -111,16 +116,14 @@ void adam_step(const std::vector<AdamParam<T>>& params, const AdamOptions& o) {
                             static_cast<T>(bias_correction2_sqrt),
                             static_cast<T>(o.eps),
                             neg_step_size,
-                            // m' = m and neg_step_size * m rounds to 0 (small-weight lerp only)
-                            std::abs(one_minus_beta1) < T(0.5)
-                                ? std::min(units_within_half<T>(one_minus_beta1, false),
-                                           units_within_half<T>(std::abs(neg_step_size), false))
-                                : BitsOf<T>{0},
+                            // and neg_step_size * m rounds to 0
+                            std::min(beta1_settled_units,
+                                     units_within_half<T>(std::abs(neg_step_size), false)),
                             o.maximize,
                             use_decay && !o.decoupled_weight_decay,
                             use_decay && o.decoupled_weight_decay,
                             o.amsgrad,
-                            std::abs(one_minus_beta1) < T(0.5)});
+                            small_weight});
   }
   const auto adam = loops<T>().adam;
   parallel_chunks_of_items(sizes_of(params), kOpsPerElement,

@@ -24,7 +24,7 @@ import torch.nn.functional as TF
 
 import kernn
 from kernn import _C
-from timing import time_alternating
+from timing import positive_int, time_alternating
 
 TRAIN_BATCHES = 8  # distinct batches the training cases cycle through
 
@@ -125,8 +125,8 @@ def _fmt(seconds):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, nargs="*", default=[1, 2])
-    parser.add_argument("--repeats", type=int, default=7, help="timed rounds per case")
+    parser.add_argument("--threads", type=positive_int, nargs="*", default=[1, 2])
+    parser.add_argument("--repeats", type=positive_int, default=7, help="timed rounds per case")
     parser.add_argument("--cases", default="all",
                         help="comma-separated substrings of case names (default all)")
     args = parser.parse_args(argv)

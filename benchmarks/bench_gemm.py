@@ -33,7 +33,7 @@ import torch  # noqa: E402
 
 import kernn  # noqa: E402
 from kernn import _C  # noqa: E402
-from timing import time_alternating  # noqa: E402
+from timing import positive_int, time_alternating  # noqa: E402
 
 try:
     from threadpoolctl import threadpool_limits
@@ -75,9 +75,9 @@ def bench_shape(m, k, n, trans_b, dtype, repeats, inner, clock):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--threads", type=positive_int, nargs="+", default=[1, 2])
     parser.add_argument("--sizes", type=int, nargs="+", default=[64, 128, 256, 512, 1024, 2048])
-    parser.add_argument("--repeats", type=int, default=11, help="rounds per shape (median)")
+    parser.add_argument("--repeats", type=positive_int, default=11, help="rounds per shape (median)")
     parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     parser.add_argument("--no-perceptron", action="store_true")
     parser.add_argument("--clock", choices=["wall", "thread"], default="wall",

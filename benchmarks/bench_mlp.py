@@ -46,7 +46,7 @@ import torch
 
 import kernn
 from kernn.datasets import MNIST
-from timing import calls_per_block, fmt_time, time_alternating
+from timing import calls_per_block, fmt_time, positive_int, time_alternating
 
 try:
     from kernn.optim import Adam as KernnAdam
@@ -175,9 +175,9 @@ def make_runners(case, use_optimizer, rng, training_set):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--repeats", type=int, default=15, help="rounds per case")
-    parser.add_argument("--epochs", type=int, default=3,
+    parser.add_argument("--threads", type=positive_int, nargs="+", default=[1, 2])
+    parser.add_argument("--repeats", type=positive_int, default=15, help="rounds per case")
+    parser.add_argument("--epochs", type=positive_int, default=3,
                         help="timed epochs per library in the epoch cases")
     parser.add_argument("--cases", nargs="+", default=None,
                         help="subset of case names, e.g. 'W2 train'")
@@ -186,6 +186,10 @@ def main(argv=None):
     parser.add_argument("--no-optimizer", action="store_true",
                         help="time forward + backward only")
     args = parser.parse_args(argv)
+    unknown = set(args.cases or ()) - {case.name for case in CASES}
+    if unknown:
+        parser.error(f"unknown case(s) {sorted(unknown)}; the cases are "
+                     f"{[case.name for case in CASES]}")
     cases = [case for case in CASES if not args.cases or case.name in args.cases]
 
     use_optimizer = KernnAdam is not None and not args.no_optimizer

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 import kernn
-from timing import calls_per_block, fmt_time, time_alternating
+from timing import calls_per_block, fmt_time, positive_int, time_alternating
 
 SHAPES = [(100, 10), (256, 100), (64, 1000), (32, 10000)]
 OPS = ["softmax", "log_softmax", "cross_entropy"]
@@ -54,8 +54,8 @@ def make_runners(op, shape, backward, rng):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--repeats", type=int, default=11, help="rounds per case")
+    parser.add_argument("--threads", type=positive_int, nargs="+", default=[1, 2])
+    parser.add_argument("--repeats", type=positive_int, default=11, help="rounds per case")
     args = parser.parse_args(argv)
     rng = np.random.default_rng(0)
     print(f"kernn {kernn.__version__}, torch {torch.__version__}")

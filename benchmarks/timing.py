@@ -10,6 +10,7 @@ libraries alternates from round to round so that neither always goes first; the 
 median over rounds of the time per call.
 """
 
+import argparse
 import statistics
 import time
 
@@ -63,3 +64,14 @@ def fmt_time(seconds):
     if seconds >= 1.0:
         return f"{seconds:9.3f} s"
     return f"{seconds * 1e3:8.3f} ms" if seconds >= 1e-3 else f"{seconds * 1e6:8.1f} us"
+
+
+def positive_int(text):
+    """An argparse type for counts (rounds, epochs, threads): an int of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive int, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive int, got {value}")
+    return value

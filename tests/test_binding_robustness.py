@@ -46,6 +46,7 @@ VALID_CALLS = {
     "get_num_threads": lambda: ((), {}),
     "set_num_threads": lambda: ((kernn.get_num_threads(),), {}),
     "openmp_enabled": lambda: ((), {}),
+    "aligned_empty": lambda: ((np.dtype(np.float64), [2, 3]), {}),
     "backend_info": lambda: ((), {}),
     "_gemm_isa": lambda: ((), {}),
     "_set_gemm_isa": lambda: ((_C._gemm_isa(),), {}),

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <new>
 #include <sstream>
 
 namespace kernn::bind {
@@ -22,6 +25,38 @@ bool has_dtype(const py::array& a, const py::dtype& d) {
 }
 
 }  // namespace
+
+py::array aligned_empty(const py::dtype& dtype, const std::vector<py::ssize_t>& shape) {
+  constexpr std::size_t kAlignment = 64;
+  const auto what = [&] {
+    std::ostringstream s;
+    s << "an array of shape (";
+    for (std::size_t i = 0; i < shape.size(); ++i) s << (i ? ", " : "") << shape[i];
+    s << (shape.size() == 1 ? ",)" : ")") << " and dtype " << py::str(dtype).cast<std::string>();
+    return s.str();
+  };
+  std::size_t bytes = static_cast<std::size_t>(dtype.itemsize());
+  for (const py::ssize_t extent : shape) {
+    if (extent < 0) throw py::value_error("kernn.aligned_empty: negative extent in " + what());
+    if (__builtin_mul_overflow(bytes, static_cast<std::size_t>(extent), &bytes) ||
+        bytes > SIZE_MAX / 2) {
+      throw py::value_error("kernn.aligned_empty: " + what() + " is too big");
+    }
+  }
+  // std::aligned_alloc wants a whole number of alignments, and at least one (empty arrays).
+  bytes = std::max(kAlignment, (bytes + kAlignment - 1) / kAlignment * kAlignment);
+  std::unique_ptr<void, decltype(&std::free)> memory(std::aligned_alloc(kAlignment, bytes),
+                                                     &std::free);
+  if (!memory) {
+    PyErr_SetString(PyExc_MemoryError, ("kernn.aligned_empty: unable to allocate " +
+                                        std::to_string(bytes) + " bytes for " + what())
+                                           .c_str());
+    throw py::error_already_set();
+  }
+  // The capsule owns the memory from here: numpy frees it with the array's last reference.
+  py::capsule owner(memory.get(), [](void* p) { std::free(p); });
+  return py::array(dtype, shape, memory.release(), owner);
+}
 
 std::string shape_str(const py::array& a) {
   std::ostringstream s;

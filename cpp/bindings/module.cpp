@@ -5,6 +5,8 @@
 #include "kernn/cpu_features.h"
 #include "kernn/parallel.h"
 
+#include <pybind11/stl.h>
+
 #include <algorithm>
 #include <iterator>
 #include <string>
@@ -40,6 +42,10 @@ PYBIND11_MODULE(_C, m) {
   m.def("get_num_threads", &kernn::max_threads,
         "The number of threads kernels use (OMP_NUM_THREADS at start-up, else all cores).");
   m.def("openmp_enabled", &kernn::openmp_enabled, "True when built with OpenMP.");
+  m.def("aligned_empty", &kernn::bind::aligned_empty, py::arg("dtype"), py::arg("shape"),
+        "A new uninitialised C-contiguous array whose data starts on a 64-byte boundary (as\n"
+        "every array a kernel returns); kernn allocates parameters, optimizer state and\n"
+        "batches through it.");
   m.def(
       "set_simd_loops",
       [](const std::string& isa) {

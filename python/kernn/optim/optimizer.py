@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .. import _memory
 from ..autograd import _reset_leaf_grad, enable_grad
 from ..tensor import Tensor, from_numpy
 
@@ -328,7 +329,7 @@ class Optimizer:
 
     @staticmethod
     def _zeros_like(param_array: np.ndarray) -> Any:
-        return from_numpy(np.zeros_like(param_array, order="C"))
+        return from_numpy(_memory.zeros(param_array.shape, param_array.dtype))
 
     @staticmethod
     def _run_in_place(arrays: list, kernel: Callable[[list], None]) -> None:
@@ -466,4 +467,4 @@ class Optimizer:
             raise ValueError(f"{name}.load_state_dict: state[{index}][{key!r}] has shape {array.shape}, "
                              f"its parameter has shape {param_array.shape}")
         dtype = param_array.dtype if array.dtype.kind == "f" else array.dtype
-        return from_numpy(np.array(array, dtype=dtype, order="C", copy=True))
+        return from_numpy(_memory.copy(array, dtype))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ... import _memory
 from ...tensor import _np_dtype, get_default_dtype
 from .. import functional as F
 from ..parameter import Parameter
@@ -29,16 +30,16 @@ class _BatchNorm(Module):
         self.track_running_stats = track_running_stats
         nd = _np_dtype(dtype if dtype is not None else get_default_dtype())
         if affine:
-            self.weight = Parameter(np.ones(self.num_features, dtype=nd))
-            self.bias = Parameter(np.zeros(self.num_features, dtype=nd))
+            self.weight = Parameter(_memory.full(self.num_features, 1, nd))
+            self.bias = Parameter(_memory.zeros(self.num_features, nd))
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
         from ...tensor import from_numpy
 
         if track_running_stats:
-            self.register_buffer("running_mean", from_numpy(np.zeros(self.num_features, nd)))
-            self.register_buffer("running_var", from_numpy(np.ones(self.num_features, nd)))
+            self.register_buffer("running_mean", from_numpy(_memory.zeros(self.num_features, nd)))
+            self.register_buffer("running_var", from_numpy(_memory.full(self.num_features, 1, nd)))
             self.register_buffer("num_batches_tracked", from_numpy(np.array(0, np.int64)))
         else:
             self.register_buffer("running_mean", None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ... import _memory
 from ...ops._args import _pair
 from ...ops.conv import Conv2dFunction
 from ...tensor import _np_dtype, get_default_dtype
@@ -79,10 +80,10 @@ class Conv2d(Module):
         self.groups = int(groups)
         self.padding_mode = padding_mode
         nd = _np_dtype(dtype if dtype is not None else get_default_dtype())
-        self.weight = Parameter(np.empty(
-            (self.out_channels, self.in_channels // self.groups, *self.kernel_size), dtype=nd))
+        self.weight = Parameter(_memory.empty(
+            (self.out_channels, self.in_channels // self.groups, *self.kernel_size), nd))
         if bias:
-            self.bias = Parameter(np.empty((self.out_channels,), dtype=nd))
+            self.bias = Parameter(_memory.empty((self.out_channels,), nd))
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()

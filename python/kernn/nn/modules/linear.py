@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ... import _memory
 from ...tensor import _np_dtype, get_default_dtype
 from .. import functional as F
 from .. import init
@@ -55,9 +56,9 @@ class Linear(Module):
         self.in_features = int(in_features)
         self.out_features = int(out_features)
         nd = _np_dtype(dtype if dtype is not None else get_default_dtype())
-        self.weight = Parameter(np.empty((self.out_features, self.in_features), dtype=nd))
+        self.weight = Parameter(_memory.empty((self.out_features, self.in_features), nd))
         if bias:
-            self.bias = Parameter(np.empty((self.out_features,), dtype=nd))
+            self.bias = Parameter(_memory.empty((self.out_features,), nd))
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()

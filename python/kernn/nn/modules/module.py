@@ -12,6 +12,7 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
+from ... import _memory
 from ...tensor import _BY_NAME as _DTYPE_NAMES
 from ...autograd import _reset_leaf_grad
 from ...tensor import Tensor, _new, _np_dtype
@@ -291,12 +292,12 @@ class Module:
         for m in self.modules():
             for p in m._parameters.values():
                 if p is not None and p._data.dtype.kind == "f" and p._data.dtype != nd:
-                    p._data = p._data.astype(nd)
+                    p._data = _memory.copy(p._data, nd)
                     if p.grad is not None:
-                        p.grad = _new(p.grad._data.astype(nd))
+                        p.grad = _new(_memory.copy(p.grad._data, nd))
             for name, b in m._buffers.items():
                 if b is not None and b._data.dtype.kind == "f" and b._data.dtype != nd:
-                    b._data = b._data.astype(nd)
+                    b._data = _memory.copy(b._data, nd)
         return self
 
     def to(self, *args, dtype=None, device=None):

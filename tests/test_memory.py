@@ -1,6 +1,6 @@
 """kernn._memory and kernn._C.aligned_empty: the arrays kernn allocates start on a 64-byte
-boundary (every kernel output, parameters and buffers, optimizer state) and are ordinary numpy
-arrays otherwise."""
+boundary (every kernel output, parameters and buffers, optimizer state, the tensor factories)
+and are ordinary numpy arrays otherwise."""
 
 import gc
 import resource
@@ -83,6 +83,16 @@ def test_kernel_outputs_are_aligned(dtype):
         *_C.max_pool2d_forward(images, 2),
     ]
     assert all(_aligned(out) for out in outputs)
+
+
+@pytest.mark.parametrize("factory", [
+    lambda: kernn.zeros(3, 5), lambda: kernn.ones(7, dtype=kernn.float64),
+    lambda: kernn.empty(2, 9), lambda: kernn.zeros_like(kernn.ones(3, 3)),
+    lambda: kernn.ones_like(kernn.zeros(4, dtype=kernn.int64)),
+    lambda: kernn.empty_like(kernn.ones(6)),
+])
+def test_tensor_factories_are_aligned(factory):
+    assert _aligned(factory().numpy())
 
 
 def test_parameters_and_buffers_are_aligned_after_init_cast_and_load():

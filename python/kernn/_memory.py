@@ -1,5 +1,6 @@
 """Arrays whose data starts on a 64-byte boundary, for the arrays kernn keeps and its kernels
-stream: parameters and buffers, optimizer state, DataLoader batches, the tensor factories.
+stream: parameters and buffers, optimizer state, and the tensors of kernn.zeros / ones / empty
+(and their _like forms), as torch's allocator aligns its tensors.
 
 numpy's allocator aligns to 16 bytes, so a float32 array usually starts in the middle of a
 cache line and every 64-byte (AVX-512) load of it straddles two lines: the batch-1 784 x 500

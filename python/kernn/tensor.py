@@ -12,6 +12,7 @@ import numbers
 
 import numpy as np
 
+from . import _memory
 from . import autograd as _autograd
 from .autograd import _mode
 from .random import default_generator as _default_generator
@@ -1101,17 +1102,17 @@ def from_numpy(array):
 
 def zeros(*size, dtype=None, requires_grad=False, device=None):
     """A tensor of zeros of the given size (float32 unless dtype says otherwise)."""
-    return _finish(np.zeros(_size_arg(size, "zeros"), dtype=_float_dtype(dtype)), requires_grad)
+    return _finish(_memory.zeros(_size_arg(size, "zeros"), _float_dtype(dtype)), requires_grad)
 
 
 def ones(*size, dtype=None, requires_grad=False, device=None):
     """A tensor of ones of the given size (float32 unless dtype says otherwise)."""
-    return _finish(np.ones(_size_arg(size, "ones"), dtype=_float_dtype(dtype)), requires_grad)
+    return _finish(_memory.full(_size_arg(size, "ones"), 1, _float_dtype(dtype)), requires_grad)
 
 
 def empty(*size, dtype=None, requires_grad=False, device=None):
     """An uninitialised tensor of the given size."""
-    return _finish(np.empty(_size_arg(size, "empty"), dtype=_float_dtype(dtype)), requires_grad)
+    return _finish(_memory.empty(_size_arg(size, "empty"), _float_dtype(dtype)), requires_grad)
 
 
 def full(size, fill_value, dtype=None, requires_grad=False, device=None):
@@ -1134,15 +1135,15 @@ def _like_dtype(t, dtype):
 
 
 def zeros_like(t, dtype=None, requires_grad=False):
-    return _finish(np.zeros(t._data.shape, dtype=_like_dtype(t, dtype)), requires_grad)
+    return _finish(_memory.zeros(t._data.shape, _like_dtype(t, dtype)), requires_grad)
 
 
 def ones_like(t, dtype=None, requires_grad=False):
-    return _finish(np.ones(t._data.shape, dtype=_like_dtype(t, dtype)), requires_grad)
+    return _finish(_memory.full(t._data.shape, 1, _like_dtype(t, dtype)), requires_grad)
 
 
 def empty_like(t, dtype=None, requires_grad=False):
-    return _finish(np.empty(t._data.shape, dtype=_like_dtype(t, dtype)), requires_grad)
+    return _finish(_memory.empty(t._data.shape, _like_dtype(t, dtype)), requires_grad)
 
 
 def full_like(t, fill_value, dtype=None, requires_grad=False):

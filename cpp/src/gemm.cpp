@@ -318,6 +318,33 @@ T epilogue_element(T product, T beta, const T* c, const T* col_bias, const T* ro
   return value;
 }
 
+// One row of C from its n sums through the epilogue, in epilogue_element's order: c[j *
+// col_stride] = act(alpha * sums[j] + beta * c + col_bias[j] + row_bias[0]). Each option is a
+// pass of its own over the row, so that the passes vectorise where C's row is contiguous (the
+// batch-1 layer's 500 outputs took ~1 us element by element, a thirtieth of the call).
+template <typename T>
+void epilogue_row(std::int64_t n, const T* sums, T alpha, T beta, T* c, std::int64_t col_stride,
+                  const T* col_bias, const T* row_bias, bool relu) {
+  const auto pass = [&](auto&& f) {
+    if (col_stride == 1) {
+      for (std::int64_t j = 0; j < n; ++j) f(c[j], j);
+    } else {
+      for (std::int64_t j = 0; j < n; ++j) f(c[j * col_stride], j);
+    }
+  };
+  if (beta != T(0)) {
+    pass([&](T& cj, std::int64_t j) { cj = alpha * sums[j] + beta * cj; });
+  } else {
+    pass([&](T& cj, std::int64_t j) { cj = alpha * sums[j]; });
+  }
+  if (col_bias) pass([&](T& cj, std::int64_t j) { cj += col_bias[j]; });
+  if (row_bias) {
+    const T bias = *row_bias;
+    pass([&](T& cj, std::int64_t) { cj += bias; });
+  }
+  if (relu) pass([](T& cj, std::int64_t) { cj = cj < T(0) ? T(0) : cj; });
+}
+
 // k == 0 or alpha == 0: C = act(beta * C + biases); A and B are not read.
 template <typename T>
 void epilogue_only(std::int64_t m, std::int64_t n, T beta, T* c, std::int64_t ldc,
@@ -569,11 +596,9 @@ void gemm_dots(const MicroKernel<T>& uk, std::int64_t m, std::int64_t n, std::in
     alignas(64) T sums[kDotRows * kDotCols];
     uk.dots(k, x + i0 * ldx, ldx, rows, y + j0 * ldy, ldy, cols, sums, cols);
     for (std::int64_t i = 0; i < rows; ++i) {
-      for (std::int64_t j = 0; j < cols; ++j) {
-        T* cij = c + (i0 + i) * c_row_stride + (j0 + j) * c_col_stride;
-        *cij = epilogue_element(alpha * sums[i * cols + j], beta, cij, col_bias, row_bias,
-                                i0 + i, j0 + j, relu);
-      }
+      epilogue_row(cols, sums + i * cols, alpha, beta, c + (i0 + i) * c_row_stride + j0 * c_col_stride,
+                   c_col_stride, col_bias ? col_bias + j0 : nullptr,
+                   row_bias ? row_bias + i0 + i : nullptr, relu);
     }
   }
   });

@@ -2,7 +2,9 @@
 boundary (every kernel output, parameters and buffers, optimizer state, the tensor factories)
 and are ordinary numpy arrays otherwise."""
 
+import copy
 import gc
+import pickle
 import resource
 
 import numpy as np
@@ -105,6 +107,23 @@ def test_parameters_and_buffers_are_aligned_after_init_cast_and_load():
     assert all(a.dtype == np.float64 and _aligned(a) for a in arrays())
     net.load_state_dict({k: np.asarray(v.numpy()) + 1 for k, v in net.state_dict().items()})
     assert all(_aligned(a) for a in arrays())
+
+
+def test_deep_copied_and_unpickled_parameters_are_aligned():
+    layer = kernn.nn.Linear(13, 5)
+    for clone in (copy.deepcopy(layer), pickle.loads(pickle.dumps(layer))):
+        for mine, theirs in zip(layer.parameters(), clone.parameters()):
+            assert _aligned(theirs._data) and theirs._data is not mine._data
+            np.testing.assert_array_equal(theirs._data, mine._data)
+
+
+def test_aligned_keeps_an_aligned_array_and_copies_others():
+    a = _memory.empty((4, 16), np.float32)
+    assert _memory.aligned(a) is a
+    for other in (np.ones(100, np.float32)[1:], a[:, ::2]):
+        b = _memory.aligned(other)
+        assert _aligned(b) and b.flags.c_contiguous
+        np.testing.assert_array_equal(b, other)
 
 
 @pytest.mark.parametrize("make", [

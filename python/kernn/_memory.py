@@ -37,6 +37,13 @@ def zeros(shape, dtype):
     return full(shape, 0, dtype)
 
 
+def aligned(array):
+    """``array`` itself when it is C-contiguous and aligned, else an aligned copy of it."""
+    if array.flags.c_contiguous and array.ctypes.data % 64 == 0:
+        return array
+    return copy(array)
+
+
 def copy(array, dtype=None):
     """An aligned C-contiguous copy of ``array``, cast to ``dtype`` when given (like
     ``np.array(array, dtype, order="C", copy=True)``)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _memory
 from ..tensor import Tensor, _as_array
 
 
@@ -46,4 +47,6 @@ class Parameter(Tensor):
 
 
 def _rebuild_parameter(data, requires_grad):
-    return Parameter(data, requires_grad)
+    # data is a new array already (unpickled, or deep-copied by numpy, which aligns to 16
+    # bytes): realigned like the parameters kernn makes.
+    return Parameter(_memory.aligned(data), requires_grad)

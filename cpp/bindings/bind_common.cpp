@@ -7,6 +7,10 @@
 #include <new>
 #include <sstream>
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 namespace kernn::bind {
 
 namespace {
@@ -53,6 +57,17 @@ py::array aligned_empty(const py::dtype& dtype, const std::vector<py::ssize_t>& 
                                            .c_str());
     throw py::error_already_set();
   }
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  // As numpy does for its own arrays from 4 MiB: ask for transparent huge pages, so that a
+  // large output is faulted in 2 MiB at a time, not 4 KiB (without it a 64 x 128 x 32 x 32
+  // convolution output, allocated and faulted in anew by every call, took 1.12-1.17x as long).
+  if (bytes >= (std::size_t{1} << 22)) {
+    constexpr std::uintptr_t kPage = 4096;
+    const auto address = reinterpret_cast<std::uintptr_t>(memory.get());
+    const std::uintptr_t first_page = (address + kPage - 1) / kPage * kPage;
+    madvise(reinterpret_cast<void*>(first_page), bytes - (first_page - address), MADV_HUGEPAGE);
+  }
+#endif
   // The capsule owns the memory from here: numpy frees it with the array's last reference.
   py::capsule owner(memory.get(), [](void* p) { std::free(p); });
   return py::array(dtype, shape, memory.release(), owner);

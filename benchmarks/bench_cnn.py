@@ -9,7 +9,8 @@ Cases (float32, random data, both libraries on the same arrays and the same weig
   LeNet-5 step          LeNet-5 at batch 64 on 1x28x28 with Adam(lr 1e-3)
 For each thread count the libraries run in alternating rounds (benchmarks/timing.py: a pause
 between libraries lets the other OpenMP runtime's workers sleep); each reports its median, and
-ratio = kernn / torch (< 1: kernn faster).
+the ratio kernn / torch (< 1: kernn faster) is the median of the per-round ratios, with their
+interquartile range.
 
     PYTHONPATH=python python benchmarks/bench_cnn.py                 # 1 and 2 threads
     PYTHONPATH=python python benchmarks/bench_cnn.py --threads 1 --repeats 11 --cases conv,w4
@@ -24,7 +25,7 @@ import torch.nn.functional as TF
 
 import kernn
 from kernn import _C
-from timing import positive_int, time_alternating
+from timing import fmt_ratio, kernn_vs_torch, positive_int
 
 TRAIN_BATCHES = 8  # distinct batches the training cases cycle through
 
@@ -137,17 +138,16 @@ def main(argv=None):
         wanted = [w.strip().lower() for w in args.cases.split(",")]
         cases = {k: v for k, v in cases.items() if any(w in k.lower() for w in wanted)}
 
-    print(f"{'case':<18} {'threads':>7} {'kernn':>10} {'torch':>10} {'kernn/torch':>11} "
+    print(f"{'case':<18} {'threads':>7} {'kernn':>10} {'torch':>10} {'kernn/torch (IQR)':>17} "
           f"{'target':>6}")
     for threads in args.threads:
         kernn.set_num_threads(threads)
         torch.set_num_threads(threads)
         for name, (kernn_fn, torch_fn) in cases.items():
             kernn_fn(), torch_fn()  # warm-up: allocations, first-touch, lazy initialisation
-            med = time_alternating({"kernn": kernn_fn, "torch": torch_fn}, args.repeats)
-            k, t = med["kernn"], med["torch"]
+            k, t, ratio = kernn_vs_torch({"kernn": kernn_fn, "torch": torch_fn}, args.repeats)
             target = TARGETS.get(name)
-            print(f"{name:<18} {threads:>7} {_fmt(k):>10} {_fmt(t):>10} {k / t:>11.2f} "
+            print(f"{name:<18} {threads:>7} {_fmt(k):>10} {_fmt(t):>10} {fmt_ratio(ratio)} "
                   f"{'<= ' + str(target) if target else '':>6}", flush=True)
 
 

@@ -21,10 +21,12 @@ instruction; kernn's Adam skips those settled lanes with the same bits (benchmar
 Both libraries start from the same weights. The training cases cycle through a pool of
 distinct batches, as an epoch does: repeating one batch drives the loss towards zero within a
 few hundred steps, and then the optimizer's g*g underflows to subnormal floats, which makes
-both libraries' Adam several times slower on this CPU and measures nothing a real run meets. For each case and thread count the two run in
-alternating blocks of about 20 ms (benchmarks/timing.py: a pause between libraries lets the
-other OpenMP runtime's workers sleep); the report is the median per-call time over the rounds
-and the ratio kernn / torch (< 1: kernn is faster), beside the issue's target.
+both libraries' Adam several times slower on this CPU and measures nothing a real run meets.
+For each case and thread count the two run in alternating blocks of about 20 ms
+(benchmarks/timing.py: a pause between libraries lets the other OpenMP runtime's workers
+sleep); the report is each library's median per-call time over the rounds and the median of
+the per-round ratios kernn / torch (< 1: kernn is faster) with their interquartile range,
+beside the issue's target.
 
     PYTHONPATH=python python benchmarks/bench_mlp.py                 # 1 and 2 threads
     PYTHONPATH=python python benchmarks/bench_mlp.py --threads 1 --repeats 31
@@ -46,7 +48,7 @@ import torch
 
 import kernn
 from kernn.datasets import MNIST
-from timing import calls_per_block, fmt_time, positive_int, time_alternating
+from timing import calls_per_block, fmt_ratio, fmt_time, kernn_vs_torch, positive_int
 
 try:
     from kernn.optim import Adam as KernnAdam
@@ -203,7 +205,8 @@ def main(argv=None):
           f"torch {torch.__version__}; training step "
           f"{'with Adam' if use_optimizer else 'WITHOUT optimizer (forward + backward only)'}"
           + (f"; epochs on {training_set[2]} data" if training_set is not None else ""))
-    print(f"{'case':<15} {'thr':>3} {'kernn':>11} {'torch':>11} {'kernn/torch':>11} {'target':>7}")
+    print(f"{'case':<15} {'thr':>3} {'kernn':>11} {'torch':>11} {'kernn/torch (IQR)':>17} "
+          f"{'target':>7}")
     for threads in args.threads:
         kernn.set_num_threads(threads)
         torch.set_num_threads(threads)
@@ -211,16 +214,15 @@ def main(argv=None):
             runners = make_runners(case, use_optimizer, rng, training_set)
             if case.kind == "epoch":
                 # An epoch is long: its first steps wake the workers and warm the caches.
-                med = time_alternating(runners, args.epochs, warm_call=False)
+                k, t, ratio = kernn_vs_torch(runners, args.epochs, warm_call=False)
             else:
                 for fn in runners.values():  # warm-up: allocations, caches, lazy imports
                     fn()
-                med = time_alternating(runners, args.repeats,
-                                       inner=calls_per_block(runners["torch"]))
-            ratio = med["kernn"] / med["torch"]
+                k, t, ratio = kernn_vs_torch(runners, args.repeats,
+                                             inner=calls_per_block(runners["torch"]))
             tgt = f"<= {case.target}" if case.target is not None else ""
-            print(f"{case.name:<15} {threads:>3} {fmt_time(med['kernn'])} "
-                  f"{fmt_time(med['torch'])} {ratio:11.2f} {tgt:>7}", flush=True)
+            print(f"{case.name:<15} {threads:>3} {fmt_time(k)} {fmt_time(t)} {fmt_ratio(ratio)} "
+                  f"{tgt:>7}", flush=True)
 
 
 if __name__ == "__main__":

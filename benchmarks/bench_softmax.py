@@ -6,7 +6,8 @@ Cases (float32, logits ~ N(0, 3^2), class-index targets), through each library's
   <op> fwd+bwd    forward and backward (the gradient of the sum of the output, or of the loss)
 over rows of 10 (the MNIST classifiers), 100, 1,000 and 10,000 classes. For each thread count
 the libraries run in alternating rounds (benchmarks/timing.py); each reports its median, and
-ratio = kernn / torch (< 1: kernn faster).
+the ratio kernn / torch (< 1: kernn faster) is the median of the per-round ratios, with their
+interquartile range.
 
     PYTHONPATH=python python benchmarks/bench_softmax.py                # 1 and 2 threads
     PYTHONPATH=python python benchmarks/bench_softmax.py --threads 1 --repeats 21
@@ -18,7 +19,7 @@ import numpy as np
 import torch
 
 import kernn
-from timing import calls_per_block, fmt_time, positive_int, time_alternating
+from timing import calls_per_block, fmt_ratio, fmt_time, kernn_vs_torch, positive_int
 
 SHAPES = [(100, 10), (256, 100), (64, 1000), (32, 10000)]
 OPS = ["softmax", "log_softmax", "cross_entropy"]
@@ -59,7 +60,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     rng = np.random.default_rng(0)
     print(f"kernn {kernn.__version__}, torch {torch.__version__}")
-    print(f"{'case':<22} {'shape':>11} {'thr':>3} {'kernn':>11} {'torch':>11} {'kernn/torch':>11}")
+    print(f"{'case':<22} {'shape':>11} {'thr':>3} {'kernn':>11} {'torch':>11} "
+          f"{'kernn/torch (IQR)':>17}")
     for threads in args.threads:
         kernn.set_num_threads(threads)
         torch.set_num_threads(threads)
@@ -69,12 +71,11 @@ def main(argv=None):
                     runners = make_runners(op, shape, backward, rng)
                     for fn in runners.values():  # warm-up
                         fn()
-                    med = time_alternating(runners, args.repeats,
-                                           inner=calls_per_block(runners["torch"]))
+                    k, t, ratio = kernn_vs_torch(runners, args.repeats,
+                                                 inner=calls_per_block(runners["torch"]))
                     name = f"{op} {'fwd+bwd' if backward else 'fwd'}"
                     print(f"{name:<22} {shape[0]:>5}x{shape[1]:<5} {threads:>3} "
-                          f"{fmt_time(med['kernn'])} {fmt_time(med['torch'])} "
-                          f"{med['kernn'] / med['torch']:11.2f}", flush=True)
+                          f"{fmt_time(k)} {fmt_time(t)} {fmt_ratio(ratio)}", flush=True)
 
 
 if __name__ == "__main__":

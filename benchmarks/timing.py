@@ -7,7 +7,9 @@ threads on 2 cores both looked 5-50x slower than either is alone. So every round
 library at a time: it pauses first (long enough for the other runtime's workers to go to sleep),
 makes one untimed call (waking its own workers), then times a block of calls. The order of the
 libraries alternates from round to round so that neither always goes first; the result is the
-median over rounds of the time per call.
+median over rounds of the time per call, and for a comparison the median over rounds of the two
+libraries' ratio in the same round (the blocks of a round are a tenth of a second apart, so the
+ratio cancels the host's slower swings, which move both) with its interquartile range.
 """
 
 import argparse
@@ -18,9 +20,9 @@ import time
 SETTLE_SECONDS = 0.03
 
 
-def time_alternating(runners, repeats, *, inner=1, clock=time.perf_counter,
-                     settle=SETTLE_SECONDS, warm_call=True):
-    """Median seconds per call of each runner, timed in alternating blocks.
+def alternating_rounds(runners, repeats, *, inner=1, clock=time.perf_counter,
+                       settle=SETTLE_SECONDS, warm_call=True):
+    """Seconds per call of each runner in each round, timed in alternating blocks.
 
     Args:
         runners: dict name -> zero-argument callable (the work to time).
@@ -32,7 +34,7 @@ def time_alternating(runners, repeats, *, inner=1, clock=time.perf_counter,
             training epoch, whose own first steps wake the workers).
 
     Returns:
-        dict name -> median seconds per call.
+        dict name -> list of seconds per call, one per round (rounds in order).
     """
     order = list(runners)
     times = {name: [] for name in order}
@@ -46,7 +48,38 @@ def time_alternating(runners, repeats, *, inner=1, clock=time.perf_counter,
             for _ in range(inner):
                 fn()
             times[name].append((clock() - start) / inner)
-    return {name: statistics.median(ts) for name, ts in times.items()}
+    return times
+
+
+def time_alternating(runners, repeats, **options):
+    """Median seconds per call of each runner over alternating_rounds(runners, repeats,
+    **options): dict name -> seconds."""
+    rounds = alternating_rounds(runners, repeats, **options)
+    return {name: statistics.median(ts) for name, ts in rounds.items()}
+
+
+def round_ratio(rounds, numerator, denominator):
+    """numerator's time over denominator's, round by round (rounds from alternating_rounds):
+    (median, first quartile, third quartile) of the per-round ratios."""
+    ratios = [a / b for a, b in zip(rounds[numerator], rounds[denominator])]
+    if len(ratios) == 1:
+        return ratios[0], ratios[0], ratios[0]
+    q1, median, q3 = statistics.quantiles(ratios, n=4, method="inclusive")
+    return median, q1, q3
+
+
+def kernn_vs_torch(runners, repeats, **options):
+    """alternating_rounds(runners, repeats, **options) of {"kernn": ..., "torch": ...}:
+    (kernn's median seconds per call, torch's, round_ratio of kernn over torch)."""
+    rounds = alternating_rounds(runners, repeats, **options)
+    return (statistics.median(rounds["kernn"]), statistics.median(rounds["torch"]),
+            round_ratio(rounds, "kernn", "torch"))
+
+
+def fmt_ratio(ratio):
+    """A round_ratio for the result tables, 16 characters: '0.55 (0.52-0.58)'."""
+    median, q1, q3 = ratio
+    return f"{median:5.2f} ({q1:.2f}-{q3:.2f})"
 
 
 def calls_per_block(fn, target_seconds=0.02, clock=time.perf_counter):

@@ -55,7 +55,7 @@ def bench_shape(m, k, n, trans_b, dtype, repeats, inner, clock):
     a = rng.standard_normal((m, k)).astype(dtype)
     b = rng.standard_normal((n, k) if trans_b else (k, n)).astype(dtype)
     # Each library writes into an output of its own allocator's alignment (64 bytes, both; numpy's
-    # 16-byte-aligned array made every store of kernn's C tiles straddle two cache lines, 3-5 %).
+    # 16-byte-aligned array made every store of kernn's C tiles straddle two cache lines: 2.5-5 %).
     # The operands are shared.
     c = _C.aligned_empty(np.dtype(dtype), [m, n])
     ta, tb = torch.from_numpy(a), torch.from_numpy(b)

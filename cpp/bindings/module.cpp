@@ -44,8 +44,8 @@ PYBIND11_MODULE(_C, m) {
   m.def("openmp_enabled", &kernn::openmp_enabled, "True when built with OpenMP.");
   m.def("aligned_empty", &kernn::bind::aligned_empty, py::arg("dtype"), py::arg("shape"),
         "A new uninitialised C-contiguous array whose data starts on a 64-byte boundary (as\n"
-        "every array a kernel returns); kernn allocates parameters, optimizer state and\n"
-        "batches through it.");
+        "every array a kernel returns); kernn allocates parameters, buffers, optimizer state\n"
+        "and the tensors of kernn.zeros / ones / empty through it.");
   m.def(
       "set_simd_loops",
       [](const std::string& isa) {

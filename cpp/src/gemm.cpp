@@ -596,9 +596,10 @@ void gemm_dots(const MicroKernel<T>& uk, std::int64_t m, std::int64_t n, std::in
     alignas(64) T sums[kDotRows * kDotCols];
     uk.dots(k, x + i0 * ldx, ldx, rows, y + j0 * ldy, ldy, cols, sums, cols);
     for (std::int64_t i = 0; i < rows; ++i) {
-      epilogue_row(cols, sums + i * cols, alpha, beta, c + (i0 + i) * c_row_stride + j0 * c_col_stride,
-                   c_col_stride, col_bias ? col_bias + j0 : nullptr,
-                   row_bias ? row_bias + i0 + i : nullptr, relu);
+      epilogue_row(cols, sums + i * cols, alpha, beta,
+                   c + (i0 + i) * c_row_stride + j0 * c_col_stride, c_col_stride,
+                   col_bias ? col_bias + j0 : nullptr, row_bias ? row_bias + i0 + i : nullptr,
+                   relu);
     }
   }
   });

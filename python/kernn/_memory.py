@@ -4,7 +4,7 @@ stream: parameters and buffers, optimizer state, and the tensors of kernn.zeros 
 
 numpy's allocator aligns to 16 bytes, so a float32 array usually starts in the middle of a
 cache line and every 64-byte (AVX-512) load of it straddles two lines: the batch-1 784 x 500
-layer, which reads its weights from L2, took 1.13-1.18x as long at 2 threads. Every array a
+layer, which reads its weights from L2, took 1.12-1.18x as long at 2 threads. Every array a
 kernel returns is aligned already (``kernn._C.aligned_empty``, which these wrap). The arrays
 are ordinary C-contiguous numpy arrays; only their ``base`` is the capsule that owns the memory.
 """
@@ -51,4 +51,3 @@ def copy(array, dtype=None):
     out = empty(array.shape, array.dtype if dtype is None else dtype)
     np.copyto(out, array, casting="unsafe")
     return out
-

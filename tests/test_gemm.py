@@ -310,6 +310,12 @@ def test_alpha_zero_and_k_zero_leave_beta_c_plus_bias(dtype):
     got = _C.gemm(np.empty((6, 0), dtype), np.empty((0, 5), dtype), c.copy(), beta=-1.0,
                   bias=bias, relu=True)
     assert np.array_equal(got, np.maximum(-c + bias, 0))
+    row_bias = small_ints(rng, (6,), dtype)
+    got = _C.gemm(a, b, c.copy(), alpha=0.0, beta=2.0, bias=bias, row_bias=row_bias)
+    assert np.array_equal(got, 2.0 * c + bias + row_bias[:, None])
+    # beta == 0: c is not read (NaN does not propagate), and 0 + biases keeps their signs
+    got = _C.gemm(a, b, np.full_like(c, np.nan), alpha=0.0, row_bias=-row_bias, relu=False)
+    assert np.array_equal(got, np.broadcast_to(0 - row_bias[:, None], c.shape))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

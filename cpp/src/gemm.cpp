@@ -304,24 +304,12 @@ void tile_via_buffer(gemm_detail::MicroKernelFn<T> fn, int mr, int nr, std::int6
   }
 }
 
-// Element (i, j) of C after the epilogue, in gemm_reference's order: act(product + beta * c +
-// col_bias[j] + row_bias[i]), with product = alpha * the sum (0 when there is none); c is
-// read only when beta != 0, a null bias adds nothing.
-template <typename T>
-T epilogue_element(T product, T beta, const T* c, const T* col_bias, const T* row_bias,
-                   std::int64_t i, std::int64_t j, bool relu) {
-  T value = product;
-  if (beta != T(0)) value += beta * *c;
-  if (col_bias) value += col_bias[j];
-  if (row_bias) value += row_bias[i];
-  if (relu && value < T(0)) value = T(0);
-  return value;
-}
-
-// One row of C from its n sums through the epilogue, in epilogue_element's order: c[j *
-// col_stride] = act(alpha * sums[j] + beta * c + col_bias[j] + row_bias[0]). Each option is a
-// pass of its own over the row, so that the passes vectorise where C's row is contiguous (the
-// batch-1 layer's 500 outputs took ~1 us element by element, a thirtieth of the call).
+// One row of C through the epilogue, in gemm_reference's order: c[j * col_stride] =
+// act(product[j] + beta * c + col_bias[j] + row_bias[0]), product[j] = alpha * sums[j], or 0
+// when sums is null (k == 0 or alpha == 0: no sum at all); c is read only when beta != 0, a
+// null bias adds nothing. Each option is a pass of its own over the row, so that the passes
+// vectorise where C's row is contiguous (the batch-1 layer's 500 outputs took ~1 us element by
+// element, a thirtieth of the call).
 template <typename T>
 void epilogue_row(std::int64_t n, const T* sums, T alpha, T beta, T* c, std::int64_t col_stride,
                   const T* col_bias, const T* row_bias, bool relu) {
@@ -332,10 +320,11 @@ void epilogue_row(std::int64_t n, const T* sums, T alpha, T beta, T* c, std::int
       for (std::int64_t j = 0; j < n; ++j) f(c[j * col_stride], j);
     }
   };
+  const auto product = [&](std::int64_t j) { return sums ? alpha * sums[j] : T(0); };
   if (beta != T(0)) {
-    pass([&](T& cj, std::int64_t j) { cj = alpha * sums[j] + beta * cj; });
+    pass([&](T& cj, std::int64_t j) { cj = product(j) + beta * cj; });
   } else {
-    pass([&](T& cj, std::int64_t j) { cj = alpha * sums[j]; });
+    pass([&](T& cj, std::int64_t j) { cj = product(j); });
   }
   if (col_bias) pass([&](T& cj, std::int64_t j) { cj += col_bias[j]; });
   if (row_bias) {
@@ -350,11 +339,8 @@ template <typename T>
 void epilogue_only(std::int64_t m, std::int64_t n, T beta, T* c, std::int64_t ldc,
                    const GemmEpilogue<T>& epilogue) {
   parallel_for_each(m, n, [&](std::int64_t i) {
-    T* ci = c + i * ldc;
-    for (std::int64_t j = 0; j < n; ++j) {
-      ci[j] = epilogue_element(T(0), beta, ci + j, epilogue.col_bias, epilogue.row_bias, i, j,
-                               epilogue.relu);
-    }
+    epilogue_row<T>(n, nullptr, T(0), beta, c + i * ldc, 1, epilogue.col_bias,
+                    epilogue.row_bias ? epilogue.row_bias + i : nullptr, epilogue.relu);
   });
 }
 

@@ -157,3 +157,9 @@ def test_bad_arguments_raise_clear_errors():
         _memory.empty((1 << 40, 1 << 20), np.float32)
     with pytest.raises(TypeError):
         _C.aligned_empty(np.float32, [3])  # a dtype object, not the scalar type
+    # uninitialised Python objects would crash the first access
+    for dtype in (object, [("x", np.float32), ("o", object)]):
+        with pytest.raises(TypeError, match="kernn.aligned_empty: .*Python objects"):
+            _memory.empty(4, dtype)
+    with pytest.raises(TypeError):
+        _memory.empty((2, 3.5), np.float32)  # as np.empty: no float extents

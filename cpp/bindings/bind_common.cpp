@@ -38,6 +38,12 @@ py::array aligned_empty(const py::dtype& dtype, const std::vector<py::ssize_t>& 
     s << (shape.size() == 1 ? ",)" : ")") << " and dtype " << py::str(dtype).cast<std::string>();
     return s.str();
   };
+  // Uninitialised memory is garbage to an array of Python objects (numpy fills those with
+  // None): such dtypes are refused.
+  if (dtype.attr("hasobject").cast<bool>()) {
+    throw py::type_error("kernn.aligned_empty: " + what() +
+                         " would hold Python objects; only dtypes of plain data");
+  }
   std::size_t bytes = static_cast<std::size_t>(dtype.itemsize());
   for (const py::ssize_t extent : shape) {
     if (extent < 0) throw py::value_error("kernn.aligned_empty: negative extent in " + what());

@@ -86,8 +86,9 @@ T* out_ptr(py::array& a) {
 // a cache line and an AVX-512 vector, so the kernels' full-width loads and stores never
 // straddle two lines. (numpy's allocator aligns to 16 bytes: the batch-1 784 x 500 layer,
 // reading its weights from L2 with 64-byte loads, took 1.12-1.18x as long at 2 threads.) The
-// memory is freed with the last array or view using it. ValueError for a negative extent or a
-// size that overflows, MemoryError when the allocation fails.
+// memory is freed with the last array or view using it. TypeError for a dtype holding Python
+// objects, ValueError for a negative extent or a size that overflows, MemoryError when the
+// allocation fails.
 py::array aligned_empty(const py::dtype& dtype, const std::vector<py::ssize_t>& shape);
 
 // aligned_empty of dtype T: every array a kernel returns.

@@ -11,13 +11,18 @@ are ordinary C-contiguous numpy arrays; only their ``base`` is the capsule that 
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from . import _C
 
 
 def _shape(shape):
-    return [int(shape)] if isinstance(shape, (int, np.integer)) else [int(s) for s in shape]
+    # operator.index, as numpy takes extents: a float extent is a TypeError, not truncated
+    if isinstance(shape, (int, np.integer)):
+        return [operator.index(shape)]
+    return [operator.index(s) for s in shape]
 
 
 def empty(shape, dtype):

@@ -50,6 +50,8 @@ ELEMENTWISE = {
     "mul": lambda x, y: x * y,
     "div": lambda x, y: x / (y * y + 1),
     "pow_tensor": lambda x, y: (x * x + 1) ** y,
+    "maximum": kernn.maximum,
+    "minimum": kernn.minimum,
 }
 
 
@@ -65,6 +67,8 @@ UNARY = {
     "log": lambda x: (x * x + 0.5).log(),
     "sqrt": lambda x: (x * x + 0.5).sqrt(),
     "abs": lambda x: x.abs(),
+    "sin": lambda x: x.sin(),
+    "cos": lambda x: x.cos(),
     "pow": lambda x: x ** 3 + x ** 2,
     "clamp": lambda x: x.clamp(-0.55, 0.45),
     "relu": F.relu,

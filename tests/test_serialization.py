@@ -111,6 +111,20 @@ def test_path_like_str_and_file_objects_are_accepted(tmp_path):
     np.testing.assert_array_equal(kernn.load(buffer)["a"].numpy(), np.arange(5))
 
 
+def test_load_takes_torch_load_arguments_for_the_cpu(tmp_path):
+    path = tmp_path / "m.kn"
+    model = kernn.nn.Linear(3, 2)
+    kernn.save(model.state_dict(), path)
+    for map_location in (None, "cpu", kernn.device("cpu"), torch.device("cpu"),
+                         {"cuda:0": "cpu"}):
+        loaded = kernn.load(path, map_location=map_location, weights_only=True)
+        assert np.array_equal(loaded["weight"].detach().numpy(), model.weight.detach().numpy())
+    assert list(kernn.load(path, "cpu", weights_only=False)) == ["weight", "bias"]
+    for map_location in ("cuda", "cuda:1", {"cpu": "cuda:0"}):
+        with pytest.raises(ValueError, match="kernn.load: map_location .* other than the CPU"):
+            kernn.load(path, map_location=map_location)
+
+
 def test_unsupported_objects_raise_type_error_naming_where(tmp_path):
     path = tmp_path / "bad.kn"
     with pytest.raises(TypeError, match=r"obj\['layers'\]\[1\] of type object"):

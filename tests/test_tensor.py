@@ -60,6 +60,8 @@ def test_repr_matches_torch_style():
     x = kernn.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
     assert repr(x) == "tensor([[1., 2.],\n        [3., 4.]], requires_grad=True)"
     assert repr(kernn.tensor(3.5)) == "tensor(3.5000)"
+    assert repr(kernn.tensor(36.0)) == "tensor(36.)"
+    assert repr(kernn.tensor([1.0, 0.75, 0.5])) == "tensor([1.0000, 0.7500, 0.5000])"
     assert repr(kernn.tensor([1, 2])) == "tensor([1, 2])"
     assert "dtype=kernn.float64" in repr(kernn.zeros(2, dtype=kernn.float64))
     assert "grad_fn=<MulBackward>" in repr(x * 2)
@@ -127,11 +129,20 @@ def test_iteration_and_len():
 
 def test_inplace_on_leaf_requiring_grad_needs_no_grad():
     w = kernn.ones(3, requires_grad=True)
-    with pytest.raises(RuntimeError, match="in-place"):
+    with pytest.raises(RuntimeError, match="in-place operation on a leaf tensor that requires"):
         w -= 1
     with kernn.no_grad():
         w -= 1
     assert w.tolist() == [0, 0, 0] and w.requires_grad
+
+
+def test_inplace_on_graph_tensor_is_refused_naming_it():
+    y = kernn.ones(3, requires_grad=True) * 2
+    with pytest.raises(RuntimeError, match="in-place operation on a tensor computed by the graph"):
+        y += 1
+    with pytest.raises(RuntimeError, match="__setitem__: in-place operation on a tensor comput"):
+        y[0] = 0
+    assert y.tolist() == [2, 2, 2]
 
 
 def test_setitem_with_mask():
@@ -159,8 +170,8 @@ def test_scalar_arithmetic_both_sides(float_dtype, rng):
     compare(lambda l, x: 2 * x - x / 3 + 1 - 2 / x + (5 - x) * -x, [a], dtype=float_dtype)
 
 
-@pytest.mark.parametrize("name", ["exp", "log", "sqrt", "abs", "neg", "tanh", "sigmoid",
-                                  "relu"])
+@pytest.mark.parametrize("name", ["exp", "log", "sqrt", "sin", "cos", "abs", "neg", "tanh",
+                                  "sigmoid", "relu"])
 def test_unary(name, float_dtype, rng):
     a = rng.uniform(0.2, 2.0, (5, 7)) if name in ("log", "sqrt") else rng.standard_normal((5, 7))
     compare(lambda l, x: getattr(x, name)(), [a], dtype=float_dtype)
@@ -307,3 +318,168 @@ def test_tensor_keeps_the_dtype_of_arrays_and_numpy_scalars():
     assert kernn.tensor(np.float64(2.0)).dtype is kernn.float64
     assert kernn.tensor(np.int32(3)).dtype is kernn.int32
     assert kernn.tensor(2.0).dtype is kernn.float32 and kernn.tensor(2).dtype is kernn.int64
+
+
+# ---- type promotion: torch's rules, not numpy's ---------------------------------------------
+PROMOTION_DTYPES = ["bool", "uint8", "int32", "int64", "float32", "float64"]
+
+
+def _operand(lib, kind, dtype):
+    """A dimensioned tensor, a 0-d tensor or a number of `dtype` holding small positive
+    values (exact in every dtype)."""
+    if kind == "number":
+        return {"bool": True, "int64": 3, "float32": 2.5, "float64": np.float64(2.5),
+                "int32": np.int32(3)}[dtype]
+    values = [True, True, False, True] if dtype == "bool" else [1, 2, 3, 4]
+    return lib.tensor(values if kind == "tensor" else values[1], dtype=getattr(lib, dtype))
+
+
+# Division by a False operand gives inf and nan, as in torch (numpy also warns).
+@pytest.mark.filterwarnings("ignore:divide by zero encountered")
+@pytest.mark.filterwarnings("ignore:invalid value encountered")
+@pytest.mark.parametrize("op,other,a_dtype,b_dtype", [
+    (op, other, a, b)
+    for op in ("add", "mul", "div", "maximum")
+    for other in ("tensor", "0-d", "number")
+    for a in PROMOTION_DTYPES for b in PROMOTION_DTYPES
+    # Numbers of the kinds Python and numpy scripts write; torch.maximum takes no number.
+    if not (other == "number" and (b == "uint8" or op == "maximum"))
+])
+def test_binary_op_result_dtype_and_values_match_torch(op, other, a_dtype, b_dtype):
+    results = []
+    for lib in (kernn, torch):
+        a, b = _operand(lib, "tensor", a_dtype), _operand(lib, other, b_dtype)
+        if op == "maximum":
+            results.append(lib.maximum(a, b))
+        else:
+            results.append(getattr(a, {"add": "__add__", "mul": "__mul__",
+                                       "div": "__truediv__"}[op])(b))
+    k, t = results
+    assert k.dtype.name == str(t.dtype).split(".")[1], (k.dtype, t.dtype)
+    np.testing.assert_allclose(k.numpy().astype(np.float64), t.numpy().astype(np.float64),
+                               rtol=1e-6, equal_nan=True)
+
+
+def test_numpy_scalars_do_not_widen_a_tensor():
+    w = kernn.randn(64, 30) * np.sqrt(1 / 64)  # W7's initialisation, from a blog post
+    assert w.dtype is kernn.float32
+    assert (kernn.randn(5, 64) @ w).dtype is kernn.float32
+
+
+def test_mixed_dtype_gradients_keep_each_operands_dtype(rng):
+    a = rng.standard_normal((3, 4)).astype(np.float32)
+    s = np.float64(1.5)
+    grads = []
+    for lib in (kernn, torch):
+        x = lib.tensor(a, requires_grad=True)
+        c = lib.tensor(s, dtype=lib.float64, requires_grad=True)
+        y = (x * c + x / c - lib.maximum(x, c)).sum()
+        assert y.dtype is lib.float32
+        y.backward()
+        grads.append((x.grad, c.grad))
+    (kx, kc), (tx, tc) = grads
+    assert kx.dtype is kernn.float32 and kc.dtype is kernn.float64
+    assert_close(kx, tx, np.float32)
+    assert_close(kc, tc, np.float32)
+
+
+@pytest.mark.parametrize("name", ["exp", "log", "sqrt", "sin", "cos"])
+def test_float_functions_of_integers_give_the_default_float(name):
+    k = getattr(kernn.arange(1, 5), name)()
+    t = getattr(torch.arange(1, 5), name)()
+    assert k.dtype is kernn.float32
+    assert_close(k, t, np.float32)
+
+
+# ---- maximum / minimum, and max / min with a tensor -----------------------------------------
+@pytest.mark.parametrize("fname", ["maximum", "minimum"])
+def test_maximum_minimum_broadcast_and_split_ties_as_torch(fname, float_dtype):
+    a = np.array([[1.0, 3.0, -2.0, 0.5], [2.0, 2.0, 7.0, -1.0]])
+    b = np.array([2.0, 3.0, -5.0, 0.5])
+    compare(lambda l, x, y: getattr(l, fname)(x, y) * l.arange(1, 5), [a, b],
+            dtype=float_dtype)
+
+
+def test_maximum_propagates_nan_as_torch():
+    a, b = np.array([np.nan, 1.0, 2.0]), np.array([0.0, np.nan, 1.0])
+    assert_close(kernn.maximum(kernn.tensor(a), kernn.tensor(b)),
+                 torch.maximum(torch.tensor(a), torch.tensor(b)), np.float64)
+
+
+@pytest.mark.parametrize("fname", ["max", "min"])
+def test_max_min_with_a_tensor_is_element_wise(fname, float_dtype, rng):
+    a, b = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    compare(lambda l, x, y: getattr(l, fname)(x, y), [a, b], dtype=float_dtype)
+    compare(lambda l, x, y: getattr(x, fname)(y), [a, b], dtype=float_dtype)
+    # max(x, tensor(0.)) is not a reduction over dim 0 (it used to be).
+    compare(lambda l, x: getattr(l, fname)(x, l.tensor(0.0, dtype=x.dtype)), [a],
+            dtype=float_dtype)
+
+
+# ---- round, isnan, randperm -----------------------------------------------------------------
+def test_round_halves_to_even_and_isnan_as_torch():
+    a = np.array([-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, 1.2345, np.nan], dtype=np.float32)
+    for k, t in ((kernn.round(kernn.tensor(a)), torch.round(torch.tensor(a))),
+                 (kernn.tensor(a).round(decimals=2), torch.tensor(a).round(decimals=2)),
+                 (kernn.isnan(kernn.tensor(a)), torch.isnan(torch.tensor(a)))):
+        assert k.dtype.name == str(t.dtype).split(".")[1]
+        assert_close(k, t, np.float32)
+
+
+def test_randperm_is_a_seeded_permutation():
+    kernn.manual_seed(3)
+    p = kernn.randperm(50)
+    assert p.dtype is kernn.int64 and sorted(p.tolist()) == list(range(50))
+    kernn.manual_seed(3)
+    assert kernn.randperm(50).tolist() == p.tolist()
+    assert kernn.randperm(0).shape == (0,)
+    with pytest.raises(ValueError, match="randperm: argument 'n'"):
+        kernn.randperm(-1)
+
+
+# ---- kernn.Tensor(sizes), format, dimension checks ------------------------------------------
+def test_tensor_constructor_takes_sizes_as_torch():
+    for args in [(3, 4), (5,), (np.int64(2), 3), (kernn.Size([2, 3]),)]:
+        k = kernn.Tensor(*args)
+        t = torch.Tensor(*[torch.Size(a) if isinstance(a, kernn.Size) else a for a in args])
+        assert k.shape == tuple(t.shape) and k.dtype is kernn.float32 and not k.requires_grad
+    assert kernn.Tensor().shape == (0,)
+    assert kernn.Tensor([1, 2]).tolist() == [1.0, 2.0]
+    assert kernn.Tensor(3, 4, requires_grad=True).requires_grad
+    with pytest.raises(TypeError, match="Tensor: expected data"):
+        kernn.Tensor([1.0], True)
+    with pytest.raises(ValueError, match="negative dimension"):
+        kernn.Tensor(2, -1)
+
+
+def test_format_of_a_tensor_matches_torch():
+    for value in (2.5, 0.1, -3.0):
+        k, t = kernn.tensor(value), torch.tensor(value)
+        assert f"{k:.4f}" == f"{t:.4f}" and f"{k}" == f"{t}" and f"{k:>8.2e}" == f"{t:>8.2e}"
+    assert f"{kernn.tensor(7)}" == "7"
+    k = kernn.tensor([1.0, 2.0])
+    assert f"{k}" == repr(k)
+    with pytest.raises(TypeError, match="format"):
+        f"{k:.2f}"
+
+
+@pytest.mark.parametrize("call", [
+    lambda l: l.cat([l.ones(2, 2), l.ones(2, 2)], dim=2),
+    lambda l: l.cat([l.ones(2, 2), l.ones(2, 2)], dim=-3),
+    lambda l: l.stack([l.ones(2), l.ones(2)], dim=2),
+    lambda l: l.stack([l.ones(2), l.ones(2)], dim=-3),
+    lambda l: l.ones(2, 3).transpose(0, 2),
+    lambda l: l.ones(2, 3).transpose(-3, 1),
+])
+def test_dimension_out_of_range_raises_index_error_as_torch(call):
+    with pytest.raises(IndexError):
+        call(torch)
+    with pytest.raises(IndexError, match="out of range"):
+        call(kernn)
+
+
+def test_negative_dimensions_in_range_work_as_torch(rng):
+    a, b = rng.standard_normal((2, 3)), rng.standard_normal((2, 3))
+    compare(lambda l, x, y: l.cat([x, y], dim=-1), [a, b])
+    compare(lambda l, x, y: l.stack([x, y], dim=-1), [a, b])
+    compare(lambda l, x: x.transpose(-1, -2), [a])

@@ -16,9 +16,12 @@ from .autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_
 from .tensor import (  # noqa: A004 - torch's names
     Size, Tensor, arange, as_tensor, bool, double, dtype, empty, empty_like, float, float16,
     float32, float64, from_numpy, full, full_like, get_default_dtype, half, int, int8, int16,
-    int32, int64, is_tensor, linspace, long, matmul, ones, ones_like, rand, rand_like, randint,
-    randn, randn_like, set_default_dtype, tensor, uint8, zeros, zeros_like,
+    int32, int64, is_tensor, linspace, long, matmul, maximum, minimum, ones, ones_like, rand,
+    rand_like, randint, randn, randn_like, randperm, set_default_dtype, tensor, uint8, zeros,
+    zeros_like,
 )
+from ._device import device
+from . import cuda
 from .tensor import Tensor as _Tensor
 from .ops import tensor_ops as _tensor_ops
 from . import nn
@@ -41,6 +44,22 @@ def log(input):
 
 def sqrt(input):
     return input.sqrt()
+
+
+def sin(input):
+    return input.sin()
+
+
+def cos(input):
+    return input.cos()
+
+
+def round(input, decimals=0):  # noqa: A001
+    return input.round(decimals)
+
+
+def isnan(input):
+    return input.isnan()
 
 
 def abs(input):  # noqa: A001
@@ -71,11 +90,14 @@ def mean(input, dim=None, keepdim=False, dtype=None):
 
 
 def max(input, dim=None, keepdim=False):  # noqa: A001
-    """max(t) -> the largest element; max(t, dim) -> (values, indices), as torch.max."""
+    """max(t) -> the largest element; max(t, dim) -> (values, indices); max(t, other_tensor)
+    -> maximum(t, other_tensor), as torch.max."""
     return input.max(dim, keepdim)
 
 
 def min(input, dim=None, keepdim=False):  # noqa: A001
+    """min(t) -> the smallest element; min(t, dim) -> (values, indices); min(t, other_tensor)
+    -> minimum(t, other_tensor), as torch.min."""
     return input.min(dim, keepdim)
 
 
@@ -119,21 +141,27 @@ def mm(input, mat2):
     return matmul(input, mat2)
 
 
-def _norm_cat_dim(tensors, dim, fname):
+def _norm_cat_dim(tensors, dim, ndim, fname):
+    """dim in [0, ndim) from dim in [-ndim, ndim); IndexError otherwise (torch's)."""
     if not tensors:
         raise ValueError(f"{fname}: expected a non-empty list of tensors")
     for t in tensors:
         if not isinstance(t, _Tensor):
             raise TypeError(f"{fname}: expected a sequence of Tensors, got {type(t).__name__}")
-    return dim
+    if not -ndim <= dim < ndim:
+        raise IndexError(f"{fname}: dimension {dim} out of range (expected to be in range of "
+                         f"[{-ndim}, {ndim - 1}]) for tensors of shapes "
+                         f"{[tuple(t.shape) for t in tensors]}")
+    return dim % ndim
 
 
 def cat(tensors, dim=0):
     """Concatenates tensors along an existing dimension (differentiable)."""
     tensors = tuple(tensors)
-    _norm_cat_dim(tensors, dim, "cat")
-    nd = tensors[0].ndim
-    d = dim % nd if nd else 0
+    nd = tensors[0].ndim if tensors and isinstance(tensors[0], _Tensor) else 1
+    if nd == 0:
+        raise ValueError("cat: zero-dimensional tensor (of shape ()) cannot be concatenated")
+    d = _norm_cat_dim(tensors, dim, nd, "cat")
     try:
         return _tensor_ops.Cat.apply(d, *tensors)
     except ValueError as exc:
@@ -144,9 +172,8 @@ def cat(tensors, dim=0):
 def stack(tensors, dim=0):
     """Stacks same-shape tensors along a new dimension (differentiable)."""
     tensors = tuple(tensors)
-    _norm_cat_dim(tensors, dim, "stack")
-    nd = tensors[0].ndim + 1
-    d = dim % nd
+    nd = tensors[0].ndim + 1 if tensors and isinstance(tensors[0], _Tensor) else 1
+    d = _norm_cat_dim(tensors, dim, nd, "stack")
     try:
         return _tensor_ops.Stack.apply(d, *tensors)
     except ValueError as exc:

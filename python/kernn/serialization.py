@@ -324,7 +324,16 @@ class _Decoder:
         return items
 
 
-def load(f: PathOrFile) -> Any:
+def _check_map_location(map_location):
+    """ValueError unless map_location (of torch.load) leaves everything on the CPU."""
+    targets = map_location.values() if isinstance(map_location, dict) else [map_location]
+    for target in targets:
+        if target is not None and str(target).split(":")[0] != "cpu":
+            raise ValueError(f"kernn.load: map_location {map_location!r} names a device other "
+                             "than the CPU; kernn runs on the CPU only (use 'cpu' or None)")
+
+
+def load(f: PathOrFile, map_location=None, *, weights_only=None) -> Any:
     """Load an object saved by :func:`save`.
 
     Tensors come back as ``kernn.Tensor`` (dtype and shape preserved, ``requires_grad`` kept,
@@ -334,6 +343,11 @@ def load(f: PathOrFile) -> Any:
 
     Args:
         f (str, os.PathLike or binary file object): the file.
+        map_location: accepted for torch scripts: None, or the CPU (``"cpu"``,
+            ``kernn.device("cpu")``, a dict mapping device names to the CPU); another device
+            raises ValueError, since everything kernn loads lives on the CPU.
+        weights_only (bool, optional): accepted for torch scripts; kernn loads only tensors,
+            arrays and plain containers whatever its value (nothing is unpickled).
 
     Raises:
         FileNotFoundError: no file at the path.
@@ -345,6 +359,7 @@ def load(f: PathOrFile) -> Any:
     Example:
         >>> model.load_state_dict(kernn.load("model.kn"))
     """
+    _check_map_location(map_location)
     what = _describe(f)
     if _is_file_object(f):
         source = f

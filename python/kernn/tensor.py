@@ -14,6 +14,7 @@ import numpy as np
 
 from . import _memory
 from . import autograd as _autograd
+from ._device import CPU as _CPU, device as _device
 from .autograd import _mode
 from .random import default_generator as _default_generator
 
@@ -21,8 +22,8 @@ __all__ = [
     "Tensor", "dtype", "float16", "float32", "float64", "int8", "int16", "int32", "int64",
     "uint8", "bool", "tensor", "from_numpy", "as_tensor", "zeros", "ones", "zeros_like",
     "ones_like", "full", "full_like", "empty", "empty_like", "randn", "rand", "randint",
-    "randn_like", "rand_like", "arange", "linspace", "is_tensor", "get_default_dtype",
-    "set_default_dtype",
+    "randn_like", "rand_like", "randperm", "arange", "linspace", "is_tensor",
+    "get_default_dtype", "set_default_dtype", "maximum", "minimum",
 ]
 
 
@@ -169,8 +170,11 @@ class Tensor:
     int64 (class labels) and bool (masks) are supported throughout.
 
     Args:
-        data: array-like; a numpy array is wrapped without a copy.
-        requires_grad (bool): record operations for backward (floating tensors only).
+        data: array-like; a numpy array is wrapped without a copy. Or, as torch.Tensor, sizes:
+            ``Tensor(3, 4)`` is an uninitialised 3 x 4 float tensor (``Tensor()`` an empty
+            one).
+        requires_grad (bool, keyword only): record operations for backward (floating tensors
+            only).
 
     Example::
 
@@ -186,9 +190,20 @@ class Tensor:
     # Let `ndarray + Tensor` defer to Tensor.__radd__ instead of numpy iterating the Tensor.
     __array_priority__ = 1000
 
-    def __init__(self, data=None, requires_grad=False):
-        if data is None:
+    def __init__(self, *data, requires_grad=False):
+        if len(data) == 1 and isinstance(data[0], Size):
+            data = tuple(data[0])
+        if not data:
             data = np.zeros((0,), dtype=_default_float)
+        elif all(isinstance(d, (builtins.int, np.integer)) and not isinstance(d, (builtins.bool,
+                                                                               np.bool_))
+               for d in data):
+            data = _memory.empty(_size_arg(data, "Tensor"), _default_float)
+        elif len(data) == 1:
+            (data,) = data
+        else:
+            raise TypeError(f"Tensor: expected data (one argument) or sizes (ints), got "
+                            f"{', '.join(type(d).__name__ for d in data)}")
         if isinstance(data, np.ndarray):
             arr = data
             if arr.dtype not in _BY_NUMPY:
@@ -301,7 +316,7 @@ class Tensor:
 
     @property
     def device(self):
-        return "cpu"
+        return _CPU
 
     def is_floating_point(self):
         return self._data.dtype.kind == "f"
@@ -367,15 +382,7 @@ class Tensor:
     def to(self, *args, dtype=None, device=None, copy=False):
         """Returns a tensor of another dtype (``to(kernn.float64)``); devices other than "cpu"
         raise. Without a change it returns self (unless copy=True)."""
-        for a in args:
-            if isinstance(a, str) and not a.startswith("kernn.") and a not in _DTYPE_NAMES:
-                device = a
-            elif isinstance(a, Tensor):
-                dtype = a.dtype
-            else:
-                dtype = a
-        if device is not None and str(device).split(":")[0] != "cpu":
-            raise RuntimeError(f"to: kernn runs on the CPU only, got device {device!r}")
+        dtype = _to_dtype(args, dtype, device)
         if dtype is None:
             return self.clone() if copy else self
         nd = _np_dtype(dtype)
@@ -428,14 +435,13 @@ class Tensor:
     def __repr__(self):
         arr = self._data
         if arr.dtype.kind == "f":
-            opts = {"precision": 4, "suppress_small": False}
-            body = np.array2string(arr, separator=", ", prefix="tensor(", **opts)
-            if arr.ndim and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
-                # torch prints integral floats as "1." and others with 4 decimals.
+            if arr.size and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
+                # torch prints integral floats as "1." and others with 4 decimals, all alike.
                 body = np.array2string(arr, separator=", ", prefix="tensor(",
                                        formatter={"float_kind": lambda v: f"{v:.0f}."})
-            elif arr.ndim == 0:
-                body = f"{arr.item():.4f}"
+            else:
+                body = np.array2string(arr, separator=", ", prefix="tensor(", precision=4,
+                                       floatmode="fixed", suppress_small=False)
         else:
             body = np.array2string(arr, separator=", ", prefix="tensor(")
         extras = []
@@ -455,6 +461,16 @@ class Tensor:
         return f"tensor({body})"
 
     __str__ = __repr__
+
+    def __format__(self, spec):
+        # As torch: a one-element 0-d tensor formats as its number (f"{loss:.4f}"); with no
+        # spec, any tensor as its repr.
+        if self._data.ndim == 0:
+            return self.item().__format__(spec)
+        if spec:
+            raise TypeError(f"unsupported format string {spec!r} for a tensor of shape "
+                            f"{tuple(self._data.shape)} (only 0-d tensors take a format spec)")
+        return repr(self)
 
     # ---- sequence protocol ---------------------------------------------------------------
     def __len__(self):
@@ -481,11 +497,7 @@ class Tensor:
         return _new_checked(self._data[idx])
 
     def __setitem__(self, idx, value):
-        if self._rg and _mode.enabled:
-            raise RuntimeError(
-                "a leaf tensor that requires grad (or a tensor in the graph) cannot be assigned "
-                "to in place outside kernn.no_grad()"
-            )
+        self._check_inplace("__setitem__")
         self._data[_index_arg(idx)] = _arr(value)
 
     # ---- arithmetic ----------------------------------------------------------------------
@@ -543,9 +555,12 @@ class Tensor:
     # parameters: `with kernn.no_grad(): w -= lr * w.grad`).
     def _check_inplace(self, op):
         if _mode.enabled and (self._rg or self.grad_fn is not None):
+            what = "a leaf tensor that requires grad" if self.grad_fn is None else (
+                "a tensor computed by the graph (non-leaf)")
             raise RuntimeError(
-                f"{op}: a leaf Variable that requires grad is being used in an in-place "
-                "operation; wrap it in kernn.no_grad()"
+                f"{op}: in-place operation on {what}: kernn keeps no version counters, so it "
+                "refuses in-place changes to tensors backward may need; compute a new tensor "
+                "(y = y + 1), or wrap the change in kernn.no_grad() (a leaf's update)"
             )
 
     def __iadd__(self, other):
@@ -719,13 +734,27 @@ class Tensor:
         return matmul(self, other)
 
     def exp(self):
-        return _unary(_ops.Exp, self, np.exp)
+        return _unary(_ops.Exp, _as_float(self), np.exp)
 
     def log(self):
-        return _unary(_ops.Log, self, np.log)
+        return _unary(_ops.Log, _as_float(self), np.log)
 
     def sqrt(self):
-        return _unary(_ops.Sqrt, self, np.sqrt)
+        return _unary(_ops.Sqrt, _as_float(self), np.sqrt)
+
+    def sin(self):
+        return _unary(_ops.Sin, _as_float(self), np.sin)
+
+    def cos(self):
+        return _unary(_ops.Cos, _as_float(self), np.cos)
+
+    def round(self, decimals=0):
+        """Rounds half to even, as torch; the result is not differentiable (torch's gradient
+        of it is zero everywhere)."""
+        return _new_checked(np.round(self._data, decimals))
+
+    def isnan(self):
+        return _new_checked(np.isnan(self._data))
 
     def abs(self):
         return _unary(_ops.Abs, self, np.abs)
@@ -797,12 +826,24 @@ class Tensor:
                                       keepdims=keepdim)))
 
     def max(self, dim=None, keepdim=False):
-        """max() -> the largest element; max(dim) -> (values, indices) as torch."""
+        """max() -> the largest element; max(dim) -> (values, indices); max(other_tensor) ->
+        maximum(self, other), as torch."""
+        if isinstance(dim, Tensor):
+            return maximum(self, dim)
         return _extremum(self, dim, keepdim, True)
 
     def min(self, dim=None, keepdim=False):
-        """min() -> the smallest element; min(dim) -> (values, indices) as torch."""
+        """min() -> the smallest element; min(dim) -> (values, indices); min(other_tensor) ->
+        minimum(self, other), as torch."""
+        if isinstance(dim, Tensor):
+            return minimum(self, dim)
         return _extremum(self, dim, keepdim, False)
+
+    def maximum(self, other):
+        return maximum(self, other)
+
+    def minimum(self, other):
+        return minimum(self, other)
 
     def argmax(self, dim=None, keepdim=False):
         return _arg_extremum(self, dim, keepdim, np.argmax)
@@ -872,10 +913,10 @@ class Tensor:
 
     def transpose(self, dim0, dim1):
         nd = self._data.ndim
+        d0, d1 = _ops._norm_dims((dim0, dim1), nd)
         if nd == 0:
             return self
         perm = list(range(nd))
-        d0, d1 = dim0 % nd, dim1 % nd
         perm[d0], perm[d1] = perm[d1], perm[d0]
         return self.permute(perm)
 
@@ -959,6 +1000,43 @@ def _binary(fn, a, b):
     if type(r) is not np.ndarray:
         r = np.asarray(r)
     return _new(r)
+
+
+def _to_dtype(args, dtype, device):
+    """The dtype that Tensor.to / Module.to's arguments ask for (None: unchanged): positional
+    ones are a dtype, a device (kernn.device or its name) or a tensor (its dtype).
+    RuntimeError for any device but the CPU."""
+    for a in args:
+        if isinstance(a, _device) or (isinstance(a, str) and not a.startswith("kernn.")
+                                      and a not in _DTYPE_NAMES):
+            device = a
+        elif isinstance(a, Tensor):
+            dtype = a.dtype
+        else:
+            dtype = a
+    if device is not None and str(device).split(":")[0] != "cpu":
+        raise RuntimeError(f"to: kernn runs on the CPU only, got device {device!r}")
+    return dtype
+
+
+def _as_float(t):
+    """t, or t converted to the default float dtype when it holds integers or bools (as torch
+    computes exp, log, sqrt, sin and cos of them)."""
+    if t._data.dtype.kind == "f":
+        return t
+    return _new(t._data.astype(_default_float))
+
+
+def maximum(input, other):
+    """Element-wise maximum of two tensors (broadcast; NaN propagates). Where they are equal
+    the gradient is split evenly between them, as torch."""
+    return _binary(_ops.Maximum, input, other)
+
+
+def minimum(input, other):
+    """Element-wise minimum of two tensors (broadcast; NaN propagates). Where they are equal
+    the gradient is split evenly between them, as torch."""
+    return _binary(_ops.Minimum, input, other)
 
 
 def _unary(fn, a, npfn):
@@ -1171,6 +1249,16 @@ def rand(*size, dtype=None, requires_grad=False, generator=None, device=None):
         raise TypeError(f"rand: dtype must be floating, got {dtype!r}")
     arr = _gen(generator).random(_size_arg(size, "rand"), dtype=nd)
     return _finish(arr, requires_grad)
+
+
+def randperm(n, generator=None, dtype=None, requires_grad=False, device=None):
+    """A random permutation of 0 .. n - 1 (int64 unless dtype says otherwise), from kernn's
+    global generator or ``generator``."""
+    if not isinstance(n, (builtins.int, np.integer)) or isinstance(n, builtins.bool) or n < 0:
+        raise ValueError(f"randperm: argument 'n' must be a non-negative int, got {n!r}")
+    arr = _gen(generator).permutation(builtins.int(n))
+    return _finish(arr.astype(_np_dtype(dtype) if dtype is not None else np.int64),
+                   requires_grad)
 
 
 def randn_like(t, dtype=None, requires_grad=False):

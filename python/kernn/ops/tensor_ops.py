@@ -37,12 +37,92 @@ def _meta(x):
     return np.shape(a), getattr(a, "dtype", None)
 
 
+# ---- type promotion of binary ops -----------------------------------------------------------
+# torch's rules, where numpy's differ: a number (Python's or a numpy scalar) does not widen a
+# tensor's dtype (float32 * np.float64(2) is float32), an integer tensor with a float number or
+# float tensor gives the float dtype (int64 + float32 is float32, int64 * 0.5 is the default
+# float), a 0-d tensor does not widen a tensor with dimensions of its own category (float32 +
+# a 0-d float64 is float32), and true division of integers gives the default float.
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
+
+
+def _promote_types(d1, d2):
+    c1, c2 = _CATEGORY[d1.kind], _CATEGORY[d2.kind]
+    if c1 != c2:
+        return d1 if c1 > c2 else d2
+    return np.promote_types(d1, d2)
+
+
+def _combine_categories(higher, lower):
+    """The result of operands of a higher priority class (dtype `higher`) with those of a lower
+    one (`lower`); either None when the class is empty (torch's combine_categories)."""
+    if higher is None:
+        return lower
+    if lower is None or higher.kind == "f":
+        return higher
+    if higher.kind == "b" or lower.kind == "f":
+        return _promote_types(higher, lower)
+    return higher
+
+
+def result_dtype(x, y):
+    """torch's result dtype of a binary op on x and y: numpy arrays or Python numbers."""
+    from ..tensor import get_default_dtype
+
+    by_class = [None, None, None]  # numbers, 0-d arrays, arrays with dimensions
+    for v in (x, y):
+        if isinstance(v, np.ndarray):
+            priority, d = (2 if v.ndim else 1), v.dtype
+        elif isinstance(v, bool):
+            priority, d = 0, np.dtype(np.bool_)
+        elif isinstance(v, int):
+            priority, d = 0, np.dtype(np.int64)
+        else:
+            priority, d = 0, get_default_dtype().numpy
+        held = by_class[priority]
+        by_class[priority] = d if held is None else _promote_types(held, d)
+    return _combine_categories(by_class[2], _combine_categories(by_class[1], by_class[0]))
+
+
+def promoted(a, b, true_divide=False):
+    """The operands of a binary op on a and b (Tensors, arrays or numbers) for numpy: arrays
+    cast to torch's result dtype (the default float for true division of integers), numpy
+    scalars as Python numbers, which numpy then takes in the arrays' dtype."""
+    x, y = _arr(a), _arr(b)
+    # The common cases first: two tensors of one floating dtype, a floating tensor and a
+    # Python number.
+    if type(x) is np.ndarray:
+        if x.dtype.kind == "f" and (type(y) in (float, int) or (
+                type(y) is np.ndarray and y.dtype == x.dtype)):
+            return x, y
+    elif type(y) is np.ndarray and y.dtype.kind == "f" and type(x) in (float, int):
+        return x, y
+    if isinstance(x, np.generic):
+        x = x.item()
+    if isinstance(y, np.generic):
+        y = y.item()
+    dx, dy = getattr(x, "dtype", None), getattr(y, "dtype", None)
+    if dx is not None and dx == dy and (dx.kind == "f" or not true_divide):
+        return x, y
+    dt = result_dtype(x, y)
+    if true_divide and dt.kind != "f":
+        from ..tensor import get_default_dtype
+
+        dt = get_default_dtype().numpy
+    if dx is not None and dx != dt:
+        x = x.astype(dt)
+    if dy is not None and dy != dt:
+        y = y.astype(dt)
+    return x, y
+
+
 class Add(Function):
     @staticmethod
     def forward(ctx, a, b):
         if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
             ctx.metas = (_meta(a), _meta(b))
-        return _arr(a) + _arr(b)
+        x, y = promoted(a, b)
+        return x + y
 
     @staticmethod
     def backward(ctx, g):
@@ -57,7 +137,8 @@ class Sub(Function):
     def forward(ctx, a, b):
         if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
             ctx.metas = (_meta(a), _meta(b))
-        return _arr(a) - _arr(b)
+        x, y = promoted(a, b)
+        return x - y
 
     @staticmethod
     def backward(ctx, g):
@@ -70,34 +151,71 @@ class Sub(Function):
 class Mul(Function):
     @staticmethod
     def forward(ctx, a, b):
-        x, y = _arr(a), _arr(b)
+        x, y = promoted(a, b)
         if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
+            ctx.metas = (_meta(a), _meta(b))
             ctx.save_for_backward(x, y)
         return x * y
 
     @staticmethod
     def backward(ctx, g):
         x, y = ctx.saved_tensors
+        (sa, da), (sb, db) = ctx.metas
         need = ctx.needs_input_grad
-        return (unbroadcast(g * y, x.shape, x.dtype) if need[0] else None,
-                unbroadcast(g * x, y.shape, y.dtype) if need[1] else None)
+        return (unbroadcast(g * y, sa, da) if need[0] else None,
+                unbroadcast(g * x, sb, db) if need[1] else None)
 
 
 class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
-        x, y = _arr(a), _arr(b)
+        x, y = promoted(a, b, true_divide=True)
         if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
+            ctx.metas = (_meta(a), _meta(b))
             ctx.save_for_backward(x, y)
         return x / y
 
     @staticmethod
     def backward(ctx, g):
         x, y = ctx.saved_tensors
+        (sa, da), (sb, db) = ctx.metas
         need = ctx.needs_input_grad
-        ga = unbroadcast(g / y, x.shape, x.dtype) if need[0] else None
-        gb = unbroadcast(-g * x / (y * y), y.shape, y.dtype) if need[1] else None
+        ga = unbroadcast(g / y, sa, da) if need[0] else None
+        gb = unbroadcast(-g * x / (y * y), sb, db) if need[1] else None
         return ga, gb
+
+
+class _Extremum(Function):
+    """maximum / minimum of two tensors (broadcast); where they are equal each gets half the
+    gradient, as torch. Subclasses set `pick` (np.maximum or np.minimum)."""
+
+    pick = None
+
+    @classmethod
+    def forward(cls, ctx, a, b):
+        x, y = promoted(a, b)
+        if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
+            ctx.metas = (_meta(a), _meta(b))
+            ctx.save_for_backward(x, y)
+        return cls.pick(x, y)
+
+    @classmethod
+    def backward(cls, ctx, g):
+        x, y = ctx.saved_tensors
+        (sa, da), (sb, db) = ctx.metas
+        need = ctx.needs_input_grad
+        x_wins = x > y if cls.pick is np.maximum else x < y
+        share = np.where(x == y, g / 2, g)
+        return (unbroadcast(np.where(x_wins | (x == y), share, 0), sa, da) if need[0] else None,
+                unbroadcast(np.where(x_wins, 0, share), sb, db) if need[1] else None)
+
+
+class Maximum(_Extremum):
+    pick = np.maximum
+
+
+class Minimum(_Extremum):
+    pick = np.minimum
 
 
 class Neg(Function):
@@ -115,24 +233,26 @@ class Pow(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        x, e = _arr(a), _arr(b)
+        x, e = promoted(a, b)
         y = np.power(x, e)
         if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
+            ctx.metas = (_meta(a), _meta(b))
             ctx.save_for_backward(x, e, y)
         return y
 
     @staticmethod
     def backward(ctx, g):
         x, e, y = ctx.saved_tensors
+        (sa, da), (sb, db) = ctx.metas
         need = ctx.needs_input_grad
         ga = gb = None
         if need[0]:
             # d(x^e)/dx = e * x^(e-1), written without dividing by x so x = 0 works.
-            ga = unbroadcast(g * e * np.power(x, e - 1), x.shape, x.dtype)
+            ga = unbroadcast(g * e * np.power(x, e - 1), sa, da)
         if need[1]:
             with np.errstate(divide="ignore", invalid="ignore"):
                 logx = np.where(x > 0, np.log(np.where(x > 0, x, 1)), np.where(x == 0, 0, np.nan))
-            gb = unbroadcast(g * y * logx, np.shape(e), e.dtype)
+            gb = unbroadcast(g * y * logx, sb, db)
         return ga, gb
 
 
@@ -173,6 +293,32 @@ class Sqrt(Function):
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
         return g / (2 * y)
+
+
+class Sin(Function):
+    @staticmethod
+    def forward(ctx, a):
+        x = a._data
+        ctx.save_for_backward(x)
+        return np.sin(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * np.cos(x)
+
+
+class Cos(Function):
+    @staticmethod
+    def forward(ctx, a):
+        x = a._data
+        ctx.save_for_backward(x)
+        return np.cos(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return -g * np.sin(x)
 
 
 class Abs(Function):

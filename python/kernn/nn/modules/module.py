@@ -13,9 +13,8 @@ from collections import OrderedDict, namedtuple
 import numpy as np
 
 from ... import _memory
-from ...tensor import _BY_NAME as _DTYPE_NAMES
 from ...autograd import _reset_leaf_grad
-from ...tensor import Tensor, _new, _np_dtype
+from ...tensor import Tensor, _new, _np_dtype, _to_dtype
 from ..parameter import Parameter
 
 _IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
@@ -304,13 +303,7 @@ class Module:
         """Converts floating parameters and buffers in place: ``to(kernn.float64)``,
         ``to("cpu")``. Parameters keep their identity, so an optimizer built before still
         holds them."""
-        for a in args:
-            if isinstance(a, str) and not a.startswith("kernn.") and a not in _DTYPE_NAMES:
-                device = a
-            else:
-                dtype = a
-        if device is not None and str(device).split(":")[0] != "cpu":
-            raise RuntimeError(f"to: kernn runs on the CPU only, got device {device!r}")
+        dtype = _to_dtype(args, dtype, device)
         if dtype is None:
             return self
         nd = _np_dtype(dtype)

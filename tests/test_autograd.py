@@ -293,3 +293,21 @@ def test_requires_grad_propagates_only_from_float_inputs():
     assert not idx.requires_grad
     values, indices = x.reshape(1, 3).max(1)
     assert values.requires_grad and not indices.requires_grad
+
+
+def test_inference_mode_is_no_grad_and_a_decorator():
+    w = kernn.ones(2, requires_grad=True)
+    with kernn.inference_mode():
+        assert not (w * 2).requires_grad
+    with kernn.inference_mode(False):
+        assert (w * 2).requires_grad
+
+    @kernn.inference_mode
+    def bare():
+        return (w * 2).requires_grad
+
+    @kernn.inference_mode()
+    def called():
+        return (w * 2).requires_grad
+
+    assert not bare() and not called() and kernn.is_grad_enabled()

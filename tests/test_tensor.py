@@ -483,3 +483,29 @@ def test_negative_dimensions_in_range_work_as_torch(rng):
     compare(lambda l, x, y: l.cat([x, y], dim=-1), [a, b])
     compare(lambda l, x, y: l.stack([x, y], dim=-1), [a, b])
     compare(lambda l, x: x.transpose(-1, -2), [a])
+
+
+def test_broadcast_error_names_the_op_and_shapes():
+    with pytest.raises(ValueError, match=r"add: the shapes \(2, 3\) and \(4,\) do not broadcast"):
+        kernn.ones(2, 3) + kernn.ones(4)
+    with pytest.raises(ValueError, match=r"mul: the shapes \(2, 3\) and \(2,\)"):
+        kernn.ones(2, 3, requires_grad=True) * kernn.ones(2)
+
+
+def test_size_slices_and_none_comparisons_as_torch():
+    shape = kernn.ones(2, 3, 4).shape
+    assert isinstance(shape[1:], kernn.Size) and shape[1:] == (3, 4) and shape[-1] == 4
+    t = kernn.ones(3)
+    assert (t == None) is False and (t != None) is True  # noqa: E711 - what scripts write
+
+
+@pytest.mark.parametrize("correction", [0, 1, 2])
+def test_var_std_with_correction(correction, float_dtype, rng):
+    a = rng.standard_normal((4, 5))
+    compare(lambda l, x: x.var(1, correction=correction) + x.std(correction=correction), [a],
+            dtype=float_dtype)
+
+
+def test_clamp_min_max(float_dtype, rng):
+    a = rng.standard_normal((4, 5))
+    compare(lambda l, x: l.clamp_min(x, 0.1) + x.clamp_max(-0.2), [a], dtype=float_dtype)

@@ -12,7 +12,9 @@ from . import _C
 from ._C import get_num_threads, set_num_threads
 from . import random
 from .random import manual_seed, seed, get_rng_state, set_rng_state
-from .autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd import (
+    Function, enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled,
+)
 from .tensor import (  # noqa: A004 - torch's names
     Size, Tensor, arange, as_tensor, bool, double, dtype, empty, empty_like, float, float16,
     float32, float64, from_numpy, full, full_like, get_default_dtype, half, int, int8, int16,
@@ -76,6 +78,14 @@ def pow(input, exponent):  # noqa: A001
 
 def clamp(input, min=None, max=None):  # noqa: A002
     return input.clamp(min, max)
+
+
+def clamp_min(input, min):  # noqa: A002
+    return input.clamp(min=min)
+
+
+def clamp_max(input, max):  # noqa: A002
+    return input.clamp(max=max)
 
 
 clip = clamp

@@ -61,6 +61,7 @@ __all__ = [
     "Function",
     "no_grad",
     "enable_grad",
+    "inference_mode",
     "set_grad_enabled",
     "is_grad_enabled",
     "backward",
@@ -143,6 +144,26 @@ class enable_grad(_GradModeContext):
     """Context manager and decorator that re-enables graph recording inside no_grad."""
 
     _target = True
+
+
+class inference_mode(_GradModeContext):
+    """As torch.inference_mode: a context manager and decorator that, with mode True (the
+    default), disables graph recording; kernn has no lighter mode than no_grad, so it is
+    no_grad. inference_mode(False) records as usual.
+
+    Args:
+        mode (bool): whether to disable recording.
+    """
+
+    __slots__ = ("_target",)
+
+    def __new__(cls, mode=True):
+        # `@inference_mode` (without parentheses) hands the function straight to the constructor.
+        if callable(mode):
+            return cls()(mode)
+        self = object.__new__(cls)
+        self._target = not mode
+        return self
 
 
 class set_grad_enabled:

@@ -646,9 +646,13 @@ class Tensor:
 
     # ---- comparisons (bool tensors, no gradient) -----------------------------------------
     def __eq__(self, other):
+        if other is None:
+            return False  # as torch: `if p.grad == None` is a plain test
         return _new_checked(self._data == _arr(other))
 
     def __ne__(self, other):
+        if other is None:
+            return True
         return _new_checked(self._data != _arr(other))
 
     def __lt__(self, other):
@@ -772,6 +776,12 @@ class Tensor:
 
     clip = clamp
 
+    def clamp_min(self, min):
+        return self.clamp(min=min)
+
+    def clamp_max(self, max):
+        return self.clamp(max=max)
+
     def relu(self):
         from .nn import functional as F
 
@@ -851,14 +861,18 @@ class Tensor:
     def argmin(self, dim=None, keepdim=False):
         return _arg_extremum(self, dim, keepdim, np.argmin)
 
-    def var(self, dim=None, unbiased=True, keepdim=False):
+    def var(self, dim=None, unbiased=True, keepdim=False, *, correction=None):
+        """Variance over ``dim``: the sum of squared deviations over n - correction, where
+        correction defaults to 1 (unbiased=True) or 0 (unbiased=False), as torch."""
         n = self.numel() if dim is None else np.prod([self.shape[d] for d in
                                                       _ops._norm_dims(dim, self.ndim)])
+        if correction is None:
+            correction = 1 if unbiased else 0
         mu = self.mean(dim, keepdim=True)
-        return ((self - mu) ** 2).sum(dim, keepdim=keepdim) / (n - 1 if unbiased else n)
+        return ((self - mu) ** 2).sum(dim, keepdim=keepdim) / (n - correction)
 
-    def std(self, dim=None, unbiased=True, keepdim=False):
-        return self.var(dim, unbiased, keepdim).sqrt()
+    def std(self, dim=None, unbiased=True, keepdim=False, *, correction=None):
+        return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
 
     # ---- shape ---------------------------------------------------------------------------
     def reshape(self, *shape):
@@ -970,6 +984,10 @@ class Size(tuple):
     def __repr__(self):
         return f"kernn.Size({list(self)})"
 
+    def __getitem__(self, index):
+        item = tuple.__getitem__(self, index)
+        return Size(item) if isinstance(index, slice) else item
+
     def numel(self):
         n = 1
         for s in self:
@@ -994,12 +1012,28 @@ def _index_arg(idx):
 
 
 def _binary(fn, a, b):
-    if _mode.enabled and (getattr(a, "_rg", False) or getattr(b, "_rg", False)):
-        return fn.apply(a, b)
-    r = fn.forward(_NoGradCtx, a, b)
+    try:
+        if _mode.enabled and (getattr(a, "_rg", False) or getattr(b, "_rg", False)):
+            return fn.apply(a, b)
+        r = fn.forward(_NoGradCtx, a, b)
+    except ValueError as exc:
+        shapes = [np.shape(_arr(v)) for v in (a, b)]
+        if _broadcasts(*shapes):
+            raise  # not about the shapes
+        raise ValueError(f"{fn.__name__.lower()}: the shapes {shapes[0]} and {shapes[1]} do not "
+                         "broadcast (sizes must match or be 1, aligned from the last "
+                         "dimension)") from exc
     if type(r) is not np.ndarray:
         r = np.asarray(r)
     return _new(r)
+
+
+def _broadcasts(*shapes):
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        return False
+    return True
 
 
 def _to_dtype(args, dtype, device):

@@ -509,3 +509,13 @@ def test_var_std_with_correction(correction, float_dtype, rng):
 def test_clamp_min_max(float_dtype, rng):
     a = rng.standard_normal((4, 5))
     compare(lambda l, x: l.clamp_min(x, 0.1) + x.clamp_max(-0.2), [a], dtype=float_dtype)
+
+
+@pytest.mark.parametrize("indexing", ["ij", "xy"])
+@pytest.mark.parametrize("sizes", [(3,), (3, 4), (2, 3, 5)])
+def test_meshgrid(indexing, sizes, float_dtype, rng):
+    arrays = [rng.standard_normal(n) for n in sizes]
+    compare(lambda l, *xs: l.meshgrid(*xs, indexing=indexing), arrays, dtype=float_dtype)
+    compare(lambda l, *xs: l.meshgrid(list(xs), indexing=indexing), arrays, dtype=float_dtype)
+    with pytest.raises(ValueError, match="meshgrid: expected 0-D or 1-D"):
+        kernn.meshgrid(kernn.ones(2, 2))

@@ -191,6 +191,39 @@ def stack(tensors, dim=0):
                          f"{[tuple(t.shape) for t in tensors]}") from exc
 
 
+def meshgrid(*tensors, indexing="ij"):
+    """Coordinate grids from 1-D tensors, as torch.meshgrid (differentiable).
+
+    With n tensors of sizes s_1 .. s_n, every output has shape (s_1, ..., s_n) for
+    indexing="ij", or (s_2, s_1, s_3, ..., s_n) for indexing="xy" (numpy's and matplotlib's
+    Cartesian order); output i holds tensors[i] along its own dimension. torch warns when
+    indexing is not given and uses "ij"; so does kernn, without the warning.
+    """
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing not in ("ij", "xy"):
+        raise ValueError(f"meshgrid: argument 'indexing' must be 'ij' or 'xy', got {indexing!r}")
+    if not tensors:
+        raise ValueError("meshgrid: expected at least one tensor")
+    for i, t in enumerate(tensors):
+        if not isinstance(t, _Tensor) or t.ndim > 1:
+            raise ValueError(f"meshgrid: expected 0-D or 1-D tensors, got "
+                             f"{type(t).__name__ if not isinstance(t, _Tensor) else tuple(t.shape)}"
+                             f" for tensor {i}")
+    dims = list(range(len(tensors)))
+    if indexing == "xy" and len(tensors) > 1:
+        dims[0], dims[1] = 1, 0
+    shape = [0] * len(tensors)
+    for t, d in zip(tensors, dims):
+        shape[d] = t.numel()
+    grids = []
+    for t, d in zip(tensors, dims):
+        along = [1] * len(tensors)
+        along[d] = -1
+        grids.append(t.reshape(along).expand(shape))
+    return tuple(grids)
+
+
 def where(condition, input, other):
     """Elements of input where condition holds, else of other (differentiable in both)."""
     return _tensor_ops.Where.apply(condition, input, other)

@@ -519,3 +519,29 @@ def test_meshgrid(indexing, sizes, float_dtype, rng):
     compare(lambda l, *xs: l.meshgrid(list(xs), indexing=indexing), arrays, dtype=float_dtype)
     with pytest.raises(ValueError, match="meshgrid: expected 0-D or 1-D"):
         kernn.meshgrid(kernn.ones(2, 2))
+
+
+def test_scatter_one_hot_and_with_a_source_as_torch(rng):
+    labels = np.array([3, 0, 9, 3])
+    k = kernn.zeros(4, 10).scatter_(1, kernn.tensor(labels).unsqueeze(1), 1.0)
+    t = torch.zeros(4, 10).scatter_(1, torch.tensor(labels).unsqueeze(1), 1.0)
+    assert_close(k, t, np.float32)
+    # A smaller index than self (torch fills only that region), along dim 0, with a source.
+    index = np.array([[1, 0, 2], [0, 2, 1]])
+    src = rng.standard_normal((3, 4))
+    k = kernn.zeros(3, 4, dtype=kernn.float64).scatter_(0, kernn.tensor(index), kernn.tensor(src))
+    t = torch.zeros(3, 4, dtype=torch.float64).scatter_(0, torch.tensor(index), torch.tensor(src))
+    assert_close(k, t, np.float64)
+    k = kernn.zeros(3, 4).scatter_(1, kernn.tensor(index), value=2.0)
+    t = torch.zeros(3, 4).scatter_(1, torch.tensor(index), value=2.0)
+    assert_close(k, t, np.float32)
+
+
+@pytest.mark.parametrize("index,error", [
+    (np.array([[0, 4]]), IndexError), (np.array([[-1, 0]]), IndexError),
+    (np.array([0, 1]), ValueError), (np.array([[0.0, 1.0]]), ValueError),
+    (np.zeros((3, 1), dtype=np.int64), IndexError),
+])
+def test_scatter_bad_index_raises_naming_it(index, error):
+    with pytest.raises(error, match="scatter_"):
+        kernn.zeros(2, 4).scatter_(1, kernn.tensor(index), 1.0)

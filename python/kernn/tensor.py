@@ -610,6 +610,34 @@ class Tensor:
         self._data[...] = 0
         return self
 
+    def scatter_(self, dim, index, src=None, *, value=None):
+        """self[..., index[i, j, ...], ...] = src[i, j, ...] along ``dim`` (or = value), in
+        place, as torch: ``zeros(n, 10).scatter_(1, labels.unsqueeze(1), 1.0)`` one-hot
+        encodes. index (int64) has self's number of dimensions and, off ``dim``, sizes at most
+        self's (src's); not differentiable."""
+        self._check_inplace("scatter_")
+        if src is None:
+            src = value
+        a = self._data
+        (axis,) = _ops._norm_dims(dim, a.ndim)
+        idx = _arr(index)
+        if not isinstance(idx, np.ndarray) or idx.dtype != np.int64 or idx.ndim != a.ndim:
+            raise ValueError(f"scatter_: argument 'index' must be an int64 tensor with "
+                             f"{a.ndim} dimensions (as self, of shape {tuple(a.shape)}), got "
+                             + (f"{idx.dtype} of shape {tuple(idx.shape)}"
+                                if isinstance(idx, np.ndarray) else type(index).__name__))
+        region = tuple(slice(None) if d == axis else slice(0, n) for d, n in enumerate(idx.shape))
+        values = _arr(src)
+        if isinstance(values, np.ndarray):  # src[i, j] goes where index[i, j] says
+            values = values[tuple(slice(0, n) for n in idx.shape)]
+        if any(n > a.shape[d] for d, n in enumerate(idx.shape) if d != axis) or (
+                idx.size and (idx.min() < 0 or idx.max() >= a.shape[axis])):
+            raise IndexError(f"scatter_: index of shape {tuple(idx.shape)} (values "
+                             f"{idx.min() if idx.size else '-'}..{idx.max() if idx.size else '-'}"
+                             f") does not fit self of shape {tuple(a.shape)} along dim {dim}")
+        np.put_along_axis(a[region], idx, values, axis)
+        return self
+
     def fill_(self, value):
         self._check_inplace("fill_")
         self._data[...] = _arr(value)

@@ -238,6 +238,9 @@ def test_matmul(sa, sb, float_dtype, rng, num_threads):
 def test_matmul_shape_error_names_sizes():
     with pytest.raises(ValueError, match=r"matmul.*\(3, 4\).*\(5, 2\)"):
         kernn.ones(3, 4) @ kernn.ones(5, 2)
+    with pytest.raises(ValueError, match=r"matmul: the batch dimensions \(2,\) of \(2, 3, 4\) "
+                                         r"and \(3,\) of \(3, 4, 2\) do not broadcast"):
+        kernn.ones(2, 3, 4) @ kernn.ones(3, 4, 2)
 
 
 def test_matmul_dtype_error():

@@ -499,6 +499,12 @@ class MatMul(Function):
                 f"matmul: shapes {tuple(x.shape)} and {tuple(y.shape)} cannot be multiplied "
                 f"({xs} != {ys})"
             )
+        batch_x, batch_y = x.shape[:-2], y.shape[:-2]
+        try:
+            np.broadcast_shapes(batch_x, batch_y)
+        except ValueError:
+            raise ValueError(f"matmul: the batch dimensions {tuple(batch_x)} of {tuple(x.shape)} "
+                             f"and {tuple(batch_y)} of {tuple(y.shape)} do not broadcast") from None
         ctx.save_for_backward(x, y)
         if x.ndim == 2 and y.ndim == 2 and x.dtype.kind == "f":
             return _gemm2d(x, y)

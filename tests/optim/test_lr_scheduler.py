@@ -151,3 +151,62 @@ def test_argument_errors():
         ours_sched.LambdaLR(opt, lr_lambda=[halving_every_3])
     with pytest.raises(ValueError, match="T_max must be positive"):
         ours_sched.CosineAnnealingLR(opt, T_max=0)
+
+
+# A validation loss that falls, stalls, wobbles within the threshold and falls again.
+PLATEAU_METRICS = [1.0, 0.8, 0.7, 0.7, 0.69995, 0.71, 0.7, 0.7, 0.5, 0.5, 0.5, 0.5, 0.5, 0.49,
+                   0.4905, 0.5, 0.5, 0.5, 0.5, 0.5] + [0.3] * 20
+
+
+@pytest.mark.parametrize("kwargs", [
+    {},
+    {"patience": 1, "factor": 0.5},
+    {"patience": 0, "factor": 0.3, "cooldown": 2},
+    {"patience": 1, "threshold": 0.05, "threshold_mode": "abs"},
+    {"mode": "max", "patience": 1, "factor": 0.5},
+    {"mode": "max", "patience": 2, "threshold_mode": "abs", "threshold": 0.01},
+    {"patience": 0, "factor": 0.1, "min_lr": [0.005, 0.0]},
+    {"patience": 0, "factor": 0.5, "min_lr": 0.02, "eps": 1e-3},
+])
+def test_reduce_lr_on_plateau_matches_torch(kwargs):
+    ours, theirs = make_optimizers()
+    ours_s = ours_sched.ReduceLROnPlateau(ours, **kwargs)
+    theirs_s = torch.optim.lr_scheduler.ReduceLROnPlateau(theirs, **kwargs)
+    sign = -1.0 if kwargs.get("mode") == "max" else 1.0
+    for epoch, metric in enumerate(PLATEAU_METRICS):
+        # a one-element tensor, as scripts pass the loss, every other epoch
+        ours_s.step(kernn.tensor(sign * metric) if epoch % 2 else sign * metric)
+        theirs_s.step(torch.tensor(sign * metric) if epoch % 2 else sign * metric)
+        assert ours_s.get_last_lr() == theirs_s.get_last_lr(), epoch
+        assert [g["lr"] for g in ours.param_groups] == [g["lr"] for g in theirs.param_groups]
+        assert (ours_s.num_bad_epochs, ours_s.cooldown_counter, ours_s.best) == (
+            theirs_s.num_bad_epochs, theirs_s.cooldown_counter, theirs_s.best)
+    assert ours.param_groups[0]["lr"] < LRS[0]  # the schedule did reduce
+
+
+def test_reduce_lr_on_plateau_state_dict_resumes():
+    first, _ = make_optimizers()
+    sched = ours_sched.ReduceLROnPlateau(first, patience=1, factor=0.5)
+    for metric in PLATEAU_METRICS[:6]:
+        sched.step(metric)
+    state = sched.state_dict()
+    assert "optimizer" not in state
+    second, _ = make_optimizers()
+    second.load_state_dict(first.state_dict())
+    resumed = ours_sched.ReduceLROnPlateau(second, patience=1, factor=0.5)
+    resumed.load_state_dict(state)
+    for metric in PLATEAU_METRICS[6:]:
+        sched.step(metric)
+        resumed.step(metric)
+        assert resumed.get_last_lr() == sched.get_last_lr()
+    assert sched.get_last_lr()[0] < LRS[0]
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"factor": 1.0}, "factor must be < 1.0"), ({"mode": "up"}, "mode must be"),
+    ({"threshold_mode": "pct"}, "threshold_mode must be"), ({"min_lr": [0.1]}, "expected 2 min_lrs"),
+])
+def test_reduce_lr_on_plateau_bad_arguments(kwargs, match):
+    ours, _ = make_optimizers()
+    with pytest.raises(ValueError, match=match):
+        ours_sched.ReduceLROnPlateau(ours, **kwargs)

@@ -18,7 +18,8 @@ from typing import Any, Callable
 
 from .optimizer import Optimizer
 
-__all__ = ["LRScheduler", "LambdaLR", "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR"]
+__all__ = ["LRScheduler", "LambdaLR", "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR",
+           "ReduceLROnPlateau"]
 
 _EPOCH_DEPRECATION_WARNING = (
     "The epoch parameter in `scheduler.step()` was not necessary and is being deprecated where "
@@ -321,3 +322,130 @@ class CosineAnnealingLR(LRScheduler):
     def _get_closed_form_lr(self) -> list[float]:
         return [self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
                 for base_lr in self.base_lrs]
+
+
+class ReduceLROnPlateau:
+    r"""Multiplies the learning rates by ``factor`` when a metric has stopped improving for more
+    than ``patience`` epochs, as torch's.
+
+    A value improves on the best so far when it is below ``best * (1 - threshold)`` (mode "min",
+    threshold_mode "rel"), below ``best - threshold`` ("min", "abs"), above
+    ``best * (1 + threshold)`` ("max", "rel") or above ``best + threshold`` ("max", "abs").
+    After a reduction, ``cooldown`` epochs pass before bad epochs are counted again. A group's
+    lr never goes below its ``min_lr``, and a change smaller than ``eps`` is not made.
+
+    Args:
+        optimizer (Optimizer): the optimizer.
+        mode (str): "min" (the metric should fall, e.g. a loss) or "max" (rise, an accuracy).
+        factor (float): the multiplier, < 1 (default: 0.1).
+        patience (int): bad epochs tolerated before a reduction (default: 10).
+        threshold (float): the margin of an improvement (default: 1e-4).
+        threshold_mode (str): "rel" or "abs" (default: "rel").
+        cooldown (int): epochs without counting after a reduction (default: 0).
+        min_lr (float or list of float): the lowest lr, one for all groups or one per group.
+        eps (float): the smallest change made (default: 1e-8).
+
+    Example:
+        >>> sched = ReduceLROnPlateau(opt, mode="min", factor=0.5, patience=2)
+        >>> for epoch in range(50):
+        ...     sched.step(validation_loss(model))
+    """
+
+    def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1,
+                 patience: int = 10, threshold: float = 1e-4, threshold_mode: str = "rel",
+                 cooldown: int = 0, min_lr: float | list[float] = 0, eps: float = 1e-8) -> None:
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"ReduceLROnPlateau: {type(optimizer).__name__} is not an Optimizer")
+        if factor >= 1.0:
+            raise ValueError(f"ReduceLROnPlateau: factor must be < 1.0, got {factor}")
+        groups = len(optimizer.param_groups)
+        if isinstance(min_lr, (list, tuple)):
+            if len(min_lr) != groups:
+                raise ValueError(f"ReduceLROnPlateau: expected {groups} min_lrs (one per "
+                                 f"parameter group), got {len(min_lr)}")
+            self.default_min_lr = None
+            self.min_lrs = list(min_lr)
+        else:
+            self.default_min_lr = min_lr
+            self.min_lrs = [min_lr] * groups
+        self.optimizer = optimizer
+        self.factor = factor
+        self.patience = patience
+        self.cooldown = cooldown
+        self.eps = eps
+        self.last_epoch = 0
+        self._set_mode(mode, threshold, threshold_mode)
+        self.best = self.mode_worse
+        self.cooldown_counter = 0
+        self.num_bad_epochs = 0
+        self._last_lr = [group["lr"] for group in optimizer.param_groups]
+
+    def _set_mode(self, mode: str, threshold: float, threshold_mode: str) -> None:
+        if mode not in ("min", "max"):
+            raise ValueError(f"ReduceLROnPlateau: mode must be 'min' or 'max', got {mode!r}")
+        if threshold_mode not in ("rel", "abs"):
+            raise ValueError(f"ReduceLROnPlateau: threshold_mode must be 'rel' or 'abs', got "
+                             f"{threshold_mode!r}")
+        self.mode, self.threshold, self.threshold_mode = mode, threshold, threshold_mode
+        self.mode_worse = math.inf if mode == "min" else -math.inf
+
+    def _improves(self, value: float) -> bool:
+        if self.mode == "min":
+            bound = (self.best * (1.0 - self.threshold) if self.threshold_mode == "rel"
+                     else self.best - self.threshold)
+            return value < bound
+        bound = (self.best * (self.threshold + 1.0) if self.threshold_mode == "rel"
+                 else self.best + self.threshold)
+        return value > bound
+
+    @property
+    def in_cooldown(self) -> bool:
+        return self.cooldown_counter > 0
+
+    def step(self, metrics: Any, epoch: int | None = None) -> None:
+        """Record one epoch's metric (a number or a one-element tensor); reduce the learning
+        rates if it has not improved for more than ``patience`` epochs."""
+        value = float(metrics)
+        if epoch is not None:
+            warnings.warn(_EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
+        self.last_epoch = self.last_epoch + 1 if epoch is None else epoch
+        if self._improves(value):
+            self.best = value
+            self.num_bad_epochs = 0
+        else:
+            self.num_bad_epochs += 1
+        if self.in_cooldown:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0  # bad epochs in the cooldown do not count
+        if self.num_bad_epochs > self.patience:
+            self._reduce_lrs()
+            self.cooldown_counter = self.cooldown
+            self.num_bad_epochs = 0
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+    def _reduce_lrs(self) -> None:
+        groups = self.optimizer.param_groups
+        if len(groups) != len(self.min_lrs):  # a group was added since construction
+            if self.default_min_lr is None:
+                raise RuntimeError(
+                    f"ReduceLROnPlateau: the optimizer has {len(groups)} parameter groups but "
+                    f"min_lr gave {len(self.min_lrs)}; set `min_lrs` to one value per group")
+            self.min_lrs = [self.default_min_lr] * len(groups)
+        for group, min_lr in zip(groups, self.min_lrs):
+            old = float(group["lr"])
+            new = max(old * self.factor, min_lr)
+            if old - new > self.eps:
+                group["lr"] = new
+
+    def get_last_lr(self) -> list[float]:
+        """The learning rates after the last :meth:`step`, one per parameter group."""
+        return list(self._last_lr)
+
+    def state_dict(self) -> dict[str, Any]:
+        """The scheduler's state: every attribute except the optimizer (as torch)."""
+        return {key: value for key, value in self.__dict__.items() if key != "optimizer"}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Load a state from :meth:`state_dict`."""
+        self.__dict__.update(state_dict)
+        self._set_mode(self.mode, self.threshold, self.threshold_mode)

@@ -106,6 +106,17 @@ def test_linear_dtype_errors():
         lin(np.zeros((2, 3), dtype=np.float32))
 
 
+@pytest.mark.parametrize("input_shape", [(2, 3), (3,), (2, 2, 3)])
+@pytest.mark.parametrize("requires_grad", [False, True])
+def test_linear_bias_dtype_error_names_the_bias(input_shape, requires_grad):
+    x = kernn.zeros(*input_shape, dtype=kernn.float64)
+    w = kernn.zeros(4, 3, dtype=kernn.float64, requires_grad=requires_grad)
+    with pytest.raises(TypeError, match=r"linear: argument 'bias' has dtype kernn\.float32 but "
+                                        r"the input and the weight have dtype kernn\.float64"):
+        F.linear(x, w, kernn.zeros(4))
+
+
+
 def test_default_init_follows_torch_bounds():
     kernn.manual_seed(0)
     lin = nn.Linear(400, 300)

@@ -46,10 +46,14 @@ def _linear_error(op, x, w, b):
     if xa.dtype.kind != "f":
         return TypeError(f"{op}: argument 'input' must be a floating tensor, got "
                          f"kernn.{x.dtype.name} (convert with .float())")
-    if xa.dtype != wa.dtype or (b is not None and b._data.dtype != wa.dtype):
+    if xa.dtype != wa.dtype:
         return TypeError(f"{op}: argument 'input' has dtype kernn.{x.dtype.name} but the weight "
                          f"has dtype kernn.{w.dtype.name}; convert the input or the model "
                          f"(model.double() / x.float())")
+    if b is not None and b._data.dtype != wa.dtype:
+        return TypeError(f"{op}: argument 'bias' has dtype kernn.{b.dtype.name} but the input "
+                         f"and the weight have dtype kernn.{w.dtype.name}; convert the bias "
+                         f"(bias.to(kernn.{w.dtype.name}))")
     if xa.ndim == 0 or xa.shape[-1] != wa.shape[1]:
         return ValueError(
             f"{op}: input of shape {tuple(xa.shape)} does not match in_features={wa.shape[1]} "

@@ -1,6 +1,7 @@
 """Linear, the fused Linear+ReLU inside Sequential, and their errors, against torch."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -115,6 +116,16 @@ def test_linear_bias_dtype_error_names_the_bias(input_shape, requires_grad):
                                         r"the input and the weight have dtype kernn\.float64"):
         F.linear(x, w, kernn.zeros(4))
 
+
+@pytest.mark.parametrize("weight_shape", [(3,), (1, 4, 3)])
+@pytest.mark.parametrize("input_shape", [(2, 3), (3,), (2, 2, 3)])
+@pytest.mark.parametrize("requires_grad", [False, True])
+def test_linear_weight_must_be_2d(weight_shape, input_shape, requires_grad):
+    w = kernn.zeros(*weight_shape, requires_grad=requires_grad)
+    expected = re.escape(f"linear: argument 'weight' has shape {weight_shape}; it must be 2-D "
+                         "(out_features, in_features)")
+    with pytest.raises(ValueError, match=expected):
+        F.linear(kernn.zeros(*input_shape), w)
 
 
 def test_default_init_follows_torch_bounds():

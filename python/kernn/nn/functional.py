@@ -54,6 +54,9 @@ def _linear_error(op, x, w, b):
         return TypeError(f"{op}: argument 'bias' has dtype kernn.{b.dtype.name} but the input "
                          f"and the weight have dtype kernn.{w.dtype.name}; convert the bias "
                          f"(bias.to(kernn.{w.dtype.name}))")
+    if wa.ndim != 2:
+        return ValueError(f"{op}: argument 'weight' has shape {tuple(wa.shape)}; it must be "
+                          f"2-D (out_features, in_features)")
     if xa.ndim == 0 or xa.shape[-1] != wa.shape[1]:
         return ValueError(
             f"{op}: input of shape {tuple(xa.shape)} does not match in_features={wa.shape[1]} "

@@ -107,6 +107,17 @@ def test_linear_dtype_errors():
         lin(np.zeros((2, 3), dtype=np.float32))
 
 
+@pytest.mark.parametrize("requires_grad", [False, True])
+def test_linear_weight_and_bias_must_be_tensors(requires_grad):
+    x = kernn.zeros(2, 3, requires_grad=requires_grad)
+    with pytest.raises(TypeError, match="linear: argument 'weight' must be a kernn.Tensor, got "
+                                        "ndarray"):
+        F.linear(x, np.zeros((4, 3), dtype=np.float32))
+    with pytest.raises(TypeError, match="linear: argument 'bias' must be a kernn.Tensor, got "
+                                        "ndarray"):
+        F.linear(x, kernn.zeros(4, 3), np.zeros(4, dtype=np.float32))
+
+
 @pytest.mark.parametrize("input_shape", [(2, 3), (3,), (2, 2, 3)])
 @pytest.mark.parametrize("requires_grad", [False, True])
 def test_linear_bias_dtype_error_names_the_bias(input_shape, requires_grad):

@@ -39,9 +39,11 @@ def _check_tensor(x, op, arg):
 
 # ---- linear ---------------------------------------------------------------------------------
 def _linear_error(op, x, w, b):
-    if not isinstance(x, Tensor):
-        return TypeError(f"{op}: argument 'input' must be a kernn.Tensor, got "
-                         f"{type(x).__name__}")
+    arguments = {"input": x, "weight": w} if b is None else {"input": x, "weight": w, "bias": b}
+    for arg, value in arguments.items():
+        if not isinstance(value, Tensor):
+            return TypeError(f"{op}: argument '{arg}' must be a kernn.Tensor, got "
+                             f"{type(value).__name__}")
     xa, wa = x._data, w._data
     if xa.dtype.kind != "f":
         return TypeError(f"{op}: argument 'input' must be a floating tensor, got "

@@ -14,7 +14,7 @@ from ..ops import c_contiguous
 from ..ops import activation as _act
 from ..ops import linear as _lin
 from ..ops import loss as _loss
-from .. import _C
+from .. import _C, _memory
 from ..ops._args import _check_float_tensor as _check_float, _records
 from ..ops.conv import conv2d
 from ..ops.norm import batch_norm, batch_norm_relu
@@ -25,7 +25,7 @@ from ..tensor import Tensor, _new
 __all__ = [
     "linear", "relu", "leaky_relu", "sigmoid", "tanh", "softsign", "softmax", "log_softmax",
     "dropout", "cross_entropy", "nll_loss", "binary_cross_entropy",
-    "binary_cross_entropy_with_logits", "mse_loss",
+    "binary_cross_entropy_with_logits", "mse_loss", "one_hot",
     "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "batch_norm", "batch_norm_relu",
 ]
 
@@ -343,3 +343,60 @@ def mse_loss(input, target, reduction="mean"):
     if _records(input, target):
         return _loss.MSEFunction.apply(input, target, reduction)
     return _new(_loss.MSEFunction.forward(_act_ctx(), input, target, reduction))
+
+
+# ---- encodings ------------------------------------------------------------------------------
+def one_hot(tensor, num_classes=-1):
+    """One-hot encoding of class indices, as torch.nn.functional.one_hot.
+
+    Args:
+        tensor (Tensor): int64 class indices, each in [0, num_classes).
+        num_classes (int): the length of each encoding; -1 (the default) takes the largest
+            index in ``tensor`` plus one.
+
+    Shape:
+        tensor (*), output (*, num_classes), int64: 1 at each index's class, 0 elsewhere.
+
+    Example::
+
+        >>> F.one_hot(kernn.tensor([0, 2, 1]))
+        tensor([[1, 0, 0],
+                [0, 0, 1],
+                [0, 1, 0]])
+    """
+    if not isinstance(tensor, Tensor) or tensor._data.dtype != np.int64:
+        got = f"kernn.{tensor.dtype.name}" if isinstance(tensor, Tensor) else type(tensor).__name__
+        raise TypeError(f"one_hot: argument 'tensor' must hold int64 class indices "
+                        f"(kernn.int64), got {got}")
+    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)):
+        raise TypeError(f"one_hot: argument 'num_classes' must be an int, got "
+                        f"{type(num_classes).__name__}")
+    num_classes = int(num_classes)
+    if num_classes == 0 or num_classes < -1:
+        raise RuntimeError(f"one_hot: argument 'num_classes' must be -1 (the largest index "
+                           f"plus one) or positive, got {num_classes}")
+    indices = tensor._data
+    if indices.size == 0:
+        if num_classes == -1:
+            raise RuntimeError(f"one_hot: cannot infer num_classes from a tensor with no "
+                               f"elements (shape {tuple(indices.shape)}); pass num_classes")
+    else:
+        # RuntimeError for out-of-range values, as torch: ported code may catch that.
+        if indices.min() < 0:
+            raise RuntimeError(_one_hot_value_error(indices, indices < 0, "must be non-negative"))
+        largest = int(indices.max())
+        if num_classes == -1:
+            num_classes = largest + 1
+        elif largest >= num_classes:
+            raise RuntimeError(_one_hot_value_error(
+                indices, indices >= num_classes, f"must be smaller than num_classes={num_classes}"))
+    out = _memory.zeros(indices.shape + (num_classes,), np.int64)
+    np.put_along_axis(out, indices[..., None], 1, axis=-1)
+    return _new(out)
+
+
+def _one_hot_value_error(indices, bad, rule):
+    """The message for the first index in ``indices`` where ``bad`` holds."""
+    where = tuple(int(i) for i in np.unravel_index(int(np.argmax(bad)), indices.shape))
+    return (f"one_hot: argument 'tensor' holds {int(indices[where])} at index {where}; class "
+            f"values {rule}")

@@ -1,6 +1,7 @@
 """Linear, the fused Linear+ReLU inside Sequential, and their errors, against torch."""
 
 import math
+import re
 
 import numpy as np
 import pytest
@@ -104,6 +105,38 @@ def test_linear_dtype_errors():
         lin(kernn.zeros(2, 3, dtype=kernn.int64))
     with pytest.raises(TypeError, match="kernn.Tensor"):
         lin(np.zeros((2, 3), dtype=np.float32))
+
+
+@pytest.mark.parametrize("requires_grad", [False, True])
+def test_linear_weight_and_bias_must_be_tensors(requires_grad):
+    x = kernn.zeros(2, 3, requires_grad=requires_grad)
+    with pytest.raises(TypeError, match="linear: argument 'weight' must be a kernn.Tensor, got "
+                                        "ndarray"):
+        F.linear(x, np.zeros((4, 3), dtype=np.float32))
+    with pytest.raises(TypeError, match="linear: argument 'bias' must be a kernn.Tensor, got "
+                                        "ndarray"):
+        F.linear(x, kernn.zeros(4, 3), np.zeros(4, dtype=np.float32))
+
+
+@pytest.mark.parametrize("input_shape", [(2, 3), (3,), (2, 2, 3)])
+@pytest.mark.parametrize("requires_grad", [False, True])
+def test_linear_bias_dtype_error_names_the_bias(input_shape, requires_grad):
+    x = kernn.zeros(*input_shape, dtype=kernn.float64)
+    w = kernn.zeros(4, 3, dtype=kernn.float64, requires_grad=requires_grad)
+    with pytest.raises(TypeError, match=r"linear: argument 'bias' has dtype kernn\.float32 but "
+                                        r"the input and the weight have dtype kernn\.float64"):
+        F.linear(x, w, kernn.zeros(4))
+
+
+@pytest.mark.parametrize("weight_shape", [(3,), (1, 4, 3)])
+@pytest.mark.parametrize("input_shape", [(2, 3), (3,), (2, 2, 3)])
+@pytest.mark.parametrize("requires_grad", [False, True])
+def test_linear_weight_must_be_2d(weight_shape, input_shape, requires_grad):
+    w = kernn.zeros(*weight_shape, requires_grad=requires_grad)
+    expected = re.escape(f"linear: argument 'weight' has shape {weight_shape}; it must be 2-D "
+                         "(out_features, in_features)")
+    with pytest.raises(ValueError, match=expected):
+        F.linear(kernn.zeros(*input_shape), w)
 
 
 def test_default_init_follows_torch_bounds():

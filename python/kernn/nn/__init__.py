@@ -1,8 +1,9 @@
-"""kernn.nn: modules, parameters, losses, initialisation and the functional interface."""
+"""kernn.nn: modules, parameters, losses, initialisation, the functional interface and utils
+(gradient clipping)."""
 
-from . import functional, init
+from . import functional, init, utils
 from .modules import *  # noqa: F401,F403
 from .modules import __all__ as _modules_all
 from .parameter import Parameter
 
-__all__ = ["Parameter", "functional", "init", *_modules_all]
+__all__ = ["Parameter", "functional", "init", "utils", *_modules_all]

@@ -14,7 +14,7 @@ from ..ops import c_contiguous
 from ..ops import activation as _act
 from ..ops import linear as _lin
 from ..ops import loss as _loss
-from .. import _C
+from .. import _C, _memory
 from ..ops._args import _check_float_tensor as _check_float, _records
 from ..ops.conv import conv2d
 from ..ops.norm import batch_norm, batch_norm_relu
@@ -25,7 +25,7 @@ from ..tensor import Tensor, _new
 __all__ = [
     "linear", "relu", "leaky_relu", "sigmoid", "tanh", "softsign", "softmax", "log_softmax",
     "dropout", "cross_entropy", "nll_loss", "binary_cross_entropy",
-    "binary_cross_entropy_with_logits", "mse_loss",
+    "binary_cross_entropy_with_logits", "mse_loss", "one_hot",
     "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "batch_norm", "batch_norm_relu",
 ]
 
@@ -39,17 +39,26 @@ def _check_tensor(x, op, arg):
 
 # ---- linear ---------------------------------------------------------------------------------
 def _linear_error(op, x, w, b):
-    if not isinstance(x, Tensor):
-        return TypeError(f"{op}: argument 'input' must be a kernn.Tensor, got "
-                         f"{type(x).__name__}")
+    arguments = {"input": x, "weight": w} if b is None else {"input": x, "weight": w, "bias": b}
+    for arg, value in arguments.items():
+        if not isinstance(value, Tensor):
+            return TypeError(f"{op}: argument '{arg}' must be a kernn.Tensor, got "
+                             f"{type(value).__name__}")
     xa, wa = x._data, w._data
     if xa.dtype.kind != "f":
         return TypeError(f"{op}: argument 'input' must be a floating tensor, got "
                          f"kernn.{x.dtype.name} (convert with .float())")
-    if xa.dtype != wa.dtype or (b is not None and b._data.dtype != wa.dtype):
+    if xa.dtype != wa.dtype:
         return TypeError(f"{op}: argument 'input' has dtype kernn.{x.dtype.name} but the weight "
                          f"has dtype kernn.{w.dtype.name}; convert the input or the model "
                          f"(model.double() / x.float())")
+    if b is not None and b._data.dtype != wa.dtype:
+        return TypeError(f"{op}: argument 'bias' has dtype kernn.{b.dtype.name} but the input "
+                         f"and the weight have dtype kernn.{w.dtype.name}; convert the bias "
+                         f"(bias.to(kernn.{w.dtype.name}))")
+    if wa.ndim != 2:
+        return ValueError(f"{op}: argument 'weight' has shape {tuple(wa.shape)}; it must be "
+                          f"2-D (out_features, in_features)")
     if xa.ndim == 0 or xa.shape[-1] != wa.shape[1]:
         return ValueError(
             f"{op}: input of shape {tuple(xa.shape)} does not match in_features={wa.shape[1]} "
@@ -334,3 +343,60 @@ def mse_loss(input, target, reduction="mean"):
     if _records(input, target):
         return _loss.MSEFunction.apply(input, target, reduction)
     return _new(_loss.MSEFunction.forward(_act_ctx(), input, target, reduction))
+
+
+# ---- encodings ------------------------------------------------------------------------------
+def one_hot(tensor, num_classes=-1):
+    """One-hot encoding of class indices, as torch.nn.functional.one_hot.
+
+    Args:
+        tensor (Tensor): int64 class indices, each in [0, num_classes).
+        num_classes (int): the length of each encoding; -1 (the default) takes the largest
+            index in ``tensor`` plus one.
+
+    Shape:
+        tensor (*), output (*, num_classes), int64: 1 at each index's class, 0 elsewhere.
+
+    Example::
+
+        >>> F.one_hot(kernn.tensor([0, 2, 1]))
+        tensor([[1, 0, 0],
+                [0, 0, 1],
+                [0, 1, 0]])
+    """
+    if not isinstance(tensor, Tensor) or tensor._data.dtype != np.int64:
+        got = f"kernn.{tensor.dtype.name}" if isinstance(tensor, Tensor) else type(tensor).__name__
+        raise TypeError(f"one_hot: argument 'tensor' must hold int64 class indices "
+                        f"(kernn.int64), got {got}")
+    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)):
+        raise TypeError(f"one_hot: argument 'num_classes' must be an int, got "
+                        f"{type(num_classes).__name__}")
+    num_classes = int(num_classes)
+    if num_classes == 0 or num_classes < -1:
+        raise RuntimeError(f"one_hot: argument 'num_classes' must be -1 (the largest index "
+                           f"plus one) or positive, got {num_classes}")
+    indices = tensor._data
+    if indices.size == 0:
+        if num_classes == -1:
+            raise RuntimeError(f"one_hot: cannot infer num_classes from a tensor with no "
+                               f"elements (shape {tuple(indices.shape)}); pass num_classes")
+    else:
+        # RuntimeError for out-of-range values, as torch: ported code may catch that.
+        if indices.min() < 0:
+            raise RuntimeError(_one_hot_value_error(indices, indices < 0, "must be non-negative"))
+        largest = int(indices.max())
+        if num_classes == -1:
+            num_classes = largest + 1
+        elif largest >= num_classes:
+            raise RuntimeError(_one_hot_value_error(
+                indices, indices >= num_classes, f"must be smaller than num_classes={num_classes}"))
+    out = _memory.zeros(indices.shape + (num_classes,), np.int64)
+    np.put_along_axis(out, indices[..., None], 1, axis=-1)
+    return _new(out)
+
+
+def _one_hot_value_error(indices, bad, rule):
+    """The message for the first index in ``indices`` where ``bad`` holds."""
+    where = tuple(int(i) for i in np.unravel_index(int(np.argmax(bad)), indices.shape))
+    return (f"one_hot: argument 'tensor' holds {int(indices[where])} at index {where}; class "
+            f"values {rule}")

@@ -72,6 +72,13 @@ def test_mse_loss_with_target_gradient(reduction, float_dtype, rng):
     compare(lambda l, a, t: l.nn.MSELoss(reduction=reduction)(a, t), [x, y], dtype=float_dtype)
 
 
+@pytest.mark.parametrize("loss", ["cross_entropy", "nll_loss"])
+def test_uint8_class_targets_as_torch(loss, rng):
+    logits = rng.standard_normal((6, 4))
+    target = rng.integers(0, 4, 6).astype(np.uint8)
+    compare(lambda l, x, t: getattr(l.nn.functional, loss)(x.log_softmax(1), t), [logits, target])
+
+
 def test_class_target_errors():
     logits = kernn.zeros(4, 3)
     with pytest.raises(TypeError, match="target.*int64"):

@@ -216,11 +216,13 @@ def _check_reduction(op, reduction):
 def _class_target(op, input, target):
     _check_float(input, op, "input")
     ta = target._data if isinstance(target, Tensor) else np.asarray(target)
+    if ta.dtype == np.uint8:  # torch takes Long or Byte class indices
+        ta = ta.astype(np.int64)
     if ta.dtype != np.int64:
         if ta.dtype.kind == "f" and ta.shape == input._data.shape:
             raise NotImplementedError(f"{op}: class-probability targets are not supported; "
                                       "pass int64 class indices")
-        raise TypeError(f"{op}: argument 'target' must hold int64 class indices "
+        raise TypeError(f"{op}: argument 'target' must hold int64 (or uint8) class indices "
                         f"(kernn.int64), got dtype {ta.dtype}")
     x = input._data
     if x.ndim == 1:

@@ -45,6 +45,14 @@ RMSPROP_CASES = [
     dict(lr=5e-3, alpha=0.9, eps=1e-6, weight_decay=0.1, momentum=0.5, centered=True),
     dict(lr=1e-2, alpha=0.95, maximize=True, weight_decay=0.01),
 ]
+ADADELTA_CASES = [
+    dict(),  # torch's defaults: lr=1.0, rho=0.9, eps=1e-6
+    dict(lr=0.5, rho=0.8),
+    dict(lr=1.0, eps=1e-4, weight_decay=0.1),
+    dict(lr=0.3, rho=0.95, eps=1e-8, weight_decay=0.05, maximize=True),
+    dict(lr=2.0, rho=0.0),  # no memory: every step uses only the current gradient
+    dict(lr=1.0, rho=1.0, maximize=True),  # the averages never move from 0
+]
 
 
 def gradients(shape, dtype, seed):
@@ -111,6 +119,16 @@ def kernn_rmsprop(kwargs, p0, grads):
     return p, sq, buf, gavg
 
 
+def kernn_adadelta(kwargs, p0, grads):
+    o = dict(lr=kwargs.get("lr", 1.0), rho=kwargs.get("rho", 0.9), eps=kwargs.get("eps", 1e-6),
+             weight_decay=kwargs.get("weight_decay", 0.0), maximize=kwargs.get("maximize", False))
+    p = p0.copy()
+    sq, acc = np.zeros_like(p), np.zeros_like(p)
+    for g in grads:
+        _C.adadelta_step([p], [g], [sq], [acc], **o)
+    return p, sq, acc
+
+
 SHAPE = (37, 13)
 
 
@@ -157,6 +175,33 @@ def test_rmsprop_matches_torch(dtype, kwargs):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kwargs", ADADELTA_CASES, ids=str)
+def test_adadelta_matches_torch(dtype, kwargs):
+    p0, grads = initial_param(dtype), gradients(SHAPE, dtype, 6)
+    p, sq, acc = kernn_adadelta(kwargs, p0, grads)
+    pt, state = run_torch(torch.optim.Adadelta, kwargs, p0, grads)
+    assert_close(p, pt, dtype)
+    assert_close(sq, state["square_avg"], dtype)
+    assert_close(acc, state["acc_delta"], dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_adadelta_foreach_default_takes_the_single_tensor_path_on_cpu(dtype):
+    # torch.optim.Adadelta(foreach=None) picks the for-loop implementation for CPU tensors, the
+    # one the kernels follow: the same trajectory as foreach=False, bit for bit.
+    p0, grads = initial_param(dtype, (1000,)), gradients((1000,), dtype, 7)
+    kwargs = dict(lr=0.5, weight_decay=0.1)
+    p = torch.from_numpy(p0.copy()).requires_grad_(True)
+    opt = torch.optim.Adadelta([p], **kwargs)  # foreach=None
+    for g in grads:
+        p.grad = torch.from_numpy(g.copy())
+        opt.step()
+    np.testing.assert_array_equal(p.detach().numpy(),
+                                  run_torch(torch.optim.Adadelta, kwargs, p0, grads)[0])
+    assert_close(kernn_adadelta(kwargs, p0, grads)[0], p.detach().numpy(), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", [(1,), (0,), (17, 1, 3)])
 def test_odd_shapes_match_torch(dtype, shape):
     p0, grads = initial_param(dtype, shape), gradients(shape, dtype, 4)
@@ -166,6 +211,9 @@ def test_odd_shapes_match_torch(dtype, shape):
     kwargs = dict(lr=0.05, momentum=0.9, nesterov=True)
     assert_close(kernn_sgd(kwargs, p0, grads)[0], run_torch(torch.optim.SGD, kwargs, p0, grads)[0],
                  dtype)
+    kwargs = dict(lr=0.5, rho=0.8, weight_decay=0.1)
+    assert_close(kernn_adadelta(kwargs, p0, grads)[0],
+                 run_torch(torch.optim.Adadelta, kwargs, p0, grads)[0], dtype)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -176,20 +224,22 @@ def test_same_bits_with_1_and_2_threads(dtype):
     def run():
         return (kernn_sgd(dict(lr=0.05, momentum=0.9, weight_decay=0.01), p0, grads)[0],
                 kernn_adam("Adam", dict(lr=1e-2, amsgrad=True), p0, grads)[0],
-                kernn_rmsprop(dict(lr=1e-2, centered=True, momentum=0.5), p0, grads)[0])
+                kernn_rmsprop(dict(lr=1e-2, centered=True, momentum=0.5), p0, grads)[0],
+                kernn_adadelta(dict(lr=0.5, weight_decay=0.01), p0, grads)[0])
 
     same_under_1_and_2_threads(run)
 
 
 @needs_simd_loops
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("optimizer", ["SGD", "Adam", "RMSprop"])
+@pytest.mark.parametrize("optimizer", ["SGD", "Adam", "RMSprop", "Adadelta"])
 def test_simd_build_gives_the_portable_bits(dtype, optimizer):
     shape = (3, 67)  # 201 elements: whole vectors and a remainder in either build
     p0, grads = initial_param(dtype, shape), gradients(shape, dtype, 9)
     cases = {"SGD": [(kernn_sgd, (kwargs,)) for kwargs in SGD_CASES],
              "Adam": [(kernn_adam, case) for case in ADAM_CASES],
-             "RMSprop": [(kernn_rmsprop, (kwargs,)) for kwargs in RMSPROP_CASES]}[optimizer]
+             "RMSprop": [(kernn_rmsprop, (kwargs,)) for kwargs in RMSPROP_CASES],
+             "Adadelta": [(kernn_adadelta, (kwargs,)) for kwargs in ADADELTA_CASES]}[optimizer]
     for run, args in cases:
         results = []
         for simd in ("avx2", "portable"):
@@ -226,6 +276,7 @@ SGD_GROUP_KW = dict(lr=0.05, momentum=0.9, dampening=0.1, nesterov=False, weight
                     maximize=False)
 RMSPROP_GROUP_KW = dict(lr=1e-2, alpha=0.9, eps=1e-6, weight_decay=0.1, momentum=0.5,
                         centered=True, maximize=False)
+ADADELTA_GROUP_KW = dict(lr=0.5, rho=0.9, eps=1e-6, weight_decay=0.1, maximize=False)
 
 
 def group_and_single_updates(optimizer, dtype):
@@ -240,8 +291,10 @@ def group_and_single_updates(optimizer, dtype):
             _C.adam_step(ps, gs, ss[0], ss[1], ss[2], [steps[i] for i in idx], **ADAM_GROUP_KW)
         elif optimizer == "SGD":
             _C.sgd_step(ps, gs, ss[0], [first[i] for i in idx], **SGD_GROUP_KW)
-        else:
+        elif optimizer == "RMSprop":
             _C.rmsprop_step(ps, gs, ss[0], ss[1], ss[2], **RMSPROP_GROUP_KW)
+        else:
+            _C.adadelta_step(ps, gs, ss[0], ss[1], **ADADELTA_GROUP_KW)
 
     group = (copies(params), [copies(s) for s in states])
     update(group[0], grads, group[1], range(len(params)))
@@ -252,18 +305,18 @@ def group_and_single_updates(optimizer, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("optimizer", ["SGD", "Adam", "RMSprop"])
+@pytest.mark.parametrize("optimizer", ["SGD", "Adam", "RMSprop", "Adadelta"])
 def test_one_call_for_a_group_gives_the_bits_of_one_call_per_parameter(dtype, optimizer):
     (group_params, group_states), (single_params, single_states) = \
         group_and_single_updates(optimizer, dtype)
-    used_states = {"SGD": 1, "Adam": 3, "RMSprop": 3}[optimizer]
+    used_states = {"SGD": 1, "Adam": 3, "RMSprop": 3, "Adadelta": 2}[optimizer]
     for got, want in zip(group_params + sum(group_states[:used_states], []),
                          single_params + sum(single_states[:used_states], [])):
         np.testing.assert_array_equal(got, want)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("optimizer", ["SGD", "Adam", "RMSprop"])
+@pytest.mark.parametrize("optimizer", ["SGD", "Adam", "RMSprop", "Adadelta"])
 def test_group_update_has_the_same_bits_with_1_and_2_threads(dtype, optimizer):
     def group_update():
         params, states = group_and_single_updates(optimizer, dtype)[0]
@@ -276,6 +329,7 @@ def test_empty_group_is_a_no_op():
     _C.adam_step([], [], [], [], None, [], **ADAM_KW)
     _C.sgd_step([], [], None, [], **SGD_KW)
     _C.rmsprop_step((), (), (), None, None, **RMSPROP_KW)
+    _C.adadelta_step([], [], [], [], **ADADELTA_KW)
 
 
 # ---- bad inputs ---------------------------------------------------------------------------
@@ -286,6 +340,7 @@ ADAM_KW = dict(lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
                amsgrad=False, decoupled_weight_decay=False, maximize=False)
 RMSPROP_KW = dict(lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
                   centered=False, maximize=False)
+ADADELTA_KW = dict(lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, maximize=False)
 
 
 def test_param_must_be_a_writeable_contiguous_array_of_a_float_dtype():
@@ -353,6 +408,48 @@ def test_optional_state_is_none_exactly_when_torch_has_none():
                        match=r"rmsprop_step.*'momentum_buffers\[0\]'.*numpy array"):
         _C.rmsprop_step([p], [g], [np.zeros(3)], [[0.0] * 3], None,
                         **{**RMSPROP_KW, "momentum": 0.9})
+
+
+def test_adadelta_bad_arguments_are_named():
+    p, g = np.zeros((2, 3)), np.zeros((2, 3))
+    with pytest.raises(ValueError, match=r"adadelta_step.*'square_avgs' is None; it is required"):
+        _C.adadelta_step([p], [g], None, [np.zeros((2, 3))], **ADADELTA_KW)
+    with pytest.raises(ValueError, match=r"adadelta_step.*'acc_deltas' is None; it is required"):
+        _C.adadelta_step([p], [g], [np.zeros((2, 3))], None, **ADADELTA_KW)
+    with pytest.raises(ValueError, match=r"adadelta_step.*'acc_deltas' has 2 entries; expected 1"):
+        _C.adadelta_step([p], [g], [np.zeros((2, 3))], [np.zeros((2, 3))] * 2, **ADADELTA_KW)
+    with pytest.raises(TypeError, match=r"adadelta_step.*'square_avgs' must be a list.*ndarray"):
+        _C.adadelta_step([p], [g], np.zeros((2, 3)), [np.zeros((2, 3))], **ADADELTA_KW)
+    with pytest.raises(TypeError, match=r"adadelta_step.*'acc_deltas\[0\]'.*float32.*float64"):
+        _C.adadelta_step([p], [g], [np.zeros((2, 3))], [np.zeros((2, 3), np.float32)],
+                         **ADADELTA_KW)
+    with pytest.raises(TypeError, match=r"adadelta_step.*'acc_deltas\[0\]' must be a numpy array"):
+        _C.adadelta_step([p], [g], [np.zeros((2, 3))], [[0.0] * 6], **ADADELTA_KW)
+    with pytest.raises(ValueError,
+                       match=r"adadelta_step.*'params\[0\]' \(2, 3\).*'square_avgs\[0\]' \(3, 2\)"):
+        _C.adadelta_step([p], [g], [np.zeros((3, 2))], [np.zeros((2, 3))], **ADADELTA_KW)
+    with pytest.raises(ValueError,
+                       match=r"adadelta_step.*'params\[0\]' \(2, 3\).*'grads\[0\]' \(6,\)"):
+        _C.adadelta_step([p], [np.zeros(6)], [np.zeros((2, 3))], [np.zeros((2, 3))],
+                         **ADADELTA_KW)
+    ro = np.zeros((2, 3))
+    ro.flags.writeable = False
+    with pytest.raises(ValueError, match=r"adadelta_step.*'acc_deltas\[0\]'.*read-only"):
+        _C.adadelta_step([p], [g], [np.zeros((2, 3))], [ro], **ADADELTA_KW)
+    with pytest.raises(ValueError, match=r"adadelta_step.*'params\[0\]'.*read-only"):
+        _C.adadelta_step([ro], [g], [np.zeros((2, 3))], [np.zeros((2, 3))], **ADADELTA_KW)
+    with pytest.raises(TypeError, match=r"adadelta_step.*'params\[0\]'.*int64"):
+        _C.adadelta_step([np.zeros((2, 3), np.int64)], [g], [np.zeros((2, 3))],
+                         [np.zeros((2, 3))], **ADADELTA_KW)
+    sq = np.zeros((2, 3))
+    with pytest.raises(ValueError, match=r"adadelta_step: argument 'square_avgs\[0\]' \(2, 3\) "
+                                         r"shares memory with argument 'acc_deltas\[0\]'"):
+        _C.adadelta_step([p], [g], [sq], [sq], **ADADELTA_KW)
+    with pytest.raises(TypeError):  # hyper-parameters are keyword-only
+        _C.adadelta_step([p], [g], [np.zeros((2, 3))], [np.zeros((2, 3))], 1.0, 0.9, 1e-6, 0.0,
+                         False)
+    # Nothing was written by the refused calls.
+    assert not p.any() and not sq.any()
 
 
 def test_adam_step_counts_from_one_and_arrays_must_not_alias():

@@ -283,6 +283,38 @@ void register_optim(py::module_& m) {
       py::arg("momentum"), py::arg("centered"), py::arg("maximize"),
       "One torch.optim.RMSprop update of every array in `params` and its state, in place. "
       "`momentum_buffers` is None unless momentum > 0, `grad_avgs` None unless centered.");
+
+  m.def(
+      "adadelta_step",
+      [](const py::object& params, const py::object& grads, const py::object& square_avgs,
+         const py::object& acc_deltas, double lr, double rho, double eps, double weight_decay,
+         bool maximize) {
+        const char* op = "adadelta_step";
+        GroupArrays g = check_group(op, params, grads,
+                                    {{"square_avgs", square_avgs, true, "for every update"},
+                                     {"acc_deltas", acc_deltas, true, "for every update"}});
+        AdadeltaOptions o;
+        o.lr = lr;
+        o.rho = rho;
+        o.eps = eps;
+        o.weight_decay = weight_decay;
+        o.maximize = maximize;
+        dispatch(g.dtype, [&](auto tag) {
+          using T = decltype(tag);
+          std::vector<AdadeltaParam<T>> ps(g.size());
+          for (std::size_t i = 0; i < g.size(); ++i) {
+            ps[i] = {static_cast<std::int64_t>(g.params[i].size()), out_ptr<T>(g.params[i]),
+                     in_ptr<T>(g.grads[i]), state_ptr<T>(g, 0, i), state_ptr<T>(g, 1, i)};
+          }
+          py::gil_scoped_release release;
+          adadelta_step(ps, o);
+        });
+      },
+      py::arg("params"), py::arg("grads"), py::arg("square_avgs"), py::arg("acc_deltas"),
+      py::kw_only(), py::arg("lr"), py::arg("rho"), py::arg("eps"), py::arg("weight_decay"),
+      py::arg("maximize"),
+      "One torch.optim.Adadelta update of every array in `params` and its state "
+      "(`square_avgs`, `acc_deltas`), in place.");
 }
 
 }  // namespace kernn::bind

@@ -157,10 +157,28 @@ void rmsprop_step(const std::vector<RmspropParam<T>>& params, const RmspropOptio
                            });
 }
 
-#define KERNN_INSTANTIATE(T)                                                                  \
-  template void sgd_step<T>(const std::vector<SgdParam<T>>&, const SgdOptions&);             \
-  template void adam_step<T>(const std::vector<AdamParam<T>>&, const AdamOptions&);          \
-  template void rmsprop_step<T>(const std::vector<RmspropParam<T>>&, const RmspropOptions&);
+template <typename T>
+void adadelta_step(const std::vector<AdadeltaParam<T>>& params, const AdadeltaOptions& o) {
+  const AdadeltaCoefficients<T> k{static_cast<T>(o.weight_decay),
+                                  static_cast<T>(o.rho),
+                                  static_cast<T>(1.0 - o.rho),
+                                  static_cast<T>(o.eps),
+                                  static_cast<T>(-o.lr),
+                                  o.maximize,
+                                  o.weight_decay != 0.0};
+  const auto adadelta = loops<T>().adadelta;
+  parallel_chunks_of_items(sizes_of(params), kOpsPerElement,
+                           [&](std::int64_t i, std::int64_t b, std::int64_t e) {
+                             const AdadeltaParam<T>& p = params[static_cast<std::size_t>(i)];
+                             adadelta(b, e, p.param, p.grad, p.square_avg, p.acc_delta, k);
+                           });
+}
+
+#define KERNN_INSTANTIATE(T)                                                                    \
+  template void sgd_step<T>(const std::vector<SgdParam<T>>&, const SgdOptions&);                \
+  template void adam_step<T>(const std::vector<AdamParam<T>>&, const AdamOptions&);             \
+  template void rmsprop_step<T>(const std::vector<RmspropParam<T>>&, const RmspropOptions&);    \
+  template void adadelta_step<T>(const std::vector<AdadeltaParam<T>>&, const AdadeltaOptions&);
 
 KERNN_INSTANTIATE(float)
 KERNN_INSTANTIATE(double)

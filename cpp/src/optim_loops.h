@@ -47,6 +47,12 @@ struct RmspropCoefficients {
   bool maximize, use_decay, centered, use_momentum, small_weight;
 };
 
+template <typename T>
+struct AdadeltaCoefficients {
+  T weight_decay, rho, one_minus_rho, eps, neg_lr;
+  bool maximize, use_decay;
+};
+
 // One build's loops, each updating elements [begin, end) of its arrays.
 template <typename T>
 struct OptimLoops {
@@ -56,6 +62,8 @@ struct OptimLoops {
                T* exp_avg_sq, T* max_exp_avg_sq, const AdamCoefficients<T>& k);
   void (*rmsprop)(std::int64_t begin, std::int64_t end, T* param, const T* grad, T* square_avg,
                   T* momentum_buffer, T* grad_avg, const RmspropCoefficients<T>& k);
+  void (*adadelta)(std::int64_t begin, std::int64_t end, T* param, const T* grad, T* square_avg,
+                   T* acc_delta, const AdadeltaCoefficients<T>& k);
 };
 
 namespace simd_avx2 {
@@ -255,10 +263,43 @@ void rmsprop_loop(std::int64_t begin, std::int64_t end, T* param, const T* grad,
       k.maximize, k.use_decay, k.centered, k.use_momentum, k.small_weight);
 }
 
+// Adadelta, element by element, as torch's _single_tensor_adadelta (its tensor ops in order:
+// square_avg.mul_(rho).addcmul_(g, g, value=1 - rho); std = square_avg.add(eps).sqrt_();
+// delta = acc_delta.add(eps).sqrt_().div_(std).mul_(g);
+// acc_delta.mul_(rho).addcmul_(delta, delta, value=1 - rho); param.add_(delta, alpha=-lr)).
+template <typename T>
+void adadelta_loop(std::int64_t begin, std::int64_t end, T* param, const T* grad, T* square_avg,
+                   T* acc_delta, const AdadeltaCoefficients<T>& k) {
+  with_flags(
+      [&](auto maximize, auto use_decay) {
+        T* __restrict p_io = param;
+        const T* __restrict g_in = grad;
+        T* __restrict sq_io = square_avg;
+        T* __restrict acc_io = acc_delta;
+        for (std::int64_t i = begin; i < end; ++i) {
+          T g = g_in[i];
+          if constexpr (maximize) g = -g;
+          if constexpr (use_decay) g = g + k.weight_decay * p_io[i];
+          T sq = sq_io[i] * k.rho;
+          sq = sq + k.one_minus_rho * g * g;
+          sq_io[i] = sq;
+          const T std_dev = vmath::sqrt_of(sq + k.eps);
+          T delta = vmath::sqrt_of(acc_io[i] + k.eps);
+          delta = delta / std_dev;
+          delta = delta * g;
+          T acc = acc_io[i] * k.rho;
+          acc = acc + k.one_minus_rho * delta * delta;
+          acc_io[i] = acc;
+          p_io[i] = p_io[i] + k.neg_lr * delta;
+        }
+      },
+      k.maximize, k.use_decay);
+}
+
 // This translation unit's build of the loops.
 template <typename T>
 OptimLoops<T> this_build_optim_loops() {
-  return {&sgd_loop<T>, &adam_loop<T>, &rmsprop_loop<T>};
+  return {&sgd_loop<T>, &adam_loop<T>, &rmsprop_loop<T>, &adadelta_loop<T>};
 }
 
 }  // namespace

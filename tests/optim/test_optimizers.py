@@ -19,7 +19,7 @@ import pytest
 import torch
 
 import kernn
-from kernn.optim import SGD, Adam, AdamW, RMSprop
+from kernn.optim import SGD, Adadelta, Adam, AdamW, RMSprop
 
 SHAPES = [(3, 5), (7,), (1,), (2, 3, 4)]
 STEPS = 50
@@ -93,6 +93,11 @@ CASES = [
     (RMSprop, torch.optim.RMSprop, dict(lr=0.005, alpha=0.9, eps=1e-6, centered=True, momentum=0.5,
                                         weight_decay=0.1)),
     (RMSprop, torch.optim.RMSprop, dict(lr=0.01, momentum=0.3, maximize=True)),
+    (Adadelta, torch.optim.Adadelta, dict()),
+    (Adadelta, torch.optim.Adadelta, dict(lr=0.5, rho=0.8)),
+    (Adadelta, torch.optim.Adadelta, dict(lr=1.0, eps=1e-4, weight_decay=0.1)),
+    (Adadelta, torch.optim.Adadelta, dict(lr=0.3, rho=0.95, eps=1e-8, weight_decay=0.05,
+                                          maximize=True)),
 ]
 
 
@@ -101,6 +106,7 @@ STATEFUL_CASES_FOR_GROUPS = [
     (SGD, torch.optim.SGD, dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01)),
     (Adam, torch.optim.Adam, dict(lr=0.01, amsgrad=True, weight_decay=0.01)),
     (RMSprop, torch.optim.RMSprop, dict(lr=0.01, momentum=0.5, centered=True)),
+    (Adadelta, torch.optim.Adadelta, dict(lr=0.5, weight_decay=0.01)),
 ]
 
 def case_id(case):
@@ -122,10 +128,12 @@ def test_trajectory_matches_torch(case, dtype):
 
 @pytest.mark.parametrize("ours_class, torch_class", [(SGD, torch.optim.SGD), (Adam, torch.optim.Adam),
                                                      (AdamW, torch.optim.AdamW),
-                                                     (RMSprop, torch.optim.RMSprop)])
+                                                     (RMSprop, torch.optim.RMSprop),
+                                                     (Adadelta, torch.optim.Adadelta)])
 def test_param_groups_with_their_own_options_match_torch(ours_class, torch_class):
     values = initial_values(np.float64, seed=1)
-    extra = {"momentum": 0.5} if ours_class in (SGD, RMSprop) else {"amsgrad": True}
+    extra = {"momentum": 0.5} if ours_class in (SGD, RMSprop) else \
+        {"rho": 0.7, "maximize": True} if ours_class is Adadelta else {"amsgrad": True}
 
     def groups(params):
         return [{"params": params[:2], "lr": 0.1, **extra}, {"params": params[2:]}]
@@ -279,6 +287,7 @@ STATEFUL_CASES = [
     (Adam, torch.optim.Adam, dict(lr=0.01, amsgrad=True, weight_decay=0.01)),
     (AdamW, torch.optim.AdamW, dict(lr=0.01, amsgrad=True)),
     (RMSprop, torch.optim.RMSprop, dict(lr=0.01, momentum=0.5, centered=True)),
+    (Adadelta, torch.optim.Adadelta, dict(lr=0.5, rho=0.8, weight_decay=0.01)),
 ]
 
 
@@ -408,6 +417,11 @@ def test_adam_state_dict_loads_into_adamw_as_adamw():
     (lambda p: AdamW(p, lr=-1), "Invalid learning rate"),
     (lambda p: RMSprop(p, alpha=-0.5), "Invalid alpha value: -0.5"),
     (lambda p: RMSprop(p, momentum=-0.5), "Invalid momentum value"),
+    (lambda p: Adadelta(p, lr=-1.0), "Invalid learning rate: -1.0"),
+    (lambda p: Adadelta(p, rho=1.5), "Invalid rho value: 1.5"),
+    (lambda p: Adadelta(p, rho=-0.1), "Invalid rho value: -0.1"),
+    (lambda p: Adadelta(p, eps=-1e-6), "Invalid epsilon value: -1e-06"),
+    (lambda p: Adadelta(p, weight_decay=-0.1), "Invalid weight_decay value: -0.1"),
     (lambda p: SGD([], lr=0.1), "empty parameter list"),
     (lambda p: SGD([{"params": p[:1]}, {"params": p[:1]}]), "more than one parameter group"),
     (lambda p: SGD([p[0], p[0]]), "same parameter more than once"),
@@ -522,3 +536,70 @@ def test_user_subclass_with_its_own_step_and_a_required_option():
         warnings.simplefilter("error")  # the overridden step() is seen as called: no order warning
         scheduler.step()
     assert [g["lr"] for g in opt.param_groups] == [0.25, 0.125]
+
+
+# ---- Adadelta: odd sizes, groups, state layout ------------------------------------------------
+
+ADADELTA_SIZES = [(1,), (7,), (33,), (1000,)]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("options", [dict(), dict(lr=0.7, rho=0.85, eps=1e-5, weight_decay=0.02),
+                                     dict(lr=2.0, rho=0.5, maximize=True)], ids=str)
+def test_adadelta_on_odd_sizes_matches_torch(dtype, options):
+    rng = np.random.default_rng(5)
+    values = [rng.standard_normal(shape).astype(dtype) for shape in ADADELTA_SIZES]
+    ours, theirs = kernn_params(values), torch_params(values)
+    ours_trajectory = run_steps(Adadelta(ours, **options), ours, 20)
+    theirs_trajectory = run_steps(torch.optim.Adadelta(theirs, **options), theirs, 20)
+    assert_trajectories_close(ours_trajectory, theirs_trajectory, dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_adadelta_two_groups_with_their_own_options_match_torch(dtype):
+    rng = np.random.default_rng(6)
+    values = [rng.standard_normal(shape).astype(dtype) for shape in ADADELTA_SIZES]
+
+    def groups(params):
+        return [{"params": params[:2], "lr": 0.5, "rho": 0.95, "weight_decay": 0.1},
+                {"params": params[2:], "maximize": True}]
+
+    ours, theirs = kernn_params(values), torch_params(values)
+    ours_opt = Adadelta(groups(ours), eps=1e-5)
+    theirs_opt = torch.optim.Adadelta(groups(theirs), eps=1e-5)
+    assert [(g["lr"], g["rho"], g["weight_decay"], g["maximize"]) for g in ours_opt.param_groups] \
+        == [(0.5, 0.95, 0.1, False), (1.0, 0.9, 0, True)]
+    assert_trajectories_close(run_steps(ours_opt, ours, 20), run_steps(theirs_opt, theirs, 20), dtype)
+
+
+def test_adadelta_state_and_state_dict_layout_are_torchs():
+    values = initial_values(np.float32)
+    ours, theirs = kernn_params(values), torch_params(values)
+    ours_opt = Adadelta([{"params": ours[:1], "lr": 0.1}, {"params": ours[1:]}], rho=0.8)
+    theirs_opt = torch.optim.Adadelta([{"params": theirs[:1], "lr": 0.1}, {"params": theirs[1:]}],
+                                      rho=0.8)
+    run_steps(ours_opt, ours, 4, skip={2})
+    run_steps(theirs_opt, theirs, 4, skip={2})
+    sd, torch_sd = ours_opt.state_dict(), theirs_opt.state_dict()
+    assert list(sd["state"]) == list(torch_sd["state"]) == [0, 1, 3]
+    for index, state in sd["state"].items():
+        torch_state = torch_sd["state"][index]
+        assert set(state) == set(torch_state) == {"step", "square_avg", "acc_delta"}
+        assert state["step"] == int(torch_state["step"]) == 4
+        for key in ("square_avg", "acc_delta"):
+            assert state[key].numpy().dtype == np.float32
+            np.testing.assert_allclose(state[key].numpy(), torch_state[key].numpy(),
+                                       **TOLERANCES[np.float32])
+    for group, torch_group in zip(sd["param_groups"], torch_sd["param_groups"]):
+        for key, value in group.items():
+            assert torch_group[key] == value, key
+    assert ours[2] not in ours_opt.state
+
+
+def test_adadelta_does_not_take_torchs_implementation_switches():
+    # Like kernn's other optimizers: there is one implementation (the fused kernel), so
+    # foreach / capturable / differentiable are not arguments.
+    params = kernn_params(initial_values(np.float64))
+    for switch in ("foreach", "capturable", "differentiable"):
+        with pytest.raises(TypeError, match=switch):
+            Adadelta(params, **{switch: False})

@@ -112,4 +112,33 @@ struct RmspropParam {
 template <typename T>
 void rmsprop_step(const std::vector<RmspropParam<T>>& params, const RmspropOptions& o);
 
+struct AdadeltaOptions {
+  double lr = 1.0;
+  double rho = 0.9;
+  double eps = 1e-6;
+  double weight_decay = 0.0;
+  bool maximize = false;
+};
+
+// One parameter of an Adadelta update: n elements in each array.
+template <typename T>
+struct AdadeltaParam {
+  std::int64_t n = 0;
+  T* param = nullptr;
+  const T* grad = nullptr;
+  T* square_avg = nullptr;
+  T* acc_delta = nullptr;
+};
+
+// torch.optim.Adadelta, per element:
+//   g = maximize ? -grad : grad
+//   if weight_decay != 0:  g = g + weight_decay * p
+//   sq = sq * rho + (1 - rho) * g * g
+//   std = sqrt(sq + eps)
+//   delta = sqrt(acc + eps) / std * g
+//   acc = acc * rho + (1 - rho) * delta * delta
+//   p = p + (-lr) * delta
+template <typename T>
+void adadelta_step(const std::vector<AdadeltaParam<T>>& params, const AdadeltaOptions& o);
+
 }  // namespace kernn

@@ -1,6 +1,6 @@
 """The optimizer base class: parameter groups, per-parameter state and torch-layout state dicts.
 
-Subclasses (SGD, Adam, AdamW, RMSprop) only say how a parameter group is updated: they
+Subclasses (SGD, Adam, AdamW, RMSprop, Adadelta) only say how a parameter group is updated: they
 implement ``_update_group(group, params_with_grad)`` and make exactly one ``kernn._C`` kernel
 call per group and dtype, which updates all those parameters. All update arithmetic happens in
 those C++ kernels; Python keeps the state arrays (numpy arrays wrapped in kernn Tensors, updated
@@ -305,9 +305,9 @@ class Optimizer:
         """Update each ``(param, param_array, grad_array)`` of ``group`` (all of one dtype): one
         kernel call for all of them. Step counts and new SGD momentum buffers are committed only
         after the call succeeds, so a refused call leaves its parameters and their state as they
-        were (Adam's and RMSprop's zero buffers may already exist: their value at step 0). The
-        groups, and a group's dtypes, are updated one after the other: as in torch, a step
-        refused part-way keeps the updates made before."""
+        were (Adam's, RMSprop's and Adadelta's zero buffers may already exist: their value at
+        step 0). The groups, and a group's dtypes, are updated one after the other: as in torch,
+        a step refused part-way keeps the updates made before."""
         raise NotImplementedError
 
     def _checked_grad(self, param: np.ndarray, grad, group_index: int, param_index: int) -> np.ndarray:

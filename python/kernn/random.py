@@ -1,9 +1,9 @@
 """kernn's global random number generator.
 
-Every source of randomness in kernn (randn, rand, randint, nn.init, dropout, DataLoader
-shuffling) draws from one numpy Generator, so ``kernn.manual_seed(s)`` makes a whole run
-reproducible, as ``torch.manual_seed`` does. The numbers differ from torch's: same seed, different
-stream.
+Every source of randomness in kernn (randn, rand, randint, nn.init, dropout, random_split,
+DataLoader shuffling) draws from one numpy Generator, so ``kernn.manual_seed(s)`` makes a whole
+run reproducible, as ``torch.manual_seed`` does. The numbers differ from torch's: same seed,
+different stream.
 
 Code that needs randomness calls ``default_generator()`` each time (do not cache the returned
 object: manual_seed replaces it).

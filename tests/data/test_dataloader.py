@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import kernn
-from kernn.data import DataLoader, Dataset, TensorDataset, default_collate
+from kernn.data import DataLoader, Dataset, Subset, TensorDataset, default_collate, random_split
 
 
 class Squares(Dataset):
@@ -251,3 +251,59 @@ def test_arguments_after_shuffle_are_keyword_only():
     # torch's fourth positional argument is sampler, which kernn does not have
     with pytest.raises(TypeError, match="positional"):
         DataLoader(make_tensor_dataset(), 2, False, True)
+
+
+def subset_cases():
+    rng = np.random.default_rng(0)
+    base = TensorDataset(rng.standard_normal((23, 3)).astype(np.float32), rng.integers(0, 10, 23))
+    return {
+        "subset": Subset(base, [5, 0, 22, 7, 7, 13, -1, 2]),
+        "subset-of-subset": Subset(Subset(base, list(range(22, 2, -1))), [0, 4, 19, 3, 8, 8, 1]),
+        "numpy-indices": Subset(base, np.array([3, 1, 4, 1, 5, 9, 2, 6])),
+        "random-split": random_split(base, [0.6, 0.4], generator=5)[0],
+        "empty": Subset(base, []),
+    }
+
+
+@pytest.mark.parametrize("name", list(subset_cases()))
+def test_subset_of_a_tensor_dataset_gathers_what_per_sample_collation_gives(name):
+    subset = subset_cases()[name]
+    fast = list(DataLoader(subset, batch_size=3, shuffle=True, generator=1))
+    slow = list(DataLoader(subset, batch_size=3, shuffle=True, generator=1, collate_fn=default_collate))
+    assert len(fast) == len(slow) == len(DataLoader(subset, batch_size=3))
+    for (xf, yf), (xs, ys) in zip(fast, slow):
+        np.testing.assert_array_equal(xf.numpy(), xs.numpy())
+        np.testing.assert_array_equal(yf.numpy(), ys.numpy())
+        assert xf.dtype == xs.dtype and yf.dtype == ys.dtype
+
+
+class Doubled(TensorDataset):
+    """A subclass whose __getitem__ changes the samples: the loader must call it."""
+
+    def __getitem__(self, index):
+        x, y = super().__getitem__(index)
+        return x * 2, y
+
+
+class Negated(Subset):
+    def __getitem__(self, index):
+        x, y = super().__getitem__(index)
+        return -x, y
+
+
+def test_an_overridden_getitem_runs_for_every_sample():
+    x = np.ones((4, 2), np.float32)
+    doubled, = [xb.numpy() for xb, _ in DataLoader(Doubled(x, np.arange(4)), batch_size=4)]
+    np.testing.assert_array_equal(doubled, 2 * x)
+    negated, = [xb.numpy() for xb, _ in DataLoader(Negated(TensorDataset(x, np.arange(4)), [1, 2]), batch_size=4)]
+    np.testing.assert_array_equal(negated, -x[:2])
+
+
+def test_subset_of_a_tensor_dataset_takes_no_per_sample_calls(monkeypatch):
+    subset = subset_cases()["subset-of-subset"]
+    expected = [y.numpy().tolist() for _, y in DataLoader(subset, batch_size=3, collate_fn=default_collate)]
+    for cls in (Subset, TensorDataset):
+        def per_sample(self, index, name=cls.__name__):  # one function per class: the loader tells them apart
+            raise AssertionError(f"{name}.__getitem__ called per sample")
+        monkeypatch.setattr(cls, "__getitem__", per_sample)
+    assert labels_of(DataLoader(subset, batch_size=3)) == expected

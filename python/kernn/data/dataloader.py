@@ -6,7 +6,7 @@ import numbers
 import numpy as np
 
 from ..random import _generator_argument, default_generator
-from .dataset import TensorDataset
+from .dataset import Subset, TensorDataset
 
 __all__ = ["DataLoader", "default_collate"]
 
@@ -97,15 +97,35 @@ def _bool_argument(value, name):
     return bool(value)
 
 
+def _rows_to_gather(dataset, positions):
+    """The arrays of the TensorDataset under ``dataset`` and the rows of them at ``positions``.
+
+    Looks through Subsets (mapping the positions by their indices); None where some dataset on
+    the way is not a plain TensorDataset or Subset (a subclass overriding ``__getitem__`` must
+    be called per sample) or a Subset's indices are not integers.
+    """
+    while type(dataset).__getitem__ is Subset.__getitem__:
+        indices = np.asarray(dataset.indices)
+        if indices.dtype.kind not in "iu":
+            return None
+        positions = indices[positions]
+        dataset = dataset.dataset
+    if type(dataset).__getitem__ is TensorDataset.__getitem__:
+        return dataset.arrays, positions
+    return None
+
+
 class DataLoader:
     """Iterate over a dataset in mini-batches, as ``torch.utils.data.DataLoader`` (in-process).
 
     Each pass (epoch) visits every sample once: batches are drawn without replacement, in order
     or, with ``shuffle=True``, from a fresh permutation per epoch.
 
-    For a :class:`TensorDataset` with the default collation, a batch is gathered with one
-    fancy index per array (``array[indices]``) rather than one ``__getitem__`` per sample, so
-    iterating over in-memory arrays costs one copy of the batch and no per-sample Python.
+    For a :class:`TensorDataset`, or a :class:`Subset` of one (as :func:`random_split` gives),
+    with the default collation, a batch is gathered with one fancy index per array
+    (``array[indices]``) rather than one ``__getitem__`` per sample, so iterating over in-memory
+    arrays costs one copy of the batch and no per-sample Python. A subclass of either that
+    overrides ``__getitem__`` is indexed per sample, so that its ``__getitem__`` runs.
 
     kernn loads every batch in the main process, whatever ``num_workers`` says: the arguments
     torch uses for worker processes and CUDA pinning are accepted (and checked as torch checks
@@ -200,11 +220,12 @@ class DataLoader:
         order = self._order()
         stop = len(self) * self.batch_size if self.drop_last else len(order)
         starts = range(0, stop, self.batch_size)
-        if isinstance(self.dataset, TensorDataset) and self.collate_fn is None:
+        gather = _rows_to_gather(self.dataset, order) if self.collate_fn is None else None
+        if gather is not None:
             from_numpy = _kernn().from_numpy
-            arrays = self.dataset.arrays
+            arrays, rows = gather
             for start in starts:
-                indices = order[start:start + self.batch_size]
+                indices = rows[start:start + self.batch_size]
                 yield tuple(from_numpy(array[indices]) for array in arrays)
             return
         collate = self.collate_fn or default_collate

@@ -92,7 +92,9 @@ class TensorDataset(Dataset):
 class Subset(Dataset):
     """The samples of ``dataset`` at ``indices``, in that order, as ``torch.utils.data.Subset``.
 
-    Nothing is copied: ``subset[i]`` is ``dataset[indices[i]]``.
+    Nothing is copied: ``subset[i]`` is ``dataset[indices[i]]``. :class:`DataLoader` gathers
+    the batches of a Subset of a :class:`TensorDataset` (what :func:`random_split` of one gives)
+    with one fancy index per array, as for the TensorDataset itself.
 
     Args:
         dataset: the map-style dataset to take samples from.

@@ -1,7 +1,7 @@
 """Data loading: datasets, mini-batch loading, per-sample transforms and the IDX file format.
 
 Mirrors ``torch.utils.data`` (Dataset, TensorDataset, Subset, random_split, DataLoader,
-default_collate) and
+default_collate; :mod:`kernn.utils.data` re-exports them under that name) and
 ``torchvision.transforms`` (ToTensor, Normalize, Compose, Lambda). The MNIST, Fashion-MNIST and
 8x8-digits data sets live in :mod:`kernn.datasets`.
 """

@@ -1,15 +1,17 @@
 """kernn's global random number generator.
 
-Every source of randomness in kernn (randn, rand, randint, nn.init, dropout, DataLoader
-shuffling) draws from one numpy Generator, so ``kernn.manual_seed(s)`` makes a whole run
-reproducible, as ``torch.manual_seed`` does. The numbers differ from torch's: same seed, different
-stream.
+Every source of randomness in kernn (randn, rand, randint, nn.init, dropout, random_split,
+DataLoader shuffling) draws from one numpy Generator, so ``kernn.manual_seed(s)`` makes a whole
+run reproducible, as ``torch.manual_seed`` does. The numbers differ from torch's: same seed,
+different stream.
 
 Code that needs randomness calls ``default_generator()`` each time (do not cache the returned
 object: manual_seed replaces it).
 """
 
 from __future__ import annotations
+
+import numbers
 
 import numpy as np
 
@@ -56,3 +58,20 @@ def get_rng_state() -> dict:
 def set_rng_state(state: dict) -> None:
     """Restores a state returned by get_rng_state."""
     _generator.bit_generator.state = state
+
+
+def _generator_argument(generator, caller: str):
+    """Validates the ``generator`` argument of a function that draws (DataLoader, random_split).
+
+    Returns a numpy Generator made once from an int seed, a numpy Generator as given, or None,
+    which tells the caller to draw from ``default_generator()`` at the moment it draws (looked
+    up then, not now: manual_seed replaces the global generator).
+    """
+    if generator is None or isinstance(generator, np.random.Generator):
+        return generator
+    if isinstance(generator, numbers.Integral) and not isinstance(generator, bool):
+        return np.random.default_rng(int(generator))
+    raise TypeError(
+        f"{caller}: generator must be None, an int seed or a numpy.random.Generator, "
+        f"got {type(generator).__name__}"
+    )

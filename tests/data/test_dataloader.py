@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import kernn
-from kernn.data import DataLoader, Dataset, TensorDataset, default_collate
+from kernn.data import DataLoader, Dataset, Subset, TensorDataset, default_collate, random_split
 
 
 class Squares(Dataset):
@@ -184,3 +184,126 @@ def test_loader_argument_errors():
 def test_custom_collate_fn_gets_the_samples():
     loader = DataLoader(Squares(5), batch_size=2, collate_fn=lambda samples: [label for _, label in samples])
     assert list(loader) == [[0, 1], [2, 3], [4]]
+
+
+def test_torch_worker_arguments_are_accepted_and_change_nothing():
+    ds = make_tensor_dataset(30)
+    plain = DataLoader(ds, batch_size=4, shuffle=True, generator=7)
+    ported = DataLoader(ds, batch_size=4, shuffle=True, num_workers=2, pin_memory=True,
+                        timeout=5.0, worker_init_fn=lambda worker_id: None, generator=7,
+                        prefetch_factor=4, persistent_workers=True)
+    assert labels_of(ported) == labels_of(plain)
+    assert (ported.num_workers, ported.pin_memory, ported.timeout) == (2, True, 5.0)
+    assert (ported.prefetch_factor, ported.persistent_workers) == (4, True)
+    defaults = DataLoader(ds)
+    assert (defaults.num_workers, defaults.pin_memory, defaults.timeout, defaults.worker_init_fn,
+            defaults.prefetch_factor, defaults.persistent_workers) == (0, False, 0, None, None, False)
+
+
+def test_worker_init_fn_is_never_called():
+    calls = []
+    loader = DataLoader(Squares(6), batch_size=2, num_workers=2, worker_init_fn=calls.append)
+    assert labels_of(loader) == [[0, 1], [2, 3], [4, 5]]
+    assert calls == []
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"num_workers": -1},
+    {"timeout": -0.5},
+    {"prefetch_factor": 2},
+    {"num_workers": 1, "prefetch_factor": -1},
+    {"persistent_workers": True},
+    {"num_workers": 0, "prefetch_factor": None, "persistent_workers": False, "timeout": 0},
+    {"num_workers": 2, "prefetch_factor": 0, "persistent_workers": True, "timeout": 1},
+], ids=repr)
+def test_worker_arguments_are_refused_where_torch_refuses_them(kwargs):
+    torch = pytest.importorskip("torch")
+    x = np.zeros((4, 2), np.float32)
+    try:
+        torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.from_numpy(x)), **kwargs)
+    except ValueError:
+        with pytest.raises(ValueError, match="DataLoader: "):
+            DataLoader(TensorDataset(x), **kwargs)
+    else:
+        DataLoader(TensorDataset(x), **kwargs)
+
+
+def test_worker_argument_errors_name_the_argument():
+    ds = make_tensor_dataset()
+    with pytest.raises(ValueError, match="num_workers must be a non-negative int, got -1"):
+        DataLoader(ds, num_workers=-1)
+    for bad in (1.5, True, "2"):
+        with pytest.raises(ValueError, match="num_workers must be a non-negative int"):
+            DataLoader(ds, num_workers=bad)
+    with pytest.raises(TypeError, match="pin_memory must be a bool, got str 'cuda'"):
+        DataLoader(ds, pin_memory="cuda")
+    with pytest.raises(TypeError, match="persistent_workers must be a bool, got int"):
+        DataLoader(ds, num_workers=1, persistent_workers=1)
+    with pytest.raises(TypeError, match="timeout must be a number, got NoneType"):
+        DataLoader(ds, timeout=None)
+    with pytest.raises(TypeError, match="worker_init_fn must be None or callable, got int"):
+        DataLoader(ds, worker_init_fn=0)
+    with pytest.raises(ValueError, match="prefetch_factor=2 needs num_workers > 0"):
+        DataLoader(ds, prefetch_factor=2)
+
+
+def test_arguments_after_shuffle_are_keyword_only():
+    # torch's fourth positional argument is sampler, which kernn does not have
+    with pytest.raises(TypeError, match="positional"):
+        DataLoader(make_tensor_dataset(), 2, False, True)
+
+
+def subset_cases():
+    rng = np.random.default_rng(0)
+    base = TensorDataset(rng.standard_normal((23, 3)).astype(np.float32), rng.integers(0, 10, 23))
+    return {
+        "subset": Subset(base, [5, 0, 22, 7, 7, 13, -1, 2]),
+        "subset-of-subset": Subset(Subset(base, list(range(22, 2, -1))), [0, 4, 19, 3, 8, 8, 1]),
+        "numpy-indices": Subset(base, np.array([3, 1, 4, 1, 5, 9, 2, 6])),
+        "random-split": random_split(base, [0.6, 0.4], generator=5)[0],
+        "empty": Subset(base, []),
+    }
+
+
+@pytest.mark.parametrize("name", list(subset_cases()))
+def test_subset_of_a_tensor_dataset_gathers_what_per_sample_collation_gives(name):
+    subset = subset_cases()[name]
+    fast = list(DataLoader(subset, batch_size=3, shuffle=True, generator=1))
+    slow = list(DataLoader(subset, batch_size=3, shuffle=True, generator=1, collate_fn=default_collate))
+    assert len(fast) == len(slow) == len(DataLoader(subset, batch_size=3))
+    for (xf, yf), (xs, ys) in zip(fast, slow):
+        np.testing.assert_array_equal(xf.numpy(), xs.numpy())
+        np.testing.assert_array_equal(yf.numpy(), ys.numpy())
+        assert xf.dtype == xs.dtype and yf.dtype == ys.dtype
+
+
+class Doubled(TensorDataset):
+    """A subclass whose __getitem__ changes the samples: the loader must call it."""
+
+    def __getitem__(self, index):
+        x, y = super().__getitem__(index)
+        return x * 2, y
+
+
+class Negated(Subset):
+    def __getitem__(self, index):
+        x, y = super().__getitem__(index)
+        return -x, y
+
+
+def test_an_overridden_getitem_runs_for_every_sample():
+    x = np.ones((4, 2), np.float32)
+    doubled, = [xb.numpy() for xb, _ in DataLoader(Doubled(x, np.arange(4)), batch_size=4)]
+    np.testing.assert_array_equal(doubled, 2 * x)
+    negated, = [xb.numpy() for xb, _ in DataLoader(Negated(TensorDataset(x, np.arange(4)), [1, 2]), batch_size=4)]
+    np.testing.assert_array_equal(negated, -x[:2])
+
+
+def test_subset_of_a_tensor_dataset_takes_no_per_sample_calls(monkeypatch):
+    subset = subset_cases()["subset-of-subset"]
+    expected = [y.numpy().tolist() for _, y in DataLoader(subset, batch_size=3, collate_fn=default_collate)]
+    for cls in (Subset, TensorDataset):
+        def per_sample(self, index, name=cls.__name__):  # one function per class: the loader tells them apart
+            raise AssertionError(f"{name}.__getitem__ called per sample")
+        monkeypatch.setattr(cls, "__getitem__", per_sample)
+    assert labels_of(DataLoader(subset, batch_size=3)) == expected

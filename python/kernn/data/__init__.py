@@ -1,21 +1,24 @@
 """Data loading: datasets, mini-batch loading, per-sample transforms and the IDX file format.
 
-Mirrors ``torch.utils.data`` (Dataset, TensorDataset, DataLoader, default_collate) and
+Mirrors ``torch.utils.data`` (Dataset, TensorDataset, Subset, random_split, DataLoader,
+default_collate; :mod:`kernn.utils.data` re-exports them under that name) and
 ``torchvision.transforms`` (ToTensor, Normalize, Compose, Lambda). The MNIST, Fashion-MNIST and
 8x8-digits data sets live in :mod:`kernn.datasets`.
 """
 
 from . import transforms
 from .dataloader import DataLoader, default_collate
-from .dataset import Dataset, TensorDataset
+from .dataset import Dataset, Subset, TensorDataset, random_split
 from .idx import IdxFormatError, read_idx, write_idx
 
 __all__ = [
     "DataLoader",
     "Dataset",
     "IdxFormatError",
+    "Subset",
     "TensorDataset",
     "default_collate",
+    "random_split",
     "read_idx",
     "transforms",
     "write_idx",

@@ -1,0 +1,8 @@
+"""``torch.utils.data`` under its torch name, so that a script ports by changing ``torch`` to
+``kernn``. Only re-exports: the classes live in :mod:`kernn.data`, which also holds the IDX
+reader and the transforms (torchvision's, not torch.utils.data's).
+"""
+
+from ..data import DataLoader, Dataset, Subset, TensorDataset, default_collate, random_split
+
+__all__ = ["DataLoader", "Dataset", "Subset", "TensorDataset", "default_collate", "random_split"]

@@ -295,43 +295,38 @@ class Sqrt(Function):
         return g / (2 * y)
 
 
-class Sin(Function):
-    @staticmethod
-    def forward(ctx, a):
+class _OfInput(Function):
+    """y = f(x) element-wise, dy/dx = derivative(x): the gradient needs only the input.
+    Subclasses set `f` and `derivative` (numpy functions)."""
+
+    f = derivative = None
+
+    @classmethod
+    def forward(cls, ctx, a):
         x = a._data
         ctx.save_for_backward(x)
-        return np.sin(x)
+        return cls.f(x)
 
-    @staticmethod
-    def backward(ctx, g):
+    @classmethod
+    def backward(cls, ctx, g):
         (x,) = ctx.saved_tensors
-        return g * np.cos(x)
+        return g * cls.derivative(x)
 
 
-class Cos(Function):
-    @staticmethod
-    def forward(ctx, a):
-        x = a._data
-        ctx.save_for_backward(x)
-        return np.cos(x)
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return -g * np.sin(x)
+class Sin(_OfInput):
+    f, derivative = np.sin, np.cos
 
 
-class Abs(Function):
-    @staticmethod
-    def forward(ctx, a):
-        x = a._data
-        ctx.save_for_backward(x)
-        return np.abs(x)
+class Cos(_OfInput):
+    f = np.cos
 
     @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return g * np.sign(x)
+    def derivative(x):
+        return -np.sin(x)
+
+
+class Abs(_OfInput):
+    f, derivative = np.abs, np.sign
 
 
 class Clamp(Function):

@@ -131,6 +131,7 @@ def test_aligned_keeps_an_aligned_array_and_copies_others():
     lambda ps: kernn.optim.Adam(ps, lr=0.1, amsgrad=True),
     lambda ps: kernn.optim.AdamW(ps, lr=0.1),
     lambda ps: kernn.optim.RMSprop(ps, lr=0.1, momentum=0.9, centered=True),
+    lambda ps: kernn.optim.Adadelta(ps, weight_decay=0.1),
 ])
 def test_optimizer_state_is_aligned_after_a_step_and_a_load(make):
     layer = kernn.nn.Linear(13, 5)

@@ -11,7 +11,7 @@
 from . import _C
 from ._C import get_num_threads, set_num_threads
 from . import random
-from .random import manual_seed, seed, get_rng_state, set_rng_state
+from .random import Generator, manual_seed, seed, get_rng_state, set_rng_state
 from .autograd import (
     Function, enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled,
 )

@@ -15,7 +15,8 @@ import numbers
 
 import numpy as np
 
-__all__ = ["manual_seed", "seed", "default_generator", "get_rng_state", "set_rng_state"]
+__all__ = ["Generator", "manual_seed", "seed", "default_generator", "get_rng_state",
+           "set_rng_state"]
 
 _generator = np.random.default_rng()
 
@@ -58,6 +59,46 @@ def get_rng_state() -> dict:
 def set_rng_state(state: dict) -> None:
     """Restores a state returned by get_rng_state."""
     _generator.bit_generator.state = state
+
+
+class Generator(np.random.Generator):
+    """A generator of its own, as ``torch.Generator``: pass it as the ``generator`` argument of
+    randn, rand, randint, randperm, DataLoader or random_split. It is a numpy Generator (PCG64)
+    with torch's seeding methods; like torch's, a new one starts from a fixed seed.
+
+    Args:
+        device (str): "cpu" (kernn has no other).
+
+    Example::
+
+        >>> train, val = kernn.utils.data.random_split(ds, [0.8, 0.2],
+        ...                                            generator=kernn.Generator().manual_seed(42))
+    """
+
+    _DEFAULT_SEED = 67280421310721  # torch's default_rng_seed_val
+
+    def __init__(self, device="cpu"):
+        if str(device) != "cpu":
+            raise RuntimeError(f"Generator: kernn runs on the CPU only, got device {device!r}")
+        super().__init__(np.random.PCG64(self._DEFAULT_SEED))
+        self._seed = self._DEFAULT_SEED
+
+    def manual_seed(self, seed: int) -> "Generator":
+        """Re-seeds this generator and returns it."""
+        if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+            raise ValueError(f"Generator.manual_seed: argument 'seed' must be a non-negative "
+                             f"int, got {seed!r}")
+        self.bit_generator.state = np.random.PCG64(int(seed)).state
+        self._seed = int(seed)
+        return self
+
+    def seed(self) -> int:
+        """Re-seeds this generator from the OS's entropy and returns the seed."""
+        return self.manual_seed(int(np.random.SeedSequence().generate_state(1)[0]))._seed
+
+    def initial_seed(self) -> int:
+        """The seed this generator was last seeded with."""
+        return self._seed
 
 
 def _generator_argument(generator, caller: str):

@@ -37,6 +37,11 @@ def _meta(x):
     return np.shape(a), getattr(a, "dtype", None)
 
 
+def _dtype_of(x):
+    """The dtype of a Tensor's array (its gradient's dtype); None for a number."""
+    return getattr(_arr(x), "dtype", None)
+
+
 # ---- type promotion of binary ops -----------------------------------------------------------
 # torch's rules, where numpy's differ: a number (Python's or a numpy scalar) does not widen a
 # tensor's dtype (float32 * np.float64(2) is float32), an integer tensor with a float number or
@@ -153,17 +158,17 @@ class Mul(Function):
     def forward(ctx, a, b):
         x, y = promoted(a, b)
         if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
-            ctx.metas = (_meta(a), _meta(b))
+            ctx.dtypes = (_dtype_of(a), _dtype_of(b))
             ctx.save_for_backward(x, y)
         return x * y
 
     @staticmethod
     def backward(ctx, g):
         x, y = ctx.saved_tensors
-        (sa, da), (sb, db) = ctx.metas
+        da, db = ctx.dtypes
         need = ctx.needs_input_grad
-        return (unbroadcast(g * y, sa, da) if need[0] else None,
-                unbroadcast(g * x, sb, db) if need[1] else None)
+        return (unbroadcast(g * y, np.shape(x), da) if need[0] else None,
+                unbroadcast(g * x, np.shape(y), db) if need[1] else None)
 
 
 class Div(Function):
@@ -171,17 +176,17 @@ class Div(Function):
     def forward(ctx, a, b):
         x, y = promoted(a, b, true_divide=True)
         if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
-            ctx.metas = (_meta(a), _meta(b))
+            ctx.dtypes = (_dtype_of(a), _dtype_of(b))
             ctx.save_for_backward(x, y)
         return x / y
 
     @staticmethod
     def backward(ctx, g):
         x, y = ctx.saved_tensors
-        (sa, da), (sb, db) = ctx.metas
+        da, db = ctx.dtypes
         need = ctx.needs_input_grad
-        ga = unbroadcast(g / y, sa, da) if need[0] else None
-        gb = unbroadcast(-g * x / (y * y), sb, db) if need[1] else None
+        ga = unbroadcast(g / y, np.shape(x), da) if need[0] else None
+        gb = unbroadcast(-g * x / (y * y), np.shape(y), db) if need[1] else None
         return ga, gb
 
 
@@ -195,14 +200,14 @@ class _Extremum(Function):
     def forward(cls, ctx, a, b):
         x, y = promoted(a, b)
         if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
-            ctx.metas = (_meta(a), _meta(b))
+            ctx.dtypes = (_dtype_of(a), _dtype_of(b))
             ctx.save_for_backward(x, y)
         return cls.pick(x, y)
 
     @classmethod
     def backward(cls, ctx, g):
         x, y = ctx.saved_tensors
-        (sa, da), (sb, db) = ctx.metas
+        (sa, sb), (da, db) = (np.shape(x), np.shape(y)), ctx.dtypes
         need = ctx.needs_input_grad
         x_wins = x > y if cls.pick is np.maximum else x < y
         share = np.where(x == y, g / 2, g)
@@ -236,14 +241,14 @@ class Pow(Function):
         x, e = promoted(a, b)
         y = np.power(x, e)
         if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
-            ctx.metas = (_meta(a), _meta(b))
+            ctx.dtypes = (_dtype_of(a), _dtype_of(b))
             ctx.save_for_backward(x, e, y)
         return y
 
     @staticmethod
     def backward(ctx, g):
         x, e, y = ctx.saved_tensors
-        (sa, da), (sb, db) = ctx.metas
+        (sa, sb), (da, db) = (np.shape(x), np.shape(e)), ctx.dtypes
         need = ctx.needs_input_grad
         ga = gb = None
         if need[0]:

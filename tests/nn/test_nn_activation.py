@@ -67,6 +67,13 @@ def test_dropout_train_and_eval():
     assert d(x) is x
 
 
+def test_dropout_in_training_needs_a_float_tensor():
+    x = kernn.ones(4, dtype=kernn.int32)
+    with pytest.raises(TypeError, match="dropout: argument 'input' must be a float32 or float64"):
+        nn.functional.dropout(x, 0.5)
+    assert nn.functional.dropout(x, 0.5, training=False) is x
+
+
 def test_dropout_rejects_bad_probability():
     with pytest.raises(ValueError, match="between 0 and 1"):
         nn.Dropout(1.5)

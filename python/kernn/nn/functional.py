@@ -199,6 +199,7 @@ def dropout(input, p=0.5, training=True, inplace=False):
         raise ValueError(f"dropout: probability has to be between 0 and 1, but got {p}")
     if not training or p == 0.0:
         return input
+    _check_float(input, "dropout", "input")
     if p == 1.0:
         return input * 0.0
     if _records(input):

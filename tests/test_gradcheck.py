@@ -67,6 +67,8 @@ UNARY = {
     "log": lambda x: (x * x + 0.5).log(),
     "sqrt": lambda x: (x * x + 0.5).sqrt(),
     "abs": lambda x: x.abs(),
+    "norm_dim": lambda x: x.norm(dim=1),
+    "norm_p3": lambda x: x.norm(3.0),
     "sin": lambda x: x.sin(),
     "cos": lambda x: x.cos(),
     "pow": lambda x: x ** 3 + x ** 2,

@@ -548,3 +548,25 @@ def test_scatter_one_hot_and_with_a_source_as_torch(rng):
 def test_scatter_bad_index_raises_naming_it(index, error):
     with pytest.raises(error, match="scatter_"):
         kernn.zeros(2, 4).scatter_(1, kernn.tensor(index), 1.0)
+
+
+@pytest.mark.parametrize("p,dim,keepdim", [
+    (p, dim, keepdim)
+    for p in (2, 1, 3.5, float("inf"), "fro")
+    for dim, keepdim in ((None, False), (1, False), ((0, 1), True), (-1, True))
+    if not (p == "fro" and isinstance(dim, int))  # torch's "fro" takes no single dim
+])
+def test_norm(p, dim, keepdim, float_dtype, rng):
+    a = rng.standard_normal((3, 4))
+    compare(lambda l, x: x.norm(p, dim, keepdim), [a], dtype=float_dtype)
+    compare(lambda l, x: l.norm(x * 2, p=p, dim=dim, keepdim=keepdim), [a], dtype=float_dtype)
+
+
+def test_norm_gradient_at_zero_and_at_ties_as_torch():
+    compare(lambda l, x: x.norm() + x.norm(1) + x.norm(3.0), [np.zeros((2, 3))])
+    ties = np.array([[1.0, -3.0, 3.0], [2.0, 0.5, -1.0]])
+    compare(lambda l, x: x.norm(float("inf"), dim=1), [ties])
+    with pytest.raises(ValueError, match="norm: argument 'p'"):
+        kernn.ones(3).norm(0)
+    with pytest.raises(TypeError, match="norm: expected a floating tensor"):
+        kernn.arange(3).norm()

@@ -111,6 +111,10 @@ def min(input, dim=None, keepdim=False):  # noqa: A001
     return input.min(dim, keepdim)
 
 
+def norm(input, p=2, dim=None, keepdim=False):
+    return input.norm(p, dim, keepdim)
+
+
 def argmax(input, dim=None, keepdim=False):
     return input.argmax(dim, keepdim)
 

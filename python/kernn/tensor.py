@@ -889,6 +889,21 @@ class Tensor:
     def argmin(self, dim=None, keepdim=False):
         return _arg_extremum(self, dim, keepdim, np.argmin)
 
+    def norm(self, p=2, dim=None, keepdim=False):
+        """The p-norm (p: a positive number, inf, or "fro" = 2) over ``dim`` (all elements by
+        default) of a floating tensor, as torch.norm; its gradient at a zero norm is zero."""
+        if p == "fro":
+            p = 2
+        if isinstance(p, builtins.bool) or not isinstance(p, numbers.Real) or not p > 0:
+            raise ValueError(f"norm: argument 'p' must be a positive number, inf or 'fro', "
+                             f"got {p!r}")
+        if self._data.dtype.kind != "f":
+            raise TypeError(f"norm: expected a floating tensor, got kernn.{self.dtype.name}")
+        if self._rg and _mode.enabled:
+            return _ops.Norm.apply(self, builtins.float(p), dim, keepdim)
+        return _new_checked(_ops.Norm.forward(_NoGradCtx, self, builtins.float(p), dim,
+                                              keepdim))
+
     def var(self, dim=None, unbiased=True, keepdim=False, *, correction=None):
         """Variance over ``dim``: the sum of squared deviations over n - correction, where
         correction defaults to 1 (unbiased=True) or 0 (unbiased=False), as torch."""

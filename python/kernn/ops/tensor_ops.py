@@ -397,6 +397,50 @@ class Sum(Function):
         return _expand_to(g, axes, keepdim, shape, dtype), None, None
 
 
+class Norm(Function):
+    """The p-norm over ``dim``: (sum |x|^p)^(1/p), max |x| for p = inf. Its gradient is torch's:
+    x |x|^(p-2) / norm^(p-1) (sign(x) for p = 1), zero where the norm is zero, and for p = inf
+    shared evenly by the elements that reach the maximum."""
+
+    @staticmethod
+    def forward(ctx, a, p, dim, keepdim):
+        x = a._data
+        axes = _norm_dims(dim, x.ndim) if x.ndim else ()
+        ax = np.abs(x)
+        if p == np.inf:
+            n = ax.max(axis=axes, keepdims=True, initial=0)
+        elif p == 2:
+            n = np.sqrt((x * x).sum(axis=axes, keepdims=True))
+        elif p == 1:
+            n = ax.sum(axis=axes, keepdims=True)
+        else:
+            n = (ax ** p).sum(axis=axes, keepdims=True) ** (1 / p)
+        n = n.astype(x.dtype, copy=False)
+        if ctx.needs_input_grad[0]:
+            ctx.save_for_backward(x, n)
+            ctx.info = (p, axes, keepdim)
+        return n if keepdim else np.squeeze(n, axis=axes)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, n = ctx.saved_tensors
+        p, axes, keepdim = ctx.info
+        g = np.asarray(g)
+        if not keepdim:
+            g = np.expand_dims(g, axes)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if p == np.inf:
+                hit = np.abs(x) == n
+                grad = np.sign(x) * hit / hit.sum(axis=axes, keepdims=True) * g
+            elif p == 1:
+                grad = np.sign(x) * g
+            elif p == 2:
+                grad = x / n * g
+            else:
+                grad = x * np.abs(x) ** (p - 2) / n ** (p - 1) * g
+        return np.where(n == 0, 0, grad).astype(x.dtype, copy=False), None, None, None
+
+
 class Mean(Function):
     @staticmethod
     def forward(ctx, a, dim, keepdim):

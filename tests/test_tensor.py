@@ -570,3 +570,41 @@ def test_norm_gradient_at_zero_and_at_ties_as_torch():
         kernn.ones(3).norm(0)
     with pytest.raises(TypeError, match="norm: expected a floating tensor"):
         kernn.arange(3).norm()
+
+
+@pytest.mark.parametrize("k,dim,largest", [(2, -1, True), (1, 0, False), (3, 1, False),
+                                           (0, 1, True), (4, 0, True)])
+def test_topk_values_indices_and_gradient(k, dim, largest, float_dtype, rng):
+    a = rng.standard_normal((4, 5))  # no ties: the order of tied indices is torch's own
+    compare(lambda l, x: tuple(x.topk(k, dim, largest=largest)), [a], dtype=float_dtype)
+    with pytest.raises(RuntimeError, match="topk: k=6 is out of range"):
+        kernn.tensor(a).topk(6)
+
+
+@pytest.mark.parametrize("sizes", [(2, 1), (1, 3), (2, 2, 1), (3, 1, 2)])
+def test_repeat(sizes, float_dtype, rng):
+    a = rng.standard_normal((2, 3))
+    compare(lambda l, x: x.repeat(*sizes), [a], dtype=float_dtype)
+    with pytest.raises(RuntimeError, match="repeat: the number of repeats"):
+        kernn.tensor(a).repeat(2)
+
+
+def test_masked_fill_and_relu_(float_dtype, rng):
+    a = rng.standard_normal((3, 4))
+    mask = a > 0.3
+    compare(lambda l, x: x.masked_fill(l.tensor(mask), -1.0) * 2, [a], dtype=float_dtype)
+    compare(lambda l, x: x.masked_fill(l.tensor(mask[0]), 0.5), [a], dtype=float_dtype)
+    k, t = kernn.tensor(a), torch.tensor(a)
+    k.masked_fill_(kernn.tensor(mask), 9.0).relu_()
+    t.masked_fill_(torch.tensor(mask), 9.0).relu_()
+    assert_close(k, t, np.float64)
+    with pytest.raises(RuntimeError, match="relu_: in-place operation"):
+        kernn.ones(2, requires_grad=True).relu_()
+
+
+def test_legacy_typed_constructors_as_torch():
+    for name in ("FloatTensor", "DoubleTensor", "LongTensor"):
+        k, t = getattr(kernn, name)([1, 2]), getattr(torch, name)([1, 2])
+        assert k.dtype.name == str(t.dtype).split(".")[1] and k.tolist() == t.tolist()
+        k, t = getattr(kernn, name)(2, 3), getattr(torch, name)(2, 3)
+        assert k.dtype.name == str(t.dtype).split(".")[1] and k.shape == tuple(t.shape)

@@ -23,7 +23,8 @@ __all__ = [
     "uint8", "bool", "tensor", "from_numpy", "as_tensor", "zeros", "ones", "zeros_like",
     "ones_like", "full", "full_like", "empty", "empty_like", "randn", "rand", "randint",
     "randn_like", "rand_like", "randperm", "arange", "linspace", "is_tensor",
-    "get_default_dtype", "set_default_dtype", "maximum", "minimum",
+    "get_default_dtype", "set_default_dtype", "maximum", "minimum", "FloatTensor",
+    "DoubleTensor", "LongTensor",
 ]
 
 
@@ -815,6 +816,55 @@ class Tensor:
 
         return F.relu(self)
 
+    def relu_(self):
+        """max(x, 0) in place (refused on a tensor that requires grad, outside no_grad)."""
+        self._check_inplace("relu_")
+        np.maximum(self._data, 0, out=self._data)
+        return self
+
+    def masked_fill(self, mask, value):
+        """A copy with ``value`` where the bool ``mask`` (broadcast to self) is True;
+        differentiable in self."""
+        return _ops.Where.apply(mask, value, self) if self._rg and _mode.enabled else _new(
+            np.asarray(np.where(_arr(mask), _arr(value), self._data)).astype(self._data.dtype,
+                                                                         copy=False))
+
+    def masked_fill_(self, mask, value):
+        self._check_inplace("masked_fill_")
+        self._data[np.broadcast_to(_arr(mask), self._data.shape)] = _arr(value)
+        return self
+
+    def repeat(self, *sizes):
+        """Tiles the tensor ``sizes[i]`` times along dimension i (as torch.Tensor.repeat;
+        extra leading sizes add dimensions); differentiable."""
+        if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+            sizes = tuple(sizes[0])
+        nd = self._data.ndim
+        if len(sizes) < nd:
+            raise RuntimeError(f"repeat: the number of repeats ({len(sizes)}) can not be "
+                               f"smaller than the number of dimensions of the tensor ({nd})")
+        x = self.reshape((1,) * (len(sizes) - nd) + self._data.shape)
+        index = np.ix_(*[np.arange(n * r) % n if n else np.arange(0)
+                         for n, r in zip(x._data.shape, _size_arg(sizes, "repeat"))])
+        return x[index]
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):
+        """(values, indices) of the k largest (or smallest) elements along ``dim``, largest
+        first (smallest first); values are differentiable. Ties keep the lower index first."""
+        a = self._data
+        (axis,) = _ops._norm_dims(dim, a.ndim)
+        size = a.shape[axis] if a.ndim else 1
+        if not 0 <= k <= size:
+            raise RuntimeError(f"topk: k={k} is out of range for dimension {dim} of size "
+                               f"{size} (shape {tuple(a.shape)})")
+        if a.ndim == 0:
+            return MaxResult(self if k else self.reshape(0), _new(np.zeros((), np.int64)))
+        order = np.argsort(-a if largest else a, axis=axis, kind="stable")
+        indices = np.take(order, np.arange(k), axis=axis).astype(np.int64)
+        grids = list(np.ogrid[tuple(slice(0, n) for n in indices.shape)])
+        grids[axis] = indices
+        return MaxResult(self[tuple(grids)], _new(indices))
+
     def sigmoid(self):
         from .nn import functional as F
 
@@ -1326,6 +1376,23 @@ def rand(*size, dtype=None, requires_grad=False, generator=None, device=None):
         raise TypeError(f"rand: dtype must be floating, got {dtype!r}")
     arr = _gen(generator).random(_size_arg(size, "rand"), dtype=nd)
     return _finish(arr, requires_grad)
+
+
+def _legacy_constructor(name, np_dtype):
+    """torch's legacy typed constructors: ``name(data)`` or ``name(*sizes)``."""
+
+    def make(*data):
+        t = Tensor(*data)
+        return t if t._data.dtype == np_dtype else _new(t._data.astype(np_dtype))
+
+    make.__name__ = make.__qualname__ = name
+    make.__doc__ = f"As torch.{name}: a {np.dtype(np_dtype).name} tensor from data or sizes."
+    return make
+
+
+FloatTensor = _legacy_constructor("FloatTensor", np.float32)
+DoubleTensor = _legacy_constructor("DoubleTensor", np.float64)
+LongTensor = _legacy_constructor("LongTensor", np.int64)
 
 
 def randperm(n, generator=None, dtype=None, requires_grad=False, device=None):

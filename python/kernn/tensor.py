@@ -192,14 +192,9 @@ class Tensor:
     __array_priority__ = 1000
 
     def __init__(self, *data, requires_grad=False):
-        if len(data) == 1 and isinstance(data[0], Size):
-            data = tuple(data[0])
-        if not data:
-            data = np.zeros((0,), dtype=_default_float)
-        elif all(isinstance(d, (builtins.int, np.integer)) and not isinstance(d, (builtins.bool,
-                                                                               np.bool_))
-               for d in data):
-            data = _memory.empty(_size_arg(data, "Tensor"), _default_float)
+        sizes = _sizes_of(data)
+        if sizes is not None:
+            data = _memory.empty(_size_arg(sizes, "Tensor"), _default_float)
         elif len(data) == 1:
             (data,) = data
         else:
@@ -1378,10 +1373,27 @@ def rand(*size, dtype=None, requires_grad=False, generator=None, device=None):
     return _finish(arr, requires_grad)
 
 
+def _sizes_of(args):
+    """The sizes when the arguments of Tensor(...) are sizes (ints, a Size, or none: empty),
+    else None (they are data)."""
+    if len(args) == 1 and isinstance(args[0], Size):
+        return tuple(args[0])
+    if not args:
+        return (0,)
+    if all(isinstance(a, (builtins.int, np.integer)) and not isinstance(a, (builtins.bool,
+                                                                            np.bool_))
+           for a in args):
+        return args
+    return None
+
+
 def _legacy_constructor(name, np_dtype):
     """torch's legacy typed constructors: ``name(data)`` or ``name(*sizes)``."""
 
     def make(*data):
+        sizes = _sizes_of(data)
+        if sizes is not None:
+            return _new(_memory.empty(_size_arg(sizes, name), np_dtype))
         t = Tensor(*data)
         return t if t._data.dtype == np_dtype else _new(t._data.astype(np_dtype))
 

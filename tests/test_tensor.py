@@ -600,6 +600,12 @@ def test_masked_fill_and_relu_(float_dtype, rng):
     assert_close(k, t, np.float64)
     with pytest.raises(RuntimeError, match="relu_: in-place operation"):
         kernn.ones(2, requires_grad=True).relu_()
+    for bad in (kernn.tensor([True, False]), kernn.ones(3, 4),
+                kernn.ones(1, 3, 4, dtype=kernn.bool)):
+        with pytest.raises(ValueError, match="masked_fill: argument 'mask' must be a bool tensor"):
+            kernn.ones(3, 4).masked_fill(bad, 0.0)
+        with pytest.raises(ValueError, match="masked_fill_: argument 'mask'"):
+            kernn.ones(3, 4).masked_fill_(bad, 0.0)
 
 
 def test_legacy_typed_constructors_as_torch():

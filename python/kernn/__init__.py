@@ -16,11 +16,11 @@ from .autograd import (
     Function, enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled,
 )
 from .tensor import (  # noqa: A004 - torch's names
-    DoubleTensor, FloatTensor, LongTensor, Size, Tensor, arange, as_tensor, bool, double, dtype, empty, empty_like, float, float16,
-    float32, float64, from_numpy, full, full_like, get_default_dtype, half, int, int8, int16,
-    int32, int64, is_tensor, linspace, long, matmul, maximum, minimum, ones, ones_like, rand,
-    rand_like, randint, randn, randn_like, randperm, set_default_dtype, tensor, uint8, zeros,
-    zeros_like,
+    DoubleTensor, FloatTensor, LongTensor, Size, Tensor, arange, as_tensor, bool, double, dtype,
+    empty, empty_like, float, float16, float32, float64, from_numpy, full, full_like,
+    get_default_dtype, half, int, int8, int16, int32, int64, is_tensor, linspace, long, matmul,
+    maximum, minimum, ones, ones_like, rand, rand_like, randint, randn, randn_like, randperm,
+    set_default_dtype, tensor, uint8, zeros, zeros_like,
 )
 from ._device import device
 from . import cuda

@@ -69,3 +69,8 @@ class device:
 
 
 CPU = device("cpu")
+
+
+def is_cpu(name) -> bool:
+    """Whether ``name`` (a device, or a string such as "cpu" or "cpu:0") names the CPU."""
+    return str(name).split(":")[0] == "cpu"

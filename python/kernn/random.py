@@ -15,6 +15,8 @@ import numbers
 
 import numpy as np
 
+from ._device import is_cpu
+
 __all__ = ["Generator", "manual_seed", "seed", "default_generator", "get_rng_state",
            "set_rng_state"]
 
@@ -33,15 +35,25 @@ def manual_seed(seed: int) -> np.random.Generator:
         >>> a = kernn.randn(3); kernn.manual_seed(0); b = kernn.randn(3)   # a equals b
     """
     global _generator
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"manual_seed: argument 'seed' must be a non-negative int, got {seed!r}")
-    _generator = np.random.default_rng(int(seed))
+    _generator = np.random.default_rng(_checked_seed(seed, "manual_seed"))
     return _generator
+
+
+def _checked_seed(seed, caller: str) -> int:
+    """``seed`` as an int; ValueError naming ``caller`` unless it is a non-negative int."""
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"{caller}: argument 'seed' must be a non-negative int, got {seed!r}")
+    return int(seed)
+
+
+def _entropy_seed() -> int:
+    """A seed from the OS's entropy."""
+    return int(np.random.SeedSequence().generate_state(1)[0])
 
 
 def seed() -> int:
     """Seeds the global generator from the OS's entropy and returns the seed used."""
-    s = int(np.random.SeedSequence().generate_state(1)[0])
+    s = _entropy_seed()
     manual_seed(s)
     return s
 
@@ -78,23 +90,20 @@ class Generator(np.random.Generator):
     _DEFAULT_SEED = 67280421310721  # torch's default_rng_seed_val
 
     def __init__(self, device="cpu"):
-        if str(device) != "cpu":
+        if not is_cpu(device):
             raise RuntimeError(f"Generator: kernn runs on the CPU only, got device {device!r}")
         super().__init__(np.random.PCG64(self._DEFAULT_SEED))
         self._seed = self._DEFAULT_SEED
 
     def manual_seed(self, seed: int) -> "Generator":
         """Re-seeds this generator and returns it."""
-        if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
-            raise ValueError(f"Generator.manual_seed: argument 'seed' must be a non-negative "
-                             f"int, got {seed!r}")
-        self.bit_generator.state = np.random.PCG64(int(seed)).state
-        self._seed = int(seed)
+        self._seed = _checked_seed(seed, "Generator.manual_seed")
+        self.bit_generator.state = np.random.PCG64(self._seed).state
         return self
 
     def seed(self) -> int:
         """Re-seeds this generator from the OS's entropy and returns the seed."""
-        return self.manual_seed(int(np.random.SeedSequence().generate_state(1)[0]))._seed
+        return self.manual_seed(_entropy_seed())._seed
 
     def initial_seed(self) -> int:
         """The seed this generator was last seeded with."""

@@ -52,6 +52,7 @@ from typing import Any, BinaryIO, Union
 
 import numpy as np
 
+from ._device import is_cpu
 from .nn.parameter import Parameter
 from .tensor import Tensor
 
@@ -328,7 +329,7 @@ def _check_map_location(map_location):
     """ValueError unless map_location (of torch.load) leaves everything on the CPU."""
     targets = map_location.values() if isinstance(map_location, dict) else [map_location]
     for target in targets:
-        if target is not None and str(target).split(":")[0] != "cpu":
+        if target is not None and not is_cpu(target):
             raise ValueError(f"kernn.load: map_location {map_location!r} names a device other "
                              "than the CPU; kernn runs on the CPU only (use 'cpu' or None)")
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from . import _memory
 from . import autograd as _autograd
-from ._device import CPU as _CPU, device as _device
+from ._device import CPU as _CPU, device as _device, is_cpu as _is_cpu
 from .autograd import _mode
 from .random import default_generator as _default_generator
 
@@ -818,16 +818,29 @@ class Tensor:
         return self
 
     def masked_fill(self, mask, value):
-        """A copy with ``value`` where the bool ``mask`` (broadcast to self) is True;
-        differentiable in self."""
-        return _ops.Where.apply(mask, value, self) if self._rg and _mode.enabled else _new(
-            np.asarray(np.where(_arr(mask), _arr(value), self._data)).astype(self._data.dtype,
-                                                                         copy=False))
+        """A copy with ``value`` (a number, taken in self's dtype, or a 0-d tensor) where the
+        bool ``mask`` (broadcast to self) is True; differentiable in self and a tensor value."""
+        self._check_mask("masked_fill", mask)
+        if not isinstance(value, Tensor):
+            value = np.asarray(value, self._data.dtype)
+        return _ops.Where.apply(mask, value, self)
 
     def masked_fill_(self, mask, value):
         self._check_inplace("masked_fill_")
+        self._check_mask("masked_fill_", mask)
         self._data[np.broadcast_to(_arr(mask), self._data.shape)] = _arr(value)
         return self
+
+    def _check_mask(self, op, mask):
+        """ValueError unless ``mask`` is a bool tensor that broadcasts to self's shape."""
+        m = _arr(mask)
+        shape = self._data.shape
+        if (not isinstance(m, np.ndarray) or m.dtype != np.bool_ or not _ops.broadcasts(
+                m.shape, shape) or np.broadcast_shapes(m.shape, shape) != shape):
+            got = (f"{m.dtype} of shape {tuple(m.shape)}" if isinstance(m, np.ndarray)
+                   else type(mask).__name__)
+            raise ValueError(f"{op}: argument 'mask' must be a bool tensor that broadcasts to "
+                             f"self's shape {tuple(shape)}, got {got}")
 
     def repeat(self, *sizes):
         """Tiles the tensor ``sizes[i]`` times along dimension i (as torch.Tensor.repeat;
@@ -1106,7 +1119,7 @@ def _binary(fn, a, b):
         r = fn.forward(_NoGradCtx, a, b)
     except ValueError as exc:
         shapes = [np.shape(_arr(v)) for v in (a, b)]
-        if _broadcasts(*shapes):
+        if _ops.broadcasts(*shapes):
             raise  # not about the shapes
         raise ValueError(f"{fn.__name__.lower()}: the shapes {shapes[0]} and {shapes[1]} do not "
                          "broadcast (sizes must match or be 1, aligned from the last "
@@ -1114,14 +1127,6 @@ def _binary(fn, a, b):
     if type(r) is not np.ndarray:
         r = np.asarray(r)
     return _new(r)
-
-
-def _broadcasts(*shapes):
-    try:
-        np.broadcast_shapes(*shapes)
-    except ValueError:
-        return False
-    return True
 
 
 def _to_dtype(args, dtype, device):
@@ -1136,7 +1141,7 @@ def _to_dtype(args, dtype, device):
             dtype = a.dtype
         else:
             dtype = a
-    if device is not None and str(device).split(":")[0] != "cpu":
+    if device is not None and not _is_cpu(device):
         raise RuntimeError(f"to: kernn runs on the CPU only, got device {device!r}")
     return dtype
 

@@ -37,6 +37,15 @@ def _meta(x):
     return np.shape(a), getattr(a, "dtype", None)
 
 
+def broadcasts(*shapes) -> bool:
+    """Whether the shapes broadcast together (numpy's and torch's rule)."""
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        return False
+    return True
+
+
 def _dtype_of(x):
     """The dtype of a Tensor's array (its gradient's dtype); None for a number."""
     return getattr(_arr(x), "dtype", None)
@@ -70,8 +79,9 @@ def _combine_categories(higher, lower):
     return higher
 
 
-def result_dtype(x, y):
-    """torch's result dtype of a binary op on x and y: numpy arrays or Python numbers."""
+def result_dtype(x, y, true_divide=False):
+    """torch's result dtype of a binary op on x and y (numpy arrays or Python numbers); for
+    true division, integers and bools give the default float."""
     from ..tensor import get_default_dtype
 
     by_class = [None, None, None]  # numbers, 0-d arrays, arrays with dimensions
@@ -86,7 +96,8 @@ def result_dtype(x, y):
             priority, d = 0, get_default_dtype().numpy
         held = by_class[priority]
         by_class[priority] = d if held is None else _promote_types(held, d)
-    return _combine_categories(by_class[2], _combine_categories(by_class[1], by_class[0]))
+    dt = _combine_categories(by_class[2], _combine_categories(by_class[1], by_class[0]))
+    return dt if dt.kind == "f" or not true_divide else get_default_dtype().numpy
 
 
 def promoted(a, b, true_divide=False):
@@ -109,11 +120,7 @@ def promoted(a, b, true_divide=False):
     dx, dy = getattr(x, "dtype", None), getattr(y, "dtype", None)
     if dx is not None and dx == dy and (dx.kind == "f" or not true_divide):
         return x, y
-    dt = result_dtype(x, y)
-    if true_divide and dt.kind != "f":
-        from ..tensor import get_default_dtype
-
-        dt = get_default_dtype().numpy
+    dt = result_dtype(x, y, true_divide)
     if dx is not None and dx != dt:
         x = x.astype(dt)
     if dy is not None and dy != dt:
@@ -210,8 +217,9 @@ class _Extremum(Function):
         (sa, sb), (da, db) = (np.shape(x), np.shape(y)), ctx.dtypes
         need = ctx.needs_input_grad
         x_wins = x > y if cls.pick is np.maximum else x < y
-        share = np.where(x == y, g / 2, g)
-        return (unbroadcast(np.where(x_wins | (x == y), share, 0), sa, da) if need[0] else None,
+        tie = x == y
+        share = np.where(tie, g / 2, g)
+        return (unbroadcast(np.where(x_wins | tie, share, 0), sa, da) if need[0] else None,
                 unbroadcast(np.where(x_wins, 0, share), sb, db) if need[1] else None)
 
 
@@ -397,6 +405,26 @@ class Sum(Function):
         return _expand_to(g, axes, keepdim, shape, dtype), None, None
 
 
+def vector_norm(x, p, axes=None, keepdims=False):
+    """torch.linalg.vector_norm of array x over ``axes`` (all by default), in x's dtype: the sum
+    of |x|^p runs in that dtype, as torch's does (so a float32 norm overflows where torch's
+    does), and p and 1/p are rounded to it. p = 0 counts the non-zeros, +-inf takes the largest
+    (smallest) magnitude."""
+    if p == 2:
+        return np.sqrt(np.sum(np.square(x), axis=axes, keepdims=keepdims))
+    if p == 0:
+        return np.asarray(np.count_nonzero(x, axis=axes, keepdims=keepdims)).astype(x.dtype)
+    magnitudes = np.abs(x)
+    if p == np.inf:
+        return magnitudes.max(axis=axes, keepdims=keepdims, initial=0)
+    if p == -np.inf:
+        return magnitudes.min(axis=axes, keepdims=keepdims)
+    if p == 1:
+        return magnitudes.sum(axis=axes, keepdims=keepdims)
+    p = x.dtype.type(p)
+    return np.sum(magnitudes ** p, axis=axes, keepdims=keepdims) ** (x.dtype.type(1) / p)
+
+
 class Norm(Function):
     """The p-norm over ``dim``: (sum |x|^p)^(1/p), max |x| for p = inf. Its gradient is torch's:
     x |x|^(p-2) / norm^(p-1) (sign(x) for p = 1), zero where the norm is zero, and for p = inf
@@ -406,16 +434,7 @@ class Norm(Function):
     def forward(ctx, a, p, dim, keepdim):
         x = a._data
         axes = _norm_dims(dim, x.ndim) if x.ndim else ()
-        ax = np.abs(x)
-        if p == np.inf:
-            n = ax.max(axis=axes, keepdims=True, initial=0)
-        elif p == 2:
-            n = np.sqrt((x * x).sum(axis=axes, keepdims=True))
-        elif p == 1:
-            n = ax.sum(axis=axes, keepdims=True)
-        else:
-            n = (ax ** p).sum(axis=axes, keepdims=True) ** (1 / p)
-        n = n.astype(x.dtype, copy=False)
+        n = vector_norm(x, p, axes, keepdims=True)
         if ctx.needs_input_grad[0]:
             ctx.save_for_backward(x, n)
             ctx.info = (p, axes, keepdim)
@@ -544,11 +563,9 @@ class MatMul(Function):
                 f"({xs} != {ys})"
             )
         batch_x, batch_y = x.shape[:-2], y.shape[:-2]
-        try:
-            np.broadcast_shapes(batch_x, batch_y)
-        except ValueError:
+        if not broadcasts(batch_x, batch_y):
             raise ValueError(f"matmul: the batch dimensions {tuple(batch_x)} of {tuple(x.shape)} "
-                             f"and {tuple(batch_y)} of {tuple(y.shape)} do not broadcast") from None
+                             f"and {tuple(batch_y)} of {tuple(y.shape)} do not broadcast")
         ctx.save_for_backward(x, y)
         if x.ndim == 2 and y.ndim == 2 and x.dtype.kind == "f":
             return _gemm2d(x, y)

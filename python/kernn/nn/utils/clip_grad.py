@@ -16,6 +16,7 @@ import warnings
 import numpy as np
 
 from ... import _memory
+from ...ops.tensor_ops import vector_norm
 from ...tensor import Tensor, _new, get_default_dtype
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_"]
@@ -121,22 +122,9 @@ def _grad_arrays(op, parameters):
 
 
 def _vector_norm(array, norm_type):
-    """torch.linalg.vector_norm(array, norm_type) as a numpy scalar of array's dtype, summed in
-    that dtype as torch sums it."""
+    """vector_norm of a whole gradient, refusing the norms an empty one has no value for."""
     if array.size == 0 and (norm_type < 0 or norm_type == math.inf):
         raise RuntimeError(f"clip_grad_norm_: cannot take the {norm_type} norm of a gradient "
                            f"with no elements (shape {tuple(array.shape)}): that norm has no "
                            f"value for an empty vector")
-    if norm_type == 2.0:
-        return np.sqrt(np.sum(np.square(array)))
-    if norm_type == 0.0:
-        return array.dtype.type(np.count_nonzero(array))
-    magnitudes = np.abs(array)
-    if norm_type == math.inf:
-        return magnitudes.max()
-    if norm_type == -math.inf:
-        return magnitudes.min()
-    if norm_type == 1.0:
-        return magnitudes.sum()
-    p = array.dtype.type(norm_type)
-    return np.sum(magnitudes ** p) ** (array.dtype.type(1) / p)
+    return vector_norm(array, norm_type)

@@ -191,6 +191,7 @@ def test_reduce_lr_on_plateau_state_dict_resumes():
         sched.step(metric)
     state = sched.state_dict()
     assert "optimizer" not in state
+    assert isinstance(sched, ours_sched.LRScheduler)  # as torch's
     second, _ = make_optimizers()
     second.load_state_dict(first.state_dict())
     resumed = ours_sched.ReduceLROnPlateau(second, patience=1, factor=0.5)

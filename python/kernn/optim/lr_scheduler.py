@@ -324,9 +324,11 @@ class CosineAnnealingLR(LRScheduler):
                 for base_lr in self.base_lrs]
 
 
-class ReduceLROnPlateau:
+class ReduceLROnPlateau(LRScheduler):
     r"""Multiplies the learning rates by ``factor`` when a metric has stopped improving for more
-    than ``patience`` epochs, as torch's.
+    than ``patience`` epochs, as torch's (an LRScheduler as there, with its state_dict and
+    get_last_lr, but stepped with the metric and without a schedule of its own: it does not
+    run LRScheduler's constructor).
 
     A value improves on the best so far when it is below ``best * (1 - threshold)`` (mode "min",
     threshold_mode "rel"), below ``best - threshold`` ("min", "abs"), above
@@ -437,15 +439,7 @@ class ReduceLROnPlateau:
             if old - new > self.eps:
                 group["lr"] = new
 
-    def get_last_lr(self) -> list[float]:
-        """The learning rates after the last :meth:`step`, one per parameter group."""
-        return list(self._last_lr)
-
-    def state_dict(self) -> dict[str, Any]:
-        """The scheduler's state: every attribute except the optimizer (as torch)."""
-        return {key: value for key, value in self.__dict__.items() if key != "optimizer"}
-
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Load a state from :meth:`state_dict`."""
-        self.__dict__.update(state_dict)
+        super().load_state_dict(state_dict)
         self._set_mode(self.mode, self.threshold, self.threshold_mode)

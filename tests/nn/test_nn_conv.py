@@ -136,6 +136,33 @@ def test_batchnorm_without_running_stats_and_non_affine():
     np.testing.assert_allclose(bn(kernn.from_numpy(x)).detach().numpy(), expected.numpy(), rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("kw", [{}, dict(bias=False), dict(affine=False),
+                                dict(affine=False, bias=False)])
+def test_batchnorm_bias_option_as_torch(kw):
+    bn = nn.BatchNorm2d(3, dtype=kernn.float64, **kw)
+    tbn = torch.nn.BatchNorm2d(3, **kw).double()
+    assert repr(bn) == repr(tbn)
+    assert list(bn.state_dict()) == list(tbn.state_dict())
+    assert [n for n, _ in bn.named_parameters()] == [n for n, _ in tbn.named_parameters()]
+    rng = np.random.default_rng(6)
+    if bn.weight is not None:  # a scale other than 1, so that its gradient shows in dx
+        w = rng.uniform(0.5, 1.5, 3)
+        bn.weight.data.copy_(kernn.from_numpy(w))
+        tbn.weight.data.copy_(torch.from_numpy(w))
+    x = rng.standard_normal((4, 3, 2, 5))
+    dy = rng.standard_normal(x.shape)
+    kx = kernn.tensor(x, requires_grad=True)
+    tx = torch.from_numpy(x).requires_grad_()
+    y, ty = bn(kx), tbn(tx)
+    np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), rtol=1e-10, atol=1e-12)
+    y.backward(kernn.from_numpy(dy))
+    ty.backward(torch.from_numpy(dy))
+    np.testing.assert_allclose(kx.grad.numpy(), tx.grad.numpy(), rtol=1e-10, atol=1e-12)
+    for (name, p), (_, tp) in zip(bn.named_parameters(), tbn.named_parameters()):
+        np.testing.assert_allclose(p.grad.numpy(), tp.grad.numpy(), rtol=1e-10, atol=1e-12,
+                                   err_msg=name)
+
+
 def test_module_errors():
     with pytest.raises(ValueError, match=r"BatchNorm2d: expected 4-D .* got shape \(4, 3\)"):
         nn.BatchNorm2d(3)(kernn.randn(4, 3))

@@ -16,7 +16,7 @@ class _BatchNorm(Module):
     _shape_text = ""
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
-                 track_running_stats=True, device=None, dtype=None):
+                 track_running_stats=True, device=None, dtype=None, *, bias=True):
         super().__init__()
         name = type(self).__name__
         if not isinstance(num_features, (int, np.integer)) or isinstance(num_features, bool) \
@@ -31,9 +31,11 @@ class _BatchNorm(Module):
         nd = _np_dtype(dtype if dtype is not None else get_default_dtype())
         if affine:
             self.weight = Parameter(_memory.full(self.num_features, 1, nd))
-            self.bias = Parameter(_memory.zeros(self.num_features, nd))
         else:
             self.register_parameter("weight", None)
+        if affine and bias:
+            self.bias = Parameter(_memory.zeros(self.num_features, nd))
+        else:
             self.register_parameter("bias", None)
         from ...tensor import from_numpy
 
@@ -56,8 +58,9 @@ class _BatchNorm(Module):
     def reset_parameters(self):
         """Resets the running statistics, weight = 1 and bias = 0."""
         self.reset_running_stats()
-        if self.affine:
+        if self.weight is not None:
             self.weight._data[...] = 1
+        if self.bias is not None:
             self.bias._data[...] = 0
 
     def forward(self, input):
@@ -93,7 +96,8 @@ class _BatchNorm(Module):
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+                f"affine={self.affine}, bias={self.bias is not None}, "
+                f"track_running_stats={self.track_running_stats}")
 
 
 class BatchNorm1d(_BatchNorm):
@@ -111,6 +115,8 @@ class BatchNorm1d(_BatchNorm):
         track_running_stats (bool): keep running_mean/running_var/num_batches_tracked buffers;
             without them batch statistics are used in eval mode too.
         dtype (kernn.dtype, optional): parameter dtype (default float32).
+        bias (bool, keyword-only): with affine, learn the bias too (default True); False
+            leaves ``bias`` None, as torch's.
 
     Shape:
         - Input: (N, C) or (N, C, L); Output: same shape.

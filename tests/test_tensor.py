@@ -276,6 +276,27 @@ def test_getitem_with_gradient(index, float_dtype, rng):
     compare(lambda l, x: x[_convert_index(l, idx)], [a], dtype=float_dtype)
 
 
+@pytest.mark.parametrize("lib", [kernn, torch])
+@pytest.mark.parametrize("index", [(0, 1), 2, (1, Ellipsis), (-1, -2)])
+def test_basic_index_of_one_element_is_a_view_as_torch(lib, index):
+    t = lib.zeros(3, 4)
+    element = t[index]
+    assert element.shape == t[index].shape == lib.zeros(3, 4)[index].shape
+    t.fill_(5.0)  # the parent's change shows in the element ...
+    assert element.tolist() == lib.full(element.shape, 5.0).tolist()
+    element.fill_(7.0)  # ... and the element's in the parent
+    assert t[index].tolist() == element.tolist()
+    assert t.sum().item() == 5.0 * 12 + 2.0 * element.numel()
+
+
+def test_element_of_a_0d_and_a_1d_tensor_is_a_0d_view():
+    t = kernn.arange(3.0)
+    first, whole = t[0], t.sum()
+    assert first.shape == () and whole[()].shape == ()
+    t[0] = 9.0
+    assert first.item() == 9.0
+
+
 def _convert_index(lib, idx):
     if isinstance(idx, (list, np.ndarray)):
         return lib.tensor(np.asarray(idx))

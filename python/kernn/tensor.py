@@ -490,7 +490,12 @@ class Tensor:
         idx = _index_arg(idx)
         if self._rg and _mode.enabled:
             return _ops.Index.apply(self, idx)
-        return _new_checked(self._data[idx])
+        element = self._data[idx]
+        if type(element) is not np.ndarray:
+            # Every index an integer: numpy gives a scalar (a copy), torch a 0-d view; with
+            # an Ellipsis after them numpy gives the 0-d view too.
+            element = self._data[(idx if isinstance(idx, tuple) else (idx,)) + (Ellipsis,)]
+        return _new(element)
 
     def __setitem__(self, idx, value):
         self._check_inplace("__setitem__")

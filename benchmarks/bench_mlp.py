@@ -98,8 +98,9 @@ def load_training_set(data_dir, rng):
         x = rng.random((60000, 784), dtype=np.float32)
         y = ((x - np.float32(0.5)) @ rng.standard_normal((784, 10), dtype=np.float32)).argmax(1)
         return x, y.astype(np.int64), "synthetic"
-    x = train.data.reshape(len(train.data), -1).astype(np.float32) / np.float32(255)
-    return x, train.targets, "MNIST"
+    images = train.data.numpy()
+    x = images.reshape(len(images), -1).astype(np.float32) / np.float32(255)
+    return x, train.targets.numpy(), "MNIST"
 
 
 def make_step(lib, model, use_optimizer):

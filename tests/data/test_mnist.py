@@ -4,7 +4,9 @@ import urllib.error
 
 import numpy as np
 import pytest
+import torch
 
+import kernn
 from kernn.data import IdxFormatError, transforms, write_idx
 from kernn.datasets import MNIST, DatasetNotFoundError, FashionMNIST, default_root
 from kernn.datasets import mnist as mnist_module
@@ -30,17 +32,36 @@ def test_finds_files_in_every_layout(tmp_path, layout, gz):
     images, labels = write_fake_split(tmp_path / layout, "t10k", 7, gz=gz)
     ds = MNIST(tmp_path, train=False)
     assert len(ds) == 7
-    assert ds.data.dtype == np.uint8 and ds.data.shape == (7, 28, 28)
-    assert ds.targets.dtype == np.int64
-    np.testing.assert_array_equal(ds.data, images)
-    np.testing.assert_array_equal(ds.targets, labels)
+    assert ds.data.dtype == kernn.uint8 and ds.data.shape == (7, 28, 28)
+    assert ds.targets.dtype == kernn.int64
+    np.testing.assert_array_equal(ds.data.numpy(), images)
+    np.testing.assert_array_equal(ds.targets.numpy(), labels)
+
+
+def test_data_and_targets_are_tensors_as_torchvisions(tmp_path):
+    images, labels = write_fake_split(tmp_path, "t10k", 6)
+    ds = MNIST(tmp_path, train=False)
+    assert isinstance(ds.data, kernn.Tensor) and isinstance(ds.targets, kernn.Tensor)
+    # the idioms of torchvision scripts, against torch on the same arrays
+    x = ds.data.view(-1, 28 * 28).float() / 255
+    expected = torch.from_numpy(images).view(-1, 28 * 28).float() / 255
+    assert x.dtype == kernn.float32
+    np.testing.assert_array_equal(x.numpy(), expected.numpy())
+    assert (ds.targets == kernn.from_numpy(labels)).sum().item() == 6
+    image, label = ds[2]
+    np.testing.assert_array_equal(image, images[2])
+    assert label == int(labels[2]) and type(label) is int
+    # a split cut down by assigning to .data / .targets, as done with torchvision
+    ds.data, ds.targets = ds.data[:3], ds.targets[:3]
+    assert len(ds) == 3
+    np.testing.assert_array_equal(ds[2][0], images[2])
 
 
 def test_accepts_the_original_dotted_file_names(tmp_path):
     images, labels = write_fake_split(tmp_path, "t10k", 3)
     for kind in ("images-idx3", "labels-idx1"):
         os.rename(tmp_path / f"t10k-{kind}-ubyte.gz", tmp_path / f"t10k-{kind.replace('-idx', '.idx')}-ubyte.gz")
-    np.testing.assert_array_equal(MNIST(tmp_path, train=False).targets, labels)
+    np.testing.assert_array_equal(MNIST(tmp_path, train=False).targets.numpy(), labels)
 
 
 def test_train_and_test_splits_are_separate_files(tmp_path):
@@ -177,10 +198,10 @@ def real_mnist(train):
 def test_real_mnist_counts():
     train, test = real_mnist(True), real_mnist(False)
     assert train.data.shape == (60000, 28, 28) and test.data.shape == (10000, 28, 28)
-    assert np.bincount(train.targets).tolist() == MNIST_TRAIN_LABEL_COUNTS
-    assert np.bincount(test.targets).tolist() == MNIST_TEST_LABEL_COUNTS
+    assert np.bincount(train.targets.numpy()).tolist() == MNIST_TRAIN_LABEL_COUNTS
+    assert np.bincount(test.targets.numpy()).tolist() == MNIST_TEST_LABEL_COUNTS
     assert test.targets[:5].tolist() == [7, 2, 1, 0, 4]
-    assert train.data.max() == 255 and train.data.min() == 0
+    assert train.data.max().item() == 255 and train.data.min().item() == 0
 
 
 def test_real_fashion_mnist_counts():
@@ -188,6 +209,6 @@ def test_real_fashion_mnist_counts():
         train, test = FashionMNIST(train=True), FashionMNIST(train=False)
     except DatasetNotFoundError:
         pytest.skip("Fashion-MNIST not found (apt-get install dataset-fashion-mnist)")
-    assert np.bincount(train.targets).tolist() == [6000] * 10
-    assert np.bincount(test.targets).tolist() == [1000] * 10
+    assert np.bincount(train.targets.numpy()).tolist() == [6000] * 10
+    assert np.bincount(test.targets.numpy()).tolist() == [1000] * 10
     assert train.data.shape == (60000, 28, 28)

@@ -26,6 +26,7 @@ import numpy as np
 
 from ..data.dataset import Dataset
 from ..data.idx import IdxFormatError, read_idx
+from ..tensor import from_numpy
 
 __all__ = ["DatasetNotFoundError", "FashionMNIST", "MNIST", "default_root"]
 
@@ -63,7 +64,8 @@ class MNIST(Dataset):
     A sample is ``(image, label)``: the image a uint8 (28, 28) array (or what ``transform``
     makes of it, e.g. ``transforms.ToTensor()`` gives a float32 (1, 28, 28) Tensor), the label a
     Python int (or what ``target_transform`` makes of it). For vectorised use the whole split is
-    in ``.data`` (uint8, (N, 28, 28)) and ``.targets`` (int64, (N,)).
+    in ``.data`` (a uint8 Tensor, (N, 28, 28)) and ``.targets`` (an int64 Tensor, (N,)), as in
+    torchvision; ``.numpy()`` gives their arrays without a copy.
 
     Args:
         root: directory to search (see the module docstring); default ``$KERNN_DATA`` or
@@ -81,7 +83,7 @@ class MNIST(Dataset):
     Example:
         >>> test = MNIST(train=False)                                     # doctest: +SKIP
         >>> test.data.shape, test.targets[:3]                            # doctest: +SKIP
-        ((10000, 28, 28), array([7, 2, 1]))
+        (kernn.Size([10000, 28, 28]), tensor([7, 2, 1]))
     """
 
     name = "MNIST"
@@ -119,19 +121,20 @@ class MNIST(Dataset):
             missing = [name for name, path in zip(wanted, paths) if path is None]
             raise DatasetNotFoundError(self._not_found_message(missing))
         images_path, labels_path = paths
-        self.data = read_idx(images_path)
+        images = read_idx(images_path)
         labels = read_idx(labels_path)
-        if self.data.ndim != 3 or self.data.dtype != np.uint8:
+        if images.ndim != 3 or images.dtype != np.uint8:
             raise IdxFormatError(
                 f"{self.name}: {images_path}: expected uint8 images of shape (N, H, W), got "
-                f"{self.data.dtype} of shape {self.data.shape}"
+                f"{images.dtype} of shape {images.shape}"
             )
-        if labels.ndim != 1 or len(labels) != len(self.data):
+        if labels.ndim != 1 or len(labels) != len(images):
             raise IdxFormatError(
                 f"{self.name}: {labels_path} holds labels of shape {labels.shape} for the "
-                f"{len(self.data)} images of {images_path}"
+                f"{len(images)} images of {images_path}"
             )
-        self.targets = labels.astype(np.int64)
+        self.data = from_numpy(images)
+        self.targets = from_numpy(labels.astype(np.int64))
 
     @property
     def search_dirs(self):
@@ -203,8 +206,10 @@ class MNIST(Dataset):
                 raise DatasetNotFoundError(self._not_found_message([name], errors))
 
     def __getitem__(self, index):
-        image = self.data[index]
-        target = int(self.targets[index])
+        # the image as a numpy array, as the transforms take it (torchvision: a PIL image);
+        # np.asarray also takes data a user has replaced by a numpy array or a slice
+        image = np.asarray(self.data)[index]
+        target = int(np.asarray(self.targets)[index])
         if self.transform is not None:
             image = self.transform(image)
         if self.target_transform is not None:

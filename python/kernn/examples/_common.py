@@ -105,7 +105,8 @@ def load_mnist_arrays(args, normalize=None):
     splits = []
     for train in (True, False):
         dataset = MNIST(args.data_dir, train=train, download=args.download)
-        images, labels = dataset.data[: args.limit], dataset.targets[: args.limit]
+        images = dataset.data.numpy()[: args.limit]
+        labels = dataset.targets.numpy()[: args.limit]
         x = images.reshape(len(images), -1).astype(np.float32) / np.float32(255)
         if normalize is not None:
             mean, std = normalize

@@ -66,8 +66,8 @@ def load_arrays(args):
             print(f"{NAME}: {kind.__name__} not found, using MNIST")
     arrays = []
     for split in splits:
-        images = np.asarray(split.data[: args.limit], np.float32) / np.float32(255)
-        arrays += [to_three_channels_32(images), np.asarray(split.targets[: args.limit], np.int64)]
+        images = split.data.numpy()[: args.limit].astype(np.float32) / np.float32(255)
+        arrays += [to_three_channels_32(images), split.targets.numpy()[: args.limit]]
     return tuple(arrays)
 
 

@@ -11,6 +11,7 @@ Measured against torch 2.13 on x86-64, the worst case (SGD with Nesterov momentu
 of this float32 tolerance and 1/80 of the float64 one.
 """
 
+import inspect
 import math
 import warnings
 
@@ -329,6 +330,7 @@ def test_state_dict_layout_is_torchs():
         assert set(state) == set(torch_sd["state"][index])
         assert state["step"] == int(torch_sd["state"][index]["step"]) == 3
     for group, torch_group in zip(sd["param_groups"], torch_sd["param_groups"]):
+        assert set(group) == set(torch_group)
         for key, value in group.items():
             assert torch_group[key] == value, key
 
@@ -596,10 +598,81 @@ def test_adadelta_state_and_state_dict_layout_are_torchs():
     assert ours[2] not in ours_opt.state
 
 
-def test_adadelta_does_not_take_torchs_implementation_switches():
-    # Like kernn's other optimizers: there is one implementation (the fused kernel), so
-    # foreach / capturable / differentiable are not arguments.
+# ---- torch's implementation switches: foreach, fused, capturable, differentiable ---------------
+
+OPTIMIZER_PAIRS = [(SGD, torch.optim.SGD), (Adam, torch.optim.Adam), (AdamW, torch.optim.AdamW),
+                   (RMSprop, torch.optim.RMSprop), (Adadelta, torch.optim.Adadelta)]
+PAIR_IDS = [ours.__name__ for ours, _ in OPTIMIZER_PAIRS]
+
+
+def switches_of(torch_class):
+    """The implementation switches torch_class's constructor takes."""
+    names = inspect.signature(torch_class.__init__).parameters
+    return [s for s in ("foreach", "fused", "capturable", "differentiable") if s in names]
+
+
+@pytest.mark.parametrize("ours_class, torch_class", OPTIMIZER_PAIRS, ids=PAIR_IDS)
+def test_constructor_arguments_are_torchs(ours_class, torch_class):
+    # Names, order, positional/keyword kind and defaults: a torch call works unchanged.
+    def layout(cls):
+        return [(p.name, p.kind, p.default) for p in inspect.signature(cls.__init__).parameters.values()]
+
+    assert layout(ours_class) == layout(torch_class)
+
+
+@pytest.mark.parametrize("ours_class, torch_class", OPTIMIZER_PAIRS, ids=PAIR_IDS)
+def test_foreach_and_fused_are_kept_in_the_groups_and_change_nothing(ours_class, torch_class):
+    values = initial_values(np.float64)
+    on = {s: True for s in switches_of(torch_class) if s in ("foreach", "fused")}
+    plain = kernn_params(values)
+    run_steps(ours_class(plain, lr=0.01), plain, 5)
+    for switch, value in on.items():
+        ours = kernn_params(values)
+        opt = ours_class(ours, lr=0.01, **{switch: value})
+        theirs_opt = torch_class(torch_params(values), lr=0.01, **{switch: value})
+        group = {k: v for k, v in opt.param_groups[0].items() if k != "params"}
+        assert group == {k: v for k, v in theirs_opt.param_groups[0].items() if k != "params"}
+        run_steps(opt, ours, 5)
+        for a, b in zip(ours, plain):
+            np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+        # kernn -> kernn and torch -> kernn state dicts keep the switch.
+        again = ours_class(kernn_params(values), lr=0.01)
+        again.load_state_dict(opt.state_dict())
+        assert again.param_groups[0][switch] is value
+        again.load_state_dict(theirs_opt.state_dict())
+        assert again.param_groups[0][switch] is value
+
+
+@pytest.mark.parametrize("ours_class, torch_class", OPTIMIZER_PAIRS, ids=PAIR_IDS)
+def test_capturable_and_differentiable_are_refused_with_the_optimizer_named(ours_class, torch_class):
     params = kernn_params(initial_values(np.float64))
-    for switch in ("foreach", "capturable", "differentiable"):
-        with pytest.raises(TypeError, match=switch):
-            Adadelta(params, **{switch: False})
+    refused = [s for s in switches_of(torch_class) if s in ("capturable", "differentiable")]
+    assert "differentiable" in refused
+    for switch in refused:
+        with pytest.raises(ValueError, match=f"{ours_class.__name__}: {switch}=True is not supported"):
+            ours_class(params, lr=0.01, **{switch: True})
+        opt = ours_class(params[:2], lr=0.01, **{switch: False})
+        with pytest.raises(ValueError, match=f"{ours_class.__name__}: {switch}=True"):
+            opt.add_param_group({"params": params[2:], switch: True})
+        # A state dict that sets it (one saved by torch on a GPU, say) loads; the step refuses
+        # it before changing anything.
+        saved = opt.state_dict()
+        saved["param_groups"][0][switch] = True
+        opt.load_state_dict(saved)
+        set_grads(params[:2], 0)
+        before = [p.detach().numpy().copy() for p in params[:2]]
+        with pytest.raises(ValueError, match=f"{ours_class.__name__}: {switch}=True"):
+            opt.step()
+        for p, b in zip(params[:2], before):
+            np.testing.assert_array_equal(p.detach().numpy(), b)
+
+
+@pytest.mark.parametrize("ours_class, torch_class",
+                         [pair for pair in OPTIMIZER_PAIRS if "fused" in switches_of(pair[1])],
+                         ids=lambda x: x.__name__)
+def test_fused_and_foreach_together_are_refused_as_in_torch(ours_class, torch_class):
+    params = kernn_params(initial_values(np.float64))
+    with pytest.raises(RuntimeError, match="cannot be `True` together"):
+        torch_class(torch_params(initial_values(np.float64)), lr=0.01, fused=True, foreach=True)
+    with pytest.raises(RuntimeError, match=f"{ours_class.__name__}: `fused` and `foreach` cannot be `True` together"):
+        ours_class(params, lr=0.01, fused=True, foreach=True)

@@ -1,10 +1,10 @@
 """The optimizer base class: parameter groups, per-parameter state and torch-layout state dicts.
 
-Subclasses (SGD, Adam, AdamW, RMSprop, Adadelta) only say how a parameter group is updated: they
-implement ``_update_group(group, params_with_grad)`` and make exactly one ``kernn._C`` kernel
-call per group and dtype, which updates all those parameters. All update arithmetic happens in
-those C++ kernels; Python keeps the state arrays (numpy arrays wrapped in kernn Tensors, updated
-in place by the kernels) and the step counts.
+Subclasses (SGD, Adam, AdamW, RMSprop, Adadelta, Adagrad) only say how a parameter group is
+updated: they implement ``_update_group(group, params_with_grad)`` and make exactly one
+``kernn._C`` kernel call per group and dtype, which updates all those parameters. All update
+arithmetic happens in those C++ kernels; Python keeps the state arrays (numpy arrays wrapped in
+kernn Tensors, updated in place by the kernels) and the step counts.
 """
 
 from __future__ import annotations

@@ -34,6 +34,7 @@ _ADAM = dict(lr=0.1, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, amsgrad
 _RMSPROP = dict(lr=0.1, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False,
                 maximize=False)
 _ADADELTA = dict(lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, maximize=False)
+_ADAGRAD = dict(lr=1e-2, lr_decay=0.0, weight_decay=0.0, eps=1e-10, maximize=False)
 _TARGET = np.array([0, 2, 1, 2])
 
 
@@ -88,6 +89,7 @@ VALID_CALLS = {
                           _ADAM),
     "rmsprop_step": lambda: (([_rand(5)], [_rand(5)], [np.zeros(5)], None, None), _RMSPROP),
     "adadelta_step": lambda: (([_rand(5)], [_rand(5)], [np.zeros(5)], [np.zeros(5)]), _ADADELTA),
+    "adagrad_step": lambda: (([_rand(5)], [_rand(5)], [np.zeros(5)], [1]), _ADAGRAD),
     "conv2d_forward": lambda: ((_rand(1, 2, 5, 5), _rand(3, 2, 3, 3), _rand(3)), {}),
     "conv2d_forward_reference": lambda: ((_rand(1, 2, 5, 5), _rand(3, 2, 3, 3), _rand(3)), {}),
     "conv2d_backward": lambda: ((_rand(1, 2, 5, 5), _rand(3, 2, 3, 3), _rand(1, 3, 3, 3)), {}),
@@ -109,7 +111,8 @@ VALID_CALLS = {
 # list argument, its one entry.
 IN_PLACE = {
     "gemm": [2], "gemm_reference": [2], "sgd_step": [0, 2], "adam_step": [0, 2, 3],
-    "rmsprop_step": [0, 2], "adadelta_step": [0, 2, 3], "batch_norm_forward": [3, 4],
+    "rmsprop_step": [0, 2], "adadelta_step": [0, 2, 3], "adagrad_step": [0, 2],
+    "batch_norm_forward": [3, 4],
 }
 
 
@@ -438,6 +441,12 @@ _HOSTILE_CALLS = [
     ("adadelta_state_rank", "adadelta_step",
      ([_rand(3)], [_rand(3)], [np.zeros((3, 1))], [np.zeros(3)]),
      _ADADELTA, *_raises(ValueError, "adadelta_step", "'square_avgs[0]'")),
+    ("adagrad_state_sums_missing", "adagrad_step",
+     ([_rand(3)], [_rand(3)], None, [1]),
+     _ADAGRAD, *_raises(ValueError, "adagrad_step", "'state_sums'")),
+    ("adagrad_step_zero", "adagrad_step",
+     ([_rand(3)], [_rand(3)], [np.zeros(3)], [0]),
+     _ADAGRAD, *_raises(ValueError, "adagrad_step", "'steps[0]'")),
     ("set_num_threads_zero", "set_num_threads", (0,), {},
      *_raises(ValueError, "set_num_threads", "'n'")),
     # 10**6 threads hung the next parallel region before the bound.
@@ -621,7 +630,8 @@ def test_elementwise_nan_and_inf_match_torch(name):
     np.testing.assert_allclose(getattr(_C, name + "_forward")(x), ref.numpy(), rtol=1e-14)
 
 
-@pytest.mark.parametrize("name", ["sgd_step", "adam_step", "rmsprop_step", "adadelta_step"])
+@pytest.mark.parametrize("name", ["sgd_step", "adam_step", "rmsprop_step", "adadelta_step",
+                                  "adagrad_step"])
 def test_optimizer_step_on_empty_parameter(name):
     args, kwargs = VALID_CALLS[name]()
     for index in _float_array_args(name):

@@ -53,6 +53,12 @@ ADADELTA_CASES = [
     dict(lr=2.0, rho=0.0),  # no memory: every step uses only the current gradient
     dict(lr=1.0, rho=1.0, maximize=True),  # the averages never move from 0
 ]
+ADAGRAD_CASES = [
+    dict(),  # torch's defaults: lr=1e-2, eps=1e-10
+    dict(lr=0.1, lr_decay=0.05),
+    dict(lr=0.1, weight_decay=0.1, initial_accumulator_value=0.5),
+    dict(lr=0.05, lr_decay=0.01, eps=1e-6, weight_decay=0.05, maximize=True),
+]
 
 
 def gradients(shape, dtype, seed):
@@ -129,6 +135,17 @@ def kernn_adadelta(kwargs, p0, grads):
     return p, sq, acc
 
 
+def kernn_adagrad(kwargs, p0, grads):
+    o = dict(lr=kwargs.get("lr", 1e-2), lr_decay=kwargs.get("lr_decay", 0.0),
+             weight_decay=kwargs.get("weight_decay", 0.0), eps=kwargs.get("eps", 1e-10),
+             maximize=kwargs.get("maximize", False))
+    p = p0.copy()
+    state_sum = np.full_like(p, kwargs.get("initial_accumulator_value", 0.0))
+    for k, g in enumerate(grads):
+        _C.adagrad_step([p], [g], [state_sum], [k + 1], **o)
+    return p, state_sum
+
+
 SHAPE = (37, 13)
 
 
@@ -186,6 +203,16 @@ def test_adadelta_matches_torch(dtype, kwargs):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kwargs", ADAGRAD_CASES, ids=str)
+def test_adagrad_matches_torch(dtype, kwargs):
+    p0, grads = initial_param(dtype), gradients(SHAPE, dtype, 8)
+    p, state_sum = kernn_adagrad(kwargs, p0, grads)
+    pt, state = run_torch(torch.optim.Adagrad, kwargs, p0, grads)
+    assert_close(p, pt, dtype)
+    assert_close(state_sum, state["sum"], dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 def test_adadelta_foreach_default_takes_the_single_tensor_path_on_cpu(dtype):
     # torch.optim.Adadelta(foreach=None) picks the for-loop implementation for CPU tensors, the
     # one the kernels follow: the same trajectory as foreach=False, bit for bit.
@@ -214,6 +241,9 @@ def test_odd_shapes_match_torch(dtype, shape):
     kwargs = dict(lr=0.5, rho=0.8, weight_decay=0.1)
     assert_close(kernn_adadelta(kwargs, p0, grads)[0],
                  run_torch(torch.optim.Adadelta, kwargs, p0, grads)[0], dtype)
+    kwargs = dict(lr=0.1, lr_decay=0.05, weight_decay=0.1)
+    assert_close(kernn_adagrad(kwargs, p0, grads)[0],
+                 run_torch(torch.optim.Adagrad, kwargs, p0, grads)[0], dtype)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -225,21 +255,26 @@ def test_same_bits_with_1_and_2_threads(dtype):
         return (kernn_sgd(dict(lr=0.05, momentum=0.9, weight_decay=0.01), p0, grads)[0],
                 kernn_adam("Adam", dict(lr=1e-2, amsgrad=True), p0, grads)[0],
                 kernn_rmsprop(dict(lr=1e-2, centered=True, momentum=0.5), p0, grads)[0],
-                kernn_adadelta(dict(lr=0.5, weight_decay=0.01), p0, grads)[0])
+                kernn_adadelta(dict(lr=0.5, weight_decay=0.01), p0, grads)[0],
+                kernn_adagrad(dict(lr=0.1, lr_decay=0.01, weight_decay=0.01), p0, grads)[0])
 
     same_under_1_and_2_threads(run)
 
 
+OPTIMIZERS = ["SGD", "Adam", "RMSprop", "Adadelta", "Adagrad"]
+
+
 @needs_simd_loops
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("optimizer", ["SGD", "Adam", "RMSprop", "Adadelta"])
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
 def test_simd_build_gives_the_portable_bits(dtype, optimizer):
     shape = (3, 67)  # 201 elements: whole vectors and a remainder in either build
     p0, grads = initial_param(dtype, shape), gradients(shape, dtype, 9)
     cases = {"SGD": [(kernn_sgd, (kwargs,)) for kwargs in SGD_CASES],
              "Adam": [(kernn_adam, case) for case in ADAM_CASES],
              "RMSprop": [(kernn_rmsprop, (kwargs,)) for kwargs in RMSPROP_CASES],
-             "Adadelta": [(kernn_adadelta, (kwargs,)) for kwargs in ADADELTA_CASES]}[optimizer]
+             "Adadelta": [(kernn_adadelta, (kwargs,)) for kwargs in ADADELTA_CASES],
+             "Adagrad": [(kernn_adagrad, (kwargs,)) for kwargs in ADAGRAD_CASES]}[optimizer]
     for run, args in cases:
         results = []
         for simd in ("avx2", "portable"):
@@ -277,11 +312,12 @@ SGD_GROUP_KW = dict(lr=0.05, momentum=0.9, dampening=0.1, nesterov=False, weight
 RMSPROP_GROUP_KW = dict(lr=1e-2, alpha=0.9, eps=1e-6, weight_decay=0.1, momentum=0.5,
                         centered=True, maximize=False)
 ADADELTA_GROUP_KW = dict(lr=0.5, rho=0.9, eps=1e-6, weight_decay=0.1, maximize=False)
+ADAGRAD_GROUP_KW = dict(lr=0.1, lr_decay=0.05, weight_decay=0.1, eps=1e-10, maximize=False)
 
 
 def group_and_single_updates(optimizer, dtype):
     """The arrays after one call over all GROUP_SHAPES, and after one call per parameter (each
-    parameter with its own Adam step count or SGD first step)."""
+    parameter with its own Adam or Adagrad step count or SGD first step)."""
     params, grads, states = group_arrays(dtype, 11)
     steps = [1 + i * 3 for i in range(len(params))]
     first = [i % 2 == 0 for i in range(len(params))]
@@ -293,8 +329,10 @@ def group_and_single_updates(optimizer, dtype):
             _C.sgd_step(ps, gs, ss[0], [first[i] for i in idx], **SGD_GROUP_KW)
         elif optimizer == "RMSprop":
             _C.rmsprop_step(ps, gs, ss[0], ss[1], ss[2], **RMSPROP_GROUP_KW)
-        else:
+        elif optimizer == "Adadelta":
             _C.adadelta_step(ps, gs, ss[0], ss[1], **ADADELTA_GROUP_KW)
+        else:
+            _C.adagrad_step(ps, gs, ss[0], [steps[i] for i in idx], **ADAGRAD_GROUP_KW)
 
     group = (copies(params), [copies(s) for s in states])
     update(group[0], grads, group[1], range(len(params)))
@@ -305,18 +343,18 @@ def group_and_single_updates(optimizer, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("optimizer", ["SGD", "Adam", "RMSprop", "Adadelta"])
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
 def test_one_call_for_a_group_gives_the_bits_of_one_call_per_parameter(dtype, optimizer):
     (group_params, group_states), (single_params, single_states) = \
         group_and_single_updates(optimizer, dtype)
-    used_states = {"SGD": 1, "Adam": 3, "RMSprop": 3, "Adadelta": 2}[optimizer]
+    used_states = {"SGD": 1, "Adam": 3, "RMSprop": 3, "Adadelta": 2, "Adagrad": 1}[optimizer]
     for got, want in zip(group_params + sum(group_states[:used_states], []),
                          single_params + sum(single_states[:used_states], [])):
         np.testing.assert_array_equal(got, want)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("optimizer", ["SGD", "Adam", "RMSprop", "Adadelta"])
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
 def test_group_update_has_the_same_bits_with_1_and_2_threads(dtype, optimizer):
     def group_update():
         params, states = group_and_single_updates(optimizer, dtype)[0]
@@ -330,6 +368,7 @@ def test_empty_group_is_a_no_op():
     _C.sgd_step([], [], None, [], **SGD_KW)
     _C.rmsprop_step((), (), (), None, None, **RMSPROP_KW)
     _C.adadelta_step([], [], [], [], **ADADELTA_KW)
+    _C.adagrad_step([], [], [], [], **ADAGRAD_KW)
 
 
 # ---- bad inputs ---------------------------------------------------------------------------
@@ -341,6 +380,7 @@ ADAM_KW = dict(lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
 RMSPROP_KW = dict(lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
                   centered=False, maximize=False)
 ADADELTA_KW = dict(lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, maximize=False)
+ADAGRAD_KW = dict(lr=1e-2, lr_decay=0.0, weight_decay=0.0, eps=1e-10, maximize=False)
 
 
 def test_param_must_be_a_writeable_contiguous_array_of_a_float_dtype():
@@ -450,6 +490,22 @@ def test_adadelta_bad_arguments_are_named():
                          False)
     # Nothing was written by the refused calls.
     assert not p.any() and not sq.any()
+
+
+def test_adagrad_bad_arguments_are_named():
+    p, g = np.zeros((2, 3)), np.ones((2, 3))
+    with pytest.raises(ValueError, match=r"adagrad_step.*'state_sums' is None; it is required"):
+        _C.adagrad_step([p], [g], None, [1], **ADAGRAD_KW)
+    with pytest.raises(ValueError, match=r"adagrad_step.*'steps\[0\]' is 0; it counts from 1"):
+        _C.adagrad_step([p], [g], [np.zeros((2, 3))], [0], **ADAGRAD_KW)
+    with pytest.raises(ValueError, match=r"adagrad_step.*'steps' has 2 entries; expected 1"):
+        _C.adagrad_step([p], [g], [np.zeros((2, 3))], [1, 2], **ADAGRAD_KW)
+    with pytest.raises(TypeError, match=r"adagrad_step.*'state_sums\[0\]'.*float32.*float64"):
+        _C.adagrad_step([p], [g], [np.zeros((2, 3), np.float32)], [1], **ADAGRAD_KW)
+    with pytest.raises(ValueError, match=r"adagrad_step: argument 'params\[0\]' \(2, 3\) "
+                                         r"shares memory with argument 'state_sums\[0\]'"):
+        _C.adagrad_step([p], [g], [p], [1], **ADAGRAD_KW)
+    assert not p.any()  # nothing was written by the refused calls
 
 
 def test_adam_step_counts_from_one_and_arrays_must_not_alias():

@@ -157,6 +157,19 @@ std::vector<V> values(const char* op, const char* name, const py::object& obj, s
   return out;
 }
 
+// The per-parameter step counts of Adam and Adagrad: counted from 1, already incremented.
+std::vector<std::int64_t> step_counts(const char* op, const py::object& steps, std::size_t count) {
+  std::vector<std::int64_t> step = values<std::int64_t>(op, "steps", steps, count);
+  for (std::size_t i = 0; i < count; ++i) {
+    if (step[i] < 1) {
+      throw py::value_error(prefix(op) + "argument 'steps[" + std::to_string(i) + "]' is " +
+                            std::to_string(step[i]) +
+                            "; it counts from 1 (already incremented, as torch)");
+    }
+  }
+  return step;
+}
+
 }  // namespace
 
 void register_optim(py::module_& m) {
@@ -207,14 +220,7 @@ void register_optim(py::module_& m) {
                         {{"exp_avgs", exp_avgs, true, "for every update"},
                          {"exp_avg_sqs", exp_avg_sqs, true, "for every update"},
                          {"max_exp_avg_sqs", max_exp_avg_sqs, amsgrad, "when amsgrad is True"}});
-        const std::vector<std::int64_t> step = values<std::int64_t>(op, "steps", steps, g.size());
-        for (std::size_t i = 0; i < g.size(); ++i) {
-          if (step[i] < 1) {
-            throw py::value_error(prefix(op) + "argument 'steps[" + std::to_string(i) + "]' is " +
-                                  std::to_string(step[i]) +
-                                  "; it counts from 1 (already incremented, as torch)");
-          }
-        }
+        const std::vector<std::int64_t> step = step_counts(op, steps, g.size());
         AdamOptions o;
         o.lr = lr;
         o.beta1 = beta1;
@@ -315,6 +321,38 @@ void register_optim(py::module_& m) {
       py::arg("maximize"),
       "One torch.optim.Adadelta update of every array in `params` and its state "
       "(`square_avgs`, `acc_deltas`), in place.");
+
+  m.def(
+      "adagrad_step",
+      [](const py::object& params, const py::object& grads, const py::object& state_sums,
+         const py::object& steps, double lr, double lr_decay, double weight_decay, double eps,
+         bool maximize) {
+        const char* op = "adagrad_step";
+        GroupArrays g =
+            check_group(op, params, grads, {{"state_sums", state_sums, true, "for every update"}});
+        const std::vector<std::int64_t> step = step_counts(op, steps, g.size());
+        AdagradOptions o;
+        o.lr = lr;
+        o.lr_decay = lr_decay;
+        o.weight_decay = weight_decay;
+        o.eps = eps;
+        o.maximize = maximize;
+        dispatch(g.dtype, [&](auto tag) {
+          using T = decltype(tag);
+          std::vector<AdagradParam<T>> ps(g.size());
+          for (std::size_t i = 0; i < g.size(); ++i) {
+            ps[i] = {static_cast<std::int64_t>(g.params[i].size()), step[i],
+                     out_ptr<T>(g.params[i]), in_ptr<T>(g.grads[i]), state_ptr<T>(g, 0, i)};
+          }
+          py::gil_scoped_release release;
+          adagrad_step(ps, o);
+        });
+      },
+      py::arg("params"), py::arg("grads"), py::arg("state_sums"), py::arg("steps"),
+      py::kw_only(), py::arg("lr"), py::arg("lr_decay"), py::arg("weight_decay"), py::arg("eps"),
+      py::arg("maximize"),
+      "One torch.optim.Adagrad update of every array in `params` and its state (`state_sums`), "
+      "in place. `steps` holds each parameter's step, counted from 1 (already incremented).");
 }
 
 }  // namespace kernn::bind

@@ -174,11 +174,32 @@ void adadelta_step(const std::vector<AdadeltaParam<T>>& params, const AdadeltaOp
                            });
 }
 
+template <typename T>
+void adagrad_step(const std::vector<AdagradParam<T>>& params, const AdagradOptions& o) {
+  // One coefficient set per parameter, from its own step: torch's clr, a Python float (double)
+  // converted to T where addcdiv_ takes it.
+  std::vector<AdagradCoefficients<T>> coefficients;
+  coefficients.reserve(params.size());
+  for (const AdagradParam<T>& p : params) {
+    const double clr = o.lr / (1.0 + (static_cast<double>(p.step) - 1.0) * o.lr_decay);
+    coefficients.push_back({static_cast<T>(o.weight_decay), static_cast<T>(o.eps),
+                            static_cast<T>(-clr), o.maximize, o.weight_decay != 0.0});
+  }
+  const auto adagrad = loops<T>().adagrad;
+  parallel_chunks_of_items(sizes_of(params), kOpsPerElement,
+                           [&](std::int64_t i, std::int64_t b, std::int64_t e) {
+                             const AdagradParam<T>& p = params[static_cast<std::size_t>(i)];
+                             adagrad(b, e, p.param, p.grad, p.state_sum,
+                                     coefficients[static_cast<std::size_t>(i)]);
+                           });
+}
+
 #define KERNN_INSTANTIATE(T)                                                                    \
   template void sgd_step<T>(const std::vector<SgdParam<T>>&, const SgdOptions&);                \
   template void adam_step<T>(const std::vector<AdamParam<T>>&, const AdamOptions&);             \
   template void rmsprop_step<T>(const std::vector<RmspropParam<T>>&, const RmspropOptions&);    \
-  template void adadelta_step<T>(const std::vector<AdadeltaParam<T>>&, const AdadeltaOptions&);
+  template void adadelta_step<T>(const std::vector<AdadeltaParam<T>>&, const AdadeltaOptions&); \
+  template void adagrad_step<T>(const std::vector<AdagradParam<T>>&, const AdagradOptions&);
 
 KERNN_INSTANTIATE(float)
 KERNN_INSTANTIATE(double)

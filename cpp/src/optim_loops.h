@@ -53,6 +53,12 @@ struct AdadeltaCoefficients {
   bool maximize, use_decay;
 };
 
+template <typename T>
+struct AdagradCoefficients {
+  T weight_decay, eps, neg_clr;  // neg_clr: -lr / (1 + (step - 1) * lr_decay), the parameter's
+  bool maximize, use_decay;
+};
+
 // One build's loops, each updating elements [begin, end) of its arrays.
 template <typename T>
 struct OptimLoops {
@@ -64,6 +70,8 @@ struct OptimLoops {
                   T* momentum_buffer, T* grad_avg, const RmspropCoefficients<T>& k);
   void (*adadelta)(std::int64_t begin, std::int64_t end, T* param, const T* grad, T* square_avg,
                    T* acc_delta, const AdadeltaCoefficients<T>& k);
+  void (*adagrad)(std::int64_t begin, std::int64_t end, T* param, const T* grad, T* state_sum,
+                  const AdagradCoefficients<T>& k);
 };
 
 namespace simd_avx2 {
@@ -296,10 +304,34 @@ void adadelta_loop(std::int64_t begin, std::int64_t end, T* param, const T* grad
       k.maximize, k.use_decay);
 }
 
+// Adagrad, element by element, as torch's _single_tensor_adagrad (dense gradients; its tensor
+// ops in order: state_sum.addcmul_(g, g, value=1); std = state_sum.sqrt().add_(eps);
+// param.addcdiv_(g, std, value=-clr)). addcmul's value 1 multiplies exactly, so it is left out.
+template <typename T>
+void adagrad_loop(std::int64_t begin, std::int64_t end, T* param, const T* grad, T* state_sum,
+                  const AdagradCoefficients<T>& k) {
+  with_flags(
+      [&](auto maximize, auto use_decay) {
+        T* __restrict p_io = param;
+        const T* __restrict g_in = grad;
+        T* __restrict sum_io = state_sum;
+        for (std::int64_t i = begin; i < end; ++i) {
+          T g = g_in[i];
+          if constexpr (maximize) g = -g;
+          if constexpr (use_decay) g = g + k.weight_decay * p_io[i];
+          const T sum = sum_io[i] + g * g;
+          sum_io[i] = sum;
+          const T std_dev = vmath::sqrt_of(sum) + k.eps;
+          p_io[i] = p_io[i] + k.neg_clr * g / std_dev;
+        }
+      },
+      k.maximize, k.use_decay);
+}
+
 // This translation unit's build of the loops.
 template <typename T>
 OptimLoops<T> this_build_optim_loops() {
-  return {&sgd_loop<T>, &adam_loop<T>, &rmsprop_loop<T>, &adadelta_loop<T>};
+  return {&sgd_loop<T>, &adam_loop<T>, &rmsprop_loop<T>, &adadelta_loop<T>, &adagrad_loop<T>};
 }
 
 }  // namespace

@@ -43,6 +43,25 @@ SCHEDULES = [
 ]
 
 
+def shrink_by_epoch(epoch):
+    return 0.99 - 0.01 * (epoch % 4)
+
+
+# Schedulers whose constructors take only the optimizer and options.
+NEWER_SCHEDULES = [
+    ("MultiplicativeLR", dict(lr_lambda=shrink_by_epoch)),
+    ("ConstantLR", dict()),
+    ("ConstantLR", dict(factor=0.25, total_iters=9)),
+    ("LinearLR", dict()),
+    ("LinearLR", dict(start_factor=0.1, end_factor=0.7, total_iters=12)),
+    ("PolynomialLR", dict(total_iters=30, power=2.0)),
+    ("PolynomialLR", dict()),
+    ("CosineAnnealingWarmRestarts", dict(T_0=7)),
+    ("CosineAnnealingWarmRestarts", dict(T_0=3, T_mult=2, eta_min=1e-3)),
+]
+SCHEDULES += NEWER_SCHEDULES
+
+
 def schedule_id(schedule):
     name, options = schedule
     return name + "-" + "-".join(f"{k}={getattr(v, '__name__', v)}" for k, v in options.items())
@@ -54,7 +73,7 @@ def test_learning_rates_equal_torchs_every_epoch(schedule):
     ours_opt, theirs_opt = make_optimizers()
     ours = getattr(ours_sched, name)(ours_opt, **options)
     theirs = getattr(torch.optim.lr_scheduler, name)(theirs_opt, **options)
-    assert ours.get_last_lr() == theirs.get_last_lr() == list(LRS)
+    assert ours.get_last_lr() == theirs.get_last_lr()
     for epoch in range(EPOCHS):
         ours_opt.step()
         theirs_opt.step()
@@ -79,7 +98,7 @@ def test_closed_form_step_with_epoch_equals_torchs(schedule):
             assert ours.get_last_lr() == theirs.get_last_lr(), f"epoch {epoch}"
 
 
-@pytest.mark.parametrize("schedule", SCHEDULES[:7], ids=schedule_id)
+@pytest.mark.parametrize("schedule", SCHEDULES[:7] + NEWER_SCHEDULES, ids=schedule_id)
 def test_state_dict_save_load_resumes_the_schedule(schedule, tmp_path):
     name, options = schedule
     opt, _ = make_optimizers()
@@ -102,6 +121,181 @@ def test_state_dict_save_load_resumes_the_schedule(schedule, tmp_path):
     resumed = getattr(ours_sched, name)(resumed_opt, **options)
     resumed_opt.load_state_dict(checkpoint["optimizer"])
     resumed.load_state_dict(checkpoint["scheduler"])
+    got = []
+    for _ in range(20):
+        resumed_opt.step()
+        resumed.step()
+        got.append(resumed.get_last_lr())
+    assert got == expected
+
+
+@pytest.mark.parametrize("schedule", SCHEDULES, ids=schedule_id)
+def test_last_epoch_resumes_like_torch(schedule):
+    name, options = schedule
+    ours_opt, theirs_opt = make_optimizers()
+    for opt in (ours_opt, theirs_opt):
+        for group, initial_lr in zip(opt.param_groups, (0.5, 0.2)):
+            group["initial_lr"] = initial_lr
+    ours = getattr(ours_sched, name)(ours_opt, last_epoch=7, **options)
+    theirs = getattr(torch.optim.lr_scheduler, name)(theirs_opt, last_epoch=7, **options)
+    assert ours.last_epoch == theirs.last_epoch == 8
+    assert ours.get_last_lr() == theirs.get_last_lr()
+    for epoch in range(20):
+        ours_opt.step()
+        theirs_opt.step()
+        ours.step()
+        theirs.step()
+        assert ours.get_last_lr() == theirs.get_last_lr(), f"epoch {epoch + 9}"
+
+
+def test_cosine_warm_restarts_fractional_epochs_equal_torchs():
+    # step(epoch) with an epoch per batch, as its documentation shows: no deprecation warning.
+    for options in (dict(T_0=4), dict(T_0=2, T_mult=3, eta_min=0.01)):
+        ours_opt, theirs_opt = make_optimizers()
+        ours = ours_sched.CosineAnnealingWarmRestarts(ours_opt, **options)
+        theirs = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(theirs_opt, **options)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            for epoch in [0.25 * i for i in range(60)] + [3, 17.5, 1]:
+                ours_opt.step()
+                ours.step(epoch)
+                theirs.step(epoch)
+                assert ours.get_last_lr() == theirs.get_last_lr(), (options, epoch)
+                assert (ours.T_cur, ours.T_i, ours.last_epoch) == (theirs.T_cur, theirs.T_i, theirs.last_epoch)
+
+
+def momentum_optimizers(kind, lrs=LRS):
+    """kernn and torch optimizers of one kind over the same parameters, two groups."""
+    def groups(params):
+        return [{"params": [params[0]], "lr": lrs[0]}, {"params": [params[1]], "lr": lrs[1]}]
+    ours_params = [kernn.Tensor(np.zeros(3), requires_grad=True), kernn.Tensor(np.zeros(2), requires_grad=True)]
+    theirs_params = [torch.zeros(3, requires_grad=True), torch.zeros(2, requires_grad=True)]
+    if kind == "SGD":
+        return SGD(groups(ours_params), momentum=0.9), torch.optim.SGD(groups(theirs_params), momentum=0.9)
+    return Adam(groups(ours_params), betas=(0.9, 0.99)), torch.optim.Adam(groups(theirs_params), betas=(0.9, 0.99))
+
+
+def momenta(opt):
+    return [g["betas"] if "betas" in g else g["momentum"] for g in opt.param_groups]
+
+
+ONE_CYCLE_OPTIONS = [
+    dict(max_lr=0.5, total_steps=40),
+    dict(max_lr=[0.5, 0.2], epochs=4, steps_per_epoch=9, anneal_strategy="linear",
+         base_momentum=[0.8, 0.7], max_momentum=0.9),
+    dict(max_lr=1.0, total_steps=31, pct_start=0.25, three_phase=True, div_factor=10.0,
+         final_div_factor=100.0),
+    dict(max_lr=0.3, total_steps=20, cycle_momentum=False),
+]
+
+
+@pytest.mark.parametrize("kind", ["SGD", "Adam"])
+@pytest.mark.parametrize("options", ONE_CYCLE_OPTIONS, ids=str)
+def test_one_cycle_lrs_and_momenta_equal_torchs_every_step(kind, options):
+    ours_opt, theirs_opt = momentum_optimizers(kind)
+    ours = ours_sched.OneCycleLR(ours_opt, **options)
+    theirs = torch.optim.lr_scheduler.OneCycleLR(theirs_opt, **options)
+    total = theirs.total_steps
+    for step in range(total):
+        assert ours.get_last_lr() == theirs.get_last_lr(), f"step {step}"
+        assert momenta(ours_opt) == momenta(theirs_opt), f"step {step}"
+        if step < total - 1:
+            ours_opt.step()
+            theirs_opt.step()
+            ours.step()
+            theirs.step()
+    for key in ("initial_lr", "max_lr", "min_lr", "max_momentum", "base_momentum"):
+        assert [g.get(key) for g in ours_opt.param_groups] == [g.get(key) for g in theirs_opt.param_groups]
+    with pytest.raises(ValueError, match=f"OneCycleLR: tried to step {total + 1} times; the specified "
+                                         f"number of total steps is {total}"):
+        ours.step()
+        ours.step()
+
+
+def test_one_cycle_state_dict_resumes_the_cycle():
+    def make():
+        opt, _ = momentum_optimizers("SGD")
+        return opt, ours_sched.OneCycleLR(opt, max_lr=0.4, total_steps=30)
+
+    opt, sched = make()
+    for _ in range(12):
+        opt.step()
+        sched.step()
+    saved = (opt.state_dict(), sched.state_dict())
+    expected = []
+    for _ in range(15):
+        opt.step()
+        sched.step()
+        expected.append((sched.get_last_lr(), momenta(opt)))
+    opt, sched = make()
+    opt.load_state_dict(saved[0])
+    sched.load_state_dict(saved[1])
+    got = []
+    for _ in range(15):
+        opt.step()
+        sched.step()
+        got.append((sched.get_last_lr(), momenta(opt)))
+    assert got == expected
+
+
+def sequential(module, opt):
+    return module.SequentialLR(opt, [module.LinearLR(opt, start_factor=0.2, total_iters=5),
+                                     module.ExponentialLR(opt, gamma=0.9)], milestones=[5])
+
+
+def sequential_of_three(module, opt):
+    return module.SequentialLR(opt, [module.ConstantLR(opt, factor=0.5, total_iters=2),
+                                     module.CosineAnnealingLR(opt, T_max=6, eta_min=0.001),
+                                     module.StepLR(opt, step_size=4, gamma=0.5)], milestones=[3, 12])
+
+
+def chained(module, opt):
+    return module.ChainedScheduler([module.ConstantLR(opt, factor=0.1, total_iters=3),
+                                    module.ExponentialLR(opt, gamma=0.9)])
+
+
+def chained_in_sequential(module, opt):
+    inner = module.ChainedScheduler([module.LinearLR(opt, start_factor=0.5, total_iters=4),
+                                     module.MultiStepLR(opt, milestones=[2, 6], gamma=0.5)], optimizer=opt)
+    return module.SequentialLR(opt, [inner, module.PolynomialLR(opt, total_iters=10)], milestones=[8])
+
+
+COMPOSITE_SCHEDULES = [sequential, sequential_of_three, chained, chained_in_sequential]
+
+
+@pytest.mark.parametrize("build", COMPOSITE_SCHEDULES, ids=lambda f: f.__name__)
+def test_sequential_and_chained_schedules_equal_torchs_every_epoch(build):
+    ours_opt, theirs_opt = make_optimizers()
+    ours = build(ours_sched, ours_opt)
+    theirs = build(torch.optim.lr_scheduler, theirs_opt)
+    assert ours.get_last_lr() == theirs.get_last_lr()
+    for epoch in range(EPOCHS):
+        ours_opt.step()
+        theirs_opt.step()
+        ours.step()
+        theirs.step()
+        assert ours.get_last_lr() == theirs.get_last_lr(), f"epoch {epoch + 1}"
+        assert [g["lr"] for g in ours_opt.param_groups] == [g["lr"] for g in theirs_opt.param_groups]
+
+
+@pytest.mark.parametrize("build", COMPOSITE_SCHEDULES, ids=lambda f: f.__name__)
+def test_sequential_and_chained_state_dicts_resume_the_schedule(build):
+    opt, _ = make_optimizers()
+    sched = build(ours_sched, opt)
+    for _ in range(7):
+        opt.step()
+        sched.step()
+    saved = (opt.state_dict(), sched.state_dict())
+    assert len(saved[1]["_schedulers"]) == len(sched._schedulers)
+    expected = []
+    for _ in range(20):
+        opt.step()
+        sched.step()
+        expected.append(sched.get_last_lr())
+    resumed_opt, _ = make_optimizers()
+    resumed = build(ours_sched, resumed_opt)
+    resumed_opt.load_state_dict(saved[0])
+    resumed.load_state_dict(saved[1])
     got = []
     for _ in range(20):
         resumed_opt.step()
@@ -151,6 +345,44 @@ def test_argument_errors():
         ours_sched.LambdaLR(opt, lr_lambda=[halving_every_3])
     with pytest.raises(ValueError, match="T_max must be positive"):
         ours_sched.CosineAnnealingLR(opt, T_max=0)
+    with pytest.raises(TypeError, match="MultiplicativeLR: lr_lambda should be a function, but got float"):
+        ours_sched.MultiplicativeLR(opt, lr_lambda=0.9)
+    with pytest.raises(ValueError, match="ConstantLR: factor must be between 0 and 1, got 1.5"):
+        ours_sched.ConstantLR(opt, factor=1.5)
+    with pytest.raises(ValueError, match="LinearLR: start_factor must be greater than 0 and at most 1, got 0"):
+        ours_sched.LinearLR(opt, start_factor=0)
+    with pytest.raises(ValueError, match="LinearLR: end_factor must be between 0 and 1, got -0.1"):
+        ours_sched.LinearLR(opt, end_factor=-0.1)
+    with pytest.raises(ValueError, match="CosineAnnealingWarmRestarts: expected a positive integer T_0, got 2.5"):
+        ours_sched.CosineAnnealingWarmRestarts(opt, T_0=2.5)
+    with pytest.raises(ValueError, match="CosineAnnealingWarmRestarts: expected an integer T_mult >= 1, got 0"):
+        ours_sched.CosineAnnealingWarmRestarts(opt, T_0=2, T_mult=0)
+    with pytest.raises(ValueError, match="CosineAnnealingWarmRestarts: expected a non-negative epoch, got -1"):
+        ours_sched.CosineAnnealingWarmRestarts(opt, T_0=2).step(-1)
+    with pytest.raises(ValueError, match="OneCycleLR: you must define either total_steps"):
+        ours_sched.OneCycleLR(opt, max_lr=0.1)
+    with pytest.raises(ValueError, match="OneCycleLR: expected a positive integer total_steps, got 0"):
+        ours_sched.OneCycleLR(opt, max_lr=0.1, total_steps=0)
+    with pytest.raises(ValueError, match="OneCycleLR: expected a float between 0 and 1 pct_start, got 1.5"):
+        ours_sched.OneCycleLR(opt, max_lr=0.1, total_steps=10, pct_start=1.5)
+    with pytest.raises(ValueError, match="OneCycleLR: anneal_strategy must be one of 'cos' or 'linear', got 'step'"):
+        ours_sched.OneCycleLR(opt, max_lr=0.1, total_steps=10, anneal_strategy="step")
+    with pytest.raises(ValueError, match="OneCycleLR: max_lr must have one value per parameter group: it has 3"):
+        ours_sched.OneCycleLR(opt, max_lr=[0.1] * 3, total_steps=10)
+    no_momentum = kernn.optim.Adadelta([kernn.Tensor(np.zeros(2), requires_grad=True)])
+    with pytest.raises(ValueError, match="OneCycleLR: cycle_momentum=True needs an optimizer with momentum or betas; Adadelta"):
+        ours_sched.OneCycleLR(no_momentum, max_lr=0.1, total_steps=10)
+    other, _ = make_optimizers()
+    with pytest.raises(ValueError, match="SequentialLR expects one milestone fewer than schedulers"):
+        ours_sched.SequentialLR(opt, [ours_sched.ConstantLR(opt)], milestones=[3])
+    with pytest.raises(ValueError, match="SequentialLR expects all schedulers to belong to the same optimizer"):
+        ours_sched.SequentialLR(opt, [ours_sched.ConstantLR(opt), ours_sched.ConstantLR(other)], milestones=[3])
+    with pytest.raises(ValueError, match="ChainedScheduler does not support ReduceLROnPlateau"):
+        ours_sched.ChainedScheduler([ours_sched.ReduceLROnPlateau(opt)])
+    with pytest.raises(ValueError, match="ChainedScheduler expects at least one scheduler"):
+        ours_sched.ChainedScheduler([])
+    with pytest.raises(TypeError, match="SequentialLR: the scheduler at index 0 \\(object\\) has no `optimizer`"):
+        ours_sched.SequentialLR(opt, [object()], milestones=[])
 
 
 # A validation loss that falls, stalls, wobbles within the threshold and falls again.

@@ -141,4 +141,32 @@ struct AdadeltaParam {
 template <typename T>
 void adadelta_step(const std::vector<AdadeltaParam<T>>& params, const AdadeltaOptions& o);
 
+struct AdagradOptions {
+  double lr = 1e-2;
+  double lr_decay = 0.0;
+  double weight_decay = 0.0;
+  double eps = 1e-10;
+  bool maximize = false;
+};
+
+// One parameter of an Adagrad update: n elements in each array.
+template <typename T>
+struct AdagradParam {
+  std::int64_t n = 0;
+  std::int64_t step = 1;  // this parameter's step, counted from 1 (already incremented)
+  T* param = nullptr;
+  const T* grad = nullptr;
+  T* state_sum = nullptr;
+};
+
+// torch.optim.Adagrad, per element:
+//   g = maximize ? -grad : grad
+//   if weight_decay != 0:  g = g + weight_decay * p
+//   clr = lr / (1 + (step - 1) * lr_decay)   (double, as torch's Python scalar)
+//   sum = sum + g * g
+//   std = sqrt(sum) + eps
+//   p = p + (-clr) * g / std
+template <typename T>
+void adagrad_step(const std::vector<AdagradParam<T>>& params, const AdagradOptions& o);
+
 }  // namespace kernn

@@ -29,7 +29,10 @@ class Adadelta(Optimizer):
             squared updates (default: 0.9).
         eps (float): term added inside both square roots (default: 1e-6).
         weight_decay (float): weight decay (L2 penalty) (default: 0).
+        foreach (bool, optional): torch's implementation choice; kept in the groups, no effect
+            (kernn has one implementation, see :class:`Optimizer`).
         maximize (bool): maximize the objective (default: False).
+        capturable (bool), differentiable (bool): must be False (see :class:`Optimizer`).
 
     State per parameter: ``"step"`` (int), ``"square_avg"`` (v) and ``"acc_delta"`` (u).
 
@@ -38,7 +41,9 @@ class Adadelta(Optimizer):
     """
 
     def __init__(self, params, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
-                 weight_decay: float = 0, *, maximize: bool = False) -> None:
+                 weight_decay: float = 0, foreach: bool | None = None, *,
+                 capturable: bool = False, maximize: bool = False,
+                 differentiable: bool = False) -> None:
         if not 0.0 <= lr:
             raise ValueError(f"Invalid learning rate: {lr}")
         if not 0.0 <= rho <= 1.0:
@@ -48,7 +53,8 @@ class Adadelta(Optimizer):
         if not 0.0 <= weight_decay:
             raise ValueError(f"Invalid weight_decay value: {weight_decay}")
         defaults = {"lr": lr, "rho": rho, "eps": eps, "weight_decay": weight_decay,
-                    "maximize": maximize}
+                    "maximize": maximize, "capturable": capturable, "foreach": foreach,
+                    "differentiable": differentiable}
         super().__init__(params, defaults)
 
     def _update_group(self, group, params_with_grad) -> None:

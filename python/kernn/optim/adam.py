@@ -47,6 +47,9 @@ class Adam(Optimizer):
         amsgrad (bool): use the AMSGrad variant (default: False).
         maximize (bool): maximize the objective (default: False).
         decoupled_weight_decay (bool): decay the weights directly, as AdamW (default: False).
+        foreach (bool, optional), fused (bool, optional): torch's implementation choices;
+            kept in the groups, no effect (kernn has one implementation, see :class:`Optimizer`).
+        capturable (bool), differentiable (bool): must be False (see :class:`Optimizer`).
 
     State per parameter: ``"step"`` (int), ``"exp_avg"``, ``"exp_avg_sq"`` and, with amsgrad,
     ``"max_exp_avg_sq"``.
@@ -58,11 +61,14 @@ class Adam(Optimizer):
 
     def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0, amsgrad: bool = False, *,
-                 maximize: bool = False, decoupled_weight_decay: bool = False) -> None:
+                 foreach: bool | None = None, maximize: bool = False, capturable: bool = False,
+                 differentiable: bool = False, fused: bool | None = None,
+                 decoupled_weight_decay: bool = False) -> None:
         _check_adam_options(lr, betas, eps, weight_decay)
         defaults = {"lr": lr, "betas": (float(betas[0]), float(betas[1])), "eps": eps,
                     "weight_decay": weight_decay, "amsgrad": amsgrad, "maximize": maximize,
-                    "decoupled_weight_decay": decoupled_weight_decay}
+                    "foreach": foreach, "capturable": capturable, "differentiable": differentiable,
+                    "fused": fused, "decoupled_weight_decay": decoupled_weight_decay}
         super().__init__(params, defaults)
 
     def _update_group(self, group, params_with_grad) -> None:

@@ -1,10 +1,10 @@
 """The optimizer base class: parameter groups, per-parameter state and torch-layout state dicts.
 
-Subclasses (SGD, Adam, AdamW, RMSprop, Adadelta) only say how a parameter group is updated: they
-implement ``_update_group(group, params_with_grad)`` and make exactly one ``kernn._C`` kernel
-call per group and dtype, which updates all those parameters. All update arithmetic happens in
-those C++ kernels; Python keeps the state arrays (numpy arrays wrapped in kernn Tensors, updated
-in place by the kernels) and the step counts.
+Subclasses (SGD, Adam, AdamW, RMSprop, Adadelta, Adagrad) only say how a parameter group is
+updated: they implement ``_update_group(group, params_with_grad)`` and make exactly one
+``kernn._C`` kernel call per group and dtype, which updates all those parameters. All update
+arithmetic happens in those C++ kernels; Python keeps the state arrays (numpy arrays wrapped in
+kernn Tensors, updated in place by the kernels) and the step counts.
 """
 
 from __future__ import annotations
@@ -119,6 +119,16 @@ class Optimizer:
     Example:
         >>> opt = kernn.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
         >>> opt.zero_grad(); loss_fn(model(x), y).backward(); opt.step()
+
+    Implementation switches: the options ``foreach``, ``fused``, ``capturable`` and
+    ``differentiable`` that torch's optimizers take choose among torch's implementations.
+    kernn has one (a fused C++ kernel per group); ``foreach`` and ``fused`` are accepted and
+    kept in the groups, as torch keeps them, and change nothing (torch's implementations give
+    the same results). ``capturable=True`` (capturing the step in a CUDA graph; torch refuses it
+    on CPU tensors too) and ``differentiable=True`` (autograd through the step, which kernn's
+    kernels do not record) raise ValueError, at construction and at ``step()`` for a group
+    that sets them later (or loads them from a state dict); ``fused=True`` with
+    ``foreach=True`` raises RuntimeError, as in torch.
 
     Differences from torch: a parameter listed twice in a group raises ValueError (torch warns
     and updates it twice); ``"step"`` in the state is a Python int (torch: a 0-d float tensor;
@@ -245,6 +255,7 @@ class Optimizer:
                 raise ValueError(f"{name}: parameter group didn't specify a value of "
                                  f"required optimization parameter {key}")
             group.setdefault(key, default)
+        self._check_implementation_switches(group)
 
         ids = [id(p) for p in tensors]
         if len(ids) != len(set(ids)):
@@ -284,6 +295,8 @@ class Optimizer:
             The closure's loss, or None.
         """
         self._opt_called = True
+        for group in self.param_groups:
+            self._check_implementation_switches(group)
         loss = None
         if closure is not None:
             with enable_grad():
@@ -300,6 +313,24 @@ class Optimizer:
             for params_with_grad in by_dtype.values():
                 self._update_group(group, params_with_grad)
         return loss
+
+    def _check_implementation_switches(self, group: dict[str, Any]) -> None:
+        """Refuse the torch implementation switches kernn cannot honour (see the class doc).
+        A group lacking a switch (a user subclass's, or one loaded from an older state dict)
+        has nothing to refuse."""
+        name = type(self).__name__
+        if group.get("capturable"):
+            raise ValueError(
+                f"{name}: capturable=True is not supported: it makes the step capturable in a "
+                "CUDA graph, and kernn runs on the CPU (torch refuses it for CPU tensors too); "
+                "use capturable=False")
+        if group.get("differentiable"):
+            raise ValueError(
+                f"{name}: differentiable=True is not supported: kernn's step runs in a C++ "
+                "kernel that autograd does not record; use differentiable=False")
+        if group.get("fused") and group.get("foreach"):  # torch's error, of torch's type
+            raise RuntimeError(f"{name}: `fused` and `foreach` cannot be `True` together "
+                               f"(got fused={group['fused']!r}, foreach={group['foreach']!r})")
 
     def _update_group(self, group: dict[str, Any], params_with_grad: list) -> None:
         """Update each ``(param, param_array, grad_array)`` of ``group`` (all of one dtype): one

@@ -30,7 +30,11 @@ class RMSprop(Optimizer):
         weight_decay (float): L2 penalty (default: 0).
         momentum (float): momentum factor (default: 0).
         centered (bool): normalise by an estimate of the gradient's variance (default: False).
+        capturable (bool): must be False (see :class:`Optimizer`).
+        foreach (bool, optional): torch's implementation choice; kept in the groups, no effect
+            (kernn has one implementation, see :class:`Optimizer`).
         maximize (bool): maximize the objective (default: False).
+        differentiable (bool): must be False (see :class:`Optimizer`).
 
     State per parameter: ``"step"`` (int), ``"square_avg"``, ``"momentum_buffer"`` (momentum > 0),
     ``"grad_avg"`` (centered).
@@ -41,7 +45,8 @@ class RMSprop(Optimizer):
 
     def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0, momentum: float = 0, centered: bool = False,
-                 maximize: bool = False) -> None:
+                 capturable: bool = False, foreach: bool | None = None, maximize: bool = False,
+                 differentiable: bool = False) -> None:
         if not 0.0 <= lr:
             raise ValueError(f"Invalid learning rate: {lr}")
         if not 0.0 <= eps:
@@ -53,7 +58,8 @@ class RMSprop(Optimizer):
         if not 0.0 <= alpha:
             raise ValueError(f"Invalid alpha value: {alpha}")
         defaults = {"lr": lr, "momentum": momentum, "alpha": alpha, "eps": eps,
-                    "centered": centered, "weight_decay": weight_decay, "maximize": maximize}
+                    "centered": centered, "weight_decay": weight_decay, "capturable": capturable,
+                    "foreach": foreach, "maximize": maximize, "differentiable": differentiable}
         super().__init__(params, defaults)
 
     def _update_group(self, group, params_with_grad) -> None:

@@ -29,6 +29,9 @@ class SGD(Optimizer):
         weight_decay (float): L2 penalty (default: 0).
         nesterov (bool): Nesterov momentum; needs momentum > 0 and dampening 0 (default: False).
         maximize (bool): maximize the objective instead of minimizing (default: False).
+        foreach (bool, optional), fused (bool, optional): torch's implementation choices;
+            kept in the groups, no effect (kernn has one implementation, see :class:`Optimizer`).
+        differentiable (bool): must be False (see :class:`Optimizer`).
 
     State per parameter: ``"momentum_buffer"`` (when momentum != 0).
 
@@ -38,7 +41,9 @@ class SGD(Optimizer):
     """
 
     def __init__(self, params, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
-                 weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False) -> None:
+                 weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False,
+                 foreach: bool | None = None, differentiable: bool = False,
+                 fused: bool | None = None) -> None:
         if lr < 0.0:
             raise ValueError(f"Invalid learning rate: {lr}")
         if momentum < 0.0:
@@ -49,7 +54,8 @@ class SGD(Optimizer):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening "
                              f"(got momentum={momentum}, dampening={dampening})")
         defaults = {"lr": lr, "momentum": momentum, "dampening": dampening,
-                    "weight_decay": weight_decay, "nesterov": nesterov, "maximize": maximize}
+                    "weight_decay": weight_decay, "nesterov": nesterov, "maximize": maximize,
+                    "foreach": foreach, "differentiable": differentiable, "fused": fused}
         super().__init__(params, defaults)
 
     def _update_group(self, group, params_with_grad) -> None:

@@ -2,7 +2,7 @@
 
 Cases (float32): one `optimizer.step()` over the parameters of the W2 net (784-500-10: weight
 and bias of two Linear layers, 397,510 values), each holding a fixed gradient ~ N(0, 0.01^2),
-for SGD (momentum 0.9), Adam, RMSprop (momentum 0.9) and Adadelta, all at torch's defaults
+for SGD (momentum 0.9), Adam, RMSprop (momentum 0.9), Adadelta and Adagrad, all at torch's defaults
 otherwise. The state evolves from step to step as in training; the gradients stay normal floats,
 so neither library meets the subnormal slowdown of dead units (see benchmarks/README.md). For
 each thread count the libraries run in alternating rounds (benchmarks/timing.py); the ratio
@@ -27,6 +27,7 @@ OPTIMIZERS = {
     "Adam": ("Adam", {"lr": 1e-3}),
     "RMSprop momentum": ("RMSprop", {"lr": 1e-3, "momentum": 0.9}),
     "Adadelta": ("Adadelta", {"lr": 1.0}),
+    "Adagrad": ("Adagrad", {"lr": 1e-2}),
 }
 
 

@@ -1,7 +1,7 @@
 """Data loading: datasets, mini-batch loading, per-sample transforms and the IDX file format.
 
 Mirrors ``torch.utils.data`` (Dataset, TensorDataset, Subset, random_split, DataLoader,
-default_collate; :mod:`kernn.utils.data` re-exports them under that name) and
+default_collate, the samplers; :mod:`kernn.utils.data` re-exports them under that name) and
 ``torchvision.transforms`` (ToTensor, Normalize, Compose, Lambda). The MNIST, Fashion-MNIST and
 8x8-digits data sets live in :mod:`kernn.datasets`.
 """
@@ -10,13 +10,21 @@ from . import transforms
 from .dataloader import DataLoader, default_collate
 from .dataset import Dataset, Subset, TensorDataset, random_split
 from .idx import IdxFormatError, read_idx, write_idx
+from .sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler, SubsetRandomSampler,
+                      WeightedRandomSampler)
 
 __all__ = [
+    "BatchSampler",
     "DataLoader",
     "Dataset",
     "IdxFormatError",
+    "RandomSampler",
+    "Sampler",
+    "SequentialSampler",
     "Subset",
+    "SubsetRandomSampler",
     "TensorDataset",
+    "WeightedRandomSampler",
     "default_collate",
     "random_split",
     "read_idx",

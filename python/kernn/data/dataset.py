@@ -7,7 +7,7 @@ import warnings
 
 import numpy as np
 
-from ..random import _generator_argument, default_generator
+from ..random import _generator_argument, _generator_or_default
 
 __all__ = ["Dataset", "Subset", "TensorDataset", "random_split"]
 
@@ -174,9 +174,7 @@ def random_split(dataset, lengths, generator=None):
         >>> len(train), len(val)
         (8, 2)
     """
-    rng = _generator_argument(generator, "random_split")
-    if rng is None:
-        rng = default_generator()
+    rng = _generator_or_default(_generator_argument(generator, "random_split"))
     lengths = _split_lengths(lengths, len(dataset))
     indices = rng.permutation(sum(lengths)).tolist()
     return [

@@ -1,13 +1,13 @@
 """Data loading: datasets, mini-batch loading, per-sample transforms and the IDX file format.
 
 Mirrors ``torch.utils.data`` (Dataset, TensorDataset, Subset, random_split, DataLoader,
-default_collate, the samplers; :mod:`kernn.utils.data` re-exports them under that name) and
+default_collate, default_convert, the samplers; :mod:`kernn.utils.data` re-exports them under that name) and
 ``torchvision.transforms`` (ToTensor, Normalize, Compose, Lambda). The MNIST, Fashion-MNIST and
 8x8-digits data sets live in :mod:`kernn.datasets`.
 """
 
 from . import transforms
-from .dataloader import DataLoader, default_collate
+from .dataloader import DataLoader, default_collate, default_convert
 from .dataset import Dataset, Subset, TensorDataset, random_split
 from .idx import IdxFormatError, read_idx, write_idx
 from .sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler, SubsetRandomSampler,
@@ -26,6 +26,7 @@ __all__ = [
     "TensorDataset",
     "WeightedRandomSampler",
     "default_collate",
+    "default_convert",
     "random_split",
     "read_idx",
     "transforms",

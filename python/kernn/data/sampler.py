@@ -72,6 +72,20 @@ class Sampler(Generic[_T_co]):
         raise NotImplementedError(f"{type(self).__name__} must implement __iter__")
 
 
+class _WholePassSampler(Sampler[int]):
+    """A random sampler that draws a pass as a whole: a subclass defines ``_pass()``, returning
+    the pass's indices as an int array, and iterating yields them.
+
+    :meth:`BatchSampler._batches` slices that array instead of iterating (so does it with
+    :class:`SequentialSampler`'s), so that a DataLoader gathering batches of in-memory arrays
+    spends no Python per index.
+    """
+
+    def __iter__(self):
+        # a generator: the pass is drawn at the first index, as torch's samplers draw
+        yield from self._pass().tolist()
+
+
 class SequentialSampler(Sampler[int]):
     """The indices ``0, 1, ..., len(data_source) - 1``, in order, as ``torch.utils.data.SequentialSampler``.
 
@@ -87,13 +101,16 @@ class SequentialSampler(Sampler[int]):
         self.data_source = data_source
 
     def __iter__(self):
-        return iter(range(len(self.data_source)))
+        return iter(range(len(self.data_source)))  # lazy, as torch: no array of a huge dataset's indices
+
+    def _pass(self):
+        return np.arange(len(self.data_source))
 
     def __len__(self):
         return len(self.data_source)
 
 
-class RandomSampler(Sampler[int]):
+class RandomSampler(_WholePassSampler):
     """Random indices of ``data_source``, as ``torch.utils.data.RandomSampler``.
 
     Without replacement a pass is a permutation of ``range(len(data_source))``; when
@@ -136,23 +153,22 @@ class RandomSampler(Sampler[int]):
             return len(self.data_source)
         return self._num_samples
 
-    def __iter__(self):
+    def _pass(self):
         n = len(self.data_source)
         num_samples = self.num_samples
         if num_samples == 0:  # an empty data_source and num_samples=None
-            return
+            return np.arange(0)
         if n == 0:
             raise ValueError(
                 f"RandomSampler: cannot draw num_samples={num_samples} from an empty data_source"
             )
         rng = _generator_or_default(self.generator)
         if self.replacement:
-            yield from rng.integers(0, n, size=num_samples).tolist()
-            return
-        for _ in range(num_samples // n):
-            yield from rng.permutation(n).tolist()
+            return rng.integers(0, n, size=num_samples)
+        permutations = [rng.permutation(n) for _ in range(num_samples // n)]
         if num_samples % n:
-            yield from rng.permutation(n)[:num_samples % n].tolist()
+            permutations.append(rng.permutation(n)[:num_samples % n])
+        return np.concatenate(permutations)
 
     def __len__(self):
         return self.num_samples
@@ -182,7 +198,7 @@ class SubsetRandomSampler(Sampler[int]):
         return len(self.indices)
 
 
-class WeightedRandomSampler(Sampler[int]):
+class WeightedRandomSampler(_WholePassSampler):
     """Indices of ``weights`` drawn with probability proportional to their weight, as ``torch.utils.data.WeightedRandomSampler``.
 
     With replacement the draws are independent; without, each draw takes one of the indices not
@@ -232,12 +248,11 @@ class WeightedRandomSampler(Sampler[int]):
         self.replacement = replacement
         self.generator = _generator_argument(generator, owner)
 
-    def __iter__(self):
+    def _pass(self):
         weights = self.weights.numpy()
         rng = _generator_or_default(self.generator)
-        drawn = rng.choice(len(weights), size=self.num_samples, replace=self.replacement,
-                           p=weights / weights.sum())
-        yield from drawn.tolist()
+        return rng.choice(len(weights), size=self.num_samples, replace=self.replacement,
+                          p=weights / weights.sum())
 
     def __len__(self):
         return self.num_samples
@@ -275,6 +290,19 @@ class BatchSampler(Sampler[list]):
         while batch:
             yield batch
             batch = list(itertools.islice(indices, self.batch_size))
+
+    def _batches(self):
+        """The batches of a pass, for the DataLoader's gather: slices of one int array when the
+        sampler draws its pass as a whole (kernn's Sequential-, Random- and
+        WeightedRandomSampler), else the lists ``__iter__`` gives."""
+        # a subclass overriding __iter__ is iterated: its _pass may not say what it yields
+        if type(self.sampler).__iter__ not in (_WholePassSampler.__iter__, SequentialSampler.__iter__):
+            yield from self
+            return
+        indices = self.sampler._pass()
+        stop = len(indices) - len(indices) % self.batch_size if self.drop_last else len(indices)
+        for start in range(0, stop, self.batch_size):
+            yield indices[start:start + self.batch_size]
 
     def __len__(self):
         if self.drop_last:

@@ -5,7 +5,7 @@ reader and the transforms (torchvision's, not torch.utils.data's).
 
 from ..data import (BatchSampler, DataLoader, Dataset, RandomSampler, Sampler, SequentialSampler,
                     Subset, SubsetRandomSampler, TensorDataset, WeightedRandomSampler,
-                    default_collate, random_split)
+                    default_collate, default_convert, random_split)
 
 __all__ = [
     "BatchSampler",
@@ -19,5 +19,6 @@ __all__ = [
     "TensorDataset",
     "WeightedRandomSampler",
     "default_collate",
+    "default_convert",
     "random_split",
 ]

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import kernn
-from kernn.data import (BatchSampler, DataLoader, Dataset, RandomSampler, Sampler, SequentialSampler, Subset,
-                        TensorDataset, WeightedRandomSampler, default_collate, default_convert, random_split)
+from kernn.data import (BatchSampler, DataLoader, Dataset, IterableDataset, RandomSampler, Sampler, SequentialSampler,
+                        Subset, TensorDataset, WeightedRandomSampler, default_collate, default_convert, random_split)
 
 
 class Squares(Dataset):
@@ -197,7 +197,7 @@ def test_loader_argument_errors():
             DataLoader(ds, batch_size=bad)
     with pytest.raises(TypeError, match="generator must be None, an int seed or a numpy.random.Generator"):
         DataLoader(ds, shuffle=True, generator="seed")
-    with pytest.raises(TypeError, match="DataLoader: dataset must define __getitem__, got int"):
+    with pytest.raises(TypeError, match="DataLoader: dataset must define __getitem__ or be an IterableDataset, got int"):
         DataLoader(42)
     with pytest.raises(TypeError, match="DataLoader: dataset must define __len__ unless a sampler or "
                                         "batch_sampler gives the indices, got Unsized"):
@@ -632,3 +632,98 @@ def test_default_convert_matches_torch():
     array = np.zeros(3, np.float32)
     default_convert(array).numpy()[0] = 1  # shares memory, as torch.as_tensor
     assert array[0] == 1
+
+
+class Stream(IterableDataset):
+    """(features, label) samples as a stream, without __len__; counts its passes."""
+
+    def __init__(self, n):
+        self.n = n
+        self.passes = 0
+
+    def __iter__(self):
+        self.passes += 1
+        return ((np.array([i, -i], dtype=np.float32), i) for i in range(self.n))
+
+
+class SizedStream(Stream):
+    def __len__(self):
+        return self.n
+
+
+def torch_stream(n, sized):
+    """Stream / SizedStream for torch."""
+    torch = pytest.importorskip("torch")
+
+    class TorchStream(torch.utils.data.IterableDataset):
+        def __iter__(self):
+            return ((np.array([i, -i], dtype=np.float32), i) for i in range(n))
+
+    class TorchSizedStream(TorchStream):
+        def __len__(self):
+            return n
+
+    return TorchSizedStream() if sized else TorchStream()
+
+
+@pytest.mark.parametrize("kwargs", [
+    {}, {"batch_size": 3}, {"batch_size": 3, "drop_last": True}, {"batch_size": 4, "drop_last": True},
+    {"batch_size": 20}, {"batch_size": 20, "drop_last": True}, {"shuffle": False, "batch_size": 2},
+], ids=repr)
+def test_iterable_dataset_batches_in_order_as_torch(kwargs):
+    torch = pytest.importorskip("torch")
+    stream = Stream(8)
+    ours = DataLoader(stream, **kwargs)
+    theirs = torch.utils.data.DataLoader(torch_stream(8, sized=False), **kwargs)
+    assert labels_of(ours) == torch_labels_of(theirs)
+    for (x, _), (tx, _) in zip(ours, theirs):
+        np.testing.assert_array_equal(x.numpy(), tx.numpy())
+    assert labels_of(ours) == torch_labels_of(theirs)  # every pass starts a new iterator
+    assert stream.passes == 3
+
+
+def test_iterable_dataset_without_batching_and_with_a_collate_fn():
+    torch = pytest.importorskip("torch")
+    ours = list(DataLoader(Stream(3), batch_size=None))
+    theirs = list(torch.utils.data.DataLoader(torch_stream(3, sized=False), batch_size=None))
+    assert [type(sample) for sample in ours] == [type(sample) for sample in theirs] == [list] * 3
+    assert [int(label) for _, label in ours] == [label for _, label in theirs] == [0, 1, 2]
+    assert isinstance(ours[1][0], kernn.Tensor)
+    labels = DataLoader(Stream(5), batch_size=2, collate_fn=lambda batch: [label for _, label in batch])
+    assert list(labels) == [[0, 1], [2, 3], [4]]
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"batch_size": 3}, {"batch_size": 3, "drop_last": True}, {"batch_size": 4, "drop_last": True},
+    {"batch_size": None}, {"batch_size": 1},
+], ids=repr)
+def test_len_over_an_iterable_dataset_as_torch(kwargs):
+    torch = pytest.importorskip("torch")
+    assert len(DataLoader(SizedStream(8), **kwargs)) == len(torch.utils.data.DataLoader(torch_stream(8, True), **kwargs))
+    with pytest.raises(TypeError):
+        len(torch.utils.data.DataLoader(torch_stream(8, False), **kwargs))
+    with pytest.raises(TypeError):
+        len(DataLoader(Stream(8), **kwargs))
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"shuffle": True}, "expected unspecified shuffle option, but got shuffle=True"),
+    ({"sampler": [0, 1]}, r"expected unspecified sampler option, but got sampler=\[0, 1\]"),
+    ({"batch_sampler": [[0, 1]]}, r"expected unspecified batch_sampler option, but got batch_sampler=\[\[0, 1\]\]"),
+    ({"batch_size": None, "drop_last": True}, "batch_size=None option disables auto-batching"),
+    ({"drop_last": "yes"}, "drop_last should be a boolean value"),
+], ids=repr)
+def test_iterable_dataset_refuses_what_torch_refuses(kwargs, match):
+    torch = pytest.importorskip("torch")
+    with pytest.raises(ValueError):
+        torch.utils.data.DataLoader(torch_stream(4, True), **kwargs)
+    with pytest.raises(ValueError, match=match):
+        DataLoader(SizedStream(4), **kwargs)
+
+
+def test_concat_dataset_loads_as_torch():
+    torch = pytest.importorskip("torch")
+    ours = make_tensor_dataset(3) + make_tensor_dataset(4)
+    theirs = torch_pair(3) + torch_pair(4)
+    kwargs = {"batch_size": 3, "sampler": [6, 0, 3, 2, 5]}
+    assert labels_of(DataLoader(ours, **kwargs)) == torch_labels_of(torch.utils.data.DataLoader(theirs, **kwargs))

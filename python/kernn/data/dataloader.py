@@ -2,13 +2,14 @@
 
 import collections.abc
 import copy
+import itertools
 import multiprocessing
 import numbers
 
 import numpy as np
 
 from ..random import _generator_argument
-from .dataset import Subset, TensorDataset
+from .dataset import IterableDataset, Subset, TensorDataset
 from .sampler import BatchSampler, RandomSampler, SequentialSampler
 
 __all__ = ["DataLoader", "default_collate", "default_convert"]
@@ -237,7 +238,8 @@ class DataLoader:
 
     ``len(loader)`` is the number of batches, the batch sampler's length (with
     ``batch_size=None``, the sampler's): TypeError for a sampler without ``__len__``, as in
-    torch.
+    torch. Over an :class:`IterableDataset` it is computed from ``len(dataset)``, TypeError
+    when the dataset has no ``__len__``.
 
     kernn loads every batch in the main process, whatever ``num_workers`` says: the arguments
     torch uses for worker processes and CUDA pinning are accepted (and checked as torch checks
@@ -245,8 +247,10 @@ class DataLoader:
     main process is the fastest place anyway: a batch is one fancy index, no inter-process copy.
 
     Args:
-        dataset: a map-style dataset: ``__getitem__``, and ``__len__`` unless ``sampler`` or
-            ``batch_sampler`` is given.
+        dataset: a map-style dataset (``__getitem__``, and ``__len__`` unless ``sampler`` or
+            ``batch_sampler`` is given) or an :class:`IterableDataset`, whose samples are
+            batched in the order it yields them (no ``shuffle``, ``sampler`` or
+            ``batch_sampler`` then, as in torch).
         batch_size (int, optional): samples per batch, or None for no batching. Default 1.
         shuffle (bool, optional): draw a new random order every epoch. Default None (False).
         sampler: the order of the samples: a :class:`Sampler` or any iterable of indices.
@@ -295,9 +299,23 @@ class DataLoader:
                  worker_init_fn=None, multiprocessing_context=None, generator=None, *,
                  prefetch_factor=None, persistent_workers=False, pin_memory_device="",
                  in_order=True):
-        if not hasattr(dataset, "__getitem__"):
+        if isinstance(dataset, IterableDataset):
+            # torch's rules: a stream has no indices to order
+            if shuffle not in (None, False):
+                raise ValueError(
+                    "DataLoader with IterableDataset: expected unspecified shuffle option, but "
+                    f"got shuffle={shuffle!r}"
+                )
+            for name, value in (("sampler", sampler), ("batch_sampler", batch_sampler)):
+                if value is not None:
+                    raise ValueError(
+                        f"DataLoader with IterableDataset: expected unspecified {name} option, "
+                        f"but got {name}={value!r}"
+                    )
+        elif not hasattr(dataset, "__getitem__"):
             raise TypeError(
-                f"DataLoader: dataset must define __getitem__, got {type(dataset).__name__}"
+                "DataLoader: dataset must define __getitem__ or be an IterableDataset, got "
+                f"{type(dataset).__name__}"
             )
         self.dataset = dataset
         self.shuffle = bool(shuffle)
@@ -322,7 +340,11 @@ class DataLoader:
                 )
         else:
             batch_size = _int_argument(batch_size, "batch_size", 1)
-        if sampler is None:
+        if isinstance(dataset, IterableDataset):
+            # torch's infinite sampler of None: the batch sampler's batches only say how many
+            # samples to take from the stream
+            sampler = itertools.repeat(None)
+        elif sampler is None:
             # a batch_sampler gives the indices itself; the sampler made here goes unused, as in torch
             if batch_sampler is None and not hasattr(dataset, "__len__"):
                 raise TypeError(
@@ -373,9 +395,17 @@ class DataLoader:
         self.in_order = _bool_argument(in_order, "in_order")
 
     def __len__(self):
+        if isinstance(self.dataset, IterableDataset):
+            length = len(self.dataset)  # TypeError without __len__, as in torch
+            if self.batch_size is None:
+                return length
+            return length // self.batch_size if self.drop_last else -(-length // self.batch_size)
         return len(self.batch_sampler if self.batch_sampler is not None else self.sampler)
 
     def __iter__(self):
+        if isinstance(self.dataset, IterableDataset):
+            yield from self._stream_batches()
+            return
         if self.batch_sampler is None:
             convert = self.collate_fn or default_convert
             for index in self.sampler:
@@ -389,3 +419,18 @@ class DataLoader:
         for indices in batches:
             batch = _gather(plan, indices) if plan is not None else None
             yield batch if batch is not None else collate([self.dataset[i] for i in indices])
+
+    def _stream_batches(self):
+        """The batches of an IterableDataset: its samples in order, as torch's fetcher takes them."""
+        samples = iter(self.dataset)
+        if self.batch_sampler is None:
+            convert = self.collate_fn or default_convert
+            for sample in samples:
+                yield convert(sample)
+            return
+        collate = self.collate_fn or default_collate
+        for indices in self.batch_sampler:
+            batch = list(itertools.islice(samples, len(indices)))
+            if not batch or (self.drop_last and len(batch) < len(indices)):
+                return
+            yield collate(batch)

@@ -125,3 +125,9 @@ def _generator_argument(generator, caller: str):
         f"{caller}: generator must be None, an int seed or a numpy.random.Generator, "
         f"got {type(generator).__name__}"
     )
+
+
+def _generator_or_default(generator):
+    """The Generator to draw from now: ``generator`` as ``_generator_argument`` returned it, or,
+    for None, kernn's global generator of this moment."""
+    return generator if generator is not None else default_generator()

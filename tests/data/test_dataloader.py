@@ -1,10 +1,13 @@
 import collections
+import inspect
+import multiprocessing
 
 import numpy as np
 import pytest
 
 import kernn
-from kernn.data import DataLoader, Dataset, Subset, TensorDataset, default_collate, random_split
+from kernn.data import (BatchSampler, DataLoader, Dataset, IterableDataset, RandomSampler, Sampler, SequentialSampler,
+                        Subset, TensorDataset, WeightedRandomSampler, default_collate, default_convert, random_split)
 
 
 class Squares(Dataset):
@@ -18,6 +21,23 @@ class Squares(Dataset):
 
     def __getitem__(self, i):
         return np.array([i, i * i], dtype=np.float32), i
+
+
+class Unsized:
+    """Indexable, without __len__: a DataLoader needs a sampler for it."""
+
+    def __getitem__(self, i):
+        return np.array([i], dtype=np.float32), i
+
+
+class Countdown(Sampler[int]):
+    """A sampler without __len__."""
+
+    def __init__(self, start):
+        self.start = start
+
+    def __iter__(self):
+        return iter(range(self.start - 1, -1, -1))
 
 
 def labels_of(loader):
@@ -177,8 +197,11 @@ def test_loader_argument_errors():
             DataLoader(ds, batch_size=bad)
     with pytest.raises(TypeError, match="generator must be None, an int seed or a numpy.random.Generator"):
         DataLoader(ds, shuffle=True, generator="seed")
-    with pytest.raises(TypeError, match="must define __len__ and __getitem__"):
+    with pytest.raises(TypeError, match="DataLoader: dataset must define __getitem__ or be an IterableDataset, got int"):
         DataLoader(42)
+    with pytest.raises(TypeError, match="DataLoader: dataset must define __len__ unless a sampler or "
+                                        "batch_sampler gives the indices, got Unsized"):
+        DataLoader(Unsized())
 
 
 def test_custom_collate_fn_gets_the_samples():
@@ -215,6 +238,9 @@ def test_worker_init_fn_is_never_called():
     {"persistent_workers": True},
     {"num_workers": 0, "prefetch_factor": None, "persistent_workers": False, "timeout": 0},
     {"num_workers": 2, "prefetch_factor": 0, "persistent_workers": True, "timeout": 1},
+    {"multiprocessing_context": "spawn"},
+    {"num_workers": 1, "multiprocessing_context": "no-such-method"},
+    {"num_workers": 1, "multiprocessing_context": "spawn"},
 ], ids=repr)
 def test_worker_arguments_are_refused_where_torch_refuses_them(kwargs):
     torch = pytest.importorskip("torch")
@@ -247,10 +273,44 @@ def test_worker_argument_errors_name_the_argument():
         DataLoader(ds, prefetch_factor=2)
 
 
-def test_arguments_after_shuffle_are_keyword_only():
-    # torch's fourth positional argument is sampler, which kernn does not have
-    with pytest.raises(TypeError, match="positional"):
-        DataLoader(make_tensor_dataset(), 2, False, True)
+def test_signature_is_torchs():
+    torch = pytest.importorskip("torch")
+    ours = inspect.signature(DataLoader).parameters
+    theirs = inspect.signature(torch.utils.data.DataLoader).parameters
+    assert list(ours) == list(theirs)
+    for name, parameter in ours.items():
+        assert (parameter.kind, parameter.default) == (theirs[name].kind, theirs[name].default), name
+
+
+def test_positional_arguments_bind_as_in_torch():
+    # dataset, batch_size, shuffle, sampler, batch_sampler, num_workers, collate_fn, pin_memory, drop_last
+    loader = DataLoader(Squares(7), 3, False, [6, 5, 4, 3, 2, 1, 0], None, 0, None, False, True)
+    assert labels_of(loader) == [[6, 5, 4], [3, 2, 1]]
+    assert (loader.batch_size, loader.drop_last, loader.num_workers) == (3, True, 0)
+
+
+def test_new_torch_arguments_are_accepted_and_change_nothing():
+    ds = make_tensor_dataset(6)
+    loader = DataLoader(ds, batch_size=4, num_workers=1, multiprocessing_context="spawn",
+                        pin_memory_device="cuda", in_order=False)
+    assert labels_of(loader) == [[0, 1, 2, 3], [4, 5]]
+    assert loader.multiprocessing_context is multiprocessing.get_context("spawn")
+    assert (loader.pin_memory_device, loader.in_order) == ("cuda", False)
+    context = multiprocessing.get_context("fork")
+    assert DataLoader(ds, num_workers=1, multiprocessing_context=context).multiprocessing_context is context
+    with pytest.raises(TypeError, match="DataLoader: pin_memory_device must be a str, got NoneType"):
+        DataLoader(ds, pin_memory_device=None)
+    with pytest.raises(TypeError, match="DataLoader: in_order must be a bool, got int"):
+        DataLoader(ds, in_order=1)
+
+
+def test_multiprocessing_context_of_the_wrong_type_is_refused_as_in_torch():
+    torch = pytest.importorskip("torch")
+    with pytest.raises(TypeError):
+        torch.utils.data.DataLoader(range(4), num_workers=1, multiprocessing_context=3)
+    with pytest.raises(TypeError, match="DataLoader: multiprocessing_context should be a valid context "
+                                        "object or a string specifying the start method, but got int"):
+        DataLoader(make_tensor_dataset(), num_workers=1, multiprocessing_context=3)
 
 
 def subset_cases():
@@ -307,3 +367,363 @@ def test_subset_of_a_tensor_dataset_takes_no_per_sample_calls(monkeypatch):
             raise AssertionError(f"{name}.__getitem__ called per sample")
         monkeypatch.setattr(cls, "__getitem__", per_sample)
     assert labels_of(DataLoader(subset, batch_size=3)) == expected
+
+
+def torch_pair(n=10):
+    """The data of make_tensor_dataset as a torch TensorDataset."""
+    torch = pytest.importorskip("torch")
+    x = np.arange(2 * n, dtype=np.float32).reshape(n, 2)
+    return torch.utils.data.TensorDataset(torch.from_numpy(x), torch.from_numpy(np.arange(n)))
+
+
+def torch_labels_of(loader):
+    return [y.tolist() for _, y in loader]
+
+
+# the arguments that order the batches, built from kernn.data's or torch.utils.data's samplers
+ORDERS = {
+    "sampler-list": lambda library: {"sampler": [3, 1, 4, 1, 5, 9, 2, 6], "batch_size": 3},
+    "sampler-drop-last": lambda library: {"sampler": [3, 1, 4, 1, 5, 9, 2, 6], "batch_size": 3,
+                                          "drop_last": True},
+    "sampler-negative": lambda library: {"sampler": [-1, 0, -10], "batch_size": 2},
+    "batch-sampler-list": lambda library: {"batch_sampler": [[4, 0], [1, 2, 3], [9]]},
+    "batch-sampler-of-sequential": lambda library: {
+        "batch_sampler": library.BatchSampler(library.SequentialSampler(range(10)), 4, True)},
+}
+
+
+class PerSample(TensorDataset):
+    """A TensorDataset the loader must index per sample (its __getitem__ is overridden)."""
+
+    def __getitem__(self, index):
+        return super().__getitem__(index)
+
+
+@pytest.mark.parametrize("name", list(ORDERS))
+@pytest.mark.parametrize("dataset", [make_tensor_dataset(), PerSample(*make_tensor_dataset().arrays)],
+                         ids=["tensor", "per-sample"])
+def test_sampler_and_batch_sampler_give_torchs_batches(name, dataset):
+    torch = pytest.importorskip("torch")
+    ours = DataLoader(dataset, **ORDERS[name](kernn.data))
+    theirs = torch.utils.data.DataLoader(torch_pair(), **ORDERS[name](torch.utils.data))
+    assert labels_of(ours) == torch_labels_of(theirs)
+    assert len(ours) == len(theirs)
+
+
+# loaders over a dataset, each with another order; the fast path slices the samplers' index arrays
+FAST_PATH_ORDERS = {
+    "sampler": lambda dataset, **kwargs: DataLoader(
+        dataset, batch_size=3, sampler=RandomSampler(dataset, replacement=True, num_samples=17, generator=4),
+        **kwargs),
+    "weighted-drop-last": lambda dataset, **kwargs: DataLoader(
+        dataset, batch_size=4, drop_last=True,
+        sampler=WeightedRandomSampler(np.arange(len(dataset)) % 3, 2 * len(dataset), generator=4), **kwargs),
+    "batch_sampler": lambda dataset, **kwargs: DataLoader(
+        dataset, batch_sampler=BatchSampler(RandomSampler(dataset, generator=4), 4, drop_last=False), **kwargs),
+    "batch_sampler-drop-last": lambda dataset, **kwargs: DataLoader(
+        dataset, batch_sampler=BatchSampler(SequentialSampler(dataset), 3, drop_last=True), **kwargs),
+}
+
+
+@pytest.mark.parametrize("name", [name for name in subset_cases() if name != "empty"] + ["tensor"])
+@pytest.mark.parametrize("order", list(FAST_PATH_ORDERS))
+def test_fast_path_gives_the_per_sample_batches_for_a_sampler_and_a_batch_sampler(name, order):
+    dataset = make_tensor_dataset(23) if name == "tensor" else subset_cases()[name]
+    loader = FAST_PATH_ORDERS[order]
+    fast, slow = list(loader(dataset)), list(loader(dataset, collate_fn=default_collate))
+    assert len(fast) == len(slow) == len(loader(dataset)) > 0
+    for (xf, yf), (xs, ys) in zip(fast, slow):
+        np.testing.assert_array_equal(xf.numpy(), xs.numpy())
+        np.testing.assert_array_equal(yf.numpy(), ys.numpy())
+        assert xf.dtype == xs.dtype and yf.dtype == ys.dtype
+
+
+def test_fast_path_follows_an_overridden_sampler_iter():
+    class Backwards(SequentialSampler):
+        def __iter__(self):
+            return reversed(range(len(self.data_source)))
+
+    class Pairs(BatchSampler):
+        def __iter__(self):
+            return iter([[0, 1], [2, 3]])
+
+    ds = make_tensor_dataset(5)
+    assert labels_of(DataLoader(ds, batch_size=2, sampler=Backwards(ds))) == [[4, 3], [2, 1], [0]]
+    assert labels_of(DataLoader(ds, batch_sampler=Pairs(SequentialSampler(ds), 3, False))) == [[0, 1], [2, 3]]
+
+
+def test_fast_path_with_a_batch_sampler_takes_no_per_sample_calls(monkeypatch):
+    subset = subset_cases()["subset-of-subset"]
+    batches = [[6, 0], [3, 3, 1], [5]]
+    expected = [y.numpy().tolist() for _, y in DataLoader(subset, batch_sampler=batches,
+                                                          collate_fn=default_collate)]
+    for cls in (Subset, TensorDataset):
+        def per_sample(self, index, name=cls.__name__):
+            raise AssertionError(f"{name}.__getitem__ called per sample")
+        monkeypatch.setattr(cls, "__getitem__", per_sample)
+    assert labels_of(DataLoader(subset, batch_sampler=batches)) == expected
+
+
+def test_an_empty_batch_is_not_gathered_but_refused_by_the_collation():
+    ds = make_tensor_dataset(4)
+    with pytest.raises(ValueError, match="default_collate: empty batch"):
+        list(DataLoader(ds, batch_sampler=[[]]))
+
+
+def test_default_samplers_are_torchs_classes():
+    ds = make_tensor_dataset()
+    loader = DataLoader(ds, batch_size=4)
+    assert type(loader.sampler) is SequentialSampler and type(loader.batch_sampler) is BatchSampler
+    assert (loader.batch_sampler.batch_size, loader.batch_sampler.drop_last) == (4, False)
+    shuffled = DataLoader(ds, batch_size=4, shuffle=True, generator=2, drop_last=True)
+    assert type(shuffled.sampler) is RandomSampler and shuffled.sampler.generator is shuffled.generator
+    assert shuffled.batch_sampler.drop_last is True
+    given = [[1, 2]]
+    custom = DataLoader(ds, batch_sampler=given)
+    assert custom.batch_sampler is given and (custom.batch_size, custom.drop_last) == (None, False)
+    assert type(custom.sampler) is SequentialSampler  # unused, as in torch
+    unbatched = DataLoader(ds, batch_size=None)
+    assert unbatched.batch_sampler is None and unbatched.batch_size is None
+
+
+def test_shuffle_is_a_random_sampler_draw():
+    ds = make_tensor_dataset(20)
+    loader = DataLoader(ds, batch_size=20, shuffle=True, generator=11)
+    assert labels_of(loader)[0] == list(RandomSampler(ds, generator=11))
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"sampler": [0, 1], "shuffle": True},
+    {"sampler": [0, 1], "shuffle": False},
+    {"batch_sampler": [[0, 1]], "batch_size": 2},
+    {"batch_sampler": [[0, 1]], "batch_size": 1},
+    {"batch_sampler": [[0, 1]], "batch_size": None},
+    {"batch_sampler": [[0, 1]], "shuffle": True},
+    {"batch_sampler": [[0, 1]], "sampler": [0, 1]},
+    {"batch_sampler": [[0, 1]], "drop_last": True},
+    {"batch_size": None, "drop_last": True},
+    {"batch_size": None, "shuffle": True},
+    {"drop_last": 1},
+    {"drop_last": None},
+], ids=repr)
+def test_sampling_arguments_are_refused_where_torch_refuses_them(kwargs):
+    torch = pytest.importorskip("torch")
+    try:
+        torch.utils.data.DataLoader(torch_pair(), **kwargs)
+    except ValueError:
+        with pytest.raises(ValueError, match="(DataLoader|BatchSampler): "):
+            DataLoader(make_tensor_dataset(), **kwargs)
+    else:
+        DataLoader(make_tensor_dataset(), **kwargs)
+
+
+def test_sampling_argument_errors_say_what_clashes():
+    ds = make_tensor_dataset()
+    with pytest.raises(ValueError, match="DataLoader: sampler option is mutually exclusive with shuffle"):
+        DataLoader(ds, sampler=[0], shuffle=True)
+    with pytest.raises(ValueError, match="DataLoader: batch_sampler option is mutually exclusive with "
+                                         "batch_size, shuffle, sampler, and drop_last; got batch_size=2"):
+        DataLoader(ds, batch_sampler=[[0]], batch_size=2)
+    with pytest.raises(ValueError, match="DataLoader: batch_size=None option disables auto-batching"):
+        DataLoader(ds, batch_size=None, drop_last=True)
+    with pytest.raises(ValueError, match="BatchSampler: drop_last should be a boolean value, but got drop_last=1"):
+        DataLoader(ds, drop_last=1)
+
+
+@pytest.mark.parametrize("kwargs, expected", [
+    ({"sampler": [1, 2, 3, 4, 5], "batch_size": 2}, 3),
+    ({"sampler": [1, 2, 3, 4, 5], "batch_size": 2, "drop_last": True}, 2),
+    ({"batch_sampler": [[0], [1, 2]]}, 2),
+    ({"batch_size": None}, 10),
+    ({"batch_size": None, "sampler": [3, 3, 3]}, 3),
+], ids=repr)
+def test_len_is_torchs(kwargs, expected):
+    torch = pytest.importorskip("torch")
+    assert len(DataLoader(make_tensor_dataset(), **kwargs)) == expected
+    assert len(torch.utils.data.DataLoader(torch_pair(), **kwargs)) == expected
+
+
+@pytest.mark.parametrize("kwargs", [
+    lambda library: {"sampler": Countdown(4)},
+    lambda library: {"batch_sampler": library.BatchSampler(Countdown(4), 2, False)},
+    lambda library: {"batch_size": None, "sampler": Countdown(4)},
+], ids=["sampler", "batch-sampler", "unbatched"])
+def test_len_of_a_sampler_without_len_is_a_type_error_as_in_torch(kwargs):
+    torch = pytest.importorskip("torch")
+    with pytest.raises(TypeError):
+        len(torch.utils.data.DataLoader(torch_pair(), **kwargs(torch.utils.data)))
+    loader = DataLoader(make_tensor_dataset(), **kwargs(kernn.data))
+    with pytest.raises(TypeError):
+        len(loader)
+    assert len(list(loader)) in (2, 4)  # iterating needs no len
+
+
+def test_a_dataset_without_len_loads_with_a_sampler_as_in_torch():
+    torch = pytest.importorskip("torch")
+    theirs = torch.utils.data.DataLoader(Unsized(), batch_size=2, sampler=[5, 7, 9])
+    assert [y.tolist() for _, y in theirs] == [[5, 7], [9]]
+    assert labels_of(DataLoader(Unsized(), batch_size=2, sampler=[5, 7, 9])) == [[5, 7], [9]]
+    assert labels_of(DataLoader(Unsized(), batch_sampler=[[3], [1, 2]])) == [[3], [1, 2]]
+
+
+@pytest.mark.parametrize("dataset", [make_tensor_dataset(5), Squares(5)], ids=["tensor", "per-sample"])
+def test_batch_size_none_converts_each_sample_as_torch(dataset):
+    torch = pytest.importorskip("torch")
+    ours = list(DataLoader(dataset, batch_size=None))
+    theirs = list(torch.utils.data.DataLoader(torch_pair(5) if isinstance(dataset, TensorDataset)
+                                              else Squares(5), batch_size=None))
+    assert len(ours) == len(theirs) == 5
+    for got, expected in zip(ours, theirs):
+        assert type(got) is type(expected) is list  # torch's default_convert makes tuples lists
+        for g, e in zip(got, expected):
+            if isinstance(e, torch.Tensor):
+                assert isinstance(g, kernn.Tensor) and g.shape == tuple(e.shape)
+                np.testing.assert_array_equal(g.numpy(), e.numpy())
+            else:
+                assert type(g) is type(e) and g == e
+
+
+def test_batch_size_none_follows_the_sampler_and_collate_fn():
+    loader = DataLoader(Squares(6), batch_size=None, sampler=[5, 0], collate_fn=lambda sample: sample[1])
+    assert list(loader) == [5, 0] and len(loader) == 2
+    shuffled = DataLoader(Squares(6), batch_size=None, shuffle=True, collate_fn=lambda sample: sample[1],
+                          generator=3)
+    assert list(shuffled) == list(RandomSampler(range(6), generator=3))
+
+
+def test_default_convert_matches_torch():
+    torch = pytest.importorskip("torch")
+    from torch.utils.data import default_convert as torch_convert
+
+    Pair = collections.namedtuple("Pair", "image label")
+    samples = [
+        (np.zeros(2, np.float32), 3),
+        np.float64(2.5),
+        np.arange(3, dtype=np.uint8),
+        np.array(["a", "b"]),
+        {"x": np.ones((2, 2)), "name": "n"},
+        Pair(np.int64(1), "x"),
+        [np.ones(1, np.float32), 2.5, (np.int32(4),)],
+        range(3),
+        "abc",
+        7,
+    ]
+
+    def same(got, expected):
+        if isinstance(expected, torch.Tensor):
+            assert isinstance(got, kernn.Tensor) and got.shape == tuple(expected.shape)
+            assert got.numpy().dtype == expected.numpy().dtype
+            np.testing.assert_array_equal(got.numpy(), expected.numpy())
+        elif isinstance(expected, dict):
+            assert type(got) is type(expected) and list(got) == list(expected)
+            for key in expected:
+                same(got[key], expected[key])
+        elif isinstance(expected, (list, tuple)):
+            assert type(got) is type(expected) and len(got) == len(expected)
+            for g, e in zip(got, expected):
+                same(g, e)
+        elif isinstance(expected, np.ndarray):
+            assert got is not None and np.array_equal(got, expected) and got.dtype == expected.dtype
+        else:
+            assert type(got) is type(expected) and got == expected
+
+    for sample in samples:
+        same(default_convert(sample), torch_convert(sample))
+    array = np.zeros(3, np.float32)
+    default_convert(array).numpy()[0] = 1  # shares memory, as torch.as_tensor
+    assert array[0] == 1
+
+
+class Stream(IterableDataset):
+    """(features, label) samples as a stream, without __len__; counts its passes."""
+
+    def __init__(self, n):
+        self.n = n
+        self.passes = 0
+
+    def __iter__(self):
+        self.passes += 1
+        return ((np.array([i, -i], dtype=np.float32), i) for i in range(self.n))
+
+
+class SizedStream(Stream):
+    def __len__(self):
+        return self.n
+
+
+def torch_stream(n, sized):
+    """Stream / SizedStream for torch."""
+    torch = pytest.importorskip("torch")
+
+    class TorchStream(torch.utils.data.IterableDataset):
+        def __iter__(self):
+            return ((np.array([i, -i], dtype=np.float32), i) for i in range(n))
+
+    class TorchSizedStream(TorchStream):
+        def __len__(self):
+            return n
+
+    return TorchSizedStream() if sized else TorchStream()
+
+
+@pytest.mark.parametrize("kwargs", [
+    {}, {"batch_size": 3}, {"batch_size": 3, "drop_last": True}, {"batch_size": 4, "drop_last": True},
+    {"batch_size": 20}, {"batch_size": 20, "drop_last": True}, {"shuffle": False, "batch_size": 2},
+], ids=repr)
+def test_iterable_dataset_batches_in_order_as_torch(kwargs):
+    torch = pytest.importorskip("torch")
+    stream = Stream(8)
+    ours = DataLoader(stream, **kwargs)
+    theirs = torch.utils.data.DataLoader(torch_stream(8, sized=False), **kwargs)
+    assert labels_of(ours) == torch_labels_of(theirs)
+    for (x, _), (tx, _) in zip(ours, theirs):
+        np.testing.assert_array_equal(x.numpy(), tx.numpy())
+    assert labels_of(ours) == torch_labels_of(theirs)  # every pass starts a new iterator
+    assert stream.passes == 3
+
+
+def test_iterable_dataset_without_batching_and_with_a_collate_fn():
+    torch = pytest.importorskip("torch")
+    ours = list(DataLoader(Stream(3), batch_size=None))
+    theirs = list(torch.utils.data.DataLoader(torch_stream(3, sized=False), batch_size=None))
+    assert [type(sample) for sample in ours] == [type(sample) for sample in theirs] == [list] * 3
+    assert [int(label) for _, label in ours] == [label for _, label in theirs] == [0, 1, 2]
+    assert isinstance(ours[1][0], kernn.Tensor)
+    labels = DataLoader(Stream(5), batch_size=2, collate_fn=lambda batch: [label for _, label in batch])
+    assert list(labels) == [[0, 1], [2, 3], [4]]
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"batch_size": 3}, {"batch_size": 3, "drop_last": True}, {"batch_size": 4, "drop_last": True},
+    {"batch_size": None}, {"batch_size": 1},
+], ids=repr)
+def test_len_over_an_iterable_dataset_as_torch(kwargs):
+    torch = pytest.importorskip("torch")
+    assert len(DataLoader(SizedStream(8), **kwargs)) == len(torch.utils.data.DataLoader(torch_stream(8, True), **kwargs))
+    with pytest.raises(TypeError):
+        len(torch.utils.data.DataLoader(torch_stream(8, False), **kwargs))
+    with pytest.raises(TypeError):
+        len(DataLoader(Stream(8), **kwargs))
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"shuffle": True}, "expected unspecified shuffle option, but got shuffle=True"),
+    ({"sampler": [0, 1]}, r"expected unspecified sampler option, but got sampler=\[0, 1\]"),
+    ({"batch_sampler": [[0, 1]]}, r"expected unspecified batch_sampler option, but got batch_sampler=\[\[0, 1\]\]"),
+    ({"batch_size": None, "drop_last": True}, "batch_size=None option disables auto-batching"),
+    ({"drop_last": "yes"}, "drop_last should be a boolean value"),
+], ids=repr)
+def test_iterable_dataset_refuses_what_torch_refuses(kwargs, match):
+    torch = pytest.importorskip("torch")
+    with pytest.raises(ValueError):
+        torch.utils.data.DataLoader(torch_stream(4, True), **kwargs)
+    with pytest.raises(ValueError, match=match):
+        DataLoader(SizedStream(4), **kwargs)
+
+
+def test_concat_dataset_loads_as_torch():
+    torch = pytest.importorskip("torch")
+    ours = make_tensor_dataset(3) + make_tensor_dataset(4)
+    theirs = torch_pair(3) + torch_pair(4)
+    kwargs = {"batch_size": 3, "sampler": [6, 0, 3, 2, 5]}
+    assert labels_of(DataLoader(ours, **kwargs)) == torch_labels_of(torch.utils.data.DataLoader(theirs, **kwargs))

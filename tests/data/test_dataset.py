@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 import kernn
-from kernn.data import DataLoader, Subset, TensorDataset, random_split
+from kernn.data import (ChainDataset, ConcatDataset, DataLoader, Dataset, IterableDataset, Subset, TensorDataset,
+                        random_split)
 
 torch = pytest.importorskip("torch")
 
@@ -146,3 +147,115 @@ def test_dataloader_over_random_split_parts():
     assert seen == [val.indices[0:2], val.indices[2:4], val.indices[4:5]]
     labels = np.concatenate([y.numpy() for _, y in DataLoader(train, batch_size=4, shuffle=True, generator=2)])
     assert sorted(labels.tolist()) == sorted(train.indices)
+
+
+class Stream(IterableDataset):
+    """The integers below n, as a stream without __len__."""
+
+    def __init__(self, n):
+        self.n = n
+
+    def __iter__(self):
+        return iter(range(self.n))
+
+
+class SizedStream(Stream):
+    def __len__(self):
+        return self.n
+
+
+class TorchStream(torch.utils.data.IterableDataset):
+    def __init__(self, n):
+        self.n = n
+
+    def __iter__(self):
+        return iter(range(self.n))
+
+
+class TorchSizedStream(TorchStream):
+    def __len__(self):
+        return self.n
+
+
+def concat_pair():
+    """The same three datasets (one empty) concatenated by kernn and by torch."""
+    sizes = [4, 0, 3, 1]
+    parts = [np.arange(10 * k, 10 * k + size) for k, size in enumerate(sizes)]
+    ours = ConcatDataset([TensorDataset(p) for p in parts])
+    theirs = torch.utils.data.ConcatDataset([torch.utils.data.TensorDataset(torch.from_numpy(p)) for p in parts])
+    return ours, theirs
+
+
+def test_concat_dataset_indexes_like_torch():
+    ours, theirs = concat_pair()
+    assert ours.cumulative_sizes == theirs.cumulative_sizes == [4, 4, 7, 8]
+    assert len(ours) == len(theirs) == 8
+    assert ConcatDataset.cumsum([range(2), range(5)]) == torch.utils.data.ConcatDataset.cumsum([range(2), range(5)])
+    for i in range(-8, 8):
+        assert int(ours[i][0]) == int(theirs[i][0]), i
+    with pytest.raises(ValueError):
+        theirs[-9]
+    with pytest.raises(ValueError, match="ConcatDataset: absolute value of index should not exceed dataset "
+                                         "length, got index -9 for length 8"):
+        ours[-9]
+    with pytest.raises(IndexError):
+        theirs[8]
+    with pytest.raises(IndexError, match="ConcatDataset: index 8 is out of range for length 8"):
+        ours[8]
+
+
+def test_concat_dataset_refuses_what_torch_refuses():
+    for concat in (ConcatDataset, torch.utils.data.ConcatDataset):
+        with pytest.raises(AssertionError, match="datasets should not be an empty iterable"):
+            concat([])
+        with pytest.raises(AssertionError, match="ConcatDataset does not support IterableDataset"):
+            concat([TensorDataset(np.arange(2)), SizedStream(2)] if concat is ConcatDataset
+                   else [torch.utils.data.TensorDataset(torch.arange(2)), TorchSizedStream(2)])
+
+
+def test_adding_datasets_concatenates_and_adding_streams_chains_as_torch():
+    a, b, c = (TensorDataset(np.arange(k, k + 2)) for k in (0, 10, 20))
+    both = a + b
+    assert type(both) is ConcatDataset and both.datasets == [a, b]
+    nested = a + b + c  # torch nests: ConcatDataset([ConcatDataset([a, b]), c])
+    theirs = (torch.utils.data.TensorDataset(torch.arange(2)) + torch.utils.data.TensorDataset(torch.arange(2))
+              + torch.utils.data.TensorDataset(torch.arange(2)))
+    assert [type(d).__name__ for d in nested.datasets] == [type(d).__name__ for d in theirs.datasets]
+    assert [int(nested[i][0]) for i in range(len(nested))] == [0, 1, 10, 11, 20, 21]
+    chained = SizedStream(2) + SizedStream(3)
+    assert type(chained) is ChainDataset and list(chained) == list(TorchSizedStream(2) + TorchSizedStream(3))
+    assert len(chained) == len(TorchSizedStream(2) + TorchSizedStream(3)) == 5
+
+
+def test_chain_dataset_as_torch():
+    chain = ChainDataset([SizedStream(2), Stream(3)])
+    assert list(chain) == [0, 1, 0, 1, 2]
+    with pytest.raises(TypeError):  # Stream has no __len__
+        len(chain)
+    for chain_class, datasets in ((ChainDataset, [SizedStream(1), TensorDataset(np.arange(2))]),
+                                  (torch.utils.data.ChainDataset, [TorchSizedStream(1), torch.utils.data.TensorDataset(torch.arange(2))])):
+        with pytest.raises(AssertionError, match="ChainDataset only supports IterableDataset"):
+            list(chain_class(datasets))
+        with pytest.raises(AssertionError, match="ChainDataset only supports IterableDataset"):
+            len(chain_class(datasets))
+
+
+def test_base_classes_have_no_len_as_torch():
+    class Indexable(Dataset):
+        def __getitem__(self, i):
+            return i
+
+    class TorchIndexable(torch.utils.data.Dataset):
+        def __getitem__(self, i):
+            return i
+
+    for dataset in (Indexable(), TorchIndexable(), Stream(3), TorchStream(3)):
+        with pytest.raises(TypeError):
+            len(dataset)
+    assert isinstance(Stream(1), Dataset)
+
+
+def test_an_iterable_dataset_needs_iter_as_torch():
+    for base in (IterableDataset, torch.utils.data.IterableDataset):
+        with pytest.raises(TypeError):
+            base()

@@ -1,5 +1,7 @@
 """Map-style datasets: anything with ``__len__`` and ``__getitem__(int)``."""
 
+import bisect
+import collections.abc
 import itertools
 import math
 import numbers
@@ -7,15 +9,19 @@ import warnings
 
 import numpy as np
 
-from ..random import _generator_argument, default_generator
+from ..random import _generator_argument, _generator_or_default
 
-__all__ = ["Dataset", "Subset", "TensorDataset", "random_split"]
+__all__ = ["ChainDataset", "ConcatDataset", "Dataset", "IterableDataset", "Subset", "TensorDataset",
+           "random_split"]
 
 
 class Dataset:
     """Base class of map-style datasets, as ``torch.utils.data.Dataset``.
 
-    A subclass implements ``__getitem__(index)`` returning one sample and ``__len__()``.
+    A subclass implements ``__getitem__(index)`` returning one sample and, for the default
+    samplers of :class:`DataLoader`, ``__len__()``. As in torch there is no default
+    ``__len__``: ``len()`` of a dataset without one raises TypeError. ``a + b`` is
+    ``ConcatDataset([a, b])``.
 
     Example:
         >>> class Squares(Dataset):
@@ -25,13 +31,131 @@ class Dataset:
         ...         return i, i * i
         >>> Squares()[3]
         (3, 9)
+        >>> len(Squares() + Squares())
+        8
     """
 
     def __getitem__(self, index):
         raise NotImplementedError(f"{type(self).__name__} must implement __getitem__")
 
+    def __add__(self, other):
+        return ConcatDataset([self, other])
+
+
+class IterableDataset(Dataset, collections.abc.Iterable):
+    """Base class of datasets that are a stream of samples, as ``torch.utils.data.IterableDataset``.
+
+    A subclass implements ``__iter__``, yielding the samples, and may implement ``__len__``.
+    :class:`DataLoader` batches the samples in the order ``__iter__`` yields them, starting a
+    new iterator every pass; it takes no ``shuffle``, ``sampler`` or ``batch_sampler``, as in
+    torch. ``a + b`` is ``ChainDataset([a, b])``.
+
+    kernn loads in the main process only, so there is no ``get_worker_info`` and no sharding
+    of the stream across workers to think of: the loader sees every sample once per pass.
+
+    Example:
+        >>> class Countdown(IterableDataset):
+        ...     def __iter__(self):
+        ...         return iter(range(5, 0, -1))
+        >>> [batch.numpy().tolist() for batch in DataLoader(Countdown(), batch_size=2)]
+        [[5, 4], [3, 2], [1]]
+    """
+
+    def __add__(self, other):
+        return ChainDataset([self, other])
+
+
+class ConcatDataset(Dataset):
+    """The samples of several map-style datasets one after another, as ``torch.utils.data.ConcatDataset``.
+
+    ``concat[i]`` finds the dataset holding sample ``i`` by bisecting ``cumulative_sizes`` (the
+    running totals of the datasets' lengths, read once here); negative indices count from the
+    end. The errors are torch's: AssertionError for no datasets or an IterableDataset among
+    them, ValueError for a negative index beyond the length, IndexError past the end.
+
+    Args:
+        datasets (iterable): map-style datasets, at least one.
+
+    Example:
+        >>> both = ConcatDataset([TensorDataset(np.arange(3)), TensorDataset(np.arange(10, 12))])
+        >>> both.cumulative_sizes, int(both[3][0]), int(both[-1][0])
+        ([3, 5], 10, 11)
+    """
+
+    def __init__(self, datasets):
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise AssertionError("ConcatDataset: datasets should not be an empty iterable")
+        for position, dataset in enumerate(self.datasets):
+            if isinstance(dataset, IterableDataset):
+                raise AssertionError(
+                    f"ConcatDataset does not support IterableDataset (dataset {position} is a "
+                    f"{type(dataset).__name__}); use ChainDataset"
+                )
+        self.cumulative_sizes = self.cumsum(self.datasets)
+
+    @staticmethod
+    def cumsum(sequence):
+        """The running totals of the lengths of ``sequence``'s items, as torch's."""
+        return list(itertools.accumulate(len(item) for item in sequence))
+
     def __len__(self):
-        raise NotImplementedError(f"{type(self).__name__} must implement __len__")
+        return self.cumulative_sizes[-1]
+
+    def __getitem__(self, index):
+        length = len(self)
+        if index < 0:
+            if -index > length:
+                raise ValueError(
+                    "ConcatDataset: absolute value of index should not exceed dataset length, got "
+                    f"index {index} for length {length}"
+                )
+            index += length
+        if index >= length:
+            raise IndexError(f"ConcatDataset: index {index} is out of range for length {length}")
+        position = bisect.bisect_right(self.cumulative_sizes, index)
+        start = self.cumulative_sizes[position - 1] if position else 0
+        return self.datasets[position][index - start]
+
+
+class ChainDataset(IterableDataset):
+    """Several IterableDatasets one after another, as ``torch.utils.data.ChainDataset``.
+
+    Chained as they are iterated; ``len()`` is the sum of their lengths. As in torch, a dataset
+    that is not an IterableDataset raises AssertionError when it is reached.
+
+    Args:
+        datasets (iterable): IterableDatasets.
+
+    Example:
+        >>> class Upto(IterableDataset):
+        ...     def __init__(self, n):
+        ...         self.n = n
+        ...     def __iter__(self):
+        ...         return iter(range(self.n))
+        >>> list(ChainDataset([Upto(2), Upto(3)]))
+        [0, 1, 0, 1, 2]
+    """
+
+    def __init__(self, datasets):
+        self.datasets = datasets
+
+    def __iter__(self):
+        for position, dataset in enumerate(self.datasets):
+            yield from _chained(dataset, position)
+
+    def __len__(self):
+        return sum(len(_chained(dataset, position)) for position, dataset in enumerate(self.datasets))
+
+
+def _chained(dataset, position):
+    """``dataset`` if ChainDataset can chain it, else torch's AssertionError."""
+    if not isinstance(dataset, IterableDataset):
+        raise AssertionError(
+            f"ChainDataset only supports IterableDataset, got {type(dataset).__name__} at "
+            f"position {position}"
+        )
+    return dataset
 
 
 def _as_array(value):
@@ -174,9 +298,7 @@ def random_split(dataset, lengths, generator=None):
         >>> len(train), len(val)
         (8, 2)
     """
-    rng = _generator_argument(generator, "random_split")
-    if rng is None:
-        rng = default_generator()
+    rng = _generator_or_default(_generator_argument(generator, "random_split"))
     lengths = _split_lengths(lengths, len(dataset))
     indices = rng.permutation(sum(lengths)).tolist()
     return [

@@ -3,6 +3,26 @@
 reader and the transforms (torchvision's, not torch.utils.data's).
 """
 
-from ..data import DataLoader, Dataset, Subset, TensorDataset, default_collate, random_split
+from ..data import (BatchSampler, ChainDataset, ConcatDataset, DataLoader, Dataset, IterableDataset,
+                    RandomSampler, Sampler, SequentialSampler, Subset, SubsetRandomSampler,
+                    TensorDataset, WeightedRandomSampler, default_collate, default_convert,
+                    random_split)
 
-__all__ = ["DataLoader", "Dataset", "Subset", "TensorDataset", "default_collate", "random_split"]
+__all__ = [
+    "BatchSampler",
+    "ChainDataset",
+    "ConcatDataset",
+    "DataLoader",
+    "Dataset",
+    "IterableDataset",
+    "RandomSampler",
+    "Sampler",
+    "SequentialSampler",
+    "Subset",
+    "SubsetRandomSampler",
+    "TensorDataset",
+    "WeightedRandomSampler",
+    "default_collate",
+    "default_convert",
+    "random_split",
+]

@@ -154,6 +154,46 @@ def test_losses(reduction, rng):
     assert gradcheck(lambda q, r: F.mse_loss(q, r, reduction=reduction), (p, t))
 
 
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+def test_class_losses_with_weight_and_label_smoothing(reduction, smoothing, rng):
+    logits = _t(rng.standard_normal((6, 5)))
+    target = kernn.tensor(np.array([0, 3, 1, -100, 2, 4]))
+    weight = kernn.tensor(rng.uniform(0.1, 2.0, 5))
+    assert gradcheck(lambda z: F.cross_entropy(z, target, weight=weight, reduction=reduction,
+                                               label_smoothing=smoothing), (logits,))
+    assert gradcheck(lambda z: F.cross_entropy(z, target, reduction=reduction,
+                                               label_smoothing=smoothing), (logits,))
+    assert gradcheck(lambda z: F.nll_loss(F.log_softmax(z, 1), target, weight=weight,
+                                          reduction=reduction), (logits,))
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_cross_entropy_probability_targets(reduction, rng):
+    # Both the logits and the target get a gradient, as torch's.
+    logits = _t(rng.standard_normal((2, 4, 3)))
+    probs = _t(rng.uniform(0.0, 1.0, (2, 4, 3)))
+    weight = kernn.tensor(rng.uniform(0.1, 2.0, 4))
+    assert gradcheck(lambda z, p: F.cross_entropy(z, p, weight=weight, reduction=reduction,
+                                                  label_smoothing=0.3), (logits, probs))
+    assert gradcheck(lambda z, p: F.cross_entropy(z, p, reduction=reduction), (logits, probs))
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_binary_cross_entropies_with_weights(reduction, rng):
+    p = _t(rng.uniform(0.1, 0.9, (3, 4)))
+    y = kernn.tensor(rng.uniform(0, 1, (3, 4)))
+    weight = kernn.tensor(rng.uniform(0.1, 2.0, (3, 1)))
+    pos_weight = kernn.tensor(rng.uniform(0.1, 5.0, 4))
+    assert gradcheck(lambda q: F.binary_cross_entropy(q, y, weight=weight, reduction=reduction),
+                     (p,))
+    x = _t(rng.standard_normal((3, 4)) * 3)
+    assert gradcheck(lambda q: F.binary_cross_entropy_with_logits(
+        q, y, weight=weight, reduction=reduction, pos_weight=pos_weight), (x,))
+    assert gradcheck(lambda q: F.binary_cross_entropy_with_logits(
+        q, y, reduction=reduction, pos_weight=pos_weight), (x,))
+
+
 def test_cross_entropy_with_spatial_dims(rng):
     logits = _t(rng.standard_normal((2, 3, 2, 2)))
     target = kernn.tensor(rng.integers(0, 3, (2, 2, 2)))

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <memory>
 #include <vector>
 
@@ -49,26 +50,60 @@ void reduce_loss(std::int64_t n, std::int64_t work_per_item, Reduction reduction
   loss[0] = static_cast<T>(reduction == Reduction::kMean ? sum / count : sum);
 }
 
-std::int64_t count_kept(std::int64_t n, const std::int64_t* target, std::int64_t ignore_index) {
-  std::int64_t kept = 0;
-  for (std::int64_t i = 0; i < n; ++i) kept += target[i] != ignore_index;
+// The divisor of a class-index kMean: the summed weight w[t_i] of the rows not ignored, their
+// number without weights.
+template <typename T>
+double kept_weight(std::int64_t n, const std::int64_t* target, std::int64_t ignore_index,
+                   const T* weight) {
+  double kept = 0.0;
+  for (std::int64_t i = 0; i < n; ++i) {
+    if (target[i] != ignore_index) kept += weight ? static_cast<double>(weight[target[i]]) : 1.0;
+  }
   return kept;
 }
 
-// The upstream gradient of sample i of a class-index loss: dloss[i], dloss[0] or
-// dloss[0] / kept.
+// The upstream gradient of sample i: dloss[i], dloss[0] or dloss[0] / divisor (kMean's).
 template <typename T>
-struct ClassGrad {
+struct SampleGrad {
   const T* dloss;
   Reduction reduction;
   T shared;
-  ClassGrad(const T* d, Reduction r, std::int64_t n, const std::int64_t* target,
-            std::int64_t ignore_index)
+  SampleGrad(const T* d, Reduction r, double divisor)
       : dloss(d), reduction(r), shared(r == Reduction::kNone ? T(0) : d[0]) {
-    if (r == Reduction::kMean) shared = d[0] / static_cast<T>(count_kept(n, target, ignore_index));
+    if (r == Reduction::kMean) shared = d[0] / static_cast<T>(divisor);
   }
   T operator()(std::int64_t i) const { return reduction == Reduction::kNone ? dloss[i] : shared; }
 };
+
+// Class weights and label smoothing e as the cross-entropy kernels use them: w(j) is 1 without
+// weights; keep = 1 - e and spread = e / classes, rounded to T once as torch's scalars are.
+template <typename T>
+struct ClassOptions {
+  const T* weight;
+  bool smoothing;
+  T keep;
+  T spread;
+  T weight_sum;  // sum_j w_j
+  ClassOptions(std::int64_t classes, const T* w, double label_smoothing)
+      : weight(w),
+        smoothing(label_smoothing > 0.0),
+        keep(static_cast<T>(1.0 - label_smoothing)),
+        spread(static_cast<T>(label_smoothing / static_cast<double>(classes))),
+        weight_sum(static_cast<T>(classes)) {
+    if (w) weight_sum = static_cast<T>(blocked_sum(classes, 1, [=](std::int64_t j) { return w[j]; }));
+  }
+  T w(std::int64_t j) const { return weight ? weight[j] : T(1); }
+};
+
+// The divisor of cross-entropy's kMean. torch divides the nll and the smoothing terms by the
+// summed weight separately: where that is 0, the nll term's 0 / 0 makes the mean NaN even
+// though the smoothing term alone would be inf.
+template <typename T>
+double cross_entropy_divisor(std::int64_t n, const std::int64_t* target,
+                             std::int64_t ignore_index, const ClassOptions<T>& opts) {
+  const double kept = kept_weight(n, target, ignore_index, opts.weight);
+  return opts.smoothing && kept == 0.0 ? std::numeric_limits<double>::quiet_NaN() : kept;
+}
 
 }  // namespace
 
@@ -92,10 +127,11 @@ std::int64_t first_outside_unit_interval(std::int64_t n, const T* x) {
 template <typename T>
 void cross_entropy_forward(std::int64_t n, std::int64_t classes, const T* logits,
                            const std::int64_t* target, std::int64_t ignore_index,
-                           Reduction reduction, T* loss) {
-  const double kept = static_cast<double>(count_kept(n, target, ignore_index));
-  // Each row's loss, m - x_t + log(sum_j exp(x_j - m)) (the sum in double, in vmath::sum's
-  // order), into `loss` for 'none', else into row_loss and then summed. The buffers are taken
+                           const T* weight, double label_smoothing, Reduction reduction, T* loss) {
+  const ClassOptions<T> opts(classes, weight, label_smoothing);
+  const double kept = cross_entropy_divisor(n, target, ignore_index, opts);
+  // Each row's loss, from nll(j) = m - x_j + log(sum_k exp(x_k - m)) (the sum in double, in
+  // vmath::sum's order), into `loss` for 'none', else into row_loss and then summed. The buffers are taken
   // before the parallel region (std::bad_alloc inside one would terminate the process).
   std::vector<T> m(static_cast<std::size_t>(n));
   // Scratch for the exps, uninitialised (new T[], not std::vector: zeroing it took 3 % of a
@@ -111,8 +147,19 @@ void cross_entropy_forward(std::int64_t n, std::int64_t classes, const T* logits
         values[i] = T(0);
         continue;
       }
-      values[i] = (m[static_cast<std::size_t>(i)] - logits[i * classes + target[i]]) +
-                  static_cast<T>(std::log(sums[static_cast<std::size_t>(i)]));
+      const T mi = m[static_cast<std::size_t>(i)];
+      const T log_sum = static_cast<T>(std::log(sums[static_cast<std::size_t>(i)]));
+      // w(t) * nll(t): nll(t) itself without weights (a product by 1 is exact).
+      const T nll = opts.w(target[i]) * ((mi - logits[i * classes + target[i]]) + log_sum);
+      if (!opts.smoothing) {
+        values[i] = nll;
+        continue;
+      }
+      double smooth = 0.0;  // sum_j w_j * nll(j)
+      for (std::int64_t j = 0; j < classes; ++j) {
+        smooth += static_cast<double>(opts.w(j) * ((mi - logits[i * classes + j]) + log_sum));
+      }
+      values[i] = opts.keep * nll + opts.spread * static_cast<T>(smooth);
     }
   });
   if (reduction != Reduction::kNone) {
@@ -123,9 +170,13 @@ void cross_entropy_forward(std::int64_t n, std::int64_t classes, const T* logits
 template <typename T>
 void cross_entropy_backward(std::int64_t n, std::int64_t classes, const T* logits,
                             const std::int64_t* target, std::int64_t ignore_index,
-                            Reduction reduction, const T* dloss, T* dlogits) {
-  const ClassGrad<T> grad(dloss, reduction, n, target, ignore_index);
-  // dlogits = g * softmax(x) - g * onehot(t): the exps of a block of rows straight into dlogits.
+                            const T* weight, double label_smoothing, Reduction reduction,
+                            const T* dloss, T* dlogits) {
+  const ClassOptions<T> opts(classes, weight, label_smoothing);
+  const SampleGrad<T> grad(dloss, reduction, cross_entropy_divisor(n, target, ignore_index, opts));
+  // dlogits = g * a * softmax(x) - g * keep * w_t * onehot(t) - g * spread * w: the exps of a
+  // block of rows straight into dlogits. Without options a = keep * w_t = 1 and the products
+  // by it are exact: the bits of g * softmax(x) - g * onehot(t).
   std::vector<T> m(static_cast<std::size_t>(n));
   std::vector<double> sums(static_cast<std::size_t>(n));
   parallel_row_blocks(n, classes, act::kRowExpsOps, [&](std::int64_t begin, std::int64_t end) {
@@ -137,73 +188,166 @@ void cross_entropy_backward(std::int64_t n, std::int64_t classes, const T* logit
         continue;
       }
       const T g = grad(i);
+      const T target_weight = opts.w(target[i]);
+      const T a = opts.smoothing ? opts.keep * target_weight + opts.spread * opts.weight_sum
+                                 : target_weight;
+      const T scale = g * a;
       const T inv = static_cast<T>(1.0 / sums[static_cast<std::size_t>(i)]);
-      for (std::int64_t j = 0; j < classes; ++j) out[j] = g * (out[j] * inv);
-      out[target[i]] -= g;
+      for (std::int64_t j = 0; j < classes; ++j) out[j] = scale * (out[j] * inv);
+      if (opts.smoothing) {
+        const T g_spread = g * opts.spread;
+        for (std::int64_t j = 0; j < classes; ++j) out[j] -= g_spread * opts.w(j);
+      }
+      out[target[i]] -= g * (opts.smoothing ? opts.keep * target_weight : target_weight);
+    }
+  });
+}
+
+template <typename T>
+void cross_entropy_soft_forward(std::int64_t n, std::int64_t classes, const T* logits,
+                                const T* target, const T* weight, double label_smoothing,
+                                Reduction reduction, T* loss) {
+  const ClassOptions<T> opts(classes, weight, label_smoothing);
+  // As cross_entropy_forward: buffers before the parallel region, exps uninitialised.
+  std::vector<T> m(static_cast<std::size_t>(n));
+  std::unique_ptr<T[]> exps(new T[static_cast<std::size_t>(n * classes)]);
+  std::vector<double> sums(static_cast<std::size_t>(n));
+  std::vector<T> row_loss(reduction == Reduction::kNone ? 0 : static_cast<std::size_t>(n));
+  T* const values = reduction == Reduction::kNone ? loss : row_loss.data();
+  parallel_row_blocks(n, classes, act::kRowExpsOps, [&](std::int64_t begin, std::int64_t end) {
+    act::row_exps(begin, end, classes, logits, m.data(), exps.get(), sums.data());
+    for (std::int64_t i = begin; i < end; ++i) {
+      const T mi = m[static_cast<std::size_t>(i)];
+      const T log_sum = static_cast<T>(std::log(sums[static_cast<std::size_t>(i)]));
+      double row = 0.0;  // sum_j w_j * q_j * nll(j), nll(j) = -log_softmax_j
+      for (std::int64_t j = 0; j < classes; ++j) {
+        const std::int64_t ij = i * classes + j;
+        const T q = opts.smoothing ? target[ij] * opts.keep + opts.spread : target[ij];
+        row += static_cast<double>(opts.w(j) * q * ((mi - logits[ij]) + log_sum));
+      }
+      values[i] = static_cast<T>(row);
+    }
+  });
+  if (reduction != Reduction::kNone) {
+    reduce_loss(n, classes, reduction, static_cast<double>(n), loss,
+                [&](std::int64_t i) { return values[i]; });
+  }
+}
+
+template <typename T>
+void cross_entropy_soft_backward(std::int64_t n, std::int64_t classes, const T* logits,
+                                 const T* target, const T* weight, double label_smoothing,
+                                 Reduction reduction, const T* dloss, T* dlogits, T* dtarget) {
+  const SampleGrad<T> grad(dloss, reduction, static_cast<double>(n));
+  const ClassOptions<T> opts(classes, weight, label_smoothing);
+  std::vector<T> m(static_cast<std::size_t>(n));
+  std::vector<double> sums(static_cast<std::size_t>(n));
+  parallel_row_blocks(n, classes, act::kRowExpsOps, [&](std::int64_t begin, std::int64_t end) {
+    act::row_exps(begin, end, classes, logits, m.data(), dlogits, sums.data());
+    for (std::int64_t i = begin; i < end; ++i) {
+      const T* t = target + i * classes;
+      T* out = dlogits + i * classes;
+      double weighted_mass = 0.0;  // sum_k w_k * q_k
+      for (std::int64_t k = 0; k < classes; ++k) {
+        const T q = opts.smoothing ? t[k] * opts.keep + opts.spread : t[k];
+        weighted_mass += static_cast<double>(opts.w(k) * q);
+      }
+      const T g = grad(i);
+      const T scale = g * static_cast<T>(weighted_mass);
+      const T inv = static_cast<T>(1.0 / sums[static_cast<std::size_t>(i)]);
+      for (std::int64_t j = 0; j < classes; ++j) {
+        const T q = opts.smoothing ? t[j] * opts.keep + opts.spread : t[j];
+        out[j] = scale * (out[j] * inv) - g * (opts.w(j) * q);
+      }
+      if (dtarget == nullptr) continue;
+      // d loss / d target_j = -(1 - e) * w_j * log_softmax_j, log_softmax_j = (x_j - m) - log_sum
+      const T mi = m[static_cast<std::size_t>(i)];
+      const T log_sum = static_cast<T>(std::log(sums[static_cast<std::size_t>(i)]));
+      const T g_keep = g * opts.keep;
+      for (std::int64_t j = 0; j < classes; ++j) {
+        dtarget[i * classes + j] =
+            g_keep * (opts.w(j) * ((mi - logits[i * classes + j]) + log_sum));
+      }
     }
   });
 }
 
 template <typename T>
 void nll_loss_forward(std::int64_t n, std::int64_t classes, const T* logp,
-                      const std::int64_t* target, std::int64_t ignore_index, Reduction reduction,
-                      T* loss) {
-  const double kept = static_cast<double>(count_kept(n, target, ignore_index));
+                      const std::int64_t* target, std::int64_t ignore_index, const T* weight,
+                      Reduction reduction, T* loss) {
+  const double kept = kept_weight(n, target, ignore_index, weight);
   reduce_loss(n, 1, reduction, kept, loss, [=](std::int64_t i) -> T {
-    return target[i] == ignore_index ? T(0) : -logp[i * classes + target[i]];
+    if (target[i] == ignore_index) return T(0);
+    const T logp_t = logp[i * classes + target[i]];
+    return weight ? -(weight[target[i]] * logp_t) : -logp_t;
   });
 }
 
 template <typename T>
 void nll_loss_backward(std::int64_t n, std::int64_t classes, const T* /*logp*/,
-                       const std::int64_t* target, std::int64_t ignore_index, Reduction reduction,
-                       const T* dloss, T* dlogp) {
-  const ClassGrad<T> grad(dloss, reduction, n, target, ignore_index);
+                       const std::int64_t* target, std::int64_t ignore_index, const T* weight,
+                       Reduction reduction, const T* dloss, T* dlogp) {
+  const SampleGrad<T> grad(dloss, reduction, kept_weight(n, target, ignore_index, weight));
   parallel_for_each(n, classes, [=](std::int64_t i) {
     T* out = dlogp + i * classes;
     std::fill(out, out + classes, T(0));
-    if (target[i] != ignore_index) out[target[i]] = -grad(i);
+    if (target[i] == ignore_index) return;
+    // torch's order: -(dloss / divisor), then times the weight.
+    out[target[i]] = weight ? -grad(i) * weight[target[i]] : -grad(i);
   });
 }
 
 template <typename T>
-void bce_forward(std::int64_t n, const T* p, const T* target, Reduction reduction, T* loss) {
+void bce_forward(std::int64_t n, const T* p, const T* target, const T* weight,
+                 Reduction reduction, T* loss) {
   reduce_loss(n, 4, reduction, static_cast<double>(n), loss, [=](std::int64_t i) -> T {
     const T log_p = std::max(std::log(p[i]), T(-100));
     const T log_1mp = std::max(std::log1p(-p[i]), T(-100));
-    return (target[i] - T(1)) * log_1mp - target[i] * log_p;
+    const T l = (target[i] - T(1)) * log_1mp - target[i] * log_p;
+    return weight ? l * weight[i] : l;
   });
 }
 
 template <typename T>
-void bce_backward(std::int64_t n, const T* p, const T* target, Reduction reduction,
-                  const T* dloss, T* dp) {
+void bce_backward(std::int64_t n, const T* p, const T* target, const T* weight,
+                  Reduction reduction, const T* dloss, T* dp) {
   // torch's EPSILON is the float 1e-12 (9.99999996e-13), in double too.
   const T eps = static_cast<T>(1e-12f);
   parallel_for_each(n, 4, [=](std::int64_t i) {
     const T g = reduction == Reduction::kNone ? dloss[i] : dloss[0];
-    const T d = g * (p[i] - target[i]) / std::max((T(1) - p[i]) * p[i], eps);
+    T d = g * (p[i] - target[i]) / std::max((T(1) - p[i]) * p[i], eps);
+    if (weight) d *= weight[i];
     // torch divides by numel as a separate pass: d / n, not d * (1 / n).
     dp[i] = reduction == Reduction::kMean ? d / static_cast<T>(n) : d;
   });
 }
 
 template <typename T>
-void bce_with_logits_forward(std::int64_t n, const T* x, const T* target, Reduction reduction,
-                             T* loss) {
+void bce_with_logits_forward(std::int64_t n, const T* x, const T* target, const T* weight,
+                             const T* pos_weight, Reduction reduction, T* loss) {
   reduce_loss(n, 4, reduction, static_cast<double>(n), loss, [=](std::int64_t i) -> T {
     const T v = x[i];
-    const T log_sigmoid = std::min(v, T(0)) - std::log1p(vmath::exp(-std::abs(v)));
-    return (T(1) - target[i]) * v - log_sigmoid;
+    T log_sigmoid = std::min(v, T(0)) - std::log1p(vmath::exp(-std::abs(v)));
+    if (pos_weight) log_sigmoid *= (pos_weight[i] - T(1)) * target[i] + T(1);
+    const T l = (T(1) - target[i]) * v - log_sigmoid;
+    return weight ? l * weight[i] : l;
   });
 }
 
 template <typename T>
-void bce_with_logits_backward(std::int64_t n, const T* x, const T* target, Reduction reduction,
-                              const T* dloss, T* dx) {
+void bce_with_logits_backward(std::int64_t n, const T* x, const T* target, const T* weight,
+                              const T* pos_weight, Reduction reduction, const T* dloss, T* dx) {
   parallel_for_each(n, 4, [=](std::int64_t i) {
     const T g = reduction == Reduction::kNone ? dloss[i] : dloss[0];
-    const T d = (vmath::sigmoid(x[i]) - target[i]) * g;
+    T d;
+    if (pos_weight) {
+      const T pt = pos_weight[i] * target[i];
+      d = ((pt + T(1) - target[i]) * vmath::sigmoid(x[i]) - pt) * g;
+    } else {
+      d = (vmath::sigmoid(x[i]) - target[i]) * g;
+    }
+    if (weight) d *= weight[i];
     dx[i] = reduction == Reduction::kMean ? d / static_cast<T>(n) : d;
   });
 }
@@ -230,20 +374,27 @@ void mse_backward(std::int64_t n, const T* x, const T* target, Reduction reducti
 #define KERNN_INSTANTIATE(T)                                                                   \
   template std::int64_t first_outside_unit_interval<T>(std::int64_t, const T*);                \
   template void cross_entropy_forward<T>(std::int64_t, std::int64_t, const T*,                 \
-                                         const std::int64_t*, std::int64_t, Reduction, T*);    \
+                                         const std::int64_t*, std::int64_t, const T*, double,  \
+                                         Reduction, T*);                                       \
   template void cross_entropy_backward<T>(std::int64_t, std::int64_t, const T*,                \
-                                          const std::int64_t*, std::int64_t, Reduction,        \
-                                          const T*, T*);                                       \
+                                          const std::int64_t*, std::int64_t, const T*, double, \
+                                          Reduction, const T*, T*);                            \
+  template void cross_entropy_soft_forward<T>(std::int64_t, std::int64_t, const T*, const T*,  \
+                                              const T*, double, Reduction, T*);                \
+  template void cross_entropy_soft_backward<T>(std::int64_t, std::int64_t, const T*, const T*, \
+                                               const T*, double, Reduction, const T*, T*, T*); \
   template void nll_loss_forward<T>(std::int64_t, std::int64_t, const T*, const std::int64_t*, \
-                                    std::int64_t, Reduction, T*);                              \
+                                    std::int64_t, const T*, Reduction, T*);                    \
   template void nll_loss_backward<T>(std::int64_t, std::int64_t, const T*,                     \
-                                     const std::int64_t*, std::int64_t, Reduction, const T*,   \
-                                     T*);                                                      \
-  template void bce_forward<T>(std::int64_t, const T*, const T*, Reduction, T*);               \
-  template void bce_backward<T>(std::int64_t, const T*, const T*, Reduction, const T*, T*);    \
-  template void bce_with_logits_forward<T>(std::int64_t, const T*, const T*, Reduction, T*);   \
-  template void bce_with_logits_backward<T>(std::int64_t, const T*, const T*, Reduction,       \
-                                            const T*, T*);                                     \
+                                     const std::int64_t*, std::int64_t, const T*, Reduction,   \
+                                     const T*, T*);                                            \
+  template void bce_forward<T>(std::int64_t, const T*, const T*, const T*, Reduction, T*);     \
+  template void bce_backward<T>(std::int64_t, const T*, const T*, const T*, Reduction,         \
+                                const T*, T*);                                                 \
+  template void bce_with_logits_forward<T>(std::int64_t, const T*, const T*, const T*,         \
+                                           const T*, Reduction, T*);                           \
+  template void bce_with_logits_backward<T>(std::int64_t, const T*, const T*, const T*,        \
+                                            const T*, Reduction, const T*, T*);                \
   template void mse_forward<T>(std::int64_t, const T*, const T*, Reduction, T*);               \
   template void mse_backward<T>(std::int64_t, const T*, const T*, Reduction, const T*, T*);
 

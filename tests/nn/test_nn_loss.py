@@ -89,8 +89,6 @@ def test_class_target_errors():
         nn.functional.cross_entropy(logits, kernn.tensor([0, 1, 2, 3]))
     with pytest.raises(ValueError, match="reduction"):
         nn.CrossEntropyLoss(reduction="avg")
-    with pytest.raises(NotImplementedError, match="weight"):
-        nn.CrossEntropyLoss(weight=kernn.ones(3))
 
 
 def test_same_shape_target_errors():
@@ -104,3 +102,157 @@ def test_loss_times_scalar_backward(rng):
     x = rng.standard_normal((3, 4))
     t = rng.integers(0, 4, 3)
     compare(lambda l, a, b: l.nn.functional.cross_entropy(a, b) * 0.5 + 1, [x, t])
+
+
+# ---- weight, label_smoothing, probability targets, pos_weight ------------------------------
+# compare's default tolerances (torch_compare.TOLERANCES): float32 allows for kernn summing in
+# double and in another order than torch; float64 is tight.
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("smoothing", [0.0, 0.15])
+@pytest.mark.parametrize("n,c", [(1, 1), (1, 4), (9, 5), (33, 7)])
+def test_cross_entropy_weight_and_label_smoothing(reduction, smoothing, n, c, float_dtype, rng):
+    logits = rng.standard_normal((n, c)) * 3
+    target = rng.integers(0, c, n)
+    target[::4] = -100
+    weight = rng.uniform(0.0, 2.0, c)
+    compare(lambda l, x, t, w: l.nn.CrossEntropyLoss(weight=w, reduction=reduction,
+                                                     label_smoothing=smoothing)(x, t),
+            [logits, target, weight], dtype=float_dtype, requires_grad=[True, False, False])
+    compare(lambda l, x, t: l.nn.functional.cross_entropy(x, t, reduction=reduction,
+                                                          label_smoothing=smoothing),
+            [logits, target], dtype=float_dtype)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_cross_entropy_weight_smoothing_ignore_index_and_extreme_logits(reduction, float_dtype,
+                                                                         rng):
+    logits = rng.standard_normal((6, 3)) * 1e4
+    target = np.array([0, 2, 1, 2, 1, 0])
+    weight = np.array([0.0, 2.5, 0.5])
+    compare(lambda l, x, t, w: l.nn.functional.cross_entropy(
+                x, t, weight=w, ignore_index=2, reduction=reduction, label_smoothing=0.3),
+            [logits, target, weight], dtype=float_dtype, requires_grad=[True, False, False])
+
+
+def test_cross_entropy_all_ignored_or_zero_weight_mean_is_nan(float_dtype, rng):
+    logits = rng.standard_normal((4, 3))
+    for target, weight in [(np.full(4, -100), np.ones(3)), (np.zeros(4, np.int64), np.eye(3)[1])]:
+        k_out, _, _, _ = compare(
+            lambda l, x, t, w: l.nn.functional.cross_entropy(x, t, weight=w, label_smoothing=0.1),
+            [logits, target, weight], dtype=float_dtype, requires_grad=[True, False, False])
+        assert np.isnan(k_out[0].item())
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_cross_entropy_options_spatial_and_unbatched(reduction, float_dtype, rng):
+    logits = rng.standard_normal((2, 5, 3, 4))
+    target = rng.integers(0, 5, (2, 3, 4))
+    target[0, 1] = -100
+    weight = rng.uniform(0.1, 2.0, 5)
+    compare(lambda l, x, t, w: l.nn.functional.cross_entropy(x, t, weight=w, reduction=reduction,
+                                                             label_smoothing=0.2),
+            [logits, target, weight], dtype=float_dtype, requires_grad=[True, False, False])
+    compare(lambda l, x, t, w: l.nn.functional.cross_entropy(x, t, weight=w, reduction=reduction,
+                                                             label_smoothing=0.2),
+            [rng.standard_normal(5), np.array(3), weight], dtype=float_dtype,
+            requires_grad=[True, False, False])
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("shape", [(1, 3), (8, 5), (5,), (2, 5, 3, 2)])
+@pytest.mark.parametrize("weighted,smoothing", [(False, 0.0), (True, 0.0), (True, 0.25)])
+def test_cross_entropy_probability_targets(reduction, shape, weighted, smoothing, float_dtype,
+                                           rng):
+    logits = rng.standard_normal(shape) * 2
+    probs = rng.uniform(0.0, 1.0, shape)  # torch does not require them to sum to 1
+    classes = shape[1] if len(shape) > 1 else shape[0]
+    weight = rng.uniform(0.1, 2.0, classes) if weighted else None
+    # The target requires grad too: torch differentiates the loss with respect to it.
+    compare(lambda l, x, p, *w: l.nn.CrossEntropyLoss(weight=w[0] if w else None,
+                                                      reduction=reduction,
+                                                      label_smoothing=smoothing)(x, p),
+            [logits, probs] + ([weight] if weighted else []), dtype=float_dtype,
+            requires_grad=[True, True, False])
+
+
+def test_cross_entropy_probability_target_without_its_gradient(float_dtype, rng):
+    compare(lambda l, x, p: l.nn.functional.cross_entropy(x, p, label_smoothing=0.1),
+            [rng.standard_normal((4, 3)), rng.dirichlet(np.ones(3), 4)], dtype=float_dtype,
+            requires_grad=[True, False])
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_nll_loss_weight(reduction, float_dtype, rng):
+    logits = rng.standard_normal((9, 5))
+    target = rng.integers(0, 5, 9)
+    target[2] = -100
+    weight = rng.uniform(0.0, 2.0, 5)
+    compare(lambda l, x, t, w: l.nn.NLLLoss(weight=w, reduction=reduction)(
+                l.nn.LogSoftmax(dim=1)(x), t),
+            [logits, target, weight], dtype=float_dtype, requires_grad=[True, False, False])
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("weight_shape", [(3,), (5, 1), (5, 3), (1, 1)])
+def test_bce_weight_broadcasts(reduction, weight_shape, float_dtype, rng):
+    x = rng.standard_normal((5, 3)) * 4
+    y = (rng.uniform(size=(5, 3)) > 0.5).astype(np.float64)
+    weight = rng.uniform(0.0, 2.0, weight_shape)
+    compare(lambda l, a, t, w: l.nn.BCELoss(weight=w, reduction=reduction)(l.sigmoid(a), t),
+            [x, y, weight], dtype=float_dtype, requires_grad=[True, False, False])
+    compare(lambda l, a, t, w: l.nn.BCEWithLogitsLoss(weight=w, reduction=reduction)(a, t),
+            [x, y, weight], dtype=float_dtype, requires_grad=[True, False, False])
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("shape", [(7, 3), (1, 1), (2, 4, 5)])
+def test_bce_with_logits_pos_weight_per_class(reduction, shape, float_dtype, rng):
+    x = rng.standard_normal(shape) * 4
+    x.flat[0], x.flat[-1] = 1e4, -1e4
+    y = rng.uniform(size=shape)
+    pos_weight = rng.uniform(0.0, 5.0, shape[-1])
+    weight = rng.uniform(0.0, 2.0, shape[-1:])
+    compare(lambda l, a, t, pw: l.nn.BCEWithLogitsLoss(pos_weight=pw, reduction=reduction)(a, t),
+            [x, y, pos_weight], dtype=float_dtype, requires_grad=[True, False, False])
+    compare(lambda l, a, t, w, pw: l.nn.functional.binary_cross_entropy_with_logits(
+                a, t, weight=w, reduction=reduction, pos_weight=pw),
+            [x, y, weight, pos_weight], dtype=float_dtype,
+            requires_grad=[True, False, False, False])
+
+
+def test_loss_weights_are_buffers_as_torch(rng):
+    weight = kernn.tensor(rng.uniform(0.5, 2.0, 3).astype(np.float32))
+    loss = nn.CrossEntropyLoss(weight=weight, label_smoothing=0.1)
+    assert list(loss.state_dict()) == ["weight"]
+    loss.double()
+    assert loss.weight.dtype == kernn.float64
+    logits = kernn.tensor(rng.standard_normal((4, 3)))
+    loss(logits, kernn.tensor([0, 1, 2, 1]))  # the weight follows the model's dtype
+    assert list(nn.BCEWithLogitsLoss(pos_weight=weight).state_dict()) == ["pos_weight"]
+    assert list(nn.CrossEntropyLoss().state_dict()) == []
+
+
+def test_loss_option_errors():
+    logits = kernn.zeros(4, 3)
+    target = kernn.tensor([0, 1, 2, 1])
+    F = nn.functional
+    with pytest.raises(ValueError, match=r"cross_entropy: argument 'weight' has shape \(4,\).*\(3,\)"):
+        F.cross_entropy(logits, target, weight=kernn.ones(4))
+    with pytest.raises(TypeError, match=r"nll_loss: argument 'weight' has dtype kernn.float64.*kernn.float32"):
+        F.nll_loss(logits, target, weight=kernn.ones(3, dtype=kernn.float64))
+    with pytest.raises(TypeError, match=r"cross_entropy: argument 'weight' must be a kernn.Tensor"):
+        F.cross_entropy(logits, target, weight=[1.0, 1.0, 1.0])
+    with pytest.raises(ValueError, match=r"cross_entropy: argument 'weight' requires grad"):
+        nn.CrossEntropyLoss(weight=kernn.ones(3, requires_grad=True))(logits, target)
+    for bad in (-0.1, 1.5, float("nan")):
+        with pytest.raises(ValueError, match=r"cross_entropy: argument 'label_smoothing' must be in \[0, 1\]"):
+            nn.CrossEntropyLoss(label_smoothing=bad)(logits, target)
+    with pytest.raises(ValueError, match=r"cross_entropy: ignore_index=1 is not supported for class-probability"):
+        F.cross_entropy(logits, kernn.zeros(4, 3), ignore_index=1)
+    with pytest.raises(ValueError, match=r"binary_cross_entropy: argument 'weight' of shape \(2,\) does not broadcast to the input's shape \(4, 3\)"):
+        nn.BCELoss(weight=kernn.ones(2))(kernn.full((4, 3), 0.5), kernn.zeros(4, 3))
+    with pytest.raises(ValueError, match=r"binary_cross_entropy_with_logits: argument 'pos_weight' of shape \(4,\)"):
+        F.binary_cross_entropy_with_logits(logits, kernn.zeros(4, 3), pos_weight=kernn.ones(4))
+    with pytest.raises(ValueError, match=r"binary_cross_entropy_with_logits: argument 'weight' of shape \(2, 4, 3\)"):
+        F.binary_cross_entropy_with_logits(logits, kernn.zeros(4, 3), weight=kernn.ones(2, 4, 3))

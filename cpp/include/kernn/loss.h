@@ -25,53 +25,78 @@ std::int64_t first_invalid_target(std::int64_t n, std::int64_t classes, const st
 template <typename T>
 std::int64_t first_outside_unit_interval(std::int64_t n, const T* x);
 
-// Cross-entropy from logits (n, classes) and class indices (n,), through log-sum-exp:
-//   loss_i = m_i + log(sum_j exp(logits[i, j] - m_i)) - logits[i, target_i],  m_i = max_j
-// Rows with target == ignore_index have loss 0 and do not count; kMean divides the sum by the
-// number of counted rows (0 / 0 = NaN when every row is ignored, as torch).
+// Cross-entropy from logits (n, classes) and class indices (n,), through log-sum-exp, with
+// torch's class weights w (`weight`, (classes,), or null for all ones) and label smoothing e:
+//   loss_i = (1 - e) * w[t_i] * nll_i(t_i) + (e / classes) * sum_j w_j * nll_i(j),
+//   nll_i(j) = m_i + log(sum_k exp(logits[i, k] - m_i)) - logits[i, j],  m_i = max_k
+// (the smoothing term weights each class by its own weight, not by w[t_i], as torch). Rows with
+// target == ignore_index have loss 0 and do not count; kMean divides the sum by the summed
+// weight w[t_i] of the counted rows (their number without weights; 0 / 0 = NaN when every row
+// is ignored, as torch). Without weights and smoothing the smoothing sum is never computed.
 template <typename T>
 void cross_entropy_forward(std::int64_t n, std::int64_t classes, const T* logits,
                            const std::int64_t* target, std::int64_t ignore_index,
-                           Reduction reduction, T* loss);
-// dlogits[i, j] = g_i * (softmax(logits)[i, j] - [j == target_i]), 0 on ignored rows;
-// g_i = dloss[i] (kNone), dloss[0] (kSum), dloss[0] / counted rows (kMean).
+                           const T* weight, double label_smoothing, Reduction reduction, T* loss);
+// dlogits[i, j] = g_i * (a_i * softmax(logits)[i, j] - (1 - e) * w[t_i] * [j == t_i]
+//                        - (e / classes) * w_j),   a_i = (1 - e) * w[t_i] + (e / classes) * sum_k w_k,
+// 0 on ignored rows; g_i = dloss[i] (kNone), dloss[0] (kSum), dloss[0] / the divisor of kMean.
 template <typename T>
 void cross_entropy_backward(std::int64_t n, std::int64_t classes, const T* logits,
                             const std::int64_t* target, std::int64_t ignore_index,
-                            Reduction reduction, const T* dloss, T* dlogits);
+                            const T* weight, double label_smoothing, Reduction reduction,
+                            const T* dloss, T* dlogits);
 
-// Negative log-likelihood of log-probabilities (n, classes): loss_i = -logp[i, target_i];
-// ignore_index and kMean as cross_entropy_forward.
+// Cross-entropy against class probabilities `target` (n, classes), torch's soft-label form:
+//   loss_i = -sum_j w_j * q[i, j] * log_softmax(logits)[i, j],  q = (1 - e) * target + e / classes
+// with w and e as cross_entropy_forward. No row is ignored; kMean divides by n (torch's rule).
+template <typename T>
+void cross_entropy_soft_forward(std::int64_t n, std::int64_t classes, const T* logits,
+                                const T* target, const T* weight, double label_smoothing,
+                                Reduction reduction, T* loss);
+// dlogits[i, j] = g_i * (softmax[i, j] * sum_k w_k q[i, k] - w_j q[i, j]) and, when dtarget is
+// not null, dtarget[i, j] = -g_i * (1 - e) * w_j * log_softmax[i, j]; g_i as kMean divides by n.
+template <typename T>
+void cross_entropy_soft_backward(std::int64_t n, std::int64_t classes, const T* logits,
+                                 const T* target, const T* weight, double label_smoothing,
+                                 Reduction reduction, const T* dloss, T* dlogits, T* dtarget);
+
+// Negative log-likelihood of log-probabilities (n, classes): loss_i = -w[t_i] * logp[i, t_i];
+// weight, ignore_index and kMean as cross_entropy_forward.
 template <typename T>
 void nll_loss_forward(std::int64_t n, std::int64_t classes, const T* logp,
-                      const std::int64_t* target, std::int64_t ignore_index, Reduction reduction,
-                      T* loss);
-// dlogp[i, j] = -g_i where j == target_i, else 0 (g_i as cross_entropy_backward).
+                      const std::int64_t* target, std::int64_t ignore_index, const T* weight,
+                      Reduction reduction, T* loss);
+// dlogp[i, j] = -g_i * w[t_i] where j == t_i, else 0 (g_i as cross_entropy_backward).
 template <typename T>
 void nll_loss_backward(std::int64_t n, std::int64_t classes, const T* logp,
-                       const std::int64_t* target, std::int64_t ignore_index, Reduction reduction,
-                       const T* dloss, T* dlogp);
+                       const std::int64_t* target, std::int64_t ignore_index, const T* weight,
+                       Reduction reduction, const T* dloss, T* dlogp);
 
-// Binary cross-entropy of probabilities p and targets t (n elements, both in [0, 1]):
-//   loss_i = (t_i - 1) * max(log1p(-p_i), -100) - t_i * max(log(p_i), -100)   (torch's clamp)
+// Binary cross-entropy of probabilities p and targets t (n elements, both in [0, 1]), times
+// the element weights w (`weight`, n elements already broadcast, or null for all ones):
+//   loss_i = w_i * ((t_i - 1) * max(log1p(-p_i), -100) - t_i * max(log(p_i), -100))  (torch's clamp)
 // kMean divides by n.
 template <typename T>
-void bce_forward(std::int64_t n, const T* p, const T* target, Reduction reduction, T* loss);
-// dp_i = g_i * (p_i - t_i) / max((1 - p_i) * p_i, 1e-12f), then / n for kMean (torch's order
-// and torch's epsilon, the float nearest 1e-12 even for double).
+void bce_forward(std::int64_t n, const T* p, const T* target, const T* weight,
+                 Reduction reduction, T* loss);
+// dp_i = g_i * (p_i - t_i) / max((1 - p_i) * p_i, 1e-12f) * w_i, then / n for kMean (torch's
+// order and torch's epsilon, the float nearest 1e-12 even for double).
 template <typename T>
-void bce_backward(std::int64_t n, const T* p, const T* target, Reduction reduction,
-                  const T* dloss, T* dp);
+void bce_backward(std::int64_t n, const T* p, const T* target, const T* weight,
+                  Reduction reduction, const T* dloss, T* dp);
 
-// Binary cross-entropy with logits, stable for any x:
-//   loss_i = (1 - t_i) * x_i - log_sigmoid(x_i),  log_sigmoid(x) = min(x, 0) - log1p(exp(-|x|))
+// Binary cross-entropy with logits, stable for any x, with element weights w and positive-class
+// weights pw (`weight`, `pos_weight`: n elements already broadcast, or null for all ones):
+//   loss_i = w_i * ((1 - t_i) * x_i - (1 + (pw_i - 1) * t_i) * log_sigmoid(x_i)),
+//   log_sigmoid(x) = min(x, 0) - log1p(exp(-|x|))
 template <typename T>
-void bce_with_logits_forward(std::int64_t n, const T* x, const T* target, Reduction reduction,
-                             T* loss);
-// dx_i = g_i * (sigmoid(x_i) - t_i), / n for kMean.
+void bce_with_logits_forward(std::int64_t n, const T* x, const T* target, const T* weight,
+                             const T* pos_weight, Reduction reduction, T* loss);
+// dx_i = g_i * ((pw_i t_i + 1 - t_i) * sigmoid(x_i) - pw_i t_i) * w_i, / n for kMean
+// (sigmoid(x_i) - t_i without pos_weight).
 template <typename T>
-void bce_with_logits_backward(std::int64_t n, const T* x, const T* target, Reduction reduction,
-                              const T* dloss, T* dx);
+void bce_with_logits_backward(std::int64_t n, const T* x, const T* target, const T* weight,
+                              const T* pos_weight, Reduction reduction, const T* dloss, T* dx);
 
 // Mean squared error: loss_i = (x_i - t_i)^2; kMean divides by n.
 template <typename T>

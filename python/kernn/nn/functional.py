@@ -220,9 +220,6 @@ def _class_target(op, input, target):
     if ta.dtype == np.uint8:  # torch takes Long or Byte class indices
         ta = ta.astype(np.int64)
     if ta.dtype != np.int64:
-        if ta.dtype.kind == "f" and ta.shape == input._data.shape:
-            raise NotImplementedError(f"{op}: class-probability targets are not supported; "
-                                      "pass int64 class indices")
         raise TypeError(f"{op}: argument 'target' must hold int64 (or uint8) class indices "
                         f"(kernn.int64), got dtype {ta.dtype}")
     x = input._data
@@ -236,53 +233,130 @@ def _class_target(op, input, target):
     return ta
 
 
-def _class_loss(fn, op, input, target, reduction, ignore_index):
+def _class_weight(op, input, weight):
+    """The per-class weight as the kernels take it: None, or a (C,) array of the input's
+    dtype. Not differentiable, as torch's."""
+    if weight is None:
+        return None
+    _check_tensor(weight, op, "weight")
+    x, w = input._data, weight._data
+    if weight._rg:
+        raise ValueError(f"{op}: argument 'weight' requires grad; the loss is not "
+                         f"differentiable with respect to it (as torch), pass weight.detach()")
+    if w.dtype != x.dtype:
+        raise TypeError(f"{op}: argument 'weight' has dtype kernn.{weight.dtype.name} but the "
+                        f"input has dtype kernn.{input.dtype.name}; convert the weight "
+                        f"(weight.to(kernn.{input.dtype.name}))")
+    if x.ndim == 0:
+        raise ValueError(f"{op}: input of shape () has no class dimension")
+    classes = x.shape[0] if x.ndim == 1 else x.shape[1]
+    if w.shape != (classes,):
+        raise ValueError(f"{op}: argument 'weight' has shape {tuple(w.shape)}; expected one "
+                         f"weight per class, ({classes},) for an input of shape {tuple(x.shape)}")
+    return c_contiguous(w)
+
+
+def _class_loss(fn, op, input, target, reduction, ignore_index, *options):
     _check_reduction(op, reduction)
     ta = _class_target(op, input, target)
     x = input._data
     if x.ndim == 2:
         if _records(input):
-            return fn.apply(input, ta, reduction, ignore_index)
-        return _new(fn.forward(_act_ctx(), input, ta, reduction, ignore_index))
+            return fn.apply(input, ta, reduction, ignore_index, *options)
+        return _new(fn.forward(_act_ctx(), input, ta, reduction, ignore_index, *options))
     # (C,) -> (1, C); (N, C, d1, ...) -> (N * d1 * ..., C)
     if x.ndim == 1:
         x2 = input.reshape(1, -1)
     else:
         x2 = input.permute(0, *range(2, x.ndim), 1).reshape(-1, x.shape[1])
-    out = _class_loss(fn, op, x2, ta.reshape(-1), reduction, ignore_index)
+    out = _class_loss(fn, op, x2, ta.reshape(-1), reduction, ignore_index, *options)
     if reduction == "none":
         out = out.reshape(ta.shape)
     return out
 
 
+def _is_probability_target(input, target):
+    # torch's rule: a target of the input's own shape holds class probabilities.
+    ta = target._data if isinstance(target, Tensor) else np.asarray(target)
+    return isinstance(input, Tensor) and ta.dtype.kind == "f" and ta.shape == input._data.shape
+
+
+def _probability_cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing):
+    op = "cross_entropy"
+    if ignore_index >= 0:
+        raise ValueError(f"{op}: ignore_index={ignore_index} is not supported for "
+                         f"class-probability targets (as torch); leave it at -100")
+    _check_reduction(op, reduction)
+    _check_float(input, op, "input")
+    if not isinstance(target, Tensor):
+        target = _new(np.asarray(target))
+    if target._data.dtype != input._data.dtype:
+        if target._rg:
+            raise TypeError(f"{op}: target dtype kernn.{target.dtype.name} differs from input "
+                            f"dtype kernn.{input.dtype.name}")
+        target = _new(target._data.astype(input._data.dtype))
+    w = _class_weight(op, input, weight)
+    x = input._data
+    # (C,) -> (1, C); (N, C, d1, ...) -> (N * d1 * ..., C), the target alike.
+    if x.ndim == 1:
+        x2, t2 = input.reshape(1, -1), target.reshape(1, -1)
+    elif x.ndim == 2:
+        x2, t2 = input, target
+    else:
+        order = (0, *range(2, x.ndim), 1)
+        x2 = input.permute(*order).reshape(-1, x.shape[1])
+        t2 = target.permute(*order).reshape(-1, x.shape[1])
+    fn = _loss.CrossEntropySoftFunction
+    if _records(x2, t2):
+        out = fn.apply(x2, t2, reduction, w, float(label_smoothing))
+    else:
+        out = _new(fn.forward(_act_ctx(), x2, t2, reduction, w, float(label_smoothing)))
+    if reduction == "none" and x.ndim != 2:
+        out = out.reshape(x.shape[:1] + x.shape[2:] if x.ndim > 1 else ())
+    return out
+
+
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
                   label_smoothing=0.0):
-    """Cross-entropy of logits against class indices (log-softmax + NLL in one kernel).
+    """Cross-entropy of logits against class indices or class probabilities (log-softmax and
+    the weighted sum in one kernel), as torch.nn.functional.cross_entropy.
 
     Args:
         input (Tensor): logits (N, C), (C,) or (N, C, d1, ...).
-        target (Tensor): int64 class indices (N,), () or (N, d1, ...).
-        ignore_index (int): targets equal to it contribute nothing (and are not counted by
-            'mean').
-        reduction (str): 'mean' | 'sum' | 'none'.
-
-    ``weight`` and ``label_smoothing`` are not supported (NotImplementedError).
+        target (Tensor): int64 class indices (N,), () or (N, d1, ...); or class probabilities
+            of the input's shape (and dtype).
+        weight (Tensor, optional): a weight per class, (C,) of the input's dtype.
+        ignore_index (int): class-index targets equal to it contribute nothing (and are not
+            counted by 'mean'); must stay negative for class probabilities.
+        reduction (str): 'mean' | 'sum' | 'none'. With class indices 'mean' divides by the
+            summed weight of the targets not ignored (their number without ``weight``); with
+            class probabilities by the number of samples.
+        label_smoothing (float): in [0, 1]; the target becomes (1 - e) * target + e / C. With
+            class indices and ``weight`` the smoothing term weights each class by its own
+            weight, as torch.
     """
-    if weight is not None or label_smoothing:
-        raise NotImplementedError("cross_entropy: 'weight' and 'label_smoothing' are not "
-                                  "supported by kernn")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: argument 'label_smoothing' must be in [0, 1], got "
+                         f"{label_smoothing}")
+    if _is_probability_target(input, target):
+        return _probability_cross_entropy(input, target, weight, ignore_index, reduction,
+                                          label_smoothing)
+    _check_float(input, "cross_entropy", "input")
+    w = _class_weight("cross_entropy", input, weight)
     return _class_loss(_loss.CrossEntropyFunction, "cross_entropy", input, target, reduction,
-                       ignore_index)
+                       ignore_index, w, float(label_smoothing))
 
 
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     """Negative log-likelihood of log-probabilities (e.g. log_softmax output) at the targets.
 
-    Args as cross_entropy; ``weight`` is not supported.
+    Args as cross_entropy (class indices only): loss_i = -weight[t_i] * input[i, t_i], and
+    'mean' divides by the summed weight of the targets not ignored.
     """
-    if weight is not None:
-        raise NotImplementedError("nll_loss: 'weight' is not supported by kernn")
-    return _class_loss(_loss.NLLLossFunction, "nll_loss", input, target, reduction, ignore_index)
+    _check_float(input, "nll_loss", "input")
+    w = _class_weight("nll_loss", input, weight)
+    return _class_loss(_loss.NLLLossFunction, "nll_loss", input, target, reduction, ignore_index,
+                       w)
 
 
 def _same_shape_target(op, input, target):
@@ -299,34 +373,65 @@ def _same_shape_target(op, input, target):
     return ta
 
 
+def _element_weight(op, arg, input, weight):
+    """A weight of the binary cross-entropies as the kernels take it: None, or an array of the
+    input's shape and dtype (broadcast as torch, which also takes any real dtype). Not
+    differentiable, as torch's."""
+    if weight is None:
+        return None
+    _check_tensor(weight, op, arg)
+    x, w = input._data, weight._data
+    if weight._rg:
+        raise ValueError(f"{op}: argument '{arg}' requires grad; the loss is not "
+                         f"differentiable with respect to it (as torch), pass {arg}.detach()")
+    if w.dtype.kind not in "biuf":
+        raise TypeError(f"{op}: argument '{arg}' must hold real numbers, got dtype {w.dtype}")
+    try:
+        w = np.broadcast_to(w, x.shape)
+    except ValueError:
+        raise ValueError(f"{op}: argument '{arg}' of shape {tuple(w.shape)} does not broadcast "
+                         f"to the input's shape {tuple(x.shape)}") from None
+    return np.ascontiguousarray(w, dtype=x.dtype)
+
+
 def binary_cross_entropy(input, target, weight=None, reduction="mean"):
-    """-(t log p + (1 - t) log(1 - p)) with the logs clamped at -100 (as torch).
+    """-weight * (t log p + (1 - t) log(1 - p)) with the logs clamped at -100 (as torch).
 
     Args:
         input (Tensor): probabilities in [0, 1], any shape.
         target (Tensor): same shape, values in [0, 1].
+        weight (Tensor, optional): broadcast to the input's shape; scales each element's loss.
         reduction (str): 'mean' | 'sum' | 'none'.
     """
-    if weight is not None:
-        raise NotImplementedError("binary_cross_entropy: 'weight' is not supported by kernn")
     _check_reduction("binary_cross_entropy", reduction)
     ta = _same_shape_target("binary_cross_entropy", input, target)
+    w = _element_weight("binary_cross_entropy", "weight", input, weight)
     if _records(input):
-        return _loss.BCEFunction.apply(input, ta, reduction)
-    return _new(_loss.BCEFunction.forward(_act_ctx(), input, ta, reduction))
+        return _loss.BCEFunction.apply(input, ta, reduction, w)
+    return _new(_loss.BCEFunction.forward(_act_ctx(), input, ta, reduction, w))
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean",
                                      pos_weight=None):
-    """binary_cross_entropy(sigmoid(input), target), computed stably from the logits."""
-    if weight is not None or pos_weight is not None:
-        raise NotImplementedError("binary_cross_entropy_with_logits: 'weight' and 'pos_weight' "
-                                  "are not supported by kernn")
-    _check_reduction("binary_cross_entropy_with_logits", reduction)
-    ta = _same_shape_target("binary_cross_entropy_with_logits", input, target)
+    """binary_cross_entropy(sigmoid(input), target), computed stably from the logits:
+    weight * ((1 - t) * x - (1 + (pos_weight - 1) * t) * log_sigmoid(x)), as torch.
+
+    Args:
+        input (Tensor): logits, any shape.
+        target (Tensor): same shape, values in [0, 1].
+        weight (Tensor, optional): broadcast to the input's shape; scales each element's loss.
+        reduction (str): 'mean' | 'sum' | 'none'.
+        pos_weight (Tensor, optional): the weight of the positive term, broadcast to the
+            input's shape: (C,) weights each class of the last dimension.
+    """
+    op = "binary_cross_entropy_with_logits"
+    _check_reduction(op, reduction)
+    ta = _same_shape_target(op, input, target)
+    w = _element_weight(op, "weight", input, weight)
+    pw = _element_weight(op, "pos_weight", input, pos_weight)
     if _records(input):
-        return _loss.BCEWithLogitsFunction.apply(input, ta, reduction)
-    return _new(_loss.BCEWithLogitsFunction.forward(_act_ctx(), input, ta, reduction))
+        return _loss.BCEWithLogitsFunction.apply(input, ta, reduction, w, pw)
+    return _new(_loss.BCEWithLogitsFunction.forward(_act_ctx(), input, ta, reduction, w, pw))
 
 
 def mse_loss(input, target, reduction="mean"):

@@ -16,40 +16,47 @@ class _Loss(Module):
 
 
 class CrossEntropyLoss(_Loss):
-    """Cross-entropy between logits and int64 class indices (log-softmax + NLL fused).
+    """Cross-entropy between logits and int64 class indices or class probabilities
+    (log-softmax and the weighted sum fused), as torch.nn.CrossEntropyLoss.
 
     Args:
-        ignore_index (int): target value that is ignored (default -100).
-        reduction (str): 'mean' (over non-ignored targets) | 'sum' | 'none'.
+        weight (Tensor, optional): a weight per class, (C,); a buffer, as torch's.
+        ignore_index (int): class-index target value that is ignored (default -100).
+        reduction (str): 'mean' (over the summed weight of the non-ignored targets; over N for
+            class probabilities) | 'sum' | 'none'.
+        label_smoothing (float): in [0, 1] (default 0.0): the target becomes
+            (1 - label_smoothing) * target + label_smoothing / C.
 
     Shape:
         - Input: (N, C), (C,) or (N, C, d1, ...) logits.
-        - Target: (N,), () or (N, d1, ...) int64 in [0, C).
-        - Output: scalar, or the target's shape for 'none'.
+        - Target: (N,), () or (N, d1, ...) int64 in [0, C); or class probabilities of the
+          input's shape.
+        - Output: scalar, or (N,), () or (N, d1, ...) for 'none'.
 
     Example::
 
-        >>> loss = kernn.nn.CrossEntropyLoss()(model(x), y); loss.backward()
+        >>> loss = kernn.nn.CrossEntropyLoss(label_smoothing=0.1)(model(x), y); loss.backward()
     """
 
     def __init__(self, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
         super().__init__(reduction)
-        if weight is not None or label_smoothing:
-            raise NotImplementedError("CrossEntropyLoss: 'weight' and 'label_smoothing' are "
-                                      "not supported by kernn")
+        self.register_buffer("weight", weight)
         self.ignore_index = ignore_index
+        self.label_smoothing = label_smoothing
 
     def forward(self, input, target):
-        return F.cross_entropy(input, target, ignore_index=self.ignore_index,
-                               reduction=self.reduction)
+        return F.cross_entropy(input, target, weight=self.weight, ignore_index=self.ignore_index,
+                               reduction=self.reduction, label_smoothing=self.label_smoothing)
 
 
 class NLLLoss(_Loss):
     """Negative log-likelihood of log-probabilities (e.g. LogSoftmax output).
 
     Args:
+        weight (Tensor, optional): a weight per class, (C,); a buffer, as torch's.
         ignore_index (int): target value that is ignored (default -100).
-        reduction (str): 'mean' | 'sum' | 'none'.
+        reduction (str): 'mean' (over the summed weight of the non-ignored targets) | 'sum' |
+            'none'.
 
     Shape:
         - Input: (N, C) log-probabilities; Target: (N,) int64; Output: scalar or (N,).
@@ -57,12 +64,11 @@ class NLLLoss(_Loss):
 
     def __init__(self, weight=None, ignore_index=-100, reduction="mean"):
         super().__init__(reduction)
-        if weight is not None:
-            raise NotImplementedError("NLLLoss: 'weight' is not supported by kernn")
+        self.register_buffer("weight", weight)
         self.ignore_index = ignore_index
 
     def forward(self, input, target):
-        return F.nll_loss(input, target, ignore_index=self.ignore_index,
+        return F.nll_loss(input, target, weight=self.weight, ignore_index=self.ignore_index,
                           reduction=self.reduction)
 
 
@@ -70,6 +76,8 @@ class BCELoss(_Loss):
     """Binary cross-entropy of probabilities; the logs are clamped at -100 as in torch.
 
     Args:
+        weight (Tensor, optional): broadcast to the input's shape, scales each element's loss;
+            a buffer, as torch's.
         reduction (str): 'mean' | 'sum' | 'none'.
 
     Shape:
@@ -82,31 +90,40 @@ class BCELoss(_Loss):
 
     def __init__(self, weight=None, reduction="mean"):
         super().__init__(reduction)
-        if weight is not None:
-            raise NotImplementedError("BCELoss: 'weight' is not supported by kernn")
+        self.register_buffer("weight", weight)
 
     def forward(self, input, target):
-        return F.binary_cross_entropy(input, target, reduction=self.reduction)
+        return F.binary_cross_entropy(input, target, weight=self.weight,
+                                      reduction=self.reduction)
 
 
 class BCEWithLogitsLoss(_Loss):
     """Sigmoid + binary cross-entropy in one numerically stable step.
 
     Args:
+        weight (Tensor, optional): broadcast to the input's shape, scales each element's loss.
         reduction (str): 'mean' | 'sum' | 'none'.
+        pos_weight (Tensor, optional): the weight of the positive term, broadcast to the
+            input's shape; (C,) weights each class of the last dimension. Both weights are
+            buffers, as torch's.
 
     Shape:
         - Input: any (logits); Target: same shape; Output: scalar or input's shape.
+
+    Example::
+
+        >>> kernn.nn.BCEWithLogitsLoss(pos_weight=kernn.full((5,), 3.0))(logits, labels)
     """
 
     def __init__(self, weight=None, reduction="mean", pos_weight=None):
         super().__init__(reduction)
-        if weight is not None or pos_weight is not None:
-            raise NotImplementedError("BCEWithLogitsLoss: 'weight' and 'pos_weight' are not "
-                                      "supported by kernn")
+        self.register_buffer("weight", weight)
+        self.register_buffer("pos_weight", pos_weight)
 
     def forward(self, input, target):
-        return F.binary_cross_entropy_with_logits(input, target, reduction=self.reduction)
+        return F.binary_cross_entropy_with_logits(input, target, weight=self.weight,
+                                                  reduction=self.reduction,
+                                                  pos_weight=self.pos_weight)
 
 
 class MSELoss(_Loss):

@@ -144,6 +144,14 @@ def _as_array(data, dt=None):
     return arr
 
 
+def _check_integer_divisor(dividend, divisor, op):
+    """torch raises for an integer division by zero; numpy returned 0 (with a warning)."""
+    kinds = np.asarray(dividend).dtype.kind + np.asarray(divisor).dtype.kind
+    if "f" not in kinds and "c" not in kinds and np.any(np.asarray(divisor) == 0):
+        raise RuntimeError(f"{op}: ZeroDivisionError: integer division by zero (divisor of shape "
+                           f"{np.shape(divisor)})")
+
+
 _object_new = object.__new__
 
 
@@ -542,10 +550,14 @@ class Tensor:
         return self
 
     def __floordiv__(self, other):
-        return _new_checked(self._data // _arr(other))
+        divisor = _arr(other)
+        _check_integer_divisor(self._data, divisor, "floor_divide")
+        return _new_checked(self._data // divisor)
 
     def __mod__(self, other):
-        return _new_checked(self._data % _arr(other))
+        divisor = _arr(other)
+        _check_integer_divisor(self._data, divisor, "remainder")
+        return _new_checked(self._data % divisor)
 
     # In-place arithmetic: allowed on tensors outside the graph (and under no_grad on
     # parameters: `with kernn.no_grad(): w -= lr * w.grad`).

@@ -155,3 +155,10 @@ def test_set_num_threads_rejects_absurd_counts():
         kernn.set_num_threads(10**6)
     with pytest.raises(ValueError, match=r"set_num_threads: argument 'n' must be >= 1, got 0"):
         kernn.set_num_threads(0)
+
+
+def test_set_default_dtype_refuses_float16():
+    # Was accepted; kernn.randn and every layer constructor then failed inside numpy.
+    with pytest.raises(TypeError, match="set_default_dtype: the default float must be kernn.float32 or kernn.float64"):
+        kernn.set_default_dtype(kernn.float16)
+    assert kernn.get_default_dtype() == kernn.float32

@@ -84,6 +84,11 @@ def set_default_dtype(d):
     nd = _np_dtype(d)
     if nd.kind != "f":
         raise TypeError(f"set_default_dtype: only floating dtypes are supported, got {d!r}")
+    if nd.itemsize < 4:
+        # float16 was accepted, then kernn.randn failed in numpy and every layer's constructor
+        # with it: kernn's kernels compute in float32 or float64.
+        raise TypeError(f"set_default_dtype: the default float must be kernn.float32 or "
+                        f"kernn.float64, got {d!r}")
     _default_float = nd
 
 

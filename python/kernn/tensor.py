@@ -1225,7 +1225,11 @@ class MaxResult(tuple):
 
 def _arg_extremum(t, dim, keepdim, npfn):
     a = t._data
+    op = npfn.__name__
     if dim is None:
+        if a.size == 0:  # numpy's "attempt to get argmax of an empty sequence" named no shape
+            raise RuntimeError(f"{op}(): expected reduction dim to be specified for a tensor with "
+                               f"no elements (shape {a.shape})")
         r = np.asarray(npfn(a.reshape(-1)), dtype=np.int64)
         if keepdim:
             r = r.reshape((1,) * a.ndim)
@@ -1233,6 +1237,9 @@ def _arg_extremum(t, dim, keepdim, npfn):
     (axis,) = _ops._norm_dims(dim, a.ndim) if a.ndim else (0,)
     if a.ndim == 0:
         return _new(np.zeros((), dtype=np.int64))
+    if a.shape[axis] == 0 and a.size == 0:
+        raise IndexError(f"{op}(): expected reduction dim {axis} to have non-zero size, got shape "
+                         f"{a.shape}")
     return _new(np.asarray(npfn(a, axis=axis, keepdims=keepdim), dtype=np.int64))
 
 

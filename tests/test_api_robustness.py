@@ -155,3 +155,29 @@ def test_set_num_threads_rejects_absurd_counts():
         kernn.set_num_threads(10**6)
     with pytest.raises(ValueError, match=r"set_num_threads: argument 'n' must be >= 1, got 0"):
         kernn.set_num_threads(0)
+
+
+def test_set_default_dtype_refuses_float16():
+    # Was accepted; kernn.randn and every layer constructor then failed inside numpy.
+    with pytest.raises(TypeError, match="set_default_dtype: the default float must be kernn.float32 or kernn.float64"):
+        kernn.set_default_dtype(kernn.float16)
+    assert kernn.get_default_dtype() == kernn.float32
+
+
+def test_conv2d_bias_of_another_dtype_names_the_bias():
+    # Named the input ("argument 'input' has dtype kernn.float32 but the weight has dtype
+    # kernn.float32 and the bias kernn.float64").
+    with pytest.raises(TypeError, match=r"conv2d: argument 'bias' has dtype kernn.float64 but the input and the weight have dtype kernn.float32"):
+        F.conv2d(kernn.randn(1, 3, 5, 5), kernn.randn(4, 3, 3, 3), kernn.randn(4).double())
+
+
+def test_argmax_of_an_empty_tensor_names_the_op_and_shape_as_torch():
+    # Was numpy's "attempt to get argmax of an empty sequence".
+    with pytest.raises(RuntimeError, match=r"argmax\(\): expected reduction dim to be specified .*\(0, 3\)"):
+        kernn.argmax(kernn.zeros(0, 3))
+    with pytest.raises(IndexError, match=r"argmin\(\): expected reduction dim 1 to have non-zero size, got shape \(3, 0\)"):
+        kernn.argmin(kernn.zeros(3, 0), dim=1)
+    with pytest.raises(IndexError):
+        torch.argmin(torch.zeros(3, 0), dim=1)
+    # Reducing over a non-empty dimension of an empty tensor is empty, as torch.
+    assert kernn.argmax(kernn.zeros(0, 3), dim=1).shape == torch.argmax(torch.zeros(0, 3), dim=1).shape

@@ -355,3 +355,98 @@ def test_long_file_names_and_symlinks(tmp_path):
     link.symlink_to(long_path.name)
     kernn.save({"step": 2}, link)  # written through the link, as open(link, "wb") would
     assert link.is_symlink() and kernn.load(long_path) == {"step": 2}
+
+
+# ---- non-regular files and damaged archives (safety sweep) ----------------------------------
+
+
+def test_save_onto_a_fifo_writes_into_it_and_keeps_the_fifo(tmp_path):
+    # Renaming the temporary file over the target replaced a FIFO (or /dev/null, as root) with
+    # a regular file.
+    import stat
+    import threading
+
+    path = tmp_path / "pipe"
+    os.mkfifo(path)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(path.read_bytes()))
+    reader.start()
+    kernn.save({"w": kernn.ones(3)}, path)
+    reader.join(30)
+    assert stat.S_ISFIFO(os.stat(path).st_mode)
+    copy = tmp_path / "copy"
+    copy.write_bytes(received[0])
+    np.testing.assert_array_equal(kernn.load(copy)["w"].numpy(), np.ones(3))
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="mknod needs root")
+def test_save_onto_a_character_device_keeps_the_device(tmp_path):
+    import stat
+
+    null = tmp_path / "null"
+    os.mknod(null, 0o666 | stat.S_IFCHR, os.makedev(1, 3))  # a second /dev/null
+    kernn.save({"w": kernn.ones(3)}, null)
+    assert stat.S_ISCHR(os.stat(null).st_mode)
+
+
+def test_load_refuses_a_fifo_and_a_device(tmp_path):
+    # A FIFO blocked until a writer came; /dev/zero was read forever.
+    path = tmp_path / "pipe"
+    os.mkfifo(path)
+    with pytest.raises(ValueError, match="kernn.load: .* is not a regular file"):
+        kernn.load(path)
+    if os.path.exists("/dev/zero"):
+        with pytest.raises(ValueError, match="kernn.load: '/dev/zero' is not a regular file"):
+            kernn.load("/dev/zero")
+
+
+def _archive(path, header, members):
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("kernn.json", header)
+        for name, data in members.items():
+            archive.writestr(name, data)
+
+
+def test_load_refuses_an_entry_declaring_more_data_than_it_holds(tmp_path):
+    # The .npy header's shape was allocated before the data was read: MemoryError for 8 TiB.
+    import json
+
+    header = "{'descr': '<f8', 'fortran_order': False, 'shape': (1099511627776,), }"
+    header = header.ljust(117) + "\n"
+    npy = b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode() + bytes(16)
+    root = {"type": "tensor", "entry": "0.npy", "dtype": "<f8", "shape": [2**40]}
+    path = tmp_path / "ckpt"
+    _archive(path, json.dumps({"format": "kernn.save", "version": 1, "root": root}), {"0.npy": npy})
+    with pytest.raises(ValueError, match=r"declares shape \(1099511627776,\) of float64 .* holds 16 bytes"):
+        kernn.load(path)
+
+
+def test_load_of_a_deeply_nested_header_is_a_value_error(tmp_path):
+    path = tmp_path / "ckpt"
+    depth = 100_000
+    _archive(path, '{"format":"kernn.save","version":1,"root":' + "[" * depth + "]" * depth + "}", {})
+    with pytest.raises(ValueError, match="kernn.load: .* RecursionError"):
+        kernn.load(path)
+
+
+def test_fuzzed_checkpoints_raise_value_error_only(tmp_path):
+    # Corrupt version or compression fields gave zipfile's NotImplementedError, a seek before
+    # the start an OSError (Invalid argument).
+    import random
+
+    good = tmp_path / "good"
+    kernn.save({"a": kernn.ones(10), "b": [1, 2.5, "x", None], "c": (np.int64(3),)}, good)
+    raw = good.read_bytes()
+    path = tmp_path / "fuzzed"
+    rng = random.Random(0)
+    for _ in range(400):
+        data = bytearray(raw)
+        for _ in range(rng.randint(1, 8)):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        path.write_bytes(bytes(data))
+        try:
+            kernn.load(path)
+        except ValueError:
+            pass

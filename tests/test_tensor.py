@@ -635,3 +635,43 @@ def test_legacy_typed_constructors_as_torch():
         assert k.dtype.name == str(t.dtype).split(".")[1] and k.tolist() == t.tolist()
         k, t = getattr(kernn, name)(2, 3), getattr(torch, name)(2, 3)
         assert k.dtype.name == str(t.dtype).split(".")[1] and k.shape == tuple(t.shape)
+
+
+# ---- dtype promotion and integer division, as torch (safety sweep) --------------------------
+
+
+@pytest.mark.parametrize("fn", ["cat", "stack", "where"])
+@pytest.mark.parametrize("make_a,make_b", [
+    (lambda m: m.ones(2), lambda m: m.tensor([1, 2])),              # numpy made float64
+    (lambda m: m.ones(2).half(), lambda m: m.tensor([1, 2])),       # numpy made float64
+    (lambda m: m.ones(2), lambda m: m.tensor([True, False])),
+    (lambda m: m.tensor([1, 2]), lambda m: m.tensor([True, False])),
+])
+def test_cat_stack_where_promote_as_torch(fn, make_a, make_b):
+    def call(m):
+        a, b = make_a(m), make_b(m)
+        if fn == "where":
+            return m.where(m.tensor([True, False]), a, b)
+        return getattr(m, fn)([a, b])
+
+    assert repr(call(kernn).dtype) == str(call(torch).dtype).replace("torch.", "kernn.")
+
+
+def test_cat_gradient_keeps_each_input_dtype():
+    a = kernn.ones(2, requires_grad=True)
+    b = kernn.ones(3, dtype=kernn.float64, requires_grad=True)
+    kernn.cat([a, b]).sum().backward()
+    assert a.grad.dtype == kernn.float32 and b.grad.dtype == kernn.float64
+
+
+@pytest.mark.parametrize("op", ["//", "%"])
+def test_integer_division_by_zero_raises_as_torch(op):
+    # numpy gave 0 with a warning.
+    x = kernn.tensor([2, 3])
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        eval(f"x {op} 0")
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        eval(f"x {op} kernn.tensor([1, 0])")
+    np.testing.assert_array_equal(eval(f"x {op} 2").numpy(), eval(f"np.array([2, 3]) {op} 2"))
+    with np.errstate(divide="ignore"):
+        assert np.isinf((kernn.tensor([2.0]) // 0).numpy()).all()  # floats follow IEEE, as torch

@@ -7,7 +7,10 @@
 
 #include <pybind11/stl.h>
 
+#include <pthread.h>
+
 #include <algorithm>
+#include <cstdio>
 #include <iterator>
 #include <string>
 #include <thread>
@@ -15,8 +18,32 @@
 
 namespace py = pybind11;
 
+namespace {
+
+// The most threads a kernel may ask for: an absurd count (10**6) makes the next parallel region
+// try to start that many threads and hang; oversubscribing a few times the cores stays allowed.
+int thread_limit() {
+  return std::max(256, 4 * static_cast<int>(std::thread::hardware_concurrency()));
+}
+
+// A child forked after a parallel region (multiprocessing's default start method on Linux)
+// inherits libgomp's thread pool without its threads: its first parallel region waits for them
+// forever. The child runs on one thread, as torch does; kernn.set_num_threads raises it again.
+void single_thread_after_fork() { kernn::set_max_threads(1); }
+
+}  // namespace
+
 PYBIND11_MODULE(_C, m) {
   m.doc() = "kernn native kernels (C++17, OpenMP)";
+
+  // OMP_NUM_THREADS is not checked by set_num_threads: bound it here, once, with a warning as
+  // for KERNN_ISA (OMP_NUM_THREADS=100000 took a minute per parallel region).
+  if (kernn::max_threads() > thread_limit()) {
+    std::fprintf(stderr, "kernn: OMP_NUM_THREADS asks for %d threads; using %d (4 per core, at "
+                 "least 256)\n", kernn::max_threads(), thread_limit());
+    kernn::set_max_threads(thread_limit());
+  }
+  pthread_atfork(nullptr, nullptr, &single_thread_after_fork);
 
   m.def(
       "set_num_threads",
@@ -25,10 +52,7 @@ PYBIND11_MODULE(_C, m) {
           throw py::value_error("kernn.set_num_threads: argument 'n' must be >= 1, got " +
                                 std::to_string(n));
         }
-        // An absurd count (10**6) makes the next parallel region try to start that many
-        // threads and hang; oversubscribing a few times the cores stays allowed.
-        const int limit =
-            std::max(256, 4 * static_cast<int>(std::thread::hardware_concurrency()));
+        const int limit = thread_limit();
         if (n > limit) {
           throw py::value_error("kernn.set_num_threads: argument 'n' is " + std::to_string(n) +
                                 "; at most " + std::to_string(limit) +
@@ -40,7 +64,8 @@ PYBIND11_MODULE(_C, m) {
       "Set the number of OpenMP threads kernels use (like torch.set_num_threads); n in\n"
       "[1, max(256, 4 * cores)].");
   m.def("get_num_threads", &kernn::max_threads,
-        "The number of threads kernels use (OMP_NUM_THREADS at start-up, else all cores).");
+        "The number of threads kernels use (OMP_NUM_THREADS at start-up, else all cores;\n"
+        "1 in a process forked from one that had imported kernn).");
   m.def("openmp_enabled", &kernn::openmp_enabled, "True when built with OpenMP.");
   m.def("aligned_empty", &kernn::bind::aligned_empty, py::arg("dtype"), py::arg("shape"),
         "A new uninitialised C-contiguous array whose data starts on a 64-byte boundary (as\n"

@@ -35,13 +35,16 @@ array's shape; ``load`` checks both against the entry.
 
 Writing is atomic: ``save`` writes a temporary file in the target's directory, flushes and
 fsyncs it, then renames it over the target (``os.replace``). If anything fails, the
-temporary file is removed and a file already at the path is left untouched.
+temporary file is removed and a file already at the path is left untouched. A path naming a
+device or a FIFO (``/dev/null``) is written into, as ``open(path, "wb")`` would, never replaced.
+``load`` reads regular files only, and every damaged archive raises ValueError naming the file.
 """
 
 from __future__ import annotations
 
 import collections
 import errno
+import io
 import json
 import math
 import os
@@ -178,9 +181,20 @@ def _save_atomically(path: str, header: bytes, arrays: list[np.ndarray]) -> None
     if os.path.isdir(target):
         raise IsADirectoryError(errno.EISDIR, "kernn.save: is a directory", path)
     try:
-        mode = stat.S_IMODE(os.stat(target).st_mode)  # replacing a file keeps its permissions
+        info = os.stat(target)
     except FileNotFoundError:
         mode = 0o666 & ~_current_umask()  # a new file gets what open() would give it
+    else:
+        if not stat.S_ISREG(info.st_mode):
+            # A device (/dev/null) or a FIFO is written to, as open(path, "wb") would; renaming a
+            # temporary file over it replaced the device node with a regular file. The archive
+            # is built in memory: zipfile seeks back into what it wrote, which these cannot do.
+            buffer = io.BytesIO()
+            _write_archive(buffer, header, arrays)
+            with open(target, "wb") as stream:
+                stream.write(buffer.getbuffer())
+            return
+        mode = stat.S_IMODE(info.st_mode)  # replacing a file keeps its permissions
     # A short prefix of the name keeps the temporary name within the file-name length limit.
     fd, temp_path = tempfile.mkstemp(prefix=f".{os.path.basename(target)[:64]}.", suffix=".tmp", dir=directory)
     try:
@@ -257,6 +271,7 @@ class _Decoder:
         name = entry[:-4] if entry.endswith(".npy") else entry
         if name not in self.archive.files:
             raise _CorruptCheckpoint(f"{where}: entry {entry!r} is referenced but missing from the archive")
+        self._check_declared_size(name, entry, where)
         try:
             array = self.archive[name]
         except (ValueError, KeyError, EOFError, OSError, zipfile.BadZipFile) as exc:
@@ -270,6 +285,30 @@ class _Decoder:
             raise _CorruptCheckpoint(f"{where}: entry {entry!r} has shape {list(array.shape)}, "
                                      f"the header says {node['shape']}")
         return array
+
+    def _check_declared_size(self, name: str, entry: str, where: str) -> None:
+        """A .npy header whose shape needs more bytes than its member holds is damaged: reading
+        it would first allocate what the header claims (8 TiB from a 200-byte file)."""
+        member = name + ".npy"
+        try:
+            size = self.archive.zip.getinfo(member).file_size
+            with self.archive.zip.open(member) as stream:
+                version = np.lib.format.read_magic(stream)
+                if version == (1, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_1_0(stream)
+                elif version == (2, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_2_0(stream)
+                else:
+                    return  # np.load reports the version
+                header_end = stream.tell()
+        except KeyError:
+            return  # stored without the suffix: np.load finds it and checks it
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile, NotImplementedError) as exc:
+            raise _CorruptCheckpoint(f"{where}: entry {entry!r} has a damaged .npy header ({exc})") from exc
+        needed = math.prod(shape) * dtype.itemsize
+        if needed > size - header_end:
+            raise _CorruptCheckpoint(f"{where}: entry {entry!r} declares shape {tuple(shape)} of {dtype} "
+                                     f"({needed} bytes) but holds {size - header_end} bytes of data")
 
     def decode(self, node, where: str):
         if node is None or isinstance(node, (bool, int, float, str)):
@@ -370,6 +409,10 @@ def load(f: PathOrFile, map_location=None, *, weights_only=None) -> Any:
             raise FileNotFoundError(errno.ENOENT, "kernn.load: no such file", source)
         if os.path.isdir(source):
             raise IsADirectoryError(errno.EISDIR, "kernn.load: is a directory", source)
+        if not stat.S_ISREG(os.stat(source).st_mode):
+            # A FIFO blocked until a writer came; /dev/zero was read forever.
+            raise ValueError(f"kernn.load: {what} is not a regular file (a device, FIFO or socket); "
+                             "a checkpoint is a zip archive on disk")
     if not zipfile.is_zipfile(source):
         raise ValueError(f"kernn.load: {what} is not a kernn checkpoint: not a zip/npz archive "
                          "(the file is truncated or in another format)")
@@ -401,5 +444,12 @@ def load(f: PathOrFile, map_location=None, *, weights_only=None) -> Any:
             return _Decoder(archive).decode(header["root"], "root")
     except _CorruptCheckpoint as exc:
         raise ValueError(f"kernn.load: {what} is not a valid kernn checkpoint: {exc}") from None
-    except (zipfile.BadZipFile, EOFError, ValueError, KeyError) as exc:
-        raise ValueError(f"kernn.load: {what} is damaged or not a kernn checkpoint: {exc}") from exc
+    except (PermissionError, FileNotFoundError, IsADirectoryError):
+        raise
+    # A damaged archive also shows as zipfile's NotImplementedError (a corrupt version or
+    # compression field), an OSError (a seek before the start) or a RecursionError (a header
+    # nested too deeply for the JSON parser).
+    except (zipfile.BadZipFile, EOFError, ValueError, KeyError, NotImplementedError, OSError,
+            RecursionError) as exc:
+        raise ValueError(f"kernn.load: {what} is damaged or not a kernn checkpoint: "
+                         f"{type(exc).__name__}: {exc}") from exc

@@ -84,6 +84,11 @@ def set_default_dtype(d):
     nd = _np_dtype(d)
     if nd.kind != "f":
         raise TypeError(f"set_default_dtype: only floating dtypes are supported, got {d!r}")
+    if nd.itemsize < 4:
+        # float16 was accepted, then kernn.randn failed in numpy and every layer's constructor
+        # with it: kernn's kernels compute in float32 or float64.
+        raise TypeError(f"set_default_dtype: the default float must be kernn.float32 or "
+                        f"kernn.float64, got {d!r}")
     _default_float = nd
 
 
@@ -142,6 +147,14 @@ def _as_array(data, dt=None):
     if arr.dtype not in _BY_NUMPY:
         raise TypeError(f"tensor: unsupported dtype {arr.dtype}")
     return arr
+
+
+def _check_integer_divisor(dividend, divisor, op):
+    """torch raises for an integer division by zero; numpy returned 0 (with a warning)."""
+    kinds = np.asarray(dividend).dtype.kind + np.asarray(divisor).dtype.kind
+    if "f" not in kinds and "c" not in kinds and np.any(np.asarray(divisor) == 0):
+        raise RuntimeError(f"{op}: ZeroDivisionError: integer division by zero (divisor of shape "
+                           f"{np.shape(divisor)})")
 
 
 _object_new = object.__new__
@@ -547,10 +560,14 @@ class Tensor:
         return self
 
     def __floordiv__(self, other):
-        return _new_checked(self._data // _arr(other))
+        divisor = _arr(other)
+        _check_integer_divisor(self._data, divisor, "floor_divide")
+        return _new_checked(self._data // divisor)
 
     def __mod__(self, other):
-        return _new_checked(self._data % _arr(other))
+        divisor = _arr(other)
+        _check_integer_divisor(self._data, divisor, "remainder")
+        return _new_checked(self._data % divisor)
 
     # In-place arithmetic: allowed on tensors outside the graph (and under no_grad on
     # parameters: `with kernn.no_grad(): w -= lr * w.grad`).
@@ -1213,7 +1230,11 @@ class MaxResult(tuple):
 
 def _arg_extremum(t, dim, keepdim, npfn):
     a = t._data
+    op = npfn.__name__
     if dim is None:
+        if a.size == 0:  # numpy's "attempt to get argmax of an empty sequence" named no shape
+            raise RuntimeError(f"{op}(): expected reduction dim to be specified for a tensor with "
+                               f"no elements (shape {a.shape})")
         r = np.asarray(npfn(a.reshape(-1)), dtype=np.int64)
         if keepdim:
             r = r.reshape((1,) * a.ndim)
@@ -1221,6 +1242,9 @@ def _arg_extremum(t, dim, keepdim, npfn):
     (axis,) = _ops._norm_dims(dim, a.ndim) if a.ndim else (0,)
     if a.ndim == 0:
         return _new(np.zeros((), dtype=np.int64))
+    if a.shape[axis] == 0 and a.size == 0:
+        raise IndexError(f"{op}(): expected reduction dim {axis} to have non-zero size, got shape "
+                         f"{a.shape}")
     return _new(np.asarray(npfn(a, axis=axis, keepdims=keepdim), dtype=np.int64))
 
 

@@ -113,3 +113,20 @@ def test_missing_file_is_file_not_found(tmp_path):
 def test_write_rejects_types_without_code(tmp_path):
     with pytest.raises(TypeError, match="write_idx.*int64"):
         write_idx(tmp_path / "x.idx", np.arange(3, dtype=np.int64))
+
+
+def test_header_claiming_more_than_the_file_holds_allocates_nothing(tmp_path):
+    # Was numpy's unnamed "array is too big" (3 x 2**32 - 1) or a 32 GiB MemoryError (2**16 x
+    # 2**16 float64) from a header of a few bytes.
+    path = tmp_path / "bad-idx"
+    path.write_bytes(bytes([0, 0, 0x08, 3]) + (2**32 - 1).to_bytes(4, "big") * 3 + b"abc")
+    with pytest.raises(IdxFormatError, match=r"bad-idx: dimensions \(4294967295, 4294967295, 4294967295\)"):
+        read_idx(path)
+    path.write_bytes(bytes([0, 0, 0x0E, 2]) + (2**16).to_bytes(4, "big") * 2 + b"abc")
+    with pytest.raises(IdxFormatError, match=r"need 34359738368 data bytes, the file has 3"):
+        read_idx(path)
+    gz = tmp_path / "bad-idx.gz"
+    with gzip.open(gz, "wb") as stream:
+        stream.write(bytes([0, 0, 0x08, 3]) + (2**32 - 1).to_bytes(4, "big") * 3)
+    with pytest.raises(IdxFormatError, match="cannot be allocated"):
+        read_idx(gz)

@@ -14,6 +14,7 @@ Files may be gzip-compressed (recognised by their first two bytes, whatever thei
 """
 
 import gzip
+import math
 import os
 import zlib
 
@@ -91,7 +92,22 @@ def read_idx(path):
             dtype = _IDX_DTYPES[code]
             dims = np.frombuffer(_read_exact(stream, 4 * ndim, path, "dimensions"), ">u4")
             shape = tuple(int(d) for d in dims)
-            array = np.empty(shape, dtype=dtype)
+            needed = math.prod(shape) * dtype.itemsize
+            if not isinstance(stream, gzip.GzipFile):
+                # A damaged header must not allocate what it claims (32 GiB from a 3-byte file).
+                have = os.fstat(stream.fileno()).st_size - stream.tell()
+                if needed > have:
+                    raise IdxFormatError(
+                        f"read_idx: {path}: dimensions {shape} of {dtype.itemsize}-byte elements "
+                        f"need {needed} data bytes, the file has {have}"
+                    )
+            try:
+                array = np.empty(shape, dtype=dtype)
+            except (ValueError, MemoryError) as err:
+                raise IdxFormatError(
+                    f"read_idx: {path}: dimensions {shape} of {dtype.itemsize}-byte elements "
+                    f"({needed} bytes) cannot be allocated ({err})"
+                ) from err
             # read straight into the array's buffer: no intermediate bytes object of the full size
             got = stream.readinto(memoryview(array).cast("B")) if array.nbytes else 0
             if got != array.nbytes:

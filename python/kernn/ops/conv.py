@@ -81,6 +81,11 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     _check_float_tensor(weight, op, "weight")
     if bias is not None:
         _check_float_tensor(bias, op, "bias")
+    if input._data.dtype == weight._data.dtype and bias is not None and bias._data.dtype != weight._data.dtype:
+        # Named the input when only the bias differed.
+        raise TypeError(f"conv2d: argument 'bias' has dtype kernn.{bias.dtype.name} but the input "
+                        f"and the weight have dtype kernn.{weight.dtype.name}; convert the bias "
+                        f"(bias.to(kernn.{weight.dtype.name}))")
     if input._data.dtype != weight._data.dtype or (
             bias is not None and bias._data.dtype != weight._data.dtype):
         raise TypeError(f"conv2d: argument 'input' has dtype kernn.{input.dtype.name} but the "

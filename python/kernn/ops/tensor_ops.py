@@ -67,6 +67,15 @@ def _promote_types(d1, d2):
     return np.promote_types(d1, d2)
 
 
+def _common_dtype(dtypes):
+    """torch's dtype for cat and stack: float32 with int64 is float32 (numpy made float64),
+    float16 with int64 float16."""
+    common = dtypes[0]
+    for d in dtypes[1:]:
+        common = _promote_types(common, d)
+    return common
+
+
 def _combine_categories(higher, lower):
     """The result of operands of a higher priority class (dtype `higher`) with those of a lower
     one (`lower`); either None when the class is empty (torch's combine_categories)."""
@@ -688,26 +697,30 @@ class Cat(Function):
     def forward(ctx, dim, *tensors):
         arrays = [t._data for t in tensors]
         ctx.split = (dim, np.cumsum([a.shape[dim] for a in arrays])[:-1])
-        return np.concatenate(arrays, axis=dim)
+        ctx.dtypes = [a.dtype for a in arrays]
+        return np.concatenate(arrays, axis=dim, dtype=_common_dtype(ctx.dtypes))
 
     @staticmethod
     def backward(ctx, g):
         dim, points = ctx.split
         parts = np.split(g, points, axis=dim)
-        return (None, *[p if n else None for p, n in zip(parts, ctx.needs_input_grad[1:])])
+        return (None, *[p.astype(d, copy=False) if n else None
+                        for p, d, n in zip(parts, ctx.dtypes, ctx.needs_input_grad[1:])])
 
 
 class Stack(Function):
     @staticmethod
     def forward(ctx, dim, *tensors):
         ctx.dim = dim
-        return np.stack([t._data for t in tensors], axis=dim)
+        ctx.dtypes = [t._data.dtype for t in tensors]
+        return np.stack([t._data for t in tensors], axis=dim, dtype=_common_dtype(ctx.dtypes))
 
     @staticmethod
     def backward(ctx, g):
         n = g.shape[ctx.dim]
         parts = [np.take(g, i, axis=ctx.dim) for i in range(n)]
-        return (None, *[p if need else None for p, need in zip(parts, ctx.needs_input_grad[1:])])
+        return (None, *[p.astype(d, copy=False) if need else None
+                        for p, d, need in zip(parts, ctx.dtypes, ctx.needs_input_grad[1:])])
 
 
 class Where(Function):
@@ -716,7 +729,7 @@ class Where(Function):
         c, x, y = _arr(cond), _arr(a), _arr(b)
         ctx.save_for_backward(c)
         ctx.metas = (_meta(a), _meta(b))
-        return np.asarray(np.where(c, x, y))
+        return np.asarray(np.where(c, x, y)).astype(result_dtype(x, y), copy=False)
 
     @staticmethod
     def backward(ctx, g):

@@ -7,6 +7,7 @@
 
 #include "kernn/parallel.h"
 #include "activations_simd.h"
+#include "vec_math.h"
 
 namespace kernn {
 
@@ -93,6 +94,163 @@ void softsign_backward(std::int64_t n, const T* x, const T* dy, T* dx) {
   });
 }
 
+// The kernels below call libm (expm1, erf, log1p) or, for float, vmath's exp / tanh / sigmoid;
+// the ops-per-element counts given to parallel_chunks are rough costs of those calls.
+
+template <typename T>
+void elu_forward(std::int64_t n, const T* x, T alpha, T* y) {
+  parallel_chunks(n, 8, [=](std::int64_t b, std::int64_t e) {
+    for (std::int64_t i = b; i < e; ++i) {
+      const T v = x[i];
+      y[i] = v > T(0) ? v : alpha * std::expm1(v);
+    }
+  });
+}
+
+template <typename T>
+void elu_backward(std::int64_t n, const T* x, const T* dy, T alpha, T* dx) {
+  parallel_chunks(n, 8, [=](std::int64_t b, std::int64_t e) {
+    for (std::int64_t i = b; i < e; ++i) {
+      const T v = x[i];
+      dx[i] = v <= T(0) ? dy[i] * alpha * std::exp(v) : dy[i];
+    }
+  });
+}
+
+namespace {
+// GELU's constants: 1 / sqrt(2), 1 / sqrt(2 pi), sqrt(2 / pi) and the tanh form's cubic term.
+constexpr double kSqrtHalf = 0.70710678118654752440;
+constexpr double kInvSqrt2Pi = 0.39894228040143267794;
+constexpr double kSqrt2OverPi = 0.79788456080286535588;
+constexpr double kGeluCubic = 0.044715;
+
+// tanh(sqrt(2 / pi) * (x + 0.044715 x^3)), the tanh form's inner term.
+template <typename T>
+T gelu_tanh_inner(T v) {
+  return vmath::tanh(T(kSqrt2OverPi) * (v + T(kGeluCubic) * v * v * v));
+}
+}  // namespace
+
+template <typename T>
+void gelu_forward(std::int64_t n, const T* x, bool approximate_tanh, T* y) {
+  parallel_chunks(n, 16, [=](std::int64_t b, std::int64_t e) {
+    if (approximate_tanh) {
+      for (std::int64_t i = b; i < e; ++i) {
+        const T v = x[i];
+        y[i] = T(0.5) * v * (T(1) + gelu_tanh_inner(v));
+      }
+    } else {
+      for (std::int64_t i = b; i < e; ++i) {
+        const T v = x[i];
+        y[i] = v * T(0.5) * (T(1) + std::erf(v * T(kSqrtHalf)));
+      }
+    }
+  });
+}
+
+template <typename T>
+void gelu_backward(std::int64_t n, const T* x, const T* dy, bool approximate_tanh, T* dx) {
+  parallel_chunks(n, 24, [=](std::int64_t b, std::int64_t e) {
+    if (approximate_tanh) {
+      for (std::int64_t i = b; i < e; ++i) {
+        const T v = x[i];
+        const T t = gelu_tanh_inner(v);
+        const T slope = T(0.5) * (T(1) + t) + T(0.5) * v * (T(1) - t * t) * T(kSqrt2OverPi) *
+                                                  (T(1) + T(3 * kGeluCubic) * v * v);
+        dx[i] = dy[i] * slope;
+      }
+    } else {
+      for (std::int64_t i = b; i < e; ++i) {
+        const T v = x[i];
+        const T cdf = T(0.5) * (T(1) + std::erf(v * T(kSqrtHalf)));
+        const T pdf = T(kInvSqrt2Pi) * std::exp(T(-0.5) * v * v);
+        dx[i] = dy[i] * (cdf + v * pdf);
+      }
+    }
+  });
+}
+
+template <typename T>
+void silu_forward(std::int64_t n, const T* x, T* y) {
+  parallel_chunks(n, 8, [=](std::int64_t b, std::int64_t e) {
+    for (std::int64_t i = b; i < e; ++i) y[i] = x[i] * vmath::sigmoid(x[i]);
+  });
+}
+
+template <typename T>
+void silu_backward(std::int64_t n, const T* x, const T* dy, T* dx) {
+  parallel_chunks(n, 8, [=](std::int64_t b, std::int64_t e) {
+    for (std::int64_t i = b; i < e; ++i) {
+      const T v = x[i], s = vmath::sigmoid(v);
+      dx[i] = dy[i] * s * (T(1) + v * (T(1) - s));
+    }
+  });
+}
+
+template <typename T>
+void softplus_forward(std::int64_t n, const T* x, T beta, T threshold, T* y) {
+  parallel_chunks(n, 16, [=](std::int64_t b, std::int64_t e) {
+    for (std::int64_t i = b; i < e; ++i) {
+      const T bx = x[i] * beta;
+      y[i] = bx > threshold ? x[i] : std::log1p(std::exp(bx)) / beta;
+    }
+  });
+}
+
+template <typename T>
+void softplus_backward(std::int64_t n, const T* x, const T* dy, T beta, T threshold, T* dx) {
+  parallel_chunks(n, 8, [=](std::int64_t b, std::int64_t e) {
+    for (std::int64_t i = b; i < e; ++i) {
+      const T bx = x[i] * beta;
+      const T z = std::exp(bx);
+      dx[i] = bx > threshold ? dy[i] : dy[i] * z / (z + T(1));
+    }
+  });
+}
+
+template <typename T>
+void hardtanh_forward(std::int64_t n, const T* x, T min_val, T max_val, T* y) {
+  // Comparisons written so that NaN fails both and passes through, as torch.clamp.
+  parallel_chunks(n, 1, [=](std::int64_t b, std::int64_t e) {
+    for (std::int64_t i = b; i < e; ++i) {
+      const T v = x[i];
+      y[i] = v < min_val ? min_val : (v > max_val ? max_val : v);
+    }
+  });
+}
+
+template <typename T>
+void hardtanh_backward(std::int64_t n, const T* x, const T* dy, T min_val, T max_val, T* dx) {
+  parallel_chunks(n, 1, [=](std::int64_t b, std::int64_t e) {
+    for (std::int64_t i = b; i < e; ++i) {
+      const T v = x[i];
+      dx[i] = (v <= min_val || v >= max_val) ? T(0) : dy[i];
+    }
+  });
+}
+
+template <typename T>
+void log_sigmoid_forward(std::int64_t n, const T* x, T* y) {
+  parallel_chunks(n, 16, [=](std::int64_t b, std::int64_t e) {
+    for (std::int64_t i = b; i < e; ++i) {
+      const T v = x[i];
+      y[i] = std::min(v, T(0)) - std::log1p(std::exp(-std::abs(v)));
+    }
+  });
+}
+
+template <typename T>
+void log_sigmoid_backward(std::int64_t n, const T* x, const T* dy, T* dx) {
+  parallel_chunks(n, 8, [=](std::int64_t b, std::int64_t e) {
+    for (std::int64_t i = b; i < e; ++i) {
+      const T v = x[i];
+      const T z = std::exp(-std::abs(v));
+      const T share = z / (T(1) + z);
+      dx[i] = dy[i] * (v < T(0) ? T(1) - share : share);
+    }
+  });
+}
+
 namespace {
 // Rows per block of bias_grad: at least kBiasMinRowBlock, and large enough that there are at
 // most kBiasMaxBlocks partial rows to keep. A function of the shape only, never of the thread
@@ -167,6 +325,18 @@ void relu_backward_bias_grad(std::int64_t rows, std::int64_t cols, const T* y, c
   template void tanh_backward<T>(std::int64_t, const T*, const T*, T*);                       \
   template void softsign_forward<T>(std::int64_t, const T*, T*);                              \
   template void softsign_backward<T>(std::int64_t, const T*, const T*, T*);                   \
+  template void elu_forward<T>(std::int64_t, const T*, T, T*);                              \
+  template void elu_backward<T>(std::int64_t, const T*, const T*, T, T*);                   \
+  template void gelu_forward<T>(std::int64_t, const T*, bool, T*);                          \
+  template void gelu_backward<T>(std::int64_t, const T*, const T*, bool, T*);               \
+  template void silu_forward<T>(std::int64_t, const T*, T*);                                \
+  template void silu_backward<T>(std::int64_t, const T*, const T*, T*);                     \
+  template void softplus_forward<T>(std::int64_t, const T*, T, T, T*);                      \
+  template void softplus_backward<T>(std::int64_t, const T*, const T*, T, T, T*);           \
+  template void hardtanh_forward<T>(std::int64_t, const T*, T, T, T*);                      \
+  template void hardtanh_backward<T>(std::int64_t, const T*, const T*, T, T, T*);           \
+  template void log_sigmoid_forward<T>(std::int64_t, const T*, T*);                         \
+  template void log_sigmoid_backward<T>(std::int64_t, const T*, const T*, T*);              \
   template void bias_grad<T>(std::int64_t, std::int64_t, const T*, T*);                       \
   template void relu_backward_bias_grad<T>(std::int64_t, std::int64_t, const T*, const T*, T*,  \
                                            T*);

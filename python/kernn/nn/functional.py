@@ -23,18 +23,14 @@ from ..random import default_generator
 from ..tensor import Tensor, _new
 
 __all__ = [
-    "linear", "relu", "leaky_relu", "sigmoid", "tanh", "softsign", "softmax", "log_softmax",
+    "linear", "relu", "leaky_relu", "sigmoid", "tanh", "softsign", "elu", "gelu", "silu",
+    "softplus", "hardtanh", "relu6", "logsigmoid", "softmax", "log_softmax",
     "dropout", "cross_entropy", "nll_loss", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "mse_loss", "one_hot",
     "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "batch_norm", "batch_norm_relu",
 ]
 
 _REDUCTIONS = ("mean", "sum", "none")
-
-
-def _check_tensor(x, op, arg):
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{op}: argument '{arg}' must be a kernn.Tensor, got {type(x).__name__}")
 
 
 # ---- linear ---------------------------------------------------------------------------------
@@ -121,44 +117,130 @@ def _linear_nd(input, weight, bias, relu):
 
 
 # ---- activations ----------------------------------------------------------------------------
+def _activation(fn, op, input, *options, inplace=False):
+    """``fn`` (an element-wise Function of ops.activation) applied to ``input`` with its
+    options. Recorded when autograd records for ``input``; otherwise the kernel runs directly,
+    and with ``inplace`` it writes into ``input``'s memory and returns ``input``, as torch.
+    A recorded op is computed out of place even with ``inplace``: kernn keeps no version
+    counters, so it never overwrites a tensor backward may need (torch would change it, or
+    refuse a leaf that requires grad)."""
+    _check_float(input, op, "input")
+    if _records(input):
+        return fn.apply(input, *options)
+    if not inplace:
+        return _new(fn.forward_kernel(c_contiguous(input._data), *options))
+    a = input._data
+    if a.flags.c_contiguous:
+        fn.forward_kernel(a, *options, out=a)
+    else:  # a strided view: computed on a contiguous copy, written back through the view
+        a[...] = fn.forward_kernel(c_contiguous(a), *options)
+    return input
+
+
+_INPLACE_DOC = """``inplace=True`` overwrites ``input`` and returns it when autograd does not record
+    the op (grad mode off, or ``input`` does not require grad); when it does, the result is a
+    new tensor (the same values) and ``input`` is left unchanged."""
+
+
 def relu(input, inplace=False):
-    """max(x, 0) element-wise. ``inplace`` is accepted for torch compatibility and ignored."""
-    _check_tensor(input, "relu", "input")
-    if input._rg and _mode.enabled:
-        return _act.ReLUFunction.apply(input)
-    return _new(_C.relu_forward(c_contiguous(input._data)))
+    """max(x, 0) element-wise.
+
+    Args:
+        input (Tensor): float32 or float64, any shape.
+        inplace (bool): write the result into ``input`` (see below).
+
+    {inplace}
+    """
+    return _activation(_act.ReLUFunction, "relu", input, inplace=inplace)
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
-    """x where x > 0, else negative_slope * x."""
-    _check_tensor(input, "leaky_relu", "input")
-    if input._rg and _mode.enabled:
-        return _act.LeakyReLUFunction.apply(input, float(negative_slope))
-    return _new(_C.leaky_relu_forward(c_contiguous(input._data), float(negative_slope)))
+    """x where x > 0, else negative_slope * x.
+
+    {inplace}
+    """
+    return _activation(_act.LeakyReLUFunction, "leaky_relu", input, float(negative_slope),
+                       inplace=inplace)
 
 
 def sigmoid(input):
     """1 / (1 + exp(-x)) element-wise."""
-    _check_tensor(input, "sigmoid", "input")
-    if input._rg and _mode.enabled:
-        return _act.SigmoidFunction.apply(input)
-    return _new(_C.sigmoid_forward(c_contiguous(input._data)))
+    return _activation(_act.SigmoidFunction, "sigmoid", input)
 
 
 def tanh(input):
     """tanh(x) element-wise."""
-    _check_tensor(input, "tanh", "input")
-    if input._rg and _mode.enabled:
-        return _act.TanhFunction.apply(input)
-    return _new(_C.tanh_forward(c_contiguous(input._data)))
+    return _activation(_act.TanhFunction, "tanh", input)
 
 
 def softsign(input):
     """x / (1 + |x|) element-wise."""
-    _check_tensor(input, "softsign", "input")
-    if input._rg and _mode.enabled:
-        return _act.SoftsignFunction.apply(input)
-    return _new(_C.softsign_forward(c_contiguous(input._data)))
+    return _activation(_act.SoftsignFunction, "softsign", input)
+
+
+def elu(input, alpha=1.0, inplace=False):
+    """x where x > 0, else alpha * (exp(x) - 1). The gradient at 0 is alpha, as torch's.
+
+    {inplace}
+    """
+    return _activation(_act.ELUFunction, "elu", input, float(alpha), inplace=inplace)
+
+
+def gelu(input, approximate="none"):
+    """x * Phi(x), Phi the standard normal CDF: from erf (``approximate='none'``) or from
+    torch's tanh approximation (``approximate='tanh'``)."""
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: argument 'approximate' must be 'none' or 'tanh', got "
+                         f"{approximate!r}")
+    return _activation(_act.GELUFunction, "gelu", input, approximate)
+
+
+def silu(input, inplace=False):
+    """x * sigmoid(x) element-wise (also called swish).
+
+    {inplace}
+    """
+    return _activation(_act.SiLUFunction, "silu", input, inplace=inplace)
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    """log(1 + exp(beta * x)) / beta, and x itself where beta * x > threshold (for stability,
+    as torch)."""
+    return _activation(_act.SoftplusFunction, "softplus", input, float(beta), float(threshold))
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    """x clamped to [min_val, max_val]. The gradient is 0 at both bounds, as torch's.
+
+    {inplace}
+    """
+    return _hardtanh("hardtanh", input, min_val, max_val, inplace)
+
+
+def relu6(input, inplace=False):
+    """min(max(x, 0), 6) element-wise: hardtanh(x, 0, 6), gradient 0 at 0 and at 6 as torch's.
+
+    {inplace}
+    """
+    return _hardtanh("relu6", input, 0.0, 6.0, inplace)
+
+
+def _hardtanh(op, input, min_val, max_val, inplace):
+    if min_val > max_val:
+        raise ValueError(f"{op}: min_val ({min_val}) cannot be greater than max_val ({max_val})")
+    return _activation(_act.HardtanhFunction, op, input, float(min_val), float(max_val),
+                       inplace=inplace)
+
+
+def logsigmoid(input):
+    """log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|)), finite for every finite x
+    (logsigmoid(-1e4) = -1e4)."""
+    return _activation(_act.LogSigmoidFunction, "logsigmoid", input)
+
+
+for _fn in (relu, leaky_relu, elu, silu, hardtanh, relu6):
+    _fn.__doc__ = _fn.__doc__.replace("{inplace}", _INPLACE_DOC)
+del _fn
 
 
 def softmax(input, dim=None, dtype=None):

@@ -7,6 +7,8 @@ op's own arguments), and either records an autograd Function or, when nothing ne
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ..autograd import _mode
@@ -26,7 +28,8 @@ __all__ = [
     "linear", "relu", "leaky_relu", "sigmoid", "tanh", "softsign", "elu", "gelu", "silu",
     "softplus", "hardtanh", "relu6", "logsigmoid", "softmax", "log_softmax",
     "dropout", "cross_entropy", "nll_loss", "binary_cross_entropy",
-    "binary_cross_entropy_with_logits", "mse_loss", "one_hot",
+    "binary_cross_entropy_with_logits", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
+    "one_hot",
     "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "batch_norm", "batch_norm_relu",
 ]
 
@@ -411,23 +414,96 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     return _new(_loss.BCEWithLogitsFunction.forward(_act_ctx(), input, ta, reduction))
 
 
-def mse_loss(input, target, reduction="mean"):
-    """Mean (or sum, or element-wise) squared error; the target may require grad too."""
-    _check_reduction("mse_loss", reduction)
-    _check_float(input, "mse_loss", "input")
+def _difference_loss_operands(op, input, target, promote):
+    """(input, target) for a loss of input - target (MSE, L1, smooth L1, Huber), as torch
+    takes them: a target of another shape that broadcasts with the input's warns (as torch)
+    and both are expanded to the broadcast shape; one that does not is a ValueError. With
+    ``promote`` both go to the wider float dtype (torch's mse/l1/smooth_l1); without it
+    (torch's huber_loss) the target is cast to the input's dtype, and a target that requires
+    grad in another dtype is a TypeError (torch fails in backward there)."""
+    _check_float(input, op, "input")
     if not isinstance(target, Tensor):
         target = _new(np.asarray(target))
-    if target._data.shape != input._data.shape:
-        raise ValueError(f"mse_loss: target of shape {tuple(target._data.shape)} must have the "
-                         f"input's shape {tuple(input._data.shape)}")
-    if target._data.dtype != input._data.dtype:
-        if target._rg:
-            raise TypeError(f"mse_loss: target dtype kernn.{target.dtype.name} differs from "
-                            f"input dtype kernn.{input.dtype.name}")
-        target = _new(target._data.astype(input._data.dtype))
+    x, t = input._data, target._data
+    if t.dtype.kind not in "fiu":
+        raise TypeError(f"{op}: argument 'target' must be a float or integer tensor, got "
+                        f"dtype {t.dtype}")
+    if t.dtype != x.dtype:
+        if promote and t.dtype.kind == "f":
+            common = np.promote_types(x.dtype, t.dtype)
+            input, target = input.to(common), target.to(common)
+        elif target._rg:
+            raise TypeError(f"{op}: target dtype kernn.{target.dtype.name} differs from input "
+                            f"dtype kernn.{input.dtype.name}")
+        else:
+            target = _new(t.astype(x.dtype))
+    if t.shape != x.shape:
+        try:
+            shape = np.broadcast_shapes(x.shape, t.shape)
+        except ValueError:
+            raise ValueError(f"{op}: target of shape {tuple(t.shape)} must have the input's "
+                             f"shape {tuple(x.shape)} (or broadcast with it)") from None
+        warnings.warn(f"{op}: using a target size ({tuple(t.shape)}) that is different to the "
+                      f"input size ({tuple(x.shape)}). This will likely lead to incorrect "
+                      "results due to broadcasting. Please ensure they have the same size.",
+                      UserWarning, stacklevel=4)
+        input, target = input.expand(shape), target.expand(shape)
+    return input, target
+
+
+def _difference_loss(fn, op, input, target, reduction, *options, promote=True):
+    _check_reduction(op, reduction)
+    input, target = _difference_loss_operands(op, input, target, promote)
     if _records(input, target):
-        return _loss.MSEFunction.apply(input, target, reduction)
-    return _new(_loss.MSEFunction.forward(_act_ctx(), input, target, reduction))
+        return fn.apply(input, target, reduction, *options)
+    return _new(fn.forward(_act_ctx(), input, target, reduction, *options))
+
+
+def mse_loss(input, target, reduction="mean"):
+    """Mean (or sum, or element-wise) squared error (x - target)^2; the target may require
+    grad too. Shapes and dtypes as l1_loss."""
+    return _difference_loss(_loss.MSEFunction, "mse_loss", input, target, reduction)
+
+
+def l1_loss(input, target, reduction="mean"):
+    """Mean (or sum, or element-wise) absolute error |x - target|.
+
+    Args:
+        input (Tensor): float32 or float64, any shape.
+        target (Tensor): the input's shape (another shape that broadcasts with it warns, as
+            torch, and is broadcast); a float target of the other float dtype promotes both
+            to float64. May require grad.
+        reduction (str): 'mean' | 'sum' | 'none'.
+
+    The gradient at x == target is 0 (torch's sign(0)).
+    """
+    return _difference_loss(_loss.L1Function, "l1_loss", input, target, reduction)
+
+
+def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
+    """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta, d = x - target.
+
+    Args as l1_loss, and:
+        beta (float): where the quadratic part ends, >= 0; 0 gives l1_loss.
+    """
+    if not beta >= 0:
+        raise ValueError(f"smooth_l1_loss: argument 'beta' must be >= 0, got {beta}")
+    return _difference_loss(_loss.SmoothL1Function, "smooth_l1_loss", input, target, reduction,
+                            float(beta))
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0):
+    """0.5 d^2 where |d| < delta, else delta * (|d| - 0.5 delta), d = x - target
+    (smooth_l1_loss with beta = delta, times delta).
+
+    Args as l1_loss, but a target of another dtype is cast to the input's (as torch's
+    huber_loss), and:
+        delta (float): where the quadratic part ends, > 0.
+    """
+    if not delta > 0:
+        raise ValueError(f"huber_loss: argument 'delta' must be > 0, got {delta}")
+    return _difference_loss(_loss.HuberFunction, "huber_loss", input, target, reduction,
+                            float(delta), promote=False)
 
 
 # ---- encodings ------------------------------------------------------------------------------

@@ -7,7 +7,6 @@
 
 #include "kernn/parallel.h"
 #include "activations_simd.h"
-#include "vec_math.h"
 
 namespace kernn {
 
@@ -94,8 +93,10 @@ void softsign_backward(std::int64_t n, const T* x, const T* dy, T* dx) {
   });
 }
 
-// The kernels below call libm (expm1, erf, log1p) or, for float, vmath's exp / tanh / sigmoid;
-// the ops-per-element counts given to parallel_chunks are rough costs of those calls.
+// ELU, softplus and log-sigmoid call libm (expm1, exp, log1p) in float and double; SiLU and
+// GELU run activations_simd.h's loops (float: vmath's sigmoid / erf / tanh in the SIMD build
+// in use; double: the same formulas on libm). The ops-per-element counts given to
+// parallel_chunks are rough costs of those calls.
 
 template <typename T>
 void elu_forward(std::int64_t n, const T* x, T alpha, T* y) {
@@ -117,33 +118,13 @@ void elu_backward(std::int64_t n, const T* x, const T* dy, T alpha, T* dx) {
   });
 }
 
-namespace {
-// GELU's constants: 1 / sqrt(2), 1 / sqrt(2 pi), sqrt(2 / pi) and the tanh form's cubic term.
-constexpr double kSqrtHalf = 0.70710678118654752440;
-constexpr double kInvSqrt2Pi = 0.39894228040143267794;
-constexpr double kSqrt2OverPi = 0.79788456080286535588;
-constexpr double kGeluCubic = 0.044715;
-
-// tanh(sqrt(2 / pi) * (x + 0.044715 x^3)), the tanh form's inner term.
-template <typename T>
-T gelu_tanh_inner(T v) {
-  return vmath::tanh(T(kSqrt2OverPi) * (v + T(kGeluCubic) * v * v * v));
-}
-}  // namespace
-
 template <typename T>
 void gelu_forward(std::int64_t n, const T* x, bool approximate_tanh, T* y) {
   parallel_chunks(n, 16, [=](std::int64_t b, std::int64_t e) {
     if (approximate_tanh) {
-      for (std::int64_t i = b; i < e; ++i) {
-        const T v = x[i];
-        y[i] = T(0.5) * v * (T(1) + gelu_tanh_inner(v));
-      }
+      act::gelu_tanh(e - b, x + b, y + b);
     } else {
-      for (std::int64_t i = b; i < e; ++i) {
-        const T v = x[i];
-        y[i] = v * T(0.5) * (T(1) + std::erf(v * T(kSqrtHalf)));
-      }
+      act::gelu(e - b, x + b, y + b);
     }
   });
 }
@@ -152,38 +133,22 @@ template <typename T>
 void gelu_backward(std::int64_t n, const T* x, const T* dy, bool approximate_tanh, T* dx) {
   parallel_chunks(n, 24, [=](std::int64_t b, std::int64_t e) {
     if (approximate_tanh) {
-      for (std::int64_t i = b; i < e; ++i) {
-        const T v = x[i];
-        const T t = gelu_tanh_inner(v);
-        const T slope = T(0.5) * (T(1) + t) + T(0.5) * v * (T(1) - t * t) * T(kSqrt2OverPi) *
-                                                  (T(1) + T(3 * kGeluCubic) * v * v);
-        dx[i] = dy[i] * slope;
-      }
+      act::gelu_tanh_backward(e - b, x + b, dy + b, dx + b);
     } else {
-      for (std::int64_t i = b; i < e; ++i) {
-        const T v = x[i];
-        const T cdf = T(0.5) * (T(1) + std::erf(v * T(kSqrtHalf)));
-        const T pdf = T(kInvSqrt2Pi) * std::exp(T(-0.5) * v * v);
-        dx[i] = dy[i] * (cdf + v * pdf);
-      }
+      act::gelu_backward(e - b, x + b, dy + b, dx + b);
     }
   });
 }
 
 template <typename T>
 void silu_forward(std::int64_t n, const T* x, T* y) {
-  parallel_chunks(n, 8, [=](std::int64_t b, std::int64_t e) {
-    for (std::int64_t i = b; i < e; ++i) y[i] = x[i] * vmath::sigmoid(x[i]);
-  });
+  parallel_chunks(n, 8, [=](std::int64_t b, std::int64_t e) { act::silu(e - b, x + b, y + b); });
 }
 
 template <typename T>
 void silu_backward(std::int64_t n, const T* x, const T* dy, T* dx) {
   parallel_chunks(n, 8, [=](std::int64_t b, std::int64_t e) {
-    for (std::int64_t i = b; i < e; ++i) {
-      const T v = x[i], s = vmath::sigmoid(v);
-      dx[i] = dy[i] * s * (T(1) + v * (T(1) - s));
-    }
+    act::silu_backward(e - b, x + b, dy + b, dx + b);
   });
 }
 

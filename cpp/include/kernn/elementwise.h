@@ -55,7 +55,8 @@ void elu_forward(std::int64_t n, const T* x, T alpha, T* y);
 template <typename T>
 void elu_backward(std::int64_t n, const T* x, const T* dy, T alpha, T* dx);
 
-// GELU. approximate_tanh false: y = x / 2 * (1 + erf(x / sqrt(2)));
+// GELU (float: vmath's erf / tanh, in the SIMD build in use; double: libm's).
+// approximate_tanh false: y = x / 2 * (1 + erf(x / sqrt(2)));
 // true: y = x / 2 * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 x^3)))
 template <typename T>
 void gelu_forward(std::int64_t n, const T* x, bool approximate_tanh, T* y);
@@ -69,7 +70,7 @@ void gelu_backward(std::int64_t n, const T* x, const T* dy, bool approximate_tan
 // y = x * sigmoid(x)   (sigmoid as sigmoid_forward: no overflow; silu(-1e4) = -0 as torch)
 template <typename T>
 void silu_forward(std::int64_t n, const T* x, T* y);
-// dx = dy * s * (1 + x * (1 - s)), s = sigmoid(x)
+// dx = dy * s * (1 + x * (1 - s)), s = sigmoid(x), 1 - s taken as sigmoid(-x) (no cancellation)
 template <typename T>
 void silu_backward(std::int64_t n, const T* x, const T* dy, T* dx);
 

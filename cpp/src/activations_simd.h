@@ -1,5 +1,5 @@
-// Float loops built three times: the activations (sigmoid, tanh, SiLU and GELU, forward and
-// backward), the softmax rows (forward and backward, and cross-entropy's exps) and the bias
+// Float loops built three times: the activations (sigmoid, tanh, SiLU, GELU, ELU, softplus and
+// log-sigmoid, forward and backward), the softmax rows (forward and backward, and cross-entropy's exps) and the bias
 // gradient's column sums. For baseline
 // x86-64 (through vec_math.h, in the kernels' own translation units), for AVX2 + FMA
 // (isa/activations_avx2.cpp) and for AVX-512 (isa/activations_avx512.cpp), chosen at run time
@@ -33,6 +33,14 @@ struct ActivationLoops {
   void (*gelu_backward)(std::int64_t n, const float* x, const float* dy, float* dx);
   void (*gelu_tanh)(std::int64_t n, const float* x, float* y);
   void (*gelu_tanh_backward)(std::int64_t n, const float* x, const float* dy, float* dx);
+  // ELU, softplus and log-sigmoid, with their options.
+  void (*elu)(std::int64_t n, const float* x, float alpha, float* y);
+  void (*elu_backward)(std::int64_t n, const float* x, const float* dy, float alpha, float* dx);
+  void (*softplus)(std::int64_t n, const float* x, float beta, float threshold, float* y);
+  void (*softplus_backward)(std::int64_t n, const float* x, const float* dy, float beta,
+                            float threshold, float* dx);
+  void (*log_sigmoid)(std::int64_t n, const float* x, float* y);
+  void (*log_sigmoid_backward)(std::int64_t n, const float* x, const float* dy, float* dx);
   // act::row_exps: the maxima, exps and sums of a block of rows.
   void (*row_exps)(std::int64_t begin, std::int64_t end, std::int64_t cols, const float* x,
                    float* m, float* e, double* sums);
@@ -145,6 +153,67 @@ void gelu_tanh_backward_loop(std::int64_t n, const T* x, const T* dy, T* dx) {
     const T slope = T(0.5) * (T(1) + t) + T(0.5) * v * (T(1) - t * t) * T(kSqrt2OverPi) *
                                               (T(1) + T(3 * kGeluCubic) * v * v);
     dx[i] = dy[i] * slope;
+  }
+}
+
+// ELU: y = x > 0 ? x : alpha * expm1(x); dx = x <= 0 ? dy * alpha * exp(x) : dy (the x <= 0
+// side at 0, and dy for NaN, as torch's elu_backward).
+template <typename T>
+void elu_loop(std::int64_t n, const T* x, T alpha, T* y) {
+  for (std::int64_t i = 0; i < n; ++i) {
+    const T v = x[i];
+    y[i] = vmath::select(v > T(0), v, alpha * vmath::expm1_negative(v));
+  }
+}
+
+template <typename T>
+void elu_backward_loop(std::int64_t n, const T* x, const T* dy, T alpha, T* dx) {
+  for (std::int64_t i = 0; i < n; ++i) {
+    const T v = x[i], d = dy[i];
+    dx[i] = vmath::select(v <= T(0), d * alpha * vmath::exp(v), d);
+  }
+}
+
+// max(v, 0) - log1p(exp(-|v|)) = log(sigmoid(v)), and its NaN, without a log of an exp that
+// can overflow.
+template <typename T>
+T log_sigmoid_of(T v) {
+  return vmath::select(v < T(0), v, T(0)) - vmath::log1p_unit(vmath::exp(-vmath::abs_of(v)));
+}
+
+// Softplus: y = beta x > threshold ? x : log1p(exp(beta x)) / beta, the log taken as
+// (max(beta x, 0) + log1p(exp(-|beta x|))) / beta (= -log_sigmoid(-beta x) / beta: the same
+// value, with log1p only of [0, 1]); dx = beta x > threshold ? dy : dy * sigmoid(beta x)
+// (torch's dy * z / (z + 1), z = exp(beta x), without z's overflow).
+template <typename T>
+void softplus_loop(std::int64_t n, const T* x, T beta, T threshold, T* y) {
+  for (std::int64_t i = 0; i < n; ++i) {
+    const T v = x[i], bx = v * beta;
+    y[i] = vmath::select(bx > threshold, v, -log_sigmoid_of(-bx) / beta);
+  }
+}
+
+template <typename T>
+void softplus_backward_loop(std::int64_t n, const T* x, const T* dy, T beta, T threshold, T* dx) {
+  for (std::int64_t i = 0; i < n; ++i) {
+    const T bx = x[i] * beta, d = dy[i];
+    dx[i] = vmath::select(bx > threshold, d, d * vmath::sigmoid(bx));
+  }
+}
+
+// Log-sigmoid: y = log_sigmoid_of(x); dx = dy * sigmoid(-x), from the same exp(-|x|) as
+// sigmoid (torch's 1 - z / (1 + z) for x < 0, computed as 1 / (1 + z): no cancellation).
+template <typename T>
+void log_sigmoid_loop(std::int64_t n, const T* x, T* y) {
+  for (std::int64_t i = 0; i < n; ++i) y[i] = log_sigmoid_of(x[i]);
+}
+
+template <typename T>
+void log_sigmoid_backward_loop(std::int64_t n, const T* x, const T* dy, T* dx) {
+  for (std::int64_t i = 0; i < n; ++i) {
+    const T v = x[i];
+    const T e = vmath::exp(-vmath::abs_of(v));
+    dx[i] = dy[i] * (vmath::select(v < T(0), T(1), e) / (T(1) + e));
   }
 }
 
@@ -361,6 +430,12 @@ const ActivationLoops& this_build_activation_loops() {
                                      &gelu_backward_loop<float>,
                                      &gelu_tanh_loop<float>,
                                      &gelu_tanh_backward_loop<float>,
+                                     &elu_loop<float>,
+                                     &elu_backward_loop<float>,
+                                     &softplus_loop<float>,
+                                     &softplus_backward_loop<float>,
+                                     &log_sigmoid_loop<float>,
+                                     &log_sigmoid_backward_loop<float>,
                                      &row_exps_loop<float>,
                                      &add_rows_loop<false, float>,
                                      &add_rows_loop<true, float>,
@@ -441,6 +516,38 @@ void gelu_tanh(std::int64_t n, const T* x, T* y) {
 template <typename T>
 void gelu_tanh_backward(std::int64_t n, const T* x, const T* dy, T* dx) {
   run_loop<T>(&ActivationLoops::gelu_tanh_backward, &gelu_tanh_backward_loop<T>, n, x, dy, dx);
+}
+
+template <typename T>
+void elu(std::int64_t n, const T* x, T alpha, T* y) {
+  run_loop<T>(&ActivationLoops::elu, &elu_loop<T>, n, x, alpha, y);
+}
+
+template <typename T>
+void elu_backward(std::int64_t n, const T* x, const T* dy, T alpha, T* dx) {
+  run_loop<T>(&ActivationLoops::elu_backward, &elu_backward_loop<T>, n, x, dy, alpha, dx);
+}
+
+template <typename T>
+void softplus(std::int64_t n, const T* x, T beta, T threshold, T* y) {
+  run_loop<T>(&ActivationLoops::softplus, &softplus_loop<T>, n, x, beta, threshold, y);
+}
+
+template <typename T>
+void softplus_backward(std::int64_t n, const T* x, const T* dy, T beta, T threshold, T* dx) {
+  run_loop<T>(&ActivationLoops::softplus_backward, &softplus_backward_loop<T>, n, x, dy, beta,
+              threshold, dx);
+}
+
+template <typename T>
+void log_sigmoid(std::int64_t n, const T* x, T* y) {
+  run_loop<T>(&ActivationLoops::log_sigmoid, &log_sigmoid_loop<T>, n, x, y);
+}
+
+template <typename T>
+void log_sigmoid_backward(std::int64_t n, const T* x, const T* dy, T* dx) {
+  run_loop<T>(&ActivationLoops::log_sigmoid_backward, &log_sigmoid_backward_loop<T>, n, x, dy,
+              dx);
 }
 
 // Rough scalar operations per element of row_exps (the exp), for a parallel loop's threshold.

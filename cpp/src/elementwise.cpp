@@ -93,28 +93,21 @@ void softsign_backward(std::int64_t n, const T* x, const T* dy, T* dx) {
   });
 }
 
-// ELU, softplus and log-sigmoid call libm (expm1, exp, log1p) in float and double; SiLU and
-// GELU run activations_simd.h's loops (float: vmath's sigmoid / erf / tanh in the SIMD build
-// in use; double: the same formulas on libm). The ops-per-element counts given to
-// parallel_chunks are rough costs of those calls.
+// ELU, GELU, SiLU, softplus and log-sigmoid run activations_simd.h's loops (float: vmath's
+// exp / sigmoid / erf / tanh / log1p / expm1 in the SIMD build in use; double: the same
+// formulas on libm). The ops-per-element counts given to parallel_chunks are rough costs.
 
 template <typename T>
 void elu_forward(std::int64_t n, const T* x, T alpha, T* y) {
   parallel_chunks(n, 8, [=](std::int64_t b, std::int64_t e) {
-    for (std::int64_t i = b; i < e; ++i) {
-      const T v = x[i];
-      y[i] = v > T(0) ? v : alpha * std::expm1(v);
-    }
+    act::elu(e - b, x + b, alpha, y + b);
   });
 }
 
 template <typename T>
 void elu_backward(std::int64_t n, const T* x, const T* dy, T alpha, T* dx) {
   parallel_chunks(n, 8, [=](std::int64_t b, std::int64_t e) {
-    for (std::int64_t i = b; i < e; ++i) {
-      const T v = x[i];
-      dx[i] = v <= T(0) ? dy[i] * alpha * std::exp(v) : dy[i];
-    }
+    act::elu_backward(e - b, x + b, dy + b, alpha, dx + b);
   });
 }
 
@@ -155,21 +148,14 @@ void silu_backward(std::int64_t n, const T* x, const T* dy, T* dx) {
 template <typename T>
 void softplus_forward(std::int64_t n, const T* x, T beta, T threshold, T* y) {
   parallel_chunks(n, 16, [=](std::int64_t b, std::int64_t e) {
-    for (std::int64_t i = b; i < e; ++i) {
-      const T bx = x[i] * beta;
-      y[i] = bx > threshold ? x[i] : std::log1p(std::exp(bx)) / beta;
-    }
+    act::softplus(e - b, x + b, beta, threshold, y + b);
   });
 }
 
 template <typename T>
 void softplus_backward(std::int64_t n, const T* x, const T* dy, T beta, T threshold, T* dx) {
   parallel_chunks(n, 8, [=](std::int64_t b, std::int64_t e) {
-    for (std::int64_t i = b; i < e; ++i) {
-      const T bx = x[i] * beta;
-      const T z = std::exp(bx);
-      dx[i] = bx > threshold ? dy[i] : dy[i] * z / (z + T(1));
-    }
+    act::softplus_backward(e - b, x + b, dy + b, beta, threshold, dx + b);
   });
 }
 
@@ -197,22 +183,14 @@ void hardtanh_backward(std::int64_t n, const T* x, const T* dy, T min_val, T max
 template <typename T>
 void log_sigmoid_forward(std::int64_t n, const T* x, T* y) {
   parallel_chunks(n, 16, [=](std::int64_t b, std::int64_t e) {
-    for (std::int64_t i = b; i < e; ++i) {
-      const T v = x[i];
-      y[i] = std::min(v, T(0)) - std::log1p(std::exp(-std::abs(v)));
-    }
+    act::log_sigmoid(e - b, x + b, y + b);
   });
 }
 
 template <typename T>
 void log_sigmoid_backward(std::int64_t n, const T* x, const T* dy, T* dx) {
   parallel_chunks(n, 8, [=](std::int64_t b, std::int64_t e) {
-    for (std::int64_t i = b; i < e; ++i) {
-      const T v = x[i];
-      const T z = std::exp(-std::abs(v));
-      const T share = z / (T(1) + z);
-      dx[i] = dy[i] * (v < T(0) ? T(1) - share : share);
-    }
+    act::log_sigmoid_backward(e - b, x + b, dy + b, dx + b);
   });
 }
 

@@ -1,6 +1,6 @@
-// Branch-free float exp / tanh / sigmoid / erf and fixed-order row reductions, written so that
-// GCC and Clang vectorise the loops that call them (libm's expf / tanhf / erff are scalar
-// calls). Double keeps libm: it is the reference precision, not the hot path.
+// Branch-free float exp / tanh / sigmoid / erf / log1p / expm1 and fixed-order row reductions,
+// written so that GCC and Clang vectorise the loops that call them (libm's expf / tanhf / erff
+// are scalar calls). Double keeps libm: it is the reference precision, not the hot path.
 //
 // Accuracy (float): exp within 2 ulp over its whole range, subnormal results included (Cephes
 // expf's polynomial after reduction to |r| <= ln2/2; the 2^n scale is applied in two exact
@@ -130,6 +130,40 @@ inline float erf(float x) {
 }
 
 inline double erf(double x) { return std::erf(x); }
+
+// log1p(z) for z in [0, 1] (softplus and log-sigmoid take log1p(exp(-|x|))): z * P(z), P a
+// Chebyshev fit of log1p(z) / z on [0, 1] (as erf's). Float: within 2 ulp; NaN propagates.
+inline float log1p_unit(float z) {
+  float p = -3.2140704703880734e-03f;
+  p = p * z + 1.964936977755278e-02f;
+  p = p * z - 5.6435516149382574e-02f;
+  p = p * z + 1.0533290727954103e-01f;
+  p = p * z - 1.5251498095770857e-01f;
+  p = p * z + 1.9651512824966524e-01f;
+  p = p * z - 2.494781434679284e-01f;
+  p = p * z + 3.332909985774837e-01f;
+  p = p * z - 4.999985085870813e-01f;
+  p = p * z + 9.999999869764085e-01f;
+  return z * p;
+}
+
+inline double log1p_unit(double z) { return std::log1p(z); }
+
+// expm1(x) for x <= 0 (ELU's negative side): x * P(x) on [-0.7, 0], P a Chebyshev fit of
+// expm1(x) / x there (exp(x) - 1 would cancel), exp(x) - 1 below (exp(x) < 0.5: no
+// cancellation). Float: within 2 ulp; -1 for x <= -104; NaN propagates.
+inline float expm1_negative(float x) {
+  float p = 1.4664344884312308e-04f;
+  p = p * x + 1.3414525073100862e-03f;
+  p = p * x + 8.310916795697712e-03f;
+  p = p * x + 4.166105658961952e-02f;
+  p = p * x + 1.6666596774224882e-01f;
+  p = p * x + 4.999999640525909e-01f;
+  p = p * x + 9.999999995534943e-01f;
+  return select(x > -0.7f, x * p, exp(x) - 1.0f);
+}
+
+inline double expm1_negative(double x) { return std::expm1(x); }
 
 // 1 / (1 + exp(-x)) for x >= 0 and exp(x) / (1 + exp(x)) for x < 0: exp never overflows, and
 // the limits are exactly 0 and 1 as in torch.

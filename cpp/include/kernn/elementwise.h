@@ -47,6 +47,10 @@ void softsign_forward(std::int64_t n, const T* x, T* y);
 template <typename T>
 void softsign_backward(std::int64_t n, const T* x, const T* dy, T* dx);
 
+// The kernels below (ELU ... log-sigmoid) run float through vmath's exp / sigmoid / erf / tanh /
+// log1p / expm1, in the SIMD build in use (within a few ulp of the double kernels, which take
+// libm's).
+
 // y = x > 0 ? x : alpha * expm1(x)   (expm1: no cancellation near 0)
 template <typename T>
 void elu_forward(std::int64_t n, const T* x, T alpha, T* y);
@@ -55,8 +59,7 @@ void elu_forward(std::int64_t n, const T* x, T alpha, T* y);
 template <typename T>
 void elu_backward(std::int64_t n, const T* x, const T* dy, T alpha, T* dx);
 
-// GELU (float: vmath's erf / tanh, in the SIMD build in use; double: libm's).
-// approximate_tanh false: y = x / 2 * (1 + erf(x / sqrt(2)));
+// GELU. approximate_tanh false: y = x / 2 * (1 + erf(x / sqrt(2)));
 // true: y = x / 2 * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 x^3)))
 template <typename T>
 void gelu_forward(std::int64_t n, const T* x, bool approximate_tanh, T* y);
@@ -74,11 +77,12 @@ void silu_forward(std::int64_t n, const T* x, T* y);
 template <typename T>
 void silu_backward(std::int64_t n, const T* x, const T* dy, T* dx);
 
-// y = beta * x > threshold ? x : log1p(exp(beta * x)) / beta
+// y = beta * x > threshold ? x : log1p(exp(beta * x)) / beta, the log taken as
+// max(beta x, 0) + log1p(exp(-|beta x|)) (no overflow)
 template <typename T>
 void softplus_forward(std::int64_t n, const T* x, T beta, T threshold, T* y);
-// dx = beta * x > threshold ? dy : dy * z / (z + 1), z = exp(beta * x)   (torch's
-// softplus_backward; z = inf, beyond the threshold, is never used)
+// dx = beta * x > threshold ? dy : dy * sigmoid(beta * x)   (torch's softplus_backward, its
+// z / (z + 1) with z = exp(beta * x) taken as the sigmoid: no overflow)
 template <typename T>
 void softplus_backward(std::int64_t n, const T* x, const T* dy, T beta, T threshold, T* dx);
 
@@ -94,8 +98,8 @@ void hardtanh_backward(std::int64_t n, const T* x, const T* dy, T min_val, T max
 // y = log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|)): exact for large |x| (-1e4 -> -1e4)
 template <typename T>
 void log_sigmoid_forward(std::int64_t n, const T* x, T* y);
-// dx = dy * (x < 0 ? 1 - z / (1 + z) : z / (1 + z)), z = exp(-|x|)   (= dy * sigmoid(-x),
-// torch's log_sigmoid_backward)
+// dx = dy * sigmoid(-x): dy * (x < 0 ? 1 : z) / (1 + z), z = exp(-|x|)   (torch's
+// log_sigmoid_backward, whose 1 - z / (1 + z) for x < 0 is 1 / (1 + z))
 template <typename T>
 void log_sigmoid_backward(std::int64_t n, const T* x, const T* dy, T* dx);
 

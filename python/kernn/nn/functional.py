@@ -242,7 +242,8 @@ def logsigmoid(input):
 
 
 for _fn in (relu, leaky_relu, elu, silu, hardtanh, relu6):
-    _fn.__doc__ = _fn.__doc__.replace("{inplace}", _INPLACE_DOC)
+    if _fn.__doc__:  # None under python -OO
+        _fn.__doc__ = _fn.__doc__.replace("{inplace}", _INPLACE_DOC)
 del _fn
 
 

@@ -335,5 +335,6 @@ class LogSoftmax(Module):
 
 
 for _module in (ReLU, LeakyReLU, ELU, SiLU, Hardtanh, ReLU6):
-    _module.__doc__ = _module.__doc__.replace("{inplace}", _INPLACE_ARG)
+    if _module.__doc__:  # None under python -OO
+        _module.__doc__ = _module.__doc__.replace("{inplace}", _INPLACE_ARG)
 del _module

@@ -313,7 +313,8 @@ def test_pointwise_loss_argument_errors():
         _C.mse_backward(x, x, np.ones(2), "none")
 
 
-@pytest.mark.parametrize("stem,arg,bad", [("smooth_l1", "beta", -0.5), ("smooth_l1", "beta", np.nan),
+@pytest.mark.parametrize("stem,arg,bad", [("smooth_l1", "beta", -0.5),
+                                          ("smooth_l1", "beta", np.nan),
                                           ("huber", "delta", 0.0), ("huber", "delta", -1.0)])
 def test_smooth_l1_beta_and_huber_delta_are_checked(stem, arg, bad):
     x = np.zeros(3)

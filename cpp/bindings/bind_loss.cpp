@@ -315,12 +315,12 @@ void register_loss(py::module_& m) {
       "smooth_l1_forward",
       [](const py::array& x, const py::array& target, const std::string& reduction, double beta) {
         require_non_negative("smooth_l1_forward", "beta", beta);
-        return pointwise_forward("smooth_l1_forward", "x", false, x, target, reduction,
-                                 [=](std::int64_t n, const auto* xp, const auto* tp,
-                                     Reduction r, auto* out) {
-                                   using T = std::remove_const_t<std::remove_pointer_t<decltype(xp)>>;
-                                   smooth_l1_forward(n, xp, tp, static_cast<T>(beta), r, out);
-                                 });
+        return pointwise_forward(
+            "smooth_l1_forward", "x", false, x, target, reduction,
+            [=](std::int64_t n, const auto* xp, const auto* tp, Reduction r, auto* out) {
+              using T = std::remove_const_t<std::remove_pointer_t<decltype(xp)>>;
+              smooth_l1_forward(n, xp, tp, static_cast<T>(beta), r, out);
+            });
       },
       py::arg("x"), py::arg("target"), py::arg("reduction"), py::arg("beta"),
       "0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta, d = x - target (beta >= 0).");
@@ -343,12 +343,12 @@ void register_loss(py::module_& m) {
       "huber_forward",
       [](const py::array& x, const py::array& target, const std::string& reduction, double delta) {
         require_positive("huber_forward", "delta", delta);
-        return pointwise_forward("huber_forward", "x", false, x, target, reduction,
-                                 [=](std::int64_t n, const auto* xp, const auto* tp,
-                                     Reduction r, auto* out) {
-                                   using T = std::remove_const_t<std::remove_pointer_t<decltype(xp)>>;
-                                   huber_forward(n, xp, tp, static_cast<T>(delta), r, out);
-                                 });
+        return pointwise_forward(
+            "huber_forward", "x", false, x, target, reduction,
+            [=](std::int64_t n, const auto* xp, const auto* tp, Reduction r, auto* out) {
+              using T = std::remove_const_t<std::remove_pointer_t<decltype(xp)>>;
+              huber_forward(n, xp, tp, static_cast<T>(delta), r, out);
+            });
       },
       py::arg("x"), py::arg("target"), py::arg("reduction"), py::arg("delta"),
       "0.5 d^2 where |d| < delta, else delta * (|d| - 0.5 delta), d = x - target (delta > 0).");

@@ -1,6 +1,6 @@
 // Float loops built three times: the activations (sigmoid, tanh, SiLU, GELU, ELU, softplus and
-// log-sigmoid, forward and backward), the softmax rows (forward and backward, and cross-entropy's exps) and the bias
-// gradient's column sums. For baseline
+// log-sigmoid, forward and backward), the softmax rows (forward and backward, and
+// cross-entropy's exps) and the bias gradient's column sums. For baseline
 // x86-64 (through vec_math.h, in the kernels' own translation units), for AVX2 + FMA
 // (isa/activations_avx2.cpp) and for AVX-512 (isa/activations_avx512.cpp), chosen at run time
 // (simd_loops_level). The SIMD builds compute the same formulas 8 or 16 lanes at a time; FMA

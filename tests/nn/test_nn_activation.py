@@ -113,11 +113,13 @@ def test_repr():
 
 
 def test_bad_activation_arguments():
-    with pytest.raises(ValueError, match=r"gelu: argument 'approximate' must be 'none' or 'tanh', got 'erf'"):
+    with pytest.raises(ValueError,
+                       match=r"gelu: argument 'approximate' must be 'none' or 'tanh', got 'erf'"):
         nn.functional.gelu(kernn.ones(2), approximate="erf")
     with pytest.raises(ValueError, match=r"GELU: argument 'approximate'"):
         nn.GELU("sigmoid")
-    with pytest.raises(ValueError, match=r"hardtanh: min_val \(2.0\) cannot be greater than max_val \(1.0\)"):
+    with pytest.raises(ValueError,
+                       match=r"hardtanh: min_val \(2.0\) cannot be greater than max_val \(1.0\)"):
         nn.functional.hardtanh(kernn.ones(2), 2.0, 1.0)
     with pytest.raises(ValueError, match=r"Hardtanh: min_val"):
         nn.Hardtanh(1.0, -1.0)
@@ -125,9 +127,11 @@ def test_bad_activation_arguments():
                nn.functional.softplus, nn.functional.hardtanh, nn.functional.relu6,
                nn.functional.logsigmoid):
         name = fn.__name__
-        with pytest.raises(TypeError, match=rf"{name}: argument 'input' must be a float32 or float64 tensor, got kernn.int64"):
+        with pytest.raises(TypeError, match=rf"{name}: argument 'input' must be a float32 or "
+                                            r"float64 tensor, got kernn.int64"):
             fn(kernn.tensor([1, 2]))
-        with pytest.raises(TypeError, match=rf"{name}: argument 'input' must be a kernn.Tensor, got list"):
+        with pytest.raises(TypeError,
+                           match=rf"{name}: argument 'input' must be a kernn.Tensor, got list"):
             fn([1.0, 2.0])
 
 

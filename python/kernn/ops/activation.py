@@ -1,4 +1,5 @@
-"""Activation Functions (ReLU ... LogSoftmax, ELU ... LogSigmoid) and dropout, on kernn._C's element-wise kernels.
+"""Activation Functions (ReLU ... LogSoftmax, ELU ... LogSigmoid) and dropout, on kernn._C's
+element-wise kernels.
 
 softmax / log_softmax kernels work over the last dimension; another ``dim`` is moved last,
 made contiguous, and moved back.

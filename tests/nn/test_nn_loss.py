@@ -224,6 +224,9 @@ def test_difference_loss_repr_and_errors():
         nn.functional.huber_loss(kernn.zeros(3), kernn.zeros(3), delta=0)
     with pytest.raises(ValueError, match=r"HuberLoss: argument 'delta'"):
         nn.HuberLoss(delta=-1.0)
+    for loss in ("l1_loss", "huber_loss", "mse_loss"):
+        with pytest.raises(NotImplementedError, match=rf"{loss}: 'weight' is not supported"):
+            getattr(nn.functional, loss)(kernn.zeros(3), kernn.zeros(3), weight=kernn.ones(3))
     with pytest.raises(ValueError, match=r"L1Loss: argument 'reduction'.*'avg'"):
         nn.L1Loss(reduction="avg")
     with pytest.raises(ValueError, match=r"l1_loss: argument 'reduction'"):

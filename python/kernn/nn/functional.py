@@ -452,7 +452,9 @@ def _difference_loss_operands(op, input, target, promote):
     return input, target
 
 
-def _difference_loss(fn, op, input, target, reduction, *options, promote=True):
+def _difference_loss(fn, op, input, target, reduction, weight, *options, promote=True):
+    if weight is not None:
+        raise NotImplementedError(f"{op}: 'weight' is not supported by kernn")
     _check_reduction(op, reduction)
     input, target = _difference_loss_operands(op, input, target, promote)
     if _records(input, target):
@@ -460,13 +462,13 @@ def _difference_loss(fn, op, input, target, reduction, *options, promote=True):
     return _new(fn.forward(_act_ctx(), input, target, reduction, *options))
 
 
-def mse_loss(input, target, reduction="mean"):
+def mse_loss(input, target, reduction="mean", weight=None):
     """Mean (or sum, or element-wise) squared error (x - target)^2; the target may require
-    grad too. Shapes and dtypes as l1_loss."""
-    return _difference_loss(_loss.MSEFunction, "mse_loss", input, target, reduction)
+    grad too. Shapes and dtypes as l1_loss; ``weight`` is not supported."""
+    return _difference_loss(_loss.MSEFunction, "mse_loss", input, target, reduction, weight)
 
 
-def l1_loss(input, target, reduction="mean"):
+def l1_loss(input, target, reduction="mean", weight=None):
     """Mean (or sum, or element-wise) absolute error |x - target|.
 
     Args:
@@ -475,10 +477,11 @@ def l1_loss(input, target, reduction="mean"):
             torch, and is broadcast); a float target of the other float dtype promotes both
             to float64. May require grad.
         reduction (str): 'mean' | 'sum' | 'none'.
+        weight: not supported (NotImplementedError unless None).
 
     The gradient at x == target is 0 (torch's sign(0)).
     """
-    return _difference_loss(_loss.L1Function, "l1_loss", input, target, reduction)
+    return _difference_loss(_loss.L1Function, "l1_loss", input, target, reduction, weight)
 
 
 def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
@@ -490,10 +493,10 @@ def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
     if not beta >= 0:
         raise ValueError(f"smooth_l1_loss: argument 'beta' must be >= 0, got {beta}")
     return _difference_loss(_loss.SmoothL1Function, "smooth_l1_loss", input, target, reduction,
-                            float(beta))
+                            None, float(beta))
 
 
-def huber_loss(input, target, reduction="mean", delta=1.0):
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     """0.5 d^2 where |d| < delta, else delta * (|d| - 0.5 delta), d = x - target
     (smooth_l1_loss with beta = delta, times delta).
 
@@ -504,7 +507,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
     if not delta > 0:
         raise ValueError(f"huber_loss: argument 'delta' must be > 0, got {delta}")
     return _difference_loss(_loss.HuberFunction, "huber_loss", input, target, reduction,
-                            float(delta), promote=False)
+                            weight, float(delta), promote=False)
 
 
 # ---- encodings ------------------------------------------------------------------------------

@@ -78,6 +78,14 @@ UNARY = {
     "sigmoid": F.sigmoid,
     "tanh": F.tanh,
     "softsign": F.softsign,
+    "elu": lambda x: F.elu(x, 0.7),
+    "gelu": F.gelu,
+    "gelu_tanh": lambda x: F.gelu(x, approximate="tanh"),
+    "silu": F.silu,
+    "softplus": lambda x: F.softplus(x, 2.0, 3.0),
+    "hardtanh": F.hardtanh,
+    "relu6": lambda x: F.relu6(x * 4),
+    "logsigmoid": F.logsigmoid,
     "softmax_last": lambda x: F.softmax(x, -1),
     "softmax_dim0": lambda x: F.softmax(x, 0),
     "log_softmax_last": lambda x: F.log_softmax(x, 1),
@@ -101,6 +109,12 @@ def test_unary_ops(name, rng):
     if name == "clamp":
         a = np.where(np.abs(a - 0.45) < 0.05, a + 0.1, a)
         a = np.where(np.abs(a + 0.55) < 0.05, a + 0.1, a)
+    if name == "hardtanh":
+        a = np.where(np.abs(np.abs(a) - 1.0) < 0.05, a * 1.1, a)
+    if name == "relu6":  # kinks of relu6(4 a) at a = 0 and 1.5
+        a = np.where(np.abs(a - 1.5) < 0.05, a + 0.1, a)
+    if name == "softplus":  # beta * x == threshold at 1.5: a jump in the second derivative
+        a = np.where(np.abs(a - 1.5) < 0.05, a + 0.1, a)
     if name == "cast":
         # float32 round trip: only exact on float32-representable values, at a coarse step.
         a = a.astype(np.float32).astype(np.float64)
@@ -152,6 +166,17 @@ def test_losses(reduction, rng):
                      (_t(rng.standard_normal((3, 4))),))
     t = _t(rng.standard_normal((3, 4)))
     assert gradcheck(lambda q, r: F.mse_loss(q, r, reduction=reduction), (p, t))
+    # L1, smooth L1 and Huber of d = x - t, with d away from L1's kink at 0 and from the
+    # second-derivative jumps at |d| = beta / delta (gradient to the target too).
+    x = _t(rng.standard_normal((3, 5)))
+    d = _away_from_zero(rng, (3, 5), margin=0.05)
+    d = np.where(np.abs(np.abs(d) - 0.5) < 0.05, d * 1.2, d)
+    d = np.where(np.abs(np.abs(d) - 1.0) < 0.05, d * 1.2, d)
+    t = _t(x._data - d)
+    assert gradcheck(lambda q, r: F.l1_loss(q, r, reduction=reduction), (x, t))
+    assert gradcheck(lambda q, r: F.smooth_l1_loss(q, r, reduction=reduction, beta=0.5), (x, t))
+    assert gradcheck(lambda q, r: F.smooth_l1_loss(q, r, reduction=reduction, beta=0.0), (x, t))
+    assert gradcheck(lambda q, r: F.huber_loss(q, r, reduction=reduction, delta=1.0), (x, t))
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])

@@ -337,12 +337,30 @@ def test_soft_cross_entropy_one_hot_target_is_the_class_index_loss():
 
 # ---- element-wise losses ------------------------------------------------------------------
 
+# name -> (torch function, kernel stem, the kernel's options after the reduction)
 POINTWISE = {
-    "bce": F.binary_cross_entropy,
-    "bce_with_logits": F.binary_cross_entropy_with_logits,
-    "mse": F.mse_loss,
+    "bce": (F.binary_cross_entropy, "bce", ()),
+    "bce_with_logits": (F.binary_cross_entropy_with_logits, "bce_with_logits", ()),
+    "mse": (F.mse_loss, "mse", ()),
+    "l1": (F.l1_loss, "l1", ()),
+    "smooth_l1": (F.smooth_l1_loss, "smooth_l1", (1.0,)),
+    "smooth_l1_beta": (lambda *a, **k: F.smooth_l1_loss(*a, beta=0.3, **k), "smooth_l1", (0.3,)),
+    "smooth_l1_beta0": (lambda *a, **k: F.smooth_l1_loss(*a, beta=0.0, **k), "smooth_l1",
+                        (0.0,)),
+    "huber": (F.huber_loss, "huber", ()),
+    "huber_delta": (lambda *a, **k: F.huber_loss(*a, delta=2.5, **k), "huber", (2.5,)),
 }
 POINTWISE_SHAPES = [(1,), (13,), (64, 1), (3, 7, 5), (0,), (211, 173)]
+
+
+def pointwise_kernels(name):
+    """(forward(x, t, reduction), backward(x, t, dloss, reduction)) of a POINTWISE entry."""
+    _, stem, options = POINTWISE[name]
+    if stem in ("smooth_l1", "huber") and not options:
+        options = (1.0,)  # torch's default beta / delta
+    fwd, bwd = getattr(_C, f"{stem}_forward"), getattr(_C, f"{stem}_backward")
+    return (lambda x, t, red: fwd(x, t, red, *options),
+            lambda x, t, dloss, red: bwd(x, t, dloss, red, *options))
 
 
 def pointwise_inputs(name, rng, shape, dtype):
@@ -356,10 +374,9 @@ def pointwise_inputs(name, rng, shape, dtype):
 
 
 def run_pointwise(name, x, t, reduction, dtype, rng):
-    fwd = getattr(_C, f"{name}_forward")
-    bwd = getattr(_C, f"{name}_backward")
+    fwd, bwd = pointwise_kernels(name)
     return check_against_torch(
-        POINTWISE[name],
+        POINTWISE[name][0],
         lambda red: fwd(x, t, red),
         lambda dloss, red: bwd(x, t, dloss, red),
         x, torch.from_numpy(t), reduction, dtype, rng, x.shape)
@@ -400,8 +417,21 @@ def test_bce_with_logits_extreme_inputs_match_torch(dtype, reduction):
 @pytest.mark.parametrize("name", POINTWISE)
 def test_empty_mean_is_nan_as_torch(name):
     x = np.zeros(0)
-    assert np.isnan(getattr(_C, f"{name}_forward")(x, x, "mean"))
-    assert np.isnan(POINTWISE[name](torch.from_numpy(x), torch.from_numpy(x)).item())
+    assert np.isnan(pointwise_kernels(name)[0](x, x, "mean"))
+    assert np.isnan(POINTWISE[name][0](torch.from_numpy(x), torch.from_numpy(x)).item())
+
+
+@pytest.mark.parametrize("name", ["l1", "smooth_l1_beta", "smooth_l1_beta0", "huber_delta"])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_difference_losses_at_their_kinks_and_extremes_match_torch(name, dtype, reduction):
+    # d = x - t exactly 0, +-beta (0.3: not exact in binary, but x - t rounds to the same
+    # value in both), +-delta (2.5), and |d| ~ 1e4.
+    x = np.array([0.0, 1.0, 0.3, -0.3, 2.5, -2.5, 1e4, -1e4, 5.0, -0.0], dtype=dtype)
+    t = np.array([0.0, 1.0, 0.0, 0.0, 0.0, 0.0, -1e4, 1e4, 5.0, 0.0], dtype=dtype)
+    rng = np.random.default_rng(17)
+    loss, grad = run_pointwise(name, x, t, reduction, dtype, rng)
+    assert np.all(np.isfinite(loss)) and np.all(np.isfinite(grad))
 
 
 # torch broadcasts weight and pos_weight to the input (the callers do, before the kernels).
@@ -420,7 +450,7 @@ def run_weighted_bce(name, x, t, weight, pos_weight, reduction, dtype, rng):
     dloss = upstream(reduction, x.shape, dtype, rng)
     grad = getattr(_C, f"{name}_backward")(x, t, dloss, reduction, **options)
     xt = to_torch(x, requires_grad=True)
-    lt = POINTWISE[name](xt, torch.from_numpy(t), reduction=reduction, **torch_options)
+    lt = POINTWISE[name][0](xt, torch.from_numpy(t), reduction=reduction, **torch_options)
     lt.backward(to_torch(dloss))
     assert_close_to_torch(loss, lt, **loss_tol(dtype, reduction))
     assert_close_to_torch(grad, xt.grad)
@@ -492,8 +522,9 @@ def test_same_bits_with_1_and_2_threads(dtype, reduction):
         out.extend(_C.cross_entropy_soft_backward(logits, probs, dloss_rows, reduction, weight,
                                                   0.1, target_grad=True))
         for name in POINTWISE:
-            out.append(getattr(_C, f"{name}_forward")(x, t, reduction))
-            out.append(getattr(_C, f"{name}_backward")(x, t, dloss_elems, reduction))
+            fwd, bwd = pointwise_kernels(name)
+            out.append(fwd(x, t, reduction))
+            out.append(bwd(x, t, dloss_elems, reduction))
         out.append(_C.bce_forward(x, t, reduction, x_weight))
         out.append(_C.bce_backward(x, t, dloss_elems, reduction, x_weight))
         out.append(_C.bce_with_logits_forward(x, t, reduction, x_weight, x_weight))
@@ -545,6 +576,17 @@ def test_pointwise_loss_argument_errors():
         _C.bce_backward(x, x, np.array(1.0), "total")
     with pytest.raises(ValueError, match=r"mse_backward.*'dloss'.*\(2,\).*\(2, 3\)"):
         _C.mse_backward(x, x, np.ones(2), "none")
+
+
+@pytest.mark.parametrize("stem,arg,bad", [("smooth_l1", "beta", -0.5),
+                                          ("smooth_l1", "beta", np.nan),
+                                          ("huber", "delta", 0.0), ("huber", "delta", -1.0)])
+def test_smooth_l1_beta_and_huber_delta_are_checked(stem, arg, bad):
+    x = np.zeros(3)
+    with pytest.raises(ValueError, match=rf"{stem}_forward.*'{arg}'"):
+        getattr(_C, f"{stem}_forward")(x, x, "mean", bad)
+    with pytest.raises(ValueError, match=rf"{stem}_backward.*'{arg}'"):
+        getattr(_C, f"{stem}_backward")(x, x, np.array(1.0), "mean", bad)
 
 
 @pytest.mark.parametrize("bad", [1.5, -0.1, np.nan])

@@ -1,7 +1,10 @@
 // Bindings of the element-wise activations, softmax / log-softmax and bias_grad.
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <vector>
+
+#include <pybind11/stl.h>
 
 #include "bind_common.h"
 #include "kernn/elementwise.h"
@@ -15,14 +18,29 @@ std::vector<py::ssize_t> shape_of(const py::array& a) {
   return std::vector<py::ssize_t>(a.shape(), a.shape() + a.ndim());
 }
 
-// out = kernel(n, in) for an activation's forward: `in` of any shape, out of the same shape.
+// y = kernel(n, x, y) for an activation's forward: `x` of any shape, y of the same shape, new
+// or `out` when given (the in-place activations pass x itself: each element is read before it
+// is written, by the same thread).
 template <typename Kernel>
-py::array unary(const char* op, const py::array& x, const char* x_name, Kernel kernel) {
+py::array unary(const char* op, const py::array& x, const char* x_name, Kernel kernel,
+                const std::optional<py::array>& out = std::nullopt) {
   const DType dtype = float_dtype(x, op, x_name);
   require_contiguous(x, op, x_name);
+  if (out) {
+    require_dtype(*out, dtype, op, "out");
+    require_writeable(*out, op, "out");
+    require_same_shape(x, *out, op, x_name, "out");
+    const char* x_begin = static_cast<const char*>(x.data());
+    const char* out_begin = static_cast<const char*>(out->data());
+    if (out_begin != x_begin && out_begin < x_begin + x.nbytes() &&
+        x_begin < out_begin + out->nbytes()) {
+      throw py::value_error(std::string("kernn.") + op + ": argument 'out' overlaps '" + x_name +
+                            "' without being the same array; pass x itself or separate memory");
+    }
+  }
   return dispatch(dtype, [&](auto tag) -> py::array {
     using T = decltype(tag);
-    py::array y = empty_array<T>(shape_of(x));
+    py::array y = out ? *out : empty_array<T>(shape_of(x));
     const T* xp = in_ptr<T>(x);
     T* yp = out_ptr<T>(y);
     const std::int64_t n = x.size();
@@ -93,16 +111,27 @@ py::array rowwise_backward(const char* op, const py::array& y, const py::array& 
   });
 }
 
+// GELU's `approximate`: false for 'none' (erf), true for 'tanh'; ValueError otherwise.
+bool gelu_tanh_form(const char* op, const std::string& approximate) {
+  if (approximate == "none") return false;
+  if (approximate == "tanh") return true;
+  throw py::value_error(std::string("kernn.") + op + ": argument 'approximate' is '" +
+                        approximate + "'; expected 'none' or 'tanh'");
+}
+
 }  // namespace
 
 void register_elementwise(py::module_& m) {
   m.def(
       "relu_forward",
-      [](const py::array& x) {
-        return unary("relu_forward", x, "x",
-                     [](std::int64_t n, const auto* xp, auto* yp) { relu_forward(n, xp, yp); });
+      [](const py::array& x, const std::optional<py::array>& out) {
+        return unary(
+            "relu_forward", x, "x",
+            [](std::int64_t n, const auto* xp, auto* yp) { relu_forward(n, xp, yp); }, out);
       },
-      py::arg("x"), "y = max(x, 0), any shape; NaN propagates as in torch.relu.");
+      py::arg("x"), py::kw_only(), py::arg("out") = py::none(),
+      "y = max(x, 0), any shape; NaN propagates as in torch.relu. Written into `out` when given "
+      "(x itself for the in-place ReLU).");
   m.def(
       "relu_backward",
       [](const py::array& x, const py::array& dy) {
@@ -115,13 +144,17 @@ void register_elementwise(py::module_& m) {
 
   m.def(
       "leaky_relu_forward",
-      [](const py::array& x, double negative_slope) {
-        return unary("leaky_relu_forward", x, "x", [=](std::int64_t n, const auto* xp, auto* yp) {
-          using T = std::remove_const_t<std::remove_pointer_t<decltype(xp)>>;
-          leaky_relu_forward(n, xp, static_cast<T>(negative_slope), yp);
-        });
+      [](const py::array& x, double negative_slope, const std::optional<py::array>& out) {
+        return unary(
+            "leaky_relu_forward", x, "x",
+            [=](std::int64_t n, const auto* xp, auto* yp) {
+              using T = std::remove_const_t<std::remove_pointer_t<decltype(xp)>>;
+              leaky_relu_forward(n, xp, static_cast<T>(negative_slope), yp);
+            },
+            out);
       },
-      py::arg("x"), py::arg("negative_slope"), "y = x where x > 0, else negative_slope * x.");
+      py::arg("x"), py::arg("negative_slope"), py::kw_only(), py::arg("out") = py::none(),
+      "y = x where x > 0, else negative_slope * x; into `out` when given (may be x).");
   m.def(
       "leaky_relu_backward",
       [](const py::array& x, const py::array& dy, double negative_slope) {
@@ -185,6 +218,141 @@ void register_elementwise(py::module_& m) {
                       });
       },
       py::arg("x"), py::arg("dy"), "dx = dy / (1 + |x|)^2 (x is the forward input).");
+
+  m.def(
+      "elu_forward",
+      [](const py::array& x, double alpha, const std::optional<py::array>& out) {
+        return unary(
+            "elu_forward", x, "x",
+            [=](std::int64_t n, const auto* xp, auto* yp) {
+              using T = std::remove_const_t<std::remove_pointer_t<decltype(xp)>>;
+              elu_forward(n, xp, static_cast<T>(alpha), yp);
+            },
+            out);
+      },
+      py::arg("x"), py::arg("alpha"), py::kw_only(), py::arg("out") = py::none(),
+      "y = x where x > 0, else alpha * expm1(x); into `out` when given (may be x).");
+  m.def(
+      "elu_backward",
+      [](const py::array& x, const py::array& dy, double alpha) {
+        return binary("elu_backward", x, "x", dy,
+                      [=](std::int64_t n, const auto* xp, const auto* dyp, auto* dxp) {
+                        using T = std::remove_const_t<std::remove_pointer_t<decltype(xp)>>;
+                        elu_backward(n, xp, dyp, static_cast<T>(alpha), dxp);
+                      });
+      },
+      py::arg("x"), py::arg("dy"), py::arg("alpha"),
+      "dx = dy where x > 0, else dy * alpha * exp(x) (x is the forward input).");
+
+  m.def(
+      "gelu_forward",
+      [](const py::array& x, const std::string& approximate) {
+        const bool tanh_form = gelu_tanh_form("gelu_forward", approximate);
+        return unary("gelu_forward", x, "x", [=](std::int64_t n, const auto* xp, auto* yp) {
+          gelu_forward(n, xp, tanh_form, yp);
+        });
+      },
+      py::arg("x"), py::arg("approximate"),
+      "y = x * Phi(x) with the normal CDF Phi from erf ('none') or its tanh form ('tanh').");
+  m.def(
+      "gelu_backward",
+      [](const py::array& x, const py::array& dy, const std::string& approximate) {
+        const bool tanh_form = gelu_tanh_form("gelu_backward", approximate);
+        return binary("gelu_backward", x, "x", dy,
+                      [=](std::int64_t n, const auto* xp, const auto* dyp, auto* dxp) {
+                        gelu_backward(n, xp, dyp, tanh_form, dxp);
+                      });
+      },
+      py::arg("x"), py::arg("dy"), py::arg("approximate"),
+      "dx = dy * gelu'(x) for approximate 'none' or 'tanh' (x is the forward input).");
+
+  m.def(
+      "silu_forward",
+      [](const py::array& x, const std::optional<py::array>& out) {
+        return unary(
+            "silu_forward", x, "x",
+            [](std::int64_t n, const auto* xp, auto* yp) { silu_forward(n, xp, yp); }, out);
+      },
+      py::arg("x"), py::kw_only(), py::arg("out") = py::none(),
+      "y = x * sigmoid(x); into `out` when given (may be x).");
+  m.def(
+      "silu_backward",
+      [](const py::array& x, const py::array& dy) {
+        return binary("silu_backward", x, "x", dy,
+                      [](std::int64_t n, const auto* xp, const auto* dyp, auto* dxp) {
+                        silu_backward(n, xp, dyp, dxp);
+                      });
+      },
+      py::arg("x"), py::arg("dy"),
+      "dx = dy * s * (1 + x * (1 - s)), s = sigmoid(x) (x is the forward input).");
+
+  m.def(
+      "softplus_forward",
+      [](const py::array& x, double beta, double threshold) {
+        return unary("softplus_forward", x, "x", [=](std::int64_t n, const auto* xp, auto* yp) {
+          using T = std::remove_const_t<std::remove_pointer_t<decltype(xp)>>;
+          softplus_forward(n, xp, static_cast<T>(beta), static_cast<T>(threshold), yp);
+        });
+      },
+      py::arg("x"), py::arg("beta"), py::arg("threshold"),
+      "y = x where beta * x > threshold, else log1p(exp(beta * x)) / beta.");
+  m.def(
+      "softplus_backward",
+      [](const py::array& x, const py::array& dy, double beta, double threshold) {
+        return binary("softplus_backward", x, "x", dy,
+                      [=](std::int64_t n, const auto* xp, const auto* dyp, auto* dxp) {
+                        using T = std::remove_const_t<std::remove_pointer_t<decltype(xp)>>;
+                        softplus_backward(n, xp, dyp, static_cast<T>(beta),
+                                          static_cast<T>(threshold), dxp);
+                      });
+      },
+      py::arg("x"), py::arg("dy"), py::arg("beta"), py::arg("threshold"),
+      "dx = dy where beta * x > threshold, else dy * sigmoid(beta * x) (x is the forward input).");
+
+  m.def(
+      "hardtanh_forward",
+      [](const py::array& x, double min_val, double max_val, const std::optional<py::array>& out) {
+        return unary(
+            "hardtanh_forward", x, "x",
+            [=](std::int64_t n, const auto* xp, auto* yp) {
+              using T = std::remove_const_t<std::remove_pointer_t<decltype(xp)>>;
+              hardtanh_forward(n, xp, static_cast<T>(min_val), static_cast<T>(max_val), yp);
+            },
+            out);
+      },
+      py::arg("x"), py::arg("min_val"), py::arg("max_val"), py::kw_only(),
+      py::arg("out") = py::none(),
+      "y = min(max(x, min_val), max_val) (NaN passes); into `out` when given (may be x).");
+  m.def(
+      "hardtanh_backward",
+      [](const py::array& x, const py::array& dy, double min_val, double max_val) {
+        return binary("hardtanh_backward", x, "x", dy,
+                      [=](std::int64_t n, const auto* xp, const auto* dyp, auto* dxp) {
+                        using T = std::remove_const_t<std::remove_pointer_t<decltype(xp)>>;
+                        hardtanh_backward(n, xp, dyp, static_cast<T>(min_val),
+                                          static_cast<T>(max_val), dxp);
+                      });
+      },
+      py::arg("x"), py::arg("dy"), py::arg("min_val"), py::arg("max_val"),
+      "dx = 0 where x <= min_val or x >= max_val, else dy (x is the forward input).");
+
+  m.def(
+      "log_sigmoid_forward",
+      [](const py::array& x) {
+        return unary("log_sigmoid_forward", x, "x", [](std::int64_t n, const auto* xp, auto* yp) {
+          log_sigmoid_forward(n, xp, yp);
+        });
+      },
+      py::arg("x"), "y = min(x, 0) - log1p(exp(-|x|)) = log(sigmoid(x)), stable for any x.");
+  m.def(
+      "log_sigmoid_backward",
+      [](const py::array& x, const py::array& dy) {
+        return binary("log_sigmoid_backward", x, "x", dy,
+                      [](std::int64_t n, const auto* xp, const auto* dyp, auto* dxp) {
+                        log_sigmoid_backward(n, xp, dyp, dxp);
+                      });
+      },
+      py::arg("x"), py::arg("dy"), "dx = dy * sigmoid(-x) (x is the forward input).");
 
   m.def(
       "softmax_forward",

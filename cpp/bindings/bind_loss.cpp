@@ -1,8 +1,10 @@
-// Bindings of the loss kernels: cross-entropy, NLL, BCE, BCE with logits, MSE.
+// Bindings of the loss kernels: cross-entropy, NLL, BCE, BCE with logits, MSE, L1, smooth L1,
+// Huber.
 #include <cmath>
 #include <optional>
 #include <sstream>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "bind_common.h"
@@ -329,6 +331,21 @@ py::array pointwise_backward(const char* op, const char* input_name, bool unit_i
       });
 }
 
+// Smooth L1's beta must be >= 0 and Huber's delta > 0 (a NaN is neither), as torch.
+void require_non_negative(const char* op, const char* arg, double value) {
+  if (!(value >= 0.0)) {
+    throw py::value_error(prefix(op) + "argument '" + arg + "' is " + std::to_string(value) +
+                          "; expected a value >= 0");
+  }
+}
+
+void require_positive(const char* op, const char* arg, double value) {
+  if (!(value > 0.0)) {
+    throw py::value_error(prefix(op) + "argument '" + arg + "' is " + std::to_string(value) +
+                          "; expected a value > 0");
+  }
+}
+
 }  // namespace
 
 void register_loss(py::module_& m) {
@@ -480,6 +497,78 @@ void register_loss(py::module_& m) {
       py::arg("x"), py::arg("target"), py::arg("dloss"), py::arg("reduction"),
       "dx = norm * (x - target) * g with norm 2 / x.size for 'mean', else 2; the target's "
       "gradient is -dx.");
+  m.def(
+      "l1_forward",
+      [](const py::array& x, const py::array& target, const std::string& reduction) {
+        return pointwise_forward("l1_forward", "x", false, x, target, reduction,
+                                 [](auto... a) { l1_forward(a...); });
+      },
+      py::arg("x"), py::arg("target"), py::arg("reduction"), "Absolute error |x - target|.");
+  m.def(
+      "l1_backward",
+      [](const py::array& x, const py::array& target, const py::array& dloss,
+         const std::string& reduction) {
+        return pointwise_backward("l1_backward", "x", false, x, target, dloss, reduction,
+                                  [](auto... a) { l1_backward(a...); });
+      },
+      py::arg("x"), py::arg("target"), py::arg("dloss"), py::arg("reduction"),
+      "dx = sign(x - target) * g, g / x.size for 'mean'; the target's gradient is -dx.");
+  m.def(
+      "smooth_l1_forward",
+      [](const py::array& x, const py::array& target, const std::string& reduction, double beta) {
+        require_non_negative("smooth_l1_forward", "beta", beta);
+        return pointwise_forward(
+            "smooth_l1_forward", "x", false, x, target, reduction,
+            [=](std::int64_t n, const auto* xp, const auto* tp, Reduction r, auto* out) {
+              using T = std::remove_const_t<std::remove_pointer_t<decltype(xp)>>;
+              smooth_l1_forward(n, xp, tp, static_cast<T>(beta), r, out);
+            });
+      },
+      py::arg("x"), py::arg("target"), py::arg("reduction"), py::arg("beta"),
+      "0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta, d = x - target (beta >= 0).");
+  m.def(
+      "smooth_l1_backward",
+      [](const py::array& x, const py::array& target, const py::array& dloss,
+         const std::string& reduction, double beta) {
+        require_non_negative("smooth_l1_backward", "beta", beta);
+        return pointwise_backward(
+            "smooth_l1_backward", "x", false, x, target, dloss, reduction,
+            [=](std::int64_t n, const auto* xp, const auto* tp, Reduction r, const auto* dp,
+                auto* out) {
+              using T = std::remove_const_t<std::remove_pointer_t<decltype(xp)>>;
+              smooth_l1_backward(n, xp, tp, static_cast<T>(beta), r, dp, out);
+            });
+      },
+      py::arg("x"), py::arg("target"), py::arg("dloss"), py::arg("reduction"), py::arg("beta"),
+      "dx = g * clamp(d / beta, -1, 1) (sign(d) for beta 0); the target's gradient is -dx.");
+  m.def(
+      "huber_forward",
+      [](const py::array& x, const py::array& target, const std::string& reduction, double delta) {
+        require_positive("huber_forward", "delta", delta);
+        return pointwise_forward(
+            "huber_forward", "x", false, x, target, reduction,
+            [=](std::int64_t n, const auto* xp, const auto* tp, Reduction r, auto* out) {
+              using T = std::remove_const_t<std::remove_pointer_t<decltype(xp)>>;
+              huber_forward(n, xp, tp, static_cast<T>(delta), r, out);
+            });
+      },
+      py::arg("x"), py::arg("target"), py::arg("reduction"), py::arg("delta"),
+      "0.5 d^2 where |d| < delta, else delta * (|d| - 0.5 delta), d = x - target (delta > 0).");
+  m.def(
+      "huber_backward",
+      [](const py::array& x, const py::array& target, const py::array& dloss,
+         const std::string& reduction, double delta) {
+        require_positive("huber_backward", "delta", delta);
+        return pointwise_backward(
+            "huber_backward", "x", false, x, target, dloss, reduction,
+            [=](std::int64_t n, const auto* xp, const auto* tp, Reduction r, const auto* dp,
+                auto* out) {
+              using T = std::remove_const_t<std::remove_pointer_t<decltype(xp)>>;
+              huber_backward(n, xp, tp, static_cast<T>(delta), r, dp, out);
+            });
+      },
+      py::arg("x"), py::arg("target"), py::arg("dloss"), py::arg("reduction"), py::arg("delta"),
+      "dx = g * clamp(d, -delta, delta); the target's gradient is -dx.");
 }
 
 }  // namespace kernn::bind

@@ -1,10 +1,12 @@
-// Float loops built three times: the activations (sigmoid, tanh), the softmax rows (forward
-// and backward, and cross-entropy's exps) and the bias gradient's column sums. For baseline
+// Float loops built three times: the activations (sigmoid, tanh, SiLU, GELU, ELU, softplus and
+// log-sigmoid, forward and backward), the softmax rows (forward and backward, and
+// cross-entropy's exps) and the bias gradient's column sums. For baseline
 // x86-64 (through vec_math.h, in the kernels' own translation units), for AVX2 + FMA
 // (isa/activations_avx2.cpp) and for AVX-512 (isa/activations_avx512.cpp), chosen at run time
 // (simd_loops_level). The SIMD builds compute the same formulas 8 or 16 lanes at a time; FMA
 // contraction changes the last bit of some results against the portable build (all stay
-// within 2 ulp of the exact value), and the AVX2 and AVX-512 builds contract the same
+// within 2 ulp of the exact value for sigmoid and tanh, within the bounds the tests state for
+// SiLU and GELU), and the AVX2 and AVX-512 builds contract the same
 // operations, so they give the same bits. Sums are in double, in vmath::sum's lane order (the
 // column sums: each column in row order), in every build. Double always takes the portable
 // loops (the same templates).
@@ -24,6 +26,21 @@ namespace kernn {
 struct ActivationLoops {
   void (*sigmoid)(std::int64_t n, const float* x, float* y);
   void (*tanh)(std::int64_t n, const float* x, float* y);
+  // SiLU and GELU (the erf form and the tanh form): forwards y from x, backwards dx from x, dy.
+  void (*silu)(std::int64_t n, const float* x, float* y);
+  void (*silu_backward)(std::int64_t n, const float* x, const float* dy, float* dx);
+  void (*gelu)(std::int64_t n, const float* x, float* y);
+  void (*gelu_backward)(std::int64_t n, const float* x, const float* dy, float* dx);
+  void (*gelu_tanh)(std::int64_t n, const float* x, float* y);
+  void (*gelu_tanh_backward)(std::int64_t n, const float* x, const float* dy, float* dx);
+  // ELU, softplus and log-sigmoid, with their options.
+  void (*elu)(std::int64_t n, const float* x, float alpha, float* y);
+  void (*elu_backward)(std::int64_t n, const float* x, const float* dy, float alpha, float* dx);
+  void (*softplus)(std::int64_t n, const float* x, float beta, float threshold, float* y);
+  void (*softplus_backward)(std::int64_t n, const float* x, const float* dy, float beta,
+                            float threshold, float* dx);
+  void (*log_sigmoid)(std::int64_t n, const float* x, float* y);
+  void (*log_sigmoid_backward)(std::int64_t n, const float* x, const float* dy, float* dx);
   // act::row_exps: the maxima, exps and sums of a block of rows.
   void (*row_exps)(std::int64_t begin, std::int64_t end, std::int64_t cols, const float* x,
                    float* m, float* e, double* sums);
@@ -64,6 +81,140 @@ void sigmoid_loop(std::int64_t n, const T* x, T* y) {
 template <typename T>
 void tanh_loop(std::int64_t n, const T* x, T* y) {
   for (std::int64_t i = 0; i < n; ++i) y[i] = vmath::tanh(x[i]);
+}
+
+// SiLU: y = x * sigmoid(x); dx = dy * s * (1 + x * (1 - s)), s = sigmoid(x). 1 - s is taken
+// as sigmoid(-x), from the same exp(-|x|) as s: 1 - (rounded s) loses its digits for large x,
+// and x * (1 - s) multiplies that error by x (11 ulp of the gradient at x = 16.6 in float).
+template <typename T>
+void silu_loop(std::int64_t n, const T* x, T* y) {
+  for (std::int64_t i = 0; i < n; ++i) y[i] = x[i] * vmath::sigmoid(x[i]);
+}
+
+template <typename T>
+void silu_backward_loop(std::int64_t n, const T* x, const T* dy, T* dx) {
+  for (std::int64_t i = 0; i < n; ++i) {
+    const T v = x[i];
+    const T e = vmath::exp(-vmath::abs_of(v));
+    const bool positive = v >= T(0);
+    const T s = vmath::select(positive, T(1), e) / (T(1) + e);           // sigmoid(x)
+    const T complement = vmath::select(positive, e, T(1)) / (T(1) + e);  // sigmoid(-x)
+    dx[i] = dy[i] * s * (T(1) + v * complement);
+  }
+}
+
+// GELU's constants: 1 / sqrt(2), 1 / sqrt(2 pi), sqrt(2 / pi) and the tanh form's cubic term.
+constexpr double kSqrtHalf = 0.70710678118654752440;
+constexpr double kInvSqrt2Pi = 0.39894228040143267794;
+constexpr double kSqrt2OverPi = 0.79788456080286535588;
+constexpr double kGeluCubic = 0.044715;
+
+// GELU, erf form (torch's formulas): y = x * 0.5 * (1 + erf(x / sqrt 2));
+// dx = dy * (cdf + x * pdf), cdf = 0.5 * (1 + erf(x / sqrt 2)), pdf = exp(-x^2 / 2) / sqrt(2 pi).
+template <typename T>
+void gelu_loop(std::int64_t n, const T* x, T* y) {
+  for (std::int64_t i = 0; i < n; ++i) {
+    const T v = x[i];
+    y[i] = v * T(0.5) * (T(1) + vmath::erf(v * T(kSqrtHalf)));
+  }
+}
+
+template <typename T>
+void gelu_backward_loop(std::int64_t n, const T* x, const T* dy, T* dx) {
+  for (std::int64_t i = 0; i < n; ++i) {
+    const T v = x[i];
+    const T cdf = T(0.5) * (T(1) + vmath::erf(v * T(kSqrtHalf)));
+    const T pdf = T(kInvSqrt2Pi) * vmath::exp(T(-0.5) * v * v);
+    dx[i] = dy[i] * (cdf + v * pdf);
+  }
+}
+
+// tanh(sqrt(2 / pi) * (x + 0.044715 x^3)), the tanh form's inner term.
+template <typename T>
+T gelu_tanh_inner(T v) {
+  return vmath::tanh(T(kSqrt2OverPi) * (v + T(kGeluCubic) * v * v * v));
+}
+
+// GELU, tanh form: y = 0.5 x (1 + t);
+// dx = dy * (0.5 (1 + t) + 0.5 x (1 - t^2) sqrt(2 / pi) (1 + 3 * 0.044715 x^2)).
+template <typename T>
+void gelu_tanh_loop(std::int64_t n, const T* x, T* y) {
+  for (std::int64_t i = 0; i < n; ++i) {
+    const T v = x[i];
+    y[i] = T(0.5) * v * (T(1) + gelu_tanh_inner(v));
+  }
+}
+
+template <typename T>
+void gelu_tanh_backward_loop(std::int64_t n, const T* x, const T* dy, T* dx) {
+  for (std::int64_t i = 0; i < n; ++i) {
+    const T v = x[i];
+    const T t = gelu_tanh_inner(v);
+    const T slope = T(0.5) * (T(1) + t) + T(0.5) * v * (T(1) - t * t) * T(kSqrt2OverPi) *
+                                              (T(1) + T(3 * kGeluCubic) * v * v);
+    dx[i] = dy[i] * slope;
+  }
+}
+
+// ELU: y = x > 0 ? x : alpha * expm1(x); dx = x <= 0 ? dy * alpha * exp(x) : dy (the x <= 0
+// side at 0, and dy for NaN, as torch's elu_backward).
+template <typename T>
+void elu_loop(std::int64_t n, const T* x, T alpha, T* y) {
+  for (std::int64_t i = 0; i < n; ++i) {
+    const T v = x[i];
+    y[i] = vmath::select(v > T(0), v, alpha * vmath::expm1_negative(v));
+  }
+}
+
+template <typename T>
+void elu_backward_loop(std::int64_t n, const T* x, const T* dy, T alpha, T* dx) {
+  for (std::int64_t i = 0; i < n; ++i) {
+    const T v = x[i], d = dy[i];
+    dx[i] = vmath::select(v <= T(0), d * alpha * vmath::exp(v), d);
+  }
+}
+
+// max(v, 0) - log1p(exp(-|v|)) = log(sigmoid(v)), and its NaN, without a log of an exp that
+// can overflow.
+template <typename T>
+T log_sigmoid_of(T v) {
+  return vmath::select(v < T(0), v, T(0)) - vmath::log1p_unit(vmath::exp(-vmath::abs_of(v)));
+}
+
+// Softplus: y = beta x > threshold ? x : log1p(exp(beta x)) / beta, the log taken as
+// (max(beta x, 0) + log1p(exp(-|beta x|))) / beta (= -log_sigmoid(-beta x) / beta: the same
+// value, with log1p only of [0, 1]); dx = beta x > threshold ? dy : dy * sigmoid(beta x)
+// (torch's dy * z / (z + 1), z = exp(beta x), without z's overflow).
+template <typename T>
+void softplus_loop(std::int64_t n, const T* x, T beta, T threshold, T* y) {
+  for (std::int64_t i = 0; i < n; ++i) {
+    const T v = x[i], bx = v * beta;
+    y[i] = vmath::select(bx > threshold, v, -log_sigmoid_of(-bx) / beta);
+  }
+}
+
+template <typename T>
+void softplus_backward_loop(std::int64_t n, const T* x, const T* dy, T beta, T threshold, T* dx) {
+  for (std::int64_t i = 0; i < n; ++i) {
+    const T bx = x[i] * beta, d = dy[i];
+    dx[i] = vmath::select(bx > threshold, d, d * vmath::sigmoid(bx));
+  }
+}
+
+// Log-sigmoid: y = log_sigmoid_of(x); dx = dy * sigmoid(-x), from the same exp(-|x|) as
+// sigmoid (torch's 1 - z / (1 + z) for x < 0, computed as 1 / (1 + z): no cancellation).
+template <typename T>
+void log_sigmoid_loop(std::int64_t n, const T* x, T* y) {
+  for (std::int64_t i = 0; i < n; ++i) y[i] = log_sigmoid_of(x[i]);
+}
+
+template <typename T>
+void log_sigmoid_backward_loop(std::int64_t n, const T* x, const T* dy, T* dx) {
+  for (std::int64_t i = 0; i < n; ++i) {
+    const T v = x[i];
+    const T e = vmath::exp(-vmath::abs_of(v));
+    dx[i] = dy[i] * (vmath::select(v < T(0), T(1), e) / (T(1) + e));
+  }
 }
 
 // The last n % 16 elements go through a zero-padded 16-element buffer, so that they too take
@@ -273,6 +424,18 @@ void log_softmax_backward_rows_loop(std::int64_t begin, std::int64_t end, std::i
 const ActivationLoops& this_build_activation_loops() {
   static const ActivationLoops loops{&sigmoid_loop<float>,
                                      &tanh_loop<float>,
+                                     &silu_loop<float>,
+                                     &silu_backward_loop<float>,
+                                     &gelu_loop<float>,
+                                     &gelu_backward_loop<float>,
+                                     &gelu_tanh_loop<float>,
+                                     &gelu_tanh_backward_loop<float>,
+                                     &elu_loop<float>,
+                                     &elu_backward_loop<float>,
+                                     &softplus_loop<float>,
+                                     &softplus_backward_loop<float>,
+                                     &log_sigmoid_loop<float>,
+                                     &log_sigmoid_backward_loop<float>,
                                      &row_exps_loop<float>,
                                      &add_rows_loop<false, float>,
                                      &add_rows_loop<true, float>,
@@ -323,6 +486,68 @@ void sigmoid(std::int64_t n, const T* x, T* y) {
 template <typename T>
 void tanh(std::int64_t n, const T* x, T* y) {
   run_loop<T>(&ActivationLoops::tanh, &tanh_loop<T>, n, x, y);
+}
+
+template <typename T>
+void silu(std::int64_t n, const T* x, T* y) {
+  run_loop<T>(&ActivationLoops::silu, &silu_loop<T>, n, x, y);
+}
+
+template <typename T>
+void silu_backward(std::int64_t n, const T* x, const T* dy, T* dx) {
+  run_loop<T>(&ActivationLoops::silu_backward, &silu_backward_loop<T>, n, x, dy, dx);
+}
+
+template <typename T>
+void gelu(std::int64_t n, const T* x, T* y) {
+  run_loop<T>(&ActivationLoops::gelu, &gelu_loop<T>, n, x, y);
+}
+
+template <typename T>
+void gelu_backward(std::int64_t n, const T* x, const T* dy, T* dx) {
+  run_loop<T>(&ActivationLoops::gelu_backward, &gelu_backward_loop<T>, n, x, dy, dx);
+}
+
+template <typename T>
+void gelu_tanh(std::int64_t n, const T* x, T* y) {
+  run_loop<T>(&ActivationLoops::gelu_tanh, &gelu_tanh_loop<T>, n, x, y);
+}
+
+template <typename T>
+void gelu_tanh_backward(std::int64_t n, const T* x, const T* dy, T* dx) {
+  run_loop<T>(&ActivationLoops::gelu_tanh_backward, &gelu_tanh_backward_loop<T>, n, x, dy, dx);
+}
+
+template <typename T>
+void elu(std::int64_t n, const T* x, T alpha, T* y) {
+  run_loop<T>(&ActivationLoops::elu, &elu_loop<T>, n, x, alpha, y);
+}
+
+template <typename T>
+void elu_backward(std::int64_t n, const T* x, const T* dy, T alpha, T* dx) {
+  run_loop<T>(&ActivationLoops::elu_backward, &elu_backward_loop<T>, n, x, dy, alpha, dx);
+}
+
+template <typename T>
+void softplus(std::int64_t n, const T* x, T beta, T threshold, T* y) {
+  run_loop<T>(&ActivationLoops::softplus, &softplus_loop<T>, n, x, beta, threshold, y);
+}
+
+template <typename T>
+void softplus_backward(std::int64_t n, const T* x, const T* dy, T beta, T threshold, T* dx) {
+  run_loop<T>(&ActivationLoops::softplus_backward, &softplus_backward_loop<T>, n, x, dy, beta,
+              threshold, dx);
+}
+
+template <typename T>
+void log_sigmoid(std::int64_t n, const T* x, T* y) {
+  run_loop<T>(&ActivationLoops::log_sigmoid, &log_sigmoid_loop<T>, n, x, y);
+}
+
+template <typename T>
+void log_sigmoid_backward(std::int64_t n, const T* x, const T* dy, T* dx) {
+  run_loop<T>(&ActivationLoops::log_sigmoid_backward, &log_sigmoid_backward_loop<T>, n, x, dy,
+              dx);
 }
 
 // Rough scalar operations per element of row_exps (the exp), for a parallel loop's threshold.

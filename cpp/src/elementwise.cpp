@@ -93,6 +93,107 @@ void softsign_backward(std::int64_t n, const T* x, const T* dy, T* dx) {
   });
 }
 
+// ELU, GELU, SiLU, softplus and log-sigmoid run activations_simd.h's loops (float: vmath's
+// exp / sigmoid / erf / tanh / log1p / expm1 in the SIMD build in use; double: the same
+// formulas on libm). The ops-per-element counts given to parallel_chunks are rough costs.
+
+template <typename T>
+void elu_forward(std::int64_t n, const T* x, T alpha, T* y) {
+  parallel_chunks(n, 8, [=](std::int64_t b, std::int64_t e) {
+    act::elu(e - b, x + b, alpha, y + b);
+  });
+}
+
+template <typename T>
+void elu_backward(std::int64_t n, const T* x, const T* dy, T alpha, T* dx) {
+  parallel_chunks(n, 8, [=](std::int64_t b, std::int64_t e) {
+    act::elu_backward(e - b, x + b, dy + b, alpha, dx + b);
+  });
+}
+
+template <typename T>
+void gelu_forward(std::int64_t n, const T* x, bool approximate_tanh, T* y) {
+  parallel_chunks(n, 16, [=](std::int64_t b, std::int64_t e) {
+    if (approximate_tanh) {
+      act::gelu_tanh(e - b, x + b, y + b);
+    } else {
+      act::gelu(e - b, x + b, y + b);
+    }
+  });
+}
+
+template <typename T>
+void gelu_backward(std::int64_t n, const T* x, const T* dy, bool approximate_tanh, T* dx) {
+  parallel_chunks(n, 24, [=](std::int64_t b, std::int64_t e) {
+    if (approximate_tanh) {
+      act::gelu_tanh_backward(e - b, x + b, dy + b, dx + b);
+    } else {
+      act::gelu_backward(e - b, x + b, dy + b, dx + b);
+    }
+  });
+}
+
+template <typename T>
+void silu_forward(std::int64_t n, const T* x, T* y) {
+  parallel_chunks(n, 8, [=](std::int64_t b, std::int64_t e) { act::silu(e - b, x + b, y + b); });
+}
+
+template <typename T>
+void silu_backward(std::int64_t n, const T* x, const T* dy, T* dx) {
+  parallel_chunks(n, 8, [=](std::int64_t b, std::int64_t e) {
+    act::silu_backward(e - b, x + b, dy + b, dx + b);
+  });
+}
+
+template <typename T>
+void softplus_forward(std::int64_t n, const T* x, T beta, T threshold, T* y) {
+  parallel_chunks(n, 16, [=](std::int64_t b, std::int64_t e) {
+    act::softplus(e - b, x + b, beta, threshold, y + b);
+  });
+}
+
+template <typename T>
+void softplus_backward(std::int64_t n, const T* x, const T* dy, T beta, T threshold, T* dx) {
+  parallel_chunks(n, 8, [=](std::int64_t b, std::int64_t e) {
+    act::softplus_backward(e - b, x + b, dy + b, beta, threshold, dx + b);
+  });
+}
+
+template <typename T>
+void hardtanh_forward(std::int64_t n, const T* x, T min_val, T max_val, T* y) {
+  // Comparisons written so that NaN fails both and passes through, as torch.clamp.
+  parallel_chunks(n, 1, [=](std::int64_t b, std::int64_t e) {
+    for (std::int64_t i = b; i < e; ++i) {
+      const T v = x[i];
+      y[i] = v < min_val ? min_val : (v > max_val ? max_val : v);
+    }
+  });
+}
+
+template <typename T>
+void hardtanh_backward(std::int64_t n, const T* x, const T* dy, T min_val, T max_val, T* dx) {
+  parallel_chunks(n, 1, [=](std::int64_t b, std::int64_t e) {
+    for (std::int64_t i = b; i < e; ++i) {
+      const T v = x[i];
+      dx[i] = (v <= min_val || v >= max_val) ? T(0) : dy[i];
+    }
+  });
+}
+
+template <typename T>
+void log_sigmoid_forward(std::int64_t n, const T* x, T* y) {
+  parallel_chunks(n, 16, [=](std::int64_t b, std::int64_t e) {
+    act::log_sigmoid(e - b, x + b, y + b);
+  });
+}
+
+template <typename T>
+void log_sigmoid_backward(std::int64_t n, const T* x, const T* dy, T* dx) {
+  parallel_chunks(n, 8, [=](std::int64_t b, std::int64_t e) {
+    act::log_sigmoid_backward(e - b, x + b, dy + b, dx + b);
+  });
+}
+
 namespace {
 // Rows per block of bias_grad: at least kBiasMinRowBlock, and large enough that there are at
 // most kBiasMaxBlocks partial rows to keep. A function of the shape only, never of the thread
@@ -167,6 +268,18 @@ void relu_backward_bias_grad(std::int64_t rows, std::int64_t cols, const T* y, c
   template void tanh_backward<T>(std::int64_t, const T*, const T*, T*);                       \
   template void softsign_forward<T>(std::int64_t, const T*, T*);                              \
   template void softsign_backward<T>(std::int64_t, const T*, const T*, T*);                   \
+  template void elu_forward<T>(std::int64_t, const T*, T, T*);                              \
+  template void elu_backward<T>(std::int64_t, const T*, const T*, T, T*);                   \
+  template void gelu_forward<T>(std::int64_t, const T*, bool, T*);                          \
+  template void gelu_backward<T>(std::int64_t, const T*, const T*, bool, T*);               \
+  template void silu_forward<T>(std::int64_t, const T*, T*);                                \
+  template void silu_backward<T>(std::int64_t, const T*, const T*, T*);                     \
+  template void softplus_forward<T>(std::int64_t, const T*, T, T, T*);                      \
+  template void softplus_backward<T>(std::int64_t, const T*, const T*, T, T, T*);           \
+  template void hardtanh_forward<T>(std::int64_t, const T*, T, T, T*);                      \
+  template void hardtanh_backward<T>(std::int64_t, const T*, const T*, T, T, T*);           \
+  template void log_sigmoid_forward<T>(std::int64_t, const T*, T*);                         \
+  template void log_sigmoid_backward<T>(std::int64_t, const T*, const T*, T*);              \
   template void bias_grad<T>(std::int64_t, std::int64_t, const T*, T*);                       \
   template void relu_backward_bias_grad<T>(std::int64_t, std::int64_t, const T*, const T*, T*,  \
                                            T*);

@@ -371,6 +371,75 @@ void mse_backward(std::int64_t n, const T* x, const T* target, Reduction reducti
   });
 }
 
+namespace {
+// dx_i = slope(x_i - t_i) * g_i for the element-wise losses of d = x - t, g_i the upstream
+// gradient of element i: dloss[i] (kNone), dloss[0] (kSum) or dloss[0] * (1 / n) (kMean).
+template <typename T, typename Slope>
+void difference_loss_backward(std::int64_t n, const T* x, const T* target, Reduction reduction,
+                              const T* dloss, T* dx, Slope slope) {
+  const T norm = static_cast<T>(reduction == Reduction::kMean ? 1.0 / static_cast<double>(n) : 1.0);
+  parallel_for_each(n, 1, [=](std::int64_t i) {
+    const T g = reduction == Reduction::kNone ? dloss[i] : dloss[0] * norm;
+    dx[i] = slope(x[i] - target[i]) * g;
+  });
+}
+
+template <typename T>
+T sign_of(T d) {
+  return d > T(0) ? T(1) : (d < T(0) ? T(-1) : T(0));
+}
+}  // namespace
+
+template <typename T>
+void l1_forward(std::int64_t n, const T* x, const T* target, Reduction reduction, T* loss) {
+  reduce_loss(n, 1, reduction, static_cast<double>(n), loss,
+              [=](std::int64_t i) -> T { return std::abs(x[i] - target[i]); });
+}
+
+template <typename T>
+void l1_backward(std::int64_t n, const T* x, const T* target, Reduction reduction,
+                 const T* dloss, T* dx) {
+  difference_loss_backward(n, x, target, reduction, dloss, dx, [](T d) { return sign_of(d); });
+}
+
+template <typename T>
+void smooth_l1_forward(std::int64_t n, const T* x, const T* target, T beta, Reduction reduction,
+                       T* loss) {
+  reduce_loss(n, 2, reduction, static_cast<double>(n), loss, [=](std::int64_t i) -> T {
+    const T z = std::abs(x[i] - target[i]);
+    return z < beta ? T(0.5) * z * z / beta : z - T(0.5) * beta;
+  });
+}
+
+template <typename T>
+void smooth_l1_backward(std::int64_t n, const T* x, const T* target, T beta, Reduction reduction,
+                        const T* dloss, T* dx) {
+  if (beta == T(0)) {
+    l1_backward(n, x, target, reduction, dloss, dx);
+    return;
+  }
+  difference_loss_backward(n, x, target, reduction, dloss, dx, [=](T d) {
+    return d <= -beta ? T(-1) : (d >= beta ? T(1) : d / beta);
+  });
+}
+
+template <typename T>
+void huber_forward(std::int64_t n, const T* x, const T* target, T delta, Reduction reduction,
+                   T* loss) {
+  reduce_loss(n, 2, reduction, static_cast<double>(n), loss, [=](std::int64_t i) -> T {
+    const T z = std::abs(x[i] - target[i]);
+    return z < delta ? T(0.5) * z * z : delta * (z - T(0.5) * delta);
+  });
+}
+
+template <typename T>
+void huber_backward(std::int64_t n, const T* x, const T* target, T delta, Reduction reduction,
+                    const T* dloss, T* dx) {
+  difference_loss_backward(n, x, target, reduction, dloss, dx, [=](T d) {
+    return d <= -delta ? -delta : (d >= delta ? delta : d);
+  });
+}
+
 #define KERNN_INSTANTIATE(T)                                                                   \
   template std::int64_t first_outside_unit_interval<T>(std::int64_t, const T*);                \
   template void cross_entropy_forward<T>(std::int64_t, std::int64_t, const T*,                 \
@@ -396,7 +465,15 @@ void mse_backward(std::int64_t n, const T* x, const T* target, Reduction reducti
   template void bce_with_logits_backward<T>(std::int64_t, const T*, const T*, const T*,        \
                                             const T*, Reduction, const T*, T*);                \
   template void mse_forward<T>(std::int64_t, const T*, const T*, Reduction, T*);               \
-  template void mse_backward<T>(std::int64_t, const T*, const T*, Reduction, const T*, T*);
+  template void mse_backward<T>(std::int64_t, const T*, const T*, Reduction, const T*, T*);   \
+  template void l1_forward<T>(std::int64_t, const T*, const T*, Reduction, T*);                \
+  template void l1_backward<T>(std::int64_t, const T*, const T*, Reduction, const T*, T*);    \
+  template void smooth_l1_forward<T>(std::int64_t, const T*, const T*, T, Reduction, T*);      \
+  template void smooth_l1_backward<T>(std::int64_t, const T*, const T*, T, Reduction,          \
+                                      const T*, T*);                                           \
+  template void huber_forward<T>(std::int64_t, const T*, const T*, T, Reduction, T*);          \
+  template void huber_backward<T>(std::int64_t, const T*, const T*, T, Reduction, const T*,    \
+                                  T*);
 
 KERNN_INSTANTIATE(float)
 KERNN_INSTANTIATE(double)

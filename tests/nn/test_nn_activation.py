@@ -16,6 +16,17 @@ MODULES = {
     "Sigmoid": lambda lib: lib.nn.Sigmoid(),
     "Tanh": lambda lib: lib.nn.Tanh(),
     "Softsign": lambda lib: lib.nn.Softsign(),
+    "ELU": lambda lib: lib.nn.ELU(),
+    "ELU0.4": lambda lib: lib.nn.ELU(alpha=0.4),
+    "GELU": lambda lib: lib.nn.GELU(),
+    "GELUtanh": lambda lib: lib.nn.GELU(approximate="tanh"),
+    "SiLU": lambda lib: lib.nn.SiLU(),
+    "Softplus": lambda lib: lib.nn.Softplus(),
+    "Softplus2": lambda lib: lib.nn.Softplus(beta=2.0, threshold=5.0),
+    "Hardtanh": lambda lib: lib.nn.Hardtanh(),
+    "Hardtanh-2,3": lambda lib: lib.nn.Hardtanh(-2.0, 3.0),
+    "ReLU6": lambda lib: lib.nn.ReLU6(),
+    "LogSigmoid": lambda lib: lib.nn.LogSigmoid(),
     "Softmax": lambda lib: lib.nn.Softmax(dim=-1),
     "Softmax0": lambda lib: lib.nn.Softmax(dim=0),
     "LogSoftmax": lambda lib: lib.nn.LogSoftmax(dim=1),
@@ -35,8 +46,41 @@ def test_module_matches_torch(name, shape, float_dtype, rng):
 
 def test_extreme_values(float_dtype):
     x = np.array([[-1e4, -50.0, 0.0, 50.0, 1e4]])
-    for name in ("Sigmoid", "Tanh", "Softsign", "Softmax", "LogSoftmax"):
+    for name in ("Sigmoid", "Tanh", "Softsign", "Softmax", "LogSoftmax", "ELU", "GELU",
+                 "GELUtanh", "SiLU", "Softplus", "Softplus2", "LogSigmoid"):
         compare_modules(MODULES[name](kernn), MODULES[name](torch), [x], dtype=float_dtype)
+
+
+# Inputs exactly at the kinks (the gradient there must be torch's), signed zeros and large
+# values, for the piecewise activations.
+KINK_INPUTS = {
+    "ELU": [-1e4, -1.0, -0.0, 0.0, 1e4],
+    "ELU0.4": [-0.0, 0.0],
+    "Hardtanh": [-1e4, -1.0, -0.0, 0.0, 1.0, 1e4],
+    "Hardtanh-2,3": [-2.0, 3.0],
+    "ReLU6": [-1.0, -0.0, 0.0, 6.0, 1e4],
+    "Softplus": [20.0, -1e4, 1e4],
+    "Softplus2": [2.5, -1e4],
+    "LogSigmoid": [-1e4, -0.0, 0.0, 1e4],
+}
+
+
+@pytest.mark.parametrize("name", sorted(KINK_INPUTS))
+def test_kinks_and_extremes_match_torch(name, float_dtype):
+    x = np.array([KINK_INPUTS[name]])
+    compare_modules(MODULES[name](kernn), MODULES[name](torch), [x], dtype=float_dtype)
+
+
+@pytest.mark.parametrize("name", ["ReLU", "ELU", "GELU", "SiLU", "Softplus", "Hardtanh",
+                                  "ReLU6", "LogSigmoid"])
+def test_non_contiguous_input_matches_torch(name, float_dtype, rng):
+    x = rng.standard_normal((6, 11)) * 3
+    compare(lambda l, t: MODULES[name](l)(t.t()[1:, ::2]), [x], dtype=float_dtype)
+
+
+def test_log_sigmoid_of_minus_1e4_is_minus_1e4():
+    for dtype in (kernn.float32, kernn.float64):
+        assert nn.LogSigmoid()(kernn.tensor([-1e4], dtype=dtype)).item() == -1e4
 
 
 def test_functional_forms(float_dtype, rng):
@@ -44,13 +88,131 @@ def test_functional_forms(float_dtype, rng):
     compare(lambda l, t: l.nn.functional.leaky_relu(t, 0.3) + l.relu(t) + l.sigmoid(t)
             + l.tanh(t) + l.nn.functional.softsign(t) + l.softmax(t, 1) + t.log_softmax(0),
             [x], dtype=float_dtype)
+    # Positional and keyword options as torch's signatures.
+    compare(lambda l, t: l.nn.functional.elu(t, 0.5) + l.nn.functional.gelu(t, approximate="tanh")
+            + l.nn.functional.silu(t) + l.nn.functional.softplus(t, 3.0, 2.0)
+            + l.nn.functional.hardtanh(t, -0.5, max_val=0.7) + l.nn.functional.relu6(t * 4)
+            + l.nn.functional.logsigmoid(t), [x], dtype=float_dtype)
 
 
 def test_repr():
+    # Each against torch's repr of the same module.
+    for make in (lambda lib: lib.nn.ReLU(), lambda lib: lib.nn.ReLU(inplace=True),
+                 lambda lib: lib.nn.LeakyReLU(0.2), lambda lib: lib.nn.LeakyReLU(0.2, True),
+                 lambda lib: lib.nn.Softmax(dim=1), lambda lib: lib.nn.Dropout(0.3),
+                 lambda lib: lib.nn.ELU(), lambda lib: lib.nn.ELU(0.5, inplace=True),
+                 lambda lib: lib.nn.GELU(), lambda lib: lib.nn.GELU("tanh"),
+                 lambda lib: lib.nn.SiLU(), lambda lib: lib.nn.SiLU(inplace=True),
+                 lambda lib: lib.nn.Softplus(), lambda lib: lib.nn.Softplus(2, 10),
+                 lambda lib: lib.nn.Hardtanh(), lambda lib: lib.nn.Hardtanh(-2.0, 3, True),
+                 lambda lib: lib.nn.ReLU6(), lambda lib: lib.nn.ReLU6(inplace=True),
+                 lambda lib: lib.nn.LogSigmoid()):
+        assert repr(make(kernn)) == repr(make(torch))
     assert repr(nn.ReLU()) == "ReLU()"
-    assert repr(nn.LeakyReLU(0.2)) == "LeakyReLU(negative_slope=0.2)"
-    assert repr(nn.Softmax(dim=1)) == "Softmax(dim=1)"
-    assert repr(nn.Dropout(0.3)) == "Dropout(p=0.3, inplace=False)"
+    assert repr(nn.ELU(0.5, inplace=True)) == "ELU(alpha=0.5, inplace=True)"
+
+
+def test_bad_activation_arguments():
+    with pytest.raises(ValueError,
+                       match=r"gelu: argument 'approximate' must be 'none' or 'tanh', got 'erf'"):
+        nn.functional.gelu(kernn.ones(2), approximate="erf")
+    with pytest.raises(ValueError, match=r"GELU: argument 'approximate'"):
+        nn.GELU("sigmoid")
+    with pytest.raises(ValueError,
+                       match=r"hardtanh: min_val \(2.0\) cannot be greater than max_val \(1.0\)"):
+        nn.functional.hardtanh(kernn.ones(2), 2.0, 1.0)
+    with pytest.raises(ValueError, match=r"Hardtanh: min_val"):
+        nn.Hardtanh(1.0, -1.0)
+    for fn in (nn.functional.elu, nn.functional.gelu, nn.functional.silu,
+               nn.functional.softplus, nn.functional.hardtanh, nn.functional.relu6,
+               nn.functional.logsigmoid):
+        name = fn.__name__
+        with pytest.raises(TypeError, match=rf"{name}: argument 'input' must be a float32 or "
+                                            r"float64 tensor, got kernn.int64"):
+            fn(kernn.tensor([1, 2]))
+        with pytest.raises(TypeError,
+                           match=rf"{name}: argument 'input' must be a kernn.Tensor, got list"):
+            fn([1.0, 2.0])
+
+
+# ---- inplace ------------------------------------------------------------------------------
+
+# F name -> options after the input, for the activations that take ``inplace``.
+INPLACE = {"relu": (), "leaky_relu": (0.2,), "elu": (0.7,), "silu": (), "hardtanh": (-0.5, 0.8),
+           "relu6": ()}
+
+
+def _inplace_inputs(rng, float_dtype):
+    x = rng.standard_normal((5, 7)) * 4
+    x[0, :4] = [0.0, -0.5, 0.8, 6.0]  # kinks of relu, hardtanh(-0.5, 0.8) and relu6
+    return x.astype(float_dtype)
+
+
+@pytest.mark.parametrize("name", sorted(INPLACE))
+@pytest.mark.parametrize("view", ["contiguous", "transposed"])
+def test_inplace_without_autograd_overwrites_the_input_as_torch(name, view, float_dtype, rng):
+    x = _inplace_inputs(rng, float_dtype)
+    results = {}
+    for lib in (kernn, torch):
+        base = lib.tensor(x.copy())
+        t = base if view == "contiguous" else base.t()[1:]  # a strided view into base
+        out = getattr(lib.nn.functional, name)(t, *INPLACE[name], inplace=True)
+        assert out is t, f"{lib.__name__}: inplace=True must return its input"
+        results[lib] = base.numpy().copy()
+    np.testing.assert_allclose(results[kernn], results[torch], rtol=1e-6, atol=1e-7)
+    assert not np.array_equal(results[kernn], x), "the input was not changed"
+
+
+@pytest.mark.parametrize("name", sorted(INPLACE))
+def test_inplace_under_no_grad_overwrites_a_tensor_that_requires_grad(name, float_dtype, rng):
+    x = _inplace_inputs(rng, float_dtype)
+    results = {}
+    for lib in (kernn, torch):
+        t = lib.tensor(x.copy(), requires_grad=True)
+        with lib.no_grad():
+            out = getattr(lib.nn.functional, name)(t, *INPLACE[name], inplace=True)
+        assert out is t
+        results[lib] = t.detach().numpy().copy()
+    np.testing.assert_allclose(results[kernn], results[torch], rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("name", sorted(INPLACE))
+def test_inplace_while_recording_computes_out_of_place(name, float_dtype, rng):
+    # torch writes into the (non-leaf) input; kernn returns a new tensor with the same values
+    # and the same gradients, and leaves the input as it was.
+    x = _inplace_inputs(rng, float_dtype)
+    g = rng.standard_normal(x.shape).astype(float_dtype)
+    k_leaf = kernn.tensor(x.copy(), requires_grad=True)
+    k_in = k_leaf * 1.0
+    k_out = getattr(kernn.nn.functional, name)(k_in, *INPLACE[name], inplace=True)
+    assert k_out is not k_in
+    np.testing.assert_array_equal(k_in.detach().numpy(), x)
+    t_leaf = torch.tensor(x.copy(), requires_grad=True)
+    t_out = getattr(torch.nn.functional, name)(t_leaf * 1.0, *INPLACE[name], inplace=True)
+    np.testing.assert_allclose(k_out.detach().numpy(), t_out.detach().numpy(), rtol=1e-6,
+                               atol=1e-7)
+    (k_out * kernn.tensor(g)).sum().backward()
+    (t_out * torch.tensor(g)).sum().backward()
+    np.testing.assert_allclose(k_leaf.grad.numpy(), t_leaf.grad.numpy(), rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("module", ["ReLU", "LeakyReLU", "ELU", "SiLU", "Hardtanh", "ReLU6"])
+def test_inplace_modules(module):
+    x = np.array([[-2.0, -0.5, 0.0, 0.5, 7.0]])
+    kmod, tmod = getattr(kernn.nn, module)(inplace=True), getattr(torch.nn, module)(inplace=True)
+    k, t = kernn.tensor(x.copy()), torch.tensor(x.copy())
+    assert kmod(k) is k and tmod(t) is t
+    np.testing.assert_allclose(k.numpy(), t.numpy(), rtol=1e-12)
+    # Recording: a leaf that requires grad is left alone (torch raises for a leaf).
+    leaf = kernn.tensor(x.copy(), requires_grad=True)
+    y = kmod(leaf)
+    assert y is not leaf
+    np.testing.assert_array_equal(leaf.detach().numpy(), x)
+    np.testing.assert_allclose(y.detach().numpy(), t.numpy(), rtol=1e-12)
+    # Without inplace nothing is overwritten.
+    plain = kernn.tensor(x.copy())
+    assert getattr(kernn.nn, module)()(plain) is not plain
+    np.testing.assert_array_equal(plain.numpy(), x)
 
 
 def test_dropout_train_and_eval():

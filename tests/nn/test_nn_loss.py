@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 
 import kernn
 import kernn.nn as nn
@@ -256,3 +257,145 @@ def test_loss_option_errors():
         F.binary_cross_entropy_with_logits(logits, kernn.zeros(4, 3), pos_weight=kernn.ones(4))
     with pytest.raises(ValueError, match=r"binary_cross_entropy_with_logits: argument 'weight' of shape \(2, 4, 3\)"):
         F.binary_cross_entropy_with_logits(logits, kernn.zeros(4, 3), weight=kernn.ones(2, 4, 3))
+
+
+# ---- L1, smooth L1, Huber -----------------------------------------------------------------
+
+# name -> module factory (torch's signature); the F forms are checked in test_difference_loss_
+# functional_forms.
+DIFFERENCE_LOSSES = {
+    "L1Loss": lambda lib, red: lib.nn.L1Loss(reduction=red),
+    "SmoothL1Loss": lambda lib, red: lib.nn.SmoothL1Loss(reduction=red),
+    "SmoothL1Loss0.3": lambda lib, red: lib.nn.SmoothL1Loss(reduction=red, beta=0.3),
+    "SmoothL1Loss0": lambda lib, red: lib.nn.SmoothL1Loss(reduction=red, beta=0.0),
+    "HuberLoss": lambda lib, red: lib.nn.HuberLoss(reduction=red),
+    "HuberLoss2.5": lambda lib, red: lib.nn.HuberLoss(reduction=red, delta=2.5),
+    "MSELoss": lambda lib, red: lib.nn.MSELoss(reduction=red),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DIFFERENCE_LOSSES))
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("shape", [(1,), (1, 1), (7, 13), (2, 3, 5), (17,), (1, 31)])
+def test_difference_loss_matches_torch_with_target_gradient(name, reduction, shape, float_dtype,
+                                                             rng):
+    x, y = rng.standard_normal(shape) * 3, rng.standard_normal(shape)
+    make = DIFFERENCE_LOSSES[name]
+    compare(lambda l, a, t: make(l, reduction)(a, t), [x, y], dtype=float_dtype)
+
+
+@pytest.mark.parametrize("name", sorted(DIFFERENCE_LOSSES))
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_difference_loss_at_kinks_and_extremes(name, reduction, float_dtype):
+    # d = x - t: 0 (l1's kink), +-0.3 / +-1 / +-2.5 (beta's and delta's), and +-2e4.
+    x = np.array([[0.0, 1.0, -1.0, 0.3, -0.3, 2.5, -2.5, 1e4, -1e4, 0.0]])
+    y = np.array([[0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -1e4, 1e4, -0.0]])
+    make = DIFFERENCE_LOSSES[name]
+    compare(lambda l, a, t: make(l, reduction)(a, t), [x, y], dtype=float_dtype)
+
+
+@pytest.mark.parametrize("name", sorted(DIFFERENCE_LOSSES))
+def test_difference_loss_non_contiguous_inputs(name, float_dtype, rng):
+    x, y = rng.standard_normal((6, 9)), rng.standard_normal((9, 6))
+    make = DIFFERENCE_LOSSES[name]
+    compare(lambda l, a, t: make(l, "none")(a.t()[::2], t[::2]), [x, y], dtype=float_dtype)
+
+
+def test_difference_loss_functional_forms(float_dtype, rng):
+    x, y = rng.standard_normal((4, 5)), rng.standard_normal((4, 5))
+    compare(lambda l, a, t: l.nn.functional.l1_loss(a, t)
+            + l.nn.functional.smooth_l1_loss(a, t, reduction="sum", beta=0.5)
+            + l.nn.functional.huber_loss(a, t, "mean", 0.8)
+            + l.nn.functional.huber_loss(a, t, delta=1.5).sum(), [x, y], dtype=float_dtype)
+
+
+@pytest.mark.parametrize("loss", ["l1_loss", "smooth_l1_loss", "huber_loss", "mse_loss"])
+@pytest.mark.parametrize("shapes", [((3, 1), (3,)), ((4, 3), (1, 3)), ((2, 3), ())])
+def test_broadcast_target_warns_and_broadcasts_as_torch(loss, shapes, rng):
+    x, y = rng.standard_normal(shapes[0]), rng.standard_normal(shapes[1])
+    with pytest.warns(UserWarning, match=r"target size .* different to the input size"):
+        compare(lambda l, a, t: getattr(l.nn.functional, loss)(a, t), [x, y])
+
+
+@pytest.mark.parametrize("loss", ["l1_loss", "smooth_l1_loss", "mse_loss"])
+def test_mixed_float_dtypes_promote_as_torch(loss, rng):
+    x, y = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    for in_dtype, t_dtype in [(np.float32, np.float64), (np.float64, np.float32)]:
+        k_x = kernn.tensor(x.astype(in_dtype), requires_grad=True)
+        k_t = kernn.tensor(y.astype(t_dtype), requires_grad=True)
+        t_x = torch.tensor(x.astype(in_dtype), requires_grad=True)
+        t_t = torch.tensor(y.astype(t_dtype), requires_grad=True)
+        k = getattr(kernn.nn.functional, loss)(k_x, k_t)
+        t = getattr(torch.nn.functional, loss)(t_x, t_t)
+        assert k.dtype == kernn.float64 and t.dtype == torch.float64
+        np.testing.assert_allclose(k.item(), t.item(), rtol=1e-6)
+        k.backward()
+        t.backward()
+        assert k_x.grad.numpy().dtype == in_dtype and k_t.grad.numpy().dtype == t_dtype
+        np.testing.assert_allclose(k_x.grad.numpy(), t_x.grad.numpy(), rtol=1e-6)
+        np.testing.assert_allclose(k_t.grad.numpy(), t_t.grad.numpy(), rtol=1e-6)
+
+
+def test_huber_casts_a_target_of_another_dtype_as_torch(rng):
+    x, y = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    # torch's forward gives float32; its backward fails ("Found dtype Double but expected
+    # Float"), so kernn's gradient is checked against the target cast first.
+    compare(lambda l, a, t: l.nn.functional.huber_loss(a, t.double()), [x, y],
+            dtype=np.float32, requires_grad=[True, False], backward=False)
+    k_x = kernn.tensor(x.astype(np.float32), requires_grad=True)
+    loss = nn.functional.huber_loss(k_x, kernn.tensor(y))
+    assert loss.dtype == kernn.float32
+    loss.backward()
+    t_x = torch.tensor(x.astype(np.float32), requires_grad=True)
+    torch.nn.functional.huber_loss(t_x, torch.tensor(y.astype(np.float32))).backward()
+    np.testing.assert_array_equal(k_x.grad.numpy(), t_x.grad.numpy())
+    with pytest.raises(TypeError, match=r"huber_loss: target dtype kernn.float64 differs from "
+                                        r"input dtype kernn.float32"):
+        nn.HuberLoss()(kernn.zeros(3), kernn.zeros(3, dtype=kernn.float64, requires_grad=True))
+
+
+def test_integer_target_is_cast_to_the_input_dtype_as_torch():
+    for loss in ("l1_loss", "smooth_l1_loss", "huber_loss", "mse_loss"):
+        x = np.array([0.5, -1.0, 3.0], np.float32)
+        k = getattr(kernn.nn.functional, loss)(kernn.tensor(x), kernn.tensor([1, 0, 2]))
+        t = getattr(torch.nn.functional, loss)(torch.tensor(x), torch.tensor([1, 0, 2]))
+        assert k.dtype == kernn.float32 and t.dtype == torch.float32
+        np.testing.assert_allclose(k.item(), t.item(), rtol=1e-6)
+
+
+def test_difference_loss_repr_and_errors():
+    for make in (lambda lib: lib.nn.L1Loss(), lambda lib: lib.nn.SmoothL1Loss(beta=0.5),
+                 lambda lib: lib.nn.HuberLoss(delta=2.0), lambda lib: lib.nn.HuberLoss("sum")):
+        assert repr(make(kernn)) == repr(make(torch))
+    assert nn.SmoothL1Loss(beta=0.5).beta == 0.5 and nn.HuberLoss(delta=2.0).delta == 2.0
+    with pytest.raises(ValueError, match=r"smooth_l1_loss: argument 'beta' must be >= 0, got -1"):
+        nn.functional.smooth_l1_loss(kernn.zeros(3), kernn.zeros(3), beta=-1)
+    with pytest.raises(ValueError, match=r"SmoothL1Loss: argument 'beta'"):
+        nn.SmoothL1Loss(beta=-0.5)
+    with pytest.raises(ValueError, match=r"huber_loss: argument 'delta' must be > 0, got 0"):
+        nn.functional.huber_loss(kernn.zeros(3), kernn.zeros(3), delta=0)
+    with pytest.raises(ValueError, match=r"HuberLoss: argument 'delta'"):
+        nn.HuberLoss(delta=-1.0)
+    for loss in ("l1_loss", "huber_loss", "mse_loss"):
+        with pytest.raises(NotImplementedError, match=rf"{loss}: 'weight' is not supported"):
+            getattr(nn.functional, loss)(kernn.zeros(3), kernn.zeros(3), weight=kernn.ones(3))
+    with pytest.raises(ValueError, match=r"L1Loss: argument 'reduction'.*'avg'"):
+        nn.L1Loss(reduction="avg")
+    with pytest.raises(ValueError, match=r"l1_loss: argument 'reduction'"):
+        nn.functional.l1_loss(kernn.zeros(3), kernn.zeros(3), reduction="total")
+    with pytest.raises(ValueError, match=r"smooth_l1_loss: target of shape \(4,\) must have the "
+                                         r"input's shape \(3,\) \(or broadcast with it\)"):
+        nn.functional.smooth_l1_loss(kernn.zeros(3), kernn.zeros(4))
+    with pytest.raises(TypeError, match=r"l1_loss: argument 'input' must be a float32 or "
+                                        r"float64 tensor, got kernn.int64"):
+        nn.L1Loss()(kernn.tensor([1, 2]), kernn.zeros(2))
+    with pytest.raises(TypeError, match=r"huber_loss: argument 'target' must be a float or "
+                                        r"integer tensor, got dtype bool"):
+        nn.HuberLoss()(kernn.zeros(2), kernn.tensor([True, False]))
+
+
+def test_difference_loss_of_nothing_is_nan_as_torch():
+    for loss in ("l1_loss", "smooth_l1_loss", "huber_loss"):
+        k = getattr(kernn.nn.functional, loss)(kernn.zeros(0), kernn.zeros(0))
+        t = getattr(torch.nn.functional, loss)(torch.zeros(0), torch.zeros(0))
+        assert np.isnan(k.item()) and torch.isnan(t)

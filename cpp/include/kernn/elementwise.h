@@ -47,6 +47,62 @@ void softsign_forward(std::int64_t n, const T* x, T* y);
 template <typename T>
 void softsign_backward(std::int64_t n, const T* x, const T* dy, T* dx);
 
+// The kernels below (ELU ... log-sigmoid) run float through vmath's exp / sigmoid / erf / tanh /
+// log1p / expm1, in the SIMD build in use (within a few ulp of the double kernels, which take
+// libm's).
+
+// y = x > 0 ? x : alpha * expm1(x)   (expm1: no cancellation near 0)
+template <typename T>
+void elu_forward(std::int64_t n, const T* x, T alpha, T* y);
+// dx = x > 0 ? dy : dy * alpha * exp(x)   (torch's elu_backward: at x == 0 the gradient is
+// alpha, the left side; NaN in x passes dy)
+template <typename T>
+void elu_backward(std::int64_t n, const T* x, const T* dy, T alpha, T* dx);
+
+// GELU. approximate_tanh false: y = x / 2 * (1 + erf(x / sqrt(2)));
+// true: y = x / 2 * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 x^3)))
+template <typename T>
+void gelu_forward(std::int64_t n, const T* x, bool approximate_tanh, T* y);
+// false: dx = dy * (Phi(x) + x * phi(x)), Phi(x) = (1 + erf(x / sqrt(2))) / 2 and
+//        phi(x) = exp(-x^2 / 2) / sqrt(2 pi);
+// true:  dx = dy * ((1 + t) / 2 + x / 2 * (1 - t^2) * sqrt(2 / pi) * (1 + 3 * 0.044715 x^2)),
+//        t = tanh(sqrt(2 / pi) * (x + 0.044715 x^3))   (torch's GeluBackward formulas)
+template <typename T>
+void gelu_backward(std::int64_t n, const T* x, const T* dy, bool approximate_tanh, T* dx);
+
+// y = x * sigmoid(x)   (sigmoid as sigmoid_forward: no overflow; silu(-1e4) = -0 as torch)
+template <typename T>
+void silu_forward(std::int64_t n, const T* x, T* y);
+// dx = dy * s * (1 + x * (1 - s)), s = sigmoid(x), 1 - s taken as sigmoid(-x) (no cancellation)
+template <typename T>
+void silu_backward(std::int64_t n, const T* x, const T* dy, T* dx);
+
+// y = beta * x > threshold ? x : log1p(exp(beta * x)) / beta, the log taken as
+// max(beta x, 0) + log1p(exp(-|beta x|)) (no overflow)
+template <typename T>
+void softplus_forward(std::int64_t n, const T* x, T beta, T threshold, T* y);
+// dx = beta * x > threshold ? dy : dy * sigmoid(beta * x)   (torch's softplus_backward, its
+// z / (z + 1) with z = exp(beta * x) taken as the sigmoid: no overflow)
+template <typename T>
+void softplus_backward(std::int64_t n, const T* x, const T* dy, T beta, T threshold, T* dx);
+
+// y = min(max(x, min_val), max_val), NaN passing through (as torch.clamp); ReLU6 is
+// hardtanh(0, 6).
+template <typename T>
+void hardtanh_forward(std::int64_t n, const T* x, T min_val, T max_val, T* y);
+// dx = (x <= min_val || x >= max_val) ? 0 : dy   (torch's hardtanh_backward: 0 at both bounds,
+// dy for NaN)
+template <typename T>
+void hardtanh_backward(std::int64_t n, const T* x, const T* dy, T min_val, T max_val, T* dx);
+
+// y = log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|)): exact for large |x| (-1e4 -> -1e4)
+template <typename T>
+void log_sigmoid_forward(std::int64_t n, const T* x, T* y);
+// dx = dy * sigmoid(-x): dy * (x < 0 ? 1 : z) / (1 + z), z = exp(-|x|)   (torch's
+// log_sigmoid_backward, whose 1 - z / (1 + z) for x < 0 is 1 / (1 + z))
+template <typename T>
+void log_sigmoid_backward(std::int64_t n, const T* x, const T* dy, T* dx);
+
 // db[j] = sum_r dy[r, j] for dy (rows, cols), accumulated in double. The rows are summed in
 // blocks whose size depends only on the shape (at most 64 blocks), partials added in block
 // order, so the result is bitwise the same for any number of threads.

@@ -106,4 +106,36 @@ template <typename T>
 void mse_backward(std::int64_t n, const T* x, const T* target, Reduction reduction,
                   const T* dloss, T* dx);
 
+// The losses below (L1, smooth L1, Huber) are functions of d_i = x_i - t_i; their backward
+// writes dx_i, the target's gradient being -dx_i. kMean divides by n (forward: the double sum;
+// backward: g_i = dloss[0] * (1 / n), as torch's norm).
+
+// L1: loss_i = |d_i|.
+template <typename T>
+void l1_forward(std::int64_t n, const T* x, const T* target, Reduction reduction, T* loss);
+// dx_i = sign(d_i) * g_i   (0 where x_i == t_i, as torch's sgn)
+template <typename T>
+void l1_backward(std::int64_t n, const T* x, const T* target, Reduction reduction,
+                 const T* dloss, T* dx);
+
+// Smooth L1: loss_i = |d_i| < beta ? 0.5 d_i^2 / beta : |d_i| - 0.5 beta, beta >= 0 (beta == 0
+// is L1: |d| < 0 never holds).
+template <typename T>
+void smooth_l1_forward(std::int64_t n, const T* x, const T* target, T beta, Reduction reduction,
+                       T* loss);
+// dx_i = g_i * (d_i <= -beta ? -1 : d_i >= beta ? 1 : d_i / beta); beta == 0 takes L1's
+// gradient (0 at d_i == 0), as torch, which computes beta == 0 as l1_loss.
+template <typename T>
+void smooth_l1_backward(std::int64_t n, const T* x, const T* target, T beta, Reduction reduction,
+                        const T* dloss, T* dx);
+
+// Huber: loss_i = |d_i| < delta ? 0.5 d_i^2 : delta * (|d_i| - 0.5 delta), delta > 0.
+template <typename T>
+void huber_forward(std::int64_t n, const T* x, const T* target, T delta, Reduction reduction,
+                   T* loss);
+// dx_i = g_i * (d_i <= -delta ? -delta : d_i >= delta ? delta : d_i)
+template <typename T>
+void huber_backward(std::int64_t n, const T* x, const T* target, T delta, Reduction reduction,
+                    const T* dloss, T* dx);
+
 }  // namespace kernn

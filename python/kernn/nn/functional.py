@@ -7,6 +7,8 @@ op's own arguments), and either records an autograd Function or, when nothing ne
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ..autograd import _mode
@@ -15,7 +17,7 @@ from ..ops import activation as _act
 from ..ops import linear as _lin
 from ..ops import loss as _loss
 from .. import _C, _memory
-from ..ops._args import _check_float_tensor as _check_float, _records
+from ..ops._args import _check_float_tensor as _check_float, _check_tensor, _records
 from ..ops.conv import conv2d
 from ..ops.norm import batch_norm, batch_norm_relu
 from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
@@ -23,18 +25,15 @@ from ..random import default_generator
 from ..tensor import Tensor, _new
 
 __all__ = [
-    "linear", "relu", "leaky_relu", "sigmoid", "tanh", "softsign", "softmax", "log_softmax",
+    "linear", "relu", "leaky_relu", "sigmoid", "tanh", "softsign", "elu", "gelu", "silu",
+    "softplus", "hardtanh", "relu6", "logsigmoid", "softmax", "log_softmax",
     "dropout", "cross_entropy", "nll_loss", "binary_cross_entropy",
-    "binary_cross_entropy_with_logits", "mse_loss", "one_hot",
+    "binary_cross_entropy_with_logits", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
+    "one_hot",
     "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "batch_norm", "batch_norm_relu",
 ]
 
 _REDUCTIONS = ("mean", "sum", "none")
-
-
-def _check_tensor(x, op, arg):
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{op}: argument '{arg}' must be a kernn.Tensor, got {type(x).__name__}")
 
 
 # ---- linear ---------------------------------------------------------------------------------
@@ -121,44 +120,131 @@ def _linear_nd(input, weight, bias, relu):
 
 
 # ---- activations ----------------------------------------------------------------------------
+def _activation(fn, op, input, *options, inplace=False):
+    """``fn`` (an element-wise Function of ops.activation) applied to ``input`` with its
+    options. Recorded when autograd records for ``input``; otherwise the kernel runs directly,
+    and with ``inplace`` it writes into ``input``'s memory and returns ``input``, as torch.
+    A recorded op is computed out of place even with ``inplace``: kernn keeps no version
+    counters, so it never overwrites a tensor backward may need (torch would change it, or
+    refuse a leaf that requires grad)."""
+    _check_float(input, op, "input")
+    if _records(input):
+        return fn.apply(input, *options)
+    if not inplace:
+        return _new(fn.forward_kernel(c_contiguous(input._data), *options))
+    a = input._data
+    if a.flags.c_contiguous:
+        fn.forward_kernel(a, *options, out=a)
+    else:  # a strided view: computed on a contiguous copy, written back through the view
+        a[...] = fn.forward_kernel(c_contiguous(a), *options)
+    return input
+
+
+_INPLACE_DOC = """``inplace=True`` overwrites ``input`` and returns it when autograd does not record
+    the op (grad mode off, or ``input`` does not require grad); when it does, the result is a
+    new tensor (the same values) and ``input`` is left unchanged."""
+
+
 def relu(input, inplace=False):
-    """max(x, 0) element-wise. ``inplace`` is accepted for torch compatibility and ignored."""
-    _check_tensor(input, "relu", "input")
-    if input._rg and _mode.enabled:
-        return _act.ReLUFunction.apply(input)
-    return _new(_C.relu_forward(c_contiguous(input._data)))
+    """max(x, 0) element-wise.
+
+    Args:
+        input (Tensor): float32 or float64, any shape.
+        inplace (bool): write the result into ``input`` (see below).
+
+    {inplace}
+    """
+    return _activation(_act.ReLUFunction, "relu", input, inplace=inplace)
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
-    """x where x > 0, else negative_slope * x."""
-    _check_tensor(input, "leaky_relu", "input")
-    if input._rg and _mode.enabled:
-        return _act.LeakyReLUFunction.apply(input, float(negative_slope))
-    return _new(_C.leaky_relu_forward(c_contiguous(input._data), float(negative_slope)))
+    """x where x > 0, else negative_slope * x.
+
+    {inplace}
+    """
+    return _activation(_act.LeakyReLUFunction, "leaky_relu", input, float(negative_slope),
+                       inplace=inplace)
 
 
 def sigmoid(input):
     """1 / (1 + exp(-x)) element-wise."""
-    _check_tensor(input, "sigmoid", "input")
-    if input._rg and _mode.enabled:
-        return _act.SigmoidFunction.apply(input)
-    return _new(_C.sigmoid_forward(c_contiguous(input._data)))
+    return _activation(_act.SigmoidFunction, "sigmoid", input)
 
 
 def tanh(input):
     """tanh(x) element-wise."""
-    _check_tensor(input, "tanh", "input")
-    if input._rg and _mode.enabled:
-        return _act.TanhFunction.apply(input)
-    return _new(_C.tanh_forward(c_contiguous(input._data)))
+    return _activation(_act.TanhFunction, "tanh", input)
 
 
 def softsign(input):
     """x / (1 + |x|) element-wise."""
-    _check_tensor(input, "softsign", "input")
-    if input._rg and _mode.enabled:
-        return _act.SoftsignFunction.apply(input)
-    return _new(_C.softsign_forward(c_contiguous(input._data)))
+    return _activation(_act.SoftsignFunction, "softsign", input)
+
+
+def elu(input, alpha=1.0, inplace=False):
+    """x where x > 0, else alpha * (exp(x) - 1). The gradient at 0 is alpha, as torch's.
+
+    {inplace}
+    """
+    return _activation(_act.ELUFunction, "elu", input, float(alpha), inplace=inplace)
+
+
+def gelu(input, approximate="none"):
+    """x * Phi(x), Phi the standard normal CDF: from erf (``approximate='none'``) or from
+    torch's tanh approximation (``approximate='tanh'``)."""
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: argument 'approximate' must be 'none' or 'tanh', got "
+                         f"{approximate!r}")
+    return _activation(_act.GELUFunction, "gelu", input, approximate)
+
+
+def silu(input, inplace=False):
+    """x * sigmoid(x) element-wise (also called swish).
+
+    {inplace}
+    """
+    return _activation(_act.SiLUFunction, "silu", input, inplace=inplace)
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    """log(1 + exp(beta * x)) / beta, and x itself where beta * x > threshold (for stability,
+    as torch)."""
+    return _activation(_act.SoftplusFunction, "softplus", input, float(beta), float(threshold))
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    """x clamped to [min_val, max_val]. The gradient is 0 at both bounds, as torch's.
+
+    {inplace}
+    """
+    return _hardtanh("hardtanh", input, min_val, max_val, inplace)
+
+
+def relu6(input, inplace=False):
+    """min(max(x, 0), 6) element-wise: hardtanh(x, 0, 6), gradient 0 at 0 and at 6 as torch's.
+
+    {inplace}
+    """
+    return _hardtanh("relu6", input, 0.0, 6.0, inplace)
+
+
+def _hardtanh(op, input, min_val, max_val, inplace):
+    if min_val > max_val:
+        raise ValueError(f"{op}: min_val ({min_val}) cannot be greater than max_val ({max_val})")
+    return _activation(_act.HardtanhFunction, op, input, float(min_val), float(max_val),
+                       inplace=inplace)
+
+
+def logsigmoid(input):
+    """log(sigmoid(x)) = min(x, 0) - log1p(exp(-|x|)), finite for every finite x
+    (logsigmoid(-1e4) = -1e4)."""
+    return _activation(_act.LogSigmoidFunction, "logsigmoid", input)
+
+
+for _fn in (relu, leaky_relu, elu, silu, hardtanh, relu6):
+    if _fn.__doc__:  # None under python -OO
+        _fn.__doc__ = _fn.__doc__.replace("{inplace}", _INPLACE_DOC)
+del _fn
 
 
 def softmax(input, dim=None, dtype=None):
@@ -434,23 +520,99 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     return _new(_loss.BCEWithLogitsFunction.forward(_act_ctx(), input, ta, reduction, w, pw))
 
 
-def mse_loss(input, target, reduction="mean"):
-    """Mean (or sum, or element-wise) squared error; the target may require grad too."""
-    _check_reduction("mse_loss", reduction)
-    _check_float(input, "mse_loss", "input")
+def _difference_loss_operands(op, input, target, promote):
+    """(input, target) for a loss of input - target (MSE, L1, smooth L1, Huber), as torch
+    takes them: a target of another shape that broadcasts with the input's warns (as torch)
+    and both are expanded to the broadcast shape; one that does not is a ValueError. With
+    ``promote`` both go to the wider float dtype (torch's mse/l1/smooth_l1); without it
+    (torch's huber_loss) the target is cast to the input's dtype, and a target that requires
+    grad in another dtype is a TypeError (torch fails in backward there)."""
+    _check_float(input, op, "input")
     if not isinstance(target, Tensor):
         target = _new(np.asarray(target))
-    if target._data.shape != input._data.shape:
-        raise ValueError(f"mse_loss: target of shape {tuple(target._data.shape)} must have the "
-                         f"input's shape {tuple(input._data.shape)}")
-    if target._data.dtype != input._data.dtype:
-        if target._rg:
-            raise TypeError(f"mse_loss: target dtype kernn.{target.dtype.name} differs from "
-                            f"input dtype kernn.{input.dtype.name}")
-        target = _new(target._data.astype(input._data.dtype))
+    x, t = input._data, target._data
+    if t.dtype.kind not in "fiu":
+        raise TypeError(f"{op}: argument 'target' must be a float or integer tensor, got "
+                        f"dtype {t.dtype}")
+    if t.dtype != x.dtype:
+        if promote and t.dtype.kind == "f":
+            common = np.promote_types(x.dtype, t.dtype)
+            input, target = input.to(common), target.to(common)
+        elif target._rg:
+            raise TypeError(f"{op}: target dtype kernn.{target.dtype.name} differs from input "
+                            f"dtype kernn.{input.dtype.name}")
+        else:
+            target = _new(t.astype(x.dtype))
+    if t.shape != x.shape:
+        try:
+            shape = np.broadcast_shapes(x.shape, t.shape)
+        except ValueError:
+            raise ValueError(f"{op}: target of shape {tuple(t.shape)} must have the input's "
+                             f"shape {tuple(x.shape)} (or broadcast with it)") from None
+        warnings.warn(f"{op}: using a target size ({tuple(t.shape)}) that is different to the "
+                      f"input size ({tuple(x.shape)}). This will likely lead to incorrect "
+                      "results due to broadcasting. Please ensure they have the same size.",
+                      UserWarning, stacklevel=4)
+        input, target = input.expand(shape), target.expand(shape)
+    return input, target
+
+
+def _difference_loss(fn, op, input, target, reduction, weight, *options, promote=True):
+    if weight is not None:
+        raise NotImplementedError(f"{op}: 'weight' is not supported by kernn")
+    _check_reduction(op, reduction)
+    input, target = _difference_loss_operands(op, input, target, promote)
     if _records(input, target):
-        return _loss.MSEFunction.apply(input, target, reduction)
-    return _new(_loss.MSEFunction.forward(_act_ctx(), input, target, reduction))
+        return fn.apply(input, target, reduction, *options)
+    return _new(fn.forward(_act_ctx(), input, target, reduction, *options))
+
+
+def mse_loss(input, target, reduction="mean", weight=None):
+    """Mean (or sum, or element-wise) squared error (x - target)^2; the target may require
+    grad too. Shapes and dtypes as l1_loss; ``weight`` is not supported."""
+    return _difference_loss(_loss.MSEFunction, "mse_loss", input, target, reduction, weight)
+
+
+def l1_loss(input, target, reduction="mean", weight=None):
+    """Mean (or sum, or element-wise) absolute error |x - target|.
+
+    Args:
+        input (Tensor): float32 or float64, any shape.
+        target (Tensor): the input's shape (another shape that broadcasts with it warns, as
+            torch, and is broadcast); a float target of the other float dtype promotes both
+            to float64. May require grad.
+        reduction (str): 'mean' | 'sum' | 'none'.
+        weight: not supported (NotImplementedError unless None).
+
+    The gradient at x == target is 0 (torch's sign(0)).
+    """
+    return _difference_loss(_loss.L1Function, "l1_loss", input, target, reduction, weight)
+
+
+def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
+    """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta, d = x - target.
+
+    Args as l1_loss, and:
+        beta (float): where the quadratic part ends, >= 0; 0 gives l1_loss.
+    """
+    if not beta >= 0:
+        raise ValueError(f"smooth_l1_loss: argument 'beta' must be >= 0, got {beta}")
+    return _difference_loss(_loss.SmoothL1Function, "smooth_l1_loss", input, target, reduction,
+                            None, float(beta))
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
+    """0.5 d^2 where |d| < delta, else delta * (|d| - 0.5 delta), d = x - target
+    (smooth_l1_loss with beta = delta, times delta).
+
+    Args as l1_loss, but a target of another dtype is cast to the input's (as torch's
+    huber_loss), and:
+        delta (float): where the quadratic part ends, > 0.
+    """
+    if not delta > 0:
+        raise ValueError(f"huber_loss: argument 'delta' must be > 0, got {delta}")
+    return _difference_loss(_loss.HuberFunction, "huber_loss", input, target, reduction,
+                            weight, float(delta), promote=False)
 
 
 # ---- encodings ------------------------------------------------------------------------------

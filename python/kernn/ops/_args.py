@@ -25,9 +25,13 @@ def _pair(value, op, arg):
     return items
 
 
-def _check_float_tensor(t, op, arg):
+def _check_tensor(t, op, arg):
     if not isinstance(t, Tensor):
         raise TypeError(f"{op}: argument '{arg}' must be a kernn.Tensor, got {type(t).__name__}")
+
+
+def _check_float_tensor(t, op, arg):
+    _check_tensor(t, op, arg)
     if t._data.dtype.kind != "f":
         raise TypeError(f"{op}: argument '{arg}' must be a float32 or float64 tensor, got "
                         f"kernn.{t.dtype.name}")

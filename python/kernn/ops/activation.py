@@ -1,4 +1,5 @@
-"""Activation Functions (ReLU ... LogSoftmax) and dropout, on kernn._C's element-wise kernels.
+"""Activation Functions (ReLU ... LogSoftmax, ELU ... LogSigmoid) and dropout, on kernn._C's
+element-wise kernels.
 
 softmax / log_softmax kernels work over the last dimension; another ``dim`` is moved last,
 made contiguous, and moved back.
@@ -14,49 +15,57 @@ from .. import _C
 
 
 def _elementwise_function(name, forward_kernel, backward_kernel, *, derivative_from_output):
-    """An autograd Function for y = f(x) computed by one element-wise kernel.
+    """An autograd Function for y = f(x, *options) computed by one element-wise kernel.
 
-    The backward kernel takes (saved, dy) where saved is the output y when the derivative is
-    cheapest from it (sigmoid: y (1 - y); tanh: 1 - y^2) and the input x otherwise.
+    ``forward_kernel(x, *options)`` computes y; the backward kernel takes
+    ``(saved, dy, *options)`` where saved is the output y when the derivative is cheapest from
+    it (sigmoid: y (1 - y); tanh: 1 - y^2) and the input x otherwise. The options (ELU's alpha,
+    Hardtanh's bounds, ...) get no gradient. The kernels stay reachable as attributes, for the
+    paths that run without recording (nn.functional's inference and in-place paths).
     """
 
-    def forward(ctx, x):
+    def forward(ctx, x, *options):
         xa = c_contiguous(x._data)
-        y = forward_kernel(xa)
+        y = forward_kernel(xa, *options)
         ctx.save_for_backward(y if derivative_from_output else xa)
+        ctx.options = options
         return y
 
     def backward(ctx, dy):
         (saved,) = ctx.saved_tensors
-        return backward_kernel(saved, c_contiguous(dy))
+        return (backward_kernel(saved, c_contiguous(dy), *ctx.options),) + (None,) * len(
+            ctx.options)
 
     return type(name, (Function,), {"forward": staticmethod(forward),
                                     "backward": staticmethod(backward),
+                                    "forward_kernel": staticmethod(forward_kernel),
                                     "__doc__": f"{name[:-len('Function')]} on kernn._C kernels."})
 
 
 ReLUFunction = _elementwise_function("ReLUFunction", _C.relu_forward, _C.relu_backward,
                                      derivative_from_output=False)
+LeakyReLUFunction = _elementwise_function("LeakyReLUFunction", _C.leaky_relu_forward,
+                                          _C.leaky_relu_backward, derivative_from_output=False)
 SigmoidFunction = _elementwise_function("SigmoidFunction", _C.sigmoid_forward,
                                         _C.sigmoid_backward, derivative_from_output=True)
 TanhFunction = _elementwise_function("TanhFunction", _C.tanh_forward, _C.tanh_backward,
                                      derivative_from_output=True)
 SoftsignFunction = _elementwise_function("SoftsignFunction", _C.softsign_forward,
                                          _C.softsign_backward, derivative_from_output=False)
-
-
-class LeakyReLUFunction(Function):
-    @staticmethod
-    def forward(ctx, x, negative_slope):
-        xa = c_contiguous(x._data)
-        ctx.save_for_backward(xa)
-        ctx.negative_slope = negative_slope
-        return _C.leaky_relu_forward(xa, negative_slope)
-
-    @staticmethod
-    def backward(ctx, dy):
-        (xa,) = ctx.saved_tensors
-        return _C.leaky_relu_backward(xa, c_contiguous(dy), ctx.negative_slope), None
+# The derivatives below are taken from the input x, as torch's (ELU's from x, not from its
+# output: torch uses the output only for the in-place elu_, which kernn does not record).
+ELUFunction = _elementwise_function("ELUFunction", _C.elu_forward, _C.elu_backward,
+                                    derivative_from_output=False)
+GELUFunction = _elementwise_function("GELUFunction", _C.gelu_forward, _C.gelu_backward,
+                                     derivative_from_output=False)
+SiLUFunction = _elementwise_function("SiLUFunction", _C.silu_forward, _C.silu_backward,
+                                     derivative_from_output=False)
+SoftplusFunction = _elementwise_function("SoftplusFunction", _C.softplus_forward,
+                                         _C.softplus_backward, derivative_from_output=False)
+HardtanhFunction = _elementwise_function("HardtanhFunction", _C.hardtanh_forward,
+                                         _C.hardtanh_backward, derivative_from_output=False)
+LogSigmoidFunction = _elementwise_function("LogSigmoidFunction", _C.log_sigmoid_forward,
+                                           _C.log_sigmoid_backward, derivative_from_output=False)
 
 
 def _to_last(a, dim):

@@ -87,20 +87,39 @@ class CrossEntropySoftFunction(Function):
         return (dx if need[0] else None), dt, None, None, None
 
 
-class MSEFunction(Function):
-    """(x, target of x's shape) -> mean/sum/none of (x - target)^2; target may require grad."""
+def _difference_loss_function(name, doc, forward_kernel, backward_kernel):
+    """An autograd Function for loss = kernel(x, target, reduction, *options) of d = x - target
+    (MSE, L1, smooth L1, Huber), where both x and target may require grad: the backward kernel
+    gives dx, and the target's gradient is -dx. The options (beta, delta) get none."""
 
-    @staticmethod
-    def forward(ctx, x, target, reduction):
+    def forward(ctx, x, target, reduction, *options):
         xa = c_contiguous(x._data)
         ta = c_contiguous(target._data)
         ctx.save_for_backward(xa, ta)
         ctx.reduction = reduction
-        return _C.mse_forward(xa, ta, reduction)
+        ctx.options = options
+        return forward_kernel(xa, ta, reduction, *options)
 
-    @staticmethod
     def backward(ctx, dloss):
         xa, ta = ctx.saved_tensors
-        dx = _C.mse_backward(xa, ta, _dloss(dloss, xa.dtype), ctx.reduction)
+        dx = backward_kernel(xa, ta, _dloss(dloss, xa.dtype), ctx.reduction, *ctx.options)
         need = ctx.needs_input_grad
-        return (dx if need[0] else None), (-dx if need[1] else None), None
+        return ((dx if need[0] else None), (-dx if need[1] else None), None) + (None,) * len(
+            ctx.options)
+
+    return type(name, (Function,), {"forward": staticmethod(forward),
+                                    "backward": staticmethod(backward), "__doc__": doc})
+
+
+MSEFunction = _difference_loss_function(
+    "MSEFunction", "(x, target of x's shape, reduction) -> mean/sum/none of (x - target)^2.",
+    _C.mse_forward, _C.mse_backward)
+L1Function = _difference_loss_function(
+    "L1Function", "(x, target of x's shape, reduction) -> mean/sum/none of |x - target|.",
+    _C.l1_forward, _C.l1_backward)
+SmoothL1Function = _difference_loss_function(
+    "SmoothL1Function", "(x, target, reduction, beta) -> smooth L1 of x - target.",
+    _C.smooth_l1_forward, _C.smooth_l1_backward)
+HuberFunction = _difference_loss_function(
+    "HuberFunction", "(x, target, reduction, delta) -> Huber loss of x - target.",
+    _C.huber_forward, _C.huber_backward)

@@ -1,4 +1,5 @@
-"""Loss modules: CrossEntropyLoss, NLLLoss, BCELoss, BCEWithLogitsLoss, MSELoss."""
+"""Loss modules: CrossEntropyLoss, NLLLoss, BCELoss, BCEWithLogitsLoss, MSELoss, L1Loss,
+SmoothL1Loss, HuberLoss."""
 
 from __future__ import annotations
 
@@ -142,3 +143,72 @@ class MSELoss(_Loss):
 
     def forward(self, input, target):
         return F.mse_loss(input, target, reduction=self.reduction)
+
+
+class L1Loss(_Loss):
+    """Mean absolute error |x - target|, averaged, summed or element-wise.
+
+    Args:
+        reduction (str): 'mean' | 'sum' | 'none'.
+
+    Shape:
+        - Input: any; Target: same shape (a broadcastable one warns, as torch); Output: scalar,
+          or the input's shape for 'none'.
+
+    Example::
+
+        >>> kernn.nn.L1Loss()(model(x), y)
+    """
+
+    def forward(self, input, target):
+        return F.l1_loss(input, target, reduction=self.reduction)
+
+
+class SmoothL1Loss(_Loss):
+    """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta, d = x - target.
+
+    Args:
+        reduction (str): 'mean' | 'sum' | 'none'.
+        beta (float): where the quadratic part ends (default 1.0), >= 0; 0 is L1Loss.
+
+    Shape:
+        - As L1Loss.
+
+    Example::
+
+        >>> kernn.nn.SmoothL1Loss(beta=0.5)(model(x), y)
+    """
+
+    def __init__(self, reduction="mean", beta=1.0):
+        super().__init__(reduction)
+        if not beta >= 0:
+            raise ValueError(f"SmoothL1Loss: argument 'beta' must be >= 0, got {beta}")
+        self.beta = beta
+
+    def forward(self, input, target):
+        return F.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
+
+
+class HuberLoss(_Loss):
+    """0.5 d^2 where |d| < delta, else delta * (|d| - 0.5 delta), d = x - target.
+
+    Args:
+        reduction (str): 'mean' | 'sum' | 'none'.
+        delta (float): where the quadratic part ends (default 1.0), > 0.
+
+    Shape:
+        - As L1Loss (a target of another dtype is cast to the input's, as torch).
+
+    Example::
+
+        >>> kernn.nn.HuberLoss(delta=2.0)(model(x), y)
+    """
+
+    def __init__(self, reduction="mean", delta=1.0):
+        super().__init__(reduction)
+        if not delta > 0:
+            raise ValueError(f"HuberLoss: argument 'delta' must be > 0, got {delta}")
+        self.delta = delta
+
+    def forward(self, input, target):
+        return F.huber_loss(input, target, reduction=self.reduction, delta=self.delta)

@@ -67,20 +67,27 @@ def schedule_id(schedule):
     return name + "-" + "-".join(f"{k}={getattr(v, '__name__', v)}" for k, v in options.items())
 
 
+def step_side_by_side(ours, theirs, ours_opt, theirs_opt, epochs, first_epoch=1):
+    """Steps both optimizers and then both schedulers, epoch by epoch: the learning rates, as
+    the schedulers report them and as the optimizers hold them, must be equal every epoch."""
+    assert ours.get_last_lr() == theirs.get_last_lr()
+    for epoch in range(first_epoch, first_epoch + epochs):
+        ours_opt.step()
+        theirs_opt.step()
+        ours.step()
+        theirs.step()
+        assert ours.get_last_lr() == theirs.get_last_lr(), f"epoch {epoch}"
+        assert [g["lr"] for g in ours_opt.param_groups] == [g["lr"] for g in theirs_opt.param_groups]
+
+
 @pytest.mark.parametrize("schedule", SCHEDULES, ids=schedule_id)
 def test_learning_rates_equal_torchs_every_epoch(schedule):
     name, options = schedule
     ours_opt, theirs_opt = make_optimizers()
     ours = getattr(ours_sched, name)(ours_opt, **options)
     theirs = getattr(torch.optim.lr_scheduler, name)(theirs_opt, **options)
-    assert ours.get_last_lr() == theirs.get_last_lr()
-    for epoch in range(EPOCHS):
-        ours_opt.step()
-        theirs_opt.step()
-        ours.step()
-        theirs.step()
-        assert ours.get_last_lr() == theirs.get_last_lr(), f"epoch {epoch + 1}"
-        assert [g["lr"] for g in ours_opt.param_groups] == ours.get_last_lr()
+    step_side_by_side(ours, theirs, ours_opt, theirs_opt, EPOCHS)
+    assert [g["lr"] for g in ours_opt.param_groups] == ours.get_last_lr()
     assert ours.last_epoch == theirs.last_epoch == EPOCHS
 
 
@@ -139,13 +146,7 @@ def test_last_epoch_resumes_like_torch(schedule):
     ours = getattr(ours_sched, name)(ours_opt, last_epoch=7, **options)
     theirs = getattr(torch.optim.lr_scheduler, name)(theirs_opt, last_epoch=7, **options)
     assert ours.last_epoch == theirs.last_epoch == 8
-    assert ours.get_last_lr() == theirs.get_last_lr()
-    for epoch in range(20):
-        ours_opt.step()
-        theirs_opt.step()
-        ours.step()
-        theirs.step()
-        assert ours.get_last_lr() == theirs.get_last_lr(), f"epoch {epoch + 9}"
+    step_side_by_side(ours, theirs, ours_opt, theirs_opt, 20, first_epoch=9)
 
 
 def test_cosine_warm_restarts_fractional_epochs_equal_torchs():
@@ -272,14 +273,7 @@ def test_sequential_and_chained_schedules_equal_torchs_every_epoch(build):
     ours_opt, theirs_opt = make_optimizers()
     ours = build(ours_sched, ours_opt)
     theirs = build(torch.optim.lr_scheduler, theirs_opt)
-    assert ours.get_last_lr() == theirs.get_last_lr()
-    for epoch in range(EPOCHS):
-        ours_opt.step()
-        theirs_opt.step()
-        ours.step()
-        theirs.step()
-        assert ours.get_last_lr() == theirs.get_last_lr(), f"epoch {epoch + 1}"
-        assert [g["lr"] for g in ours_opt.param_groups] == [g["lr"] for g in theirs_opt.param_groups]
+    step_side_by_side(ours, theirs, ours_opt, theirs_opt, EPOCHS)
 
 
 @pytest.mark.parametrize("build", COMPOSITE_SCHEDULES, ids=lambda f: f.__name__)

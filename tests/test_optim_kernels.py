@@ -565,7 +565,7 @@ def _numpy_adam_step(p, g, m, v, vmax, step, lr, beta1, beta2, eps, weight_decay
         p = p * T(1.0 - lr * weight_decay)
     elif weight_decay != 0:
         g = g + T(weight_decay) * p
-    m = m + w * (g - m) if abs(w) < 0.5 else g - (g - m) * (T(1) - w)
+    m = numpy_lerp(m, g, w)
     v = v * T(beta2)
     v = v + T(1.0 - beta2) * g * g
     used = v
@@ -574,6 +574,13 @@ def _numpy_adam_step(p, g, m, v, vmax, step, lr, beta1, beta2, eps, weight_decay
         used = vmax
     denom = np.sqrt(used) / T(bc2_sqrt) + T(eps)
     return p + T(-step_size) * m / denom, m, v, vmax
+
+
+def numpy_lerp(start, end, w):
+    """torch's lerp as optim_loops.h's lerp computes it, for a weight w of the arrays' dtype."""
+    if abs(w) < 0.5:
+        return start + w * (end - start)
+    return end - (end - start) * (type(w)(1) - w)
 
 
 def subnormal_heavy_state(dtype, n, seed):
@@ -687,3 +694,4 @@ def test_sgd_on_subnormal_state_gives_the_ieee_bits(simd, dtype, case):
             _C.sgd_step([got[0]], [g], [got[1]], [False], **options)
             for name, a, b in zip(("param", "momentum_buffer"), got, want):
                 assert_same_bits(a, b, f"step {step} {name}")
+

@@ -61,6 +61,30 @@ BitsOf<T> units_within_half(double c, bool strict) {
   return k;
 }
 
+// A state decaying by `factor` (state * factor, g == 0) settles at the subnormals it rounds
+// back to: k units with k * |1 - factor| < 1/2.
+template <typename T>
+BitsOf<T> units_kept_by_factor(T factor) {
+  return units_within_half<T>(std::abs(1.0 - static_cast<double>(factor)), true);
+}
+
+// A momentum buffer (sgd_loop) settles where momentum rounds it back to itself and
+// neg_lr * buf rounds to 0.
+template <typename T>
+BitsOf<T> momentum_settled_units(T momentum, T neg_lr) {
+  return std::min(units_kept_by_factor(momentum),
+                  units_within_half<T>(std::abs(static_cast<double>(neg_lr)), false));
+}
+
+// A state updated by the small-weight lerp towards g == 0 (adam_loop's exp_avg) settles where
+// weight * state rounds to 0; the large-weight lerp keeps no subnormal (k * |weight| < 1/2 for
+// no k), so 0 there.
+template <typename T>
+BitsOf<T> lerp_settled_units(T weight, bool small_weight) {
+  return small_weight ? units_within_half<T>(std::abs(static_cast<double>(weight)), false)
+                      : BitsOf<T>{0};
+}
+
 }  // namespace
 
 template <typename T>
@@ -70,10 +94,7 @@ void sgd_step(const std::vector<SgdParam<T>>& params, const SgdOptions& o) {
   coefficients.reserve(params.size());
   const T momentum = static_cast<T>(o.momentum);
   const T neg_lr = static_cast<T>(-o.lr);
-  // buf * momentum rounds back to buf and neg_lr * buf to 0 (sgd_loop's settled lanes)
-  const BitsOf<T> settled_units =
-      std::min(units_within_half<T>(std::abs(1.0 - static_cast<double>(momentum)), true),
-               units_within_half<T>(std::abs(static_cast<double>(neg_lr)), false));
+  const BitsOf<T> settled_units = momentum_settled_units(momentum, neg_lr);
   for (const SgdParam<T>& p : params) {
     coefficients.push_back({static_cast<T>(o.weight_decay), momentum,
                             static_cast<T>(1.0 - o.dampening), neg_lr, settled_units, o.maximize,
@@ -97,10 +118,9 @@ void adam_step(const std::vector<AdamParam<T>>& params, const AdamOptions& o) {
   const bool use_decay = o.weight_decay != 0.0;
   const T one_minus_beta1 = static_cast<T>(1.0 - o.beta1);
   const bool small_weight = std::abs(one_minus_beta1) < T(0.5);
-  // Settled lanes (small-weight lerp only): (1 - beta1) * m rounds to 0, so m' = m; the
-  // parameter's step size bounds it further below.
-  const BitsOf<T> beta1_settled_units =
-      small_weight ? units_within_half<T>(one_minus_beta1, false) : BitsOf<T>{0};
+  // Settled lanes: (1 - beta1) * m rounds to 0, so m' = m; the parameter's step size bounds it
+  // further below.
+  const BitsOf<T> beta1_settled_units = lerp_settled_units(one_minus_beta1, small_weight);
   for (const AdamParam<T>& p : params) {
     const double step = static_cast<double>(p.step);
     const double bias_correction1 = 1.0 - std::pow(o.beta1, step);

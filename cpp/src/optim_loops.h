@@ -116,18 +116,18 @@ T nan_maximum(T a, T b) {
   return vmath::select(a != a, a, m);
 }
 
-// Whether a lane is settled (adam_loop, sgd_loop): its gradient is exactly 0 and its state a
-// subnormal of 1 to settled_units units of T's smallest. stand_in is then the zero of the
-// state's sign, else the state itself. Masks rather than branches (& rather than &&), so that
-// the loops stay vectorised.
+// Whether a lane is settled (adam_loop, sgd_loop): `eligible` (its gradient is exactly 0, and
+// whatever else the loop needs) and its state a subnormal of 1 to settled_units units of T's
+// smallest. stand_in is then the zero of the state's sign, else the state itself. Masks rather
+// than branches (& rather than &&), so that the loops stay vectorised.
 template <typename T>
-bool settled_lane(T g, T state, BitsOf<T> settled_units, T& stand_in) {
+bool settled_lane(bool eligible, T state, BitsOf<T> settled_units, T& stand_in) {
   using Bits = BitsOf<T>;
   constexpr Bits kMagnitudeMask = ~Bits{0} >> 1;
   Bits bits;
   std::memcpy(&bits, &state, sizeof bits);
   // 1 <= |state| in units <= settled_units (a 0 wraps around to the largest unsigned)
-  const bool settled = (g == T(0)) & ((bits & kMagnitudeMask) - 1 < settled_units);
+  const bool settled = eligible & ((bits & kMagnitudeMask) - 1 < settled_units);
   bits &= ~kMagnitudeMask | (static_cast<Bits>(settled) - 1);
   std::memcpy(&stand_in, &bits, sizeof stand_in);
   return settled;
@@ -162,7 +162,7 @@ void sgd_loop(std::int64_t begin, std::int64_t end, T* param, const T* grad, T* 
               const T buf_old = buf_io[i];
               buf_in = buf_old;
               if constexpr (std::is_same_v<T, float>) {
-                settled = settled_lane(g, buf_old, k.settled_units, buf_in);
+                settled = settled_lane(g == T(0), buf_old, k.settled_units, buf_in);
               }
               buf = buf_in * k.momentum + k.one_minus_dampening * g;
               buf_io[i] = vmath::select(settled, buf_old, buf);
@@ -214,7 +214,7 @@ void adam_loop(std::int64_t begin, std::int64_t end, T* param, const T* grad, T*
           T m_in = m_old;
           bool settled = false;
           if constexpr (small_weight && std::is_same_v<T, float>) {
-            settled = settled_lane(g, m_old, k.settled_units, m_in);
+            settled = settled_lane(g == T(0), m_old, k.settled_units, m_in);
           }
           const T m = lerp<small_weight>(m_in, g, k.one_minus_beta1);
           m_io[i] = vmath::select(settled, m_old, m);

@@ -68,17 +68,17 @@ BitsOf<T> units_kept_by_factor(T factor) {
   return units_within_half<T>(std::abs(1.0 - static_cast<double>(factor)), true);
 }
 
-// A momentum buffer (sgd_loop) settles where momentum rounds it back to itself and
-// neg_lr * buf rounds to 0.
+// A momentum buffer (sgd_loop, rmsprop_loop) settles where momentum rounds it back to itself
+// and neg_lr * buf rounds to 0.
 template <typename T>
 BitsOf<T> momentum_settled_units(T momentum, T neg_lr) {
   return std::min(units_kept_by_factor(momentum),
                   units_within_half<T>(std::abs(static_cast<double>(neg_lr)), false));
 }
 
-// A state updated by the small-weight lerp towards g == 0 (adam_loop's exp_avg) settles where
-// weight * state rounds to 0; the large-weight lerp keeps no subnormal (k * |weight| < 1/2 for
-// no k), so 0 there.
+// A state updated by the small-weight lerp towards g == 0 (adam_loop's exp_avg, rmsprop_loop's
+// grad_avg) settles where weight * state rounds to 0; the large-weight lerp keeps no subnormal
+// (k * |weight| < 1/2 for no k), so 0 there.
 template <typename T>
 BitsOf<T> lerp_settled_units(T weight, bool small_weight) {
   return small_weight ? units_within_half<T>(std::abs(static_cast<double>(weight)), false)
@@ -156,18 +156,27 @@ void adam_step(const std::vector<AdamParam<T>>& params, const AdamOptions& o) {
 
 template <typename T>
 void rmsprop_step(const std::vector<RmspropParam<T>>& params, const RmspropOptions& o) {
+  const T alpha = static_cast<T>(o.alpha);
   const T one_minus_alpha = static_cast<T>(1.0 - o.alpha);
+  const T eps = static_cast<T>(o.eps);
+  const T momentum = static_cast<T>(o.momentum);
+  const T neg_lr = static_cast<T>(-o.lr);
+  const bool small_weight = std::abs(one_minus_alpha) < T(0.5);
+  // Settled lanes (rmsprop_loop): square_avg needs avg > 0 from its zero too, so eps > 0.
   const RmspropCoefficients<T> k{static_cast<T>(o.weight_decay),
-                                 static_cast<T>(o.alpha),
+                                 alpha,
                                  one_minus_alpha,
-                                 static_cast<T>(o.eps),
-                                 static_cast<T>(o.momentum),
-                                 static_cast<T>(-o.lr),
+                                 eps,
+                                 momentum,
+                                 neg_lr,
+                                 eps > T(0) ? units_kept_by_factor(alpha) : BitsOf<T>{0},
+                                 lerp_settled_units(one_minus_alpha, small_weight),
+                                 momentum_settled_units(momentum, neg_lr),
                                  o.maximize,
                                  o.weight_decay != 0.0,
                                  o.centered,
                                  o.momentum > 0.0,
-                                 std::abs(one_minus_alpha) < T(0.5)};
+                                 small_weight};
   const auto rmsprop = loops<T>().rmsprop;
   parallel_chunks_of_items(sizes_of(params), kOpsPerElement,
                            [&](std::int64_t i, std::int64_t b, std::int64_t e) {

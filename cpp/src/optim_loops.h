@@ -44,6 +44,10 @@ struct AdamCoefficients {
 template <typename T>
 struct RmspropCoefficients {
   T weight_decay, alpha, one_minus_alpha, eps, momentum, neg_lr;
+  // Settled states (rmsprop_loop): the largest subnormals, in units of T's smallest, that
+  // square_avg's, grad_avg's and the momentum buffer's updates keep and whose zero gives the
+  // same bits; 0 turns that off.
+  BitsOf<T> square_avg_settled_units, grad_avg_settled_units, momentum_settled_units;
   bool maximize, use_decay, centered, use_momentum, small_weight;
 };
 
@@ -116,18 +120,21 @@ T nan_maximum(T a, T b) {
   return vmath::select(a != a, a, m);
 }
 
-// Whether a lane is settled (adam_loop, sgd_loop): `eligible` (its gradient is exactly 0, and
-// whatever else the loop needs) and its state a subnormal of 1 to settled_units units of T's
-// smallest. stand_in is then the zero of the state's sign, else the state itself. Masks rather
-// than branches (& rather than &&), so that the loops stay vectorised.
-template <typename T>
+// Whether a lane is settled (adam_loop, sgd_loop, rmsprop_loop): `eligible` (its gradient is
+// exactly 0, and whatever else the loop needs) and its state a subnormal of 1 to settled_units
+// units of T's smallest (kPositiveOnly: a positive one). stand_in is then the zero of the
+// state's sign, else the state itself. Masks rather than branches (& rather than &&), so that
+// the loops stay vectorised.
+template <bool kPositiveOnly = false, typename T>
 bool settled_lane(bool eligible, T state, BitsOf<T> settled_units, T& stand_in) {
   using Bits = BitsOf<T>;
   constexpr Bits kMagnitudeMask = ~Bits{0} >> 1;
   Bits bits;
   std::memcpy(&bits, &state, sizeof bits);
-  // 1 <= |state| in units <= settled_units (a 0 wraps around to the largest unsigned)
-  const bool settled = eligible & ((bits & kMagnitudeMask) - 1 < settled_units);
+  // 1 <= |state| in units <= settled_units (a 0 wraps around to the largest unsigned; with
+  // kPositiveOnly a negative state's sign bit puts it above any settled_units)
+  const Bits units = kPositiveOnly ? bits : bits & kMagnitudeMask;
+  const bool settled = eligible & (units - 1 < settled_units);
   bits &= ~kMagnitudeMask | (static_cast<Bits>(settled) - 1);
   std::memcpy(&stand_in, &bits, sizeof stand_in);
   return settled;
@@ -233,9 +240,31 @@ void adam_loop(std::int64_t begin, std::int64_t end, T* param, const T* grad, T*
       k.maximize, k.coupled_decay, k.decoupled_decay, k.amsgrad, k.small_weight);
 }
 
+// RMSprop, element by element, as torch's _single_tensor_rmsprop.
+//
+// Settled lanes (float only, as in adam_loop). Where g is exactly 0, square_avg
+// (sq <- sq * alpha), grad_avg (the small-weight lerp, as Adam's exp_avg) and the momentum
+// buffer (buf <- buf * momentum + 0 / avg) decay into subnormals of a few units of T's smallest
+// that their factor rounds back to themselves (alpha 0.99: 50 units; momentum 0.9: 4) and stay
+// there. Each state is replaced by the zero of its sign, and kept, where that changes no bit:
+// - grad_avg, at most grad_avg_settled_units (Adam's bound for the lerp's weight): w * (0 - ga)
+//   rounds to a zero, so ga' = ga; and -1 * ga * ga is -0 for a subnormal ga as for its zero,
+//   so the centered variance sq + -1 * ga * ga is sq in both.
+// - square_avg, positive and at most square_avg_settled_units (k * |1 - alpha| < 1/2: sq * alpha
+//   rounds back to sq, so sq' = sq + 0 = sq; and 0 unless eps > 0), centered only where the
+//   new ga is a zero (settled, or 0), so that the variance is sq: avg is sqrt(sq) + eps with
+//   sq and eps with its zero, both > 0, and avg's only use, g / avg, is then the zero of g's
+//   sign either way. (sqrt(sq) is a normal float, ~1e-22, not 0; for eps 1e-8 it is below half
+//   an ulp of eps and avg is eps in both, but the sign argument needs no bound on eps.) A
+//   negative sq gives NaN where its zero gives eps: never settled.
+// - momentum_buffer, at most momentum_settled_units (sgd_loop's bound: buf * momentum rounds
+//   back to buf, neg_lr * buf to a zero): where g / avg is a zero, buf' = buf and the step
+//   neg_lr * buf is the zero that neg_lr times buf's zero gives; where g / avg is NaN (avg 0 or
+//   NaN), buf' is NaN either way and is stored.
 template <typename T>
 void rmsprop_loop(std::int64_t begin, std::int64_t end, T* param, const T* grad, T* square_avg,
                   T* momentum_buffer, T* grad_avg, const RmspropCoefficients<T>& k) {
+  constexpr bool kSettles = std::is_same_v<T, float>;
   with_flags(
       [&](auto maximize, auto use_decay, auto centered, auto use_momentum, auto small_weight) {
         T* __restrict p_io = param;
@@ -247,22 +276,50 @@ void rmsprop_loop(std::int64_t begin, std::int64_t end, T* param, const T* grad,
           T g = g_in[i];
           if constexpr (maximize) g = -g;
           if constexpr (use_decay) g = g + k.weight_decay * p_io[i];
-          T sq = sq_io[i] * k.alpha;
+          const bool zero_gradient = g == T(0);
+          // grad_avg first: whether square_avg may settle depends on it.
+          T ga = T(0);  // the new grad_avg, a zero where it settled
+          bool sq_eligible = zero_gradient;
+          if constexpr (centered) {
+            const T ga_old = ga_io[i];
+            T ga_in = ga_old;
+            bool ga_settled = false;
+            if constexpr (kSettles && small_weight) {
+              ga_settled = settled_lane(zero_gradient, ga_old, k.grad_avg_settled_units, ga_in);
+            }
+            ga = lerp<small_weight>(ga_in, g, k.one_minus_alpha);
+            ga_io[i] = vmath::select(ga_settled, ga_old, ga);
+            sq_eligible = sq_eligible & (ga == T(0));
+          }
+          const T sq_old = sq_io[i];
+          T sq_in = sq_old;
+          bool sq_settled = false;
+          if constexpr (kSettles) {
+            sq_settled =
+                settled_lane<true>(sq_eligible, sq_old, k.square_avg_settled_units, sq_in);
+          }
+          T sq = sq_in * k.alpha;
           sq = sq + k.one_minus_alpha * g * g;
-          sq_io[i] = sq;
+          sq_io[i] = vmath::select(sq_settled, sq_old, sq);
           T avg;
           if constexpr (centered) {
-            const T ga = lerp<small_weight>(ga_io[i], g, k.one_minus_alpha);
-            ga_io[i] = ga;
             avg = vmath::sqrt_of(sq + T(-1) * ga * ga);
           } else {
             avg = vmath::sqrt_of(sq);
           }
           avg = avg + k.eps;
           if constexpr (use_momentum) {
-            const T buf = buf_io[i] * k.momentum + g / avg;
-            buf_io[i] = buf;
-            p_io[i] = p_io[i] + k.neg_lr * buf;
+            const T buf_old = buf_io[i];
+            T buf_in = buf_old;
+            bool buf_settled = false;
+            if constexpr (kSettles) {
+              buf_settled =
+                  settled_lane(zero_gradient, buf_old, k.momentum_settled_units, buf_in);
+            }
+            const T buf = buf_in * k.momentum + g / avg;
+            buf_settled = buf_settled & (buf == buf);  // g / avg NaN: buf' is NaN
+            buf_io[i] = vmath::select(buf_settled, buf_old, buf);
+            p_io[i] = p_io[i] + k.neg_lr * vmath::select(buf_settled, buf_in, buf);
           } else {
             p_io[i] = p_io[i] + k.neg_lr * g / avg;
           }

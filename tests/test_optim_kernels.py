@@ -696,9 +696,9 @@ def test_sgd_on_subnormal_state_gives_the_ieee_bits(simd, dtype, case):
                 assert_same_bits(a, b, f"step {step} {name}")
 
 
-# ---- Subnormal state: RMSprop's settled lanes --------------------------------------------
-# As Adam's: where the gradient is 0, square_avg, grad_avg and the momentum buffer decay into
-# subnormals and settle; the loop computes those lanes with zeros instead.
+# ---- Subnormal state: RMSprop's and Adadelta's settled lanes -----------------------------
+# As Adam's: where the gradient is 0, square_avg, grad_avg, RMSprop's momentum buffer and
+# acc_delta decay into subnormals and settle; the loops compute those lanes with zeros instead.
 # Each build against numpy step by step, from subnormal_heavy_state's mixed values and along
 # trajectories that decay through the subnormals and stay there.
 
@@ -724,6 +724,24 @@ def numpy_rmsprop_step(p, g, sq, buf, ga, lr, alpha, eps, weight_decay, momentum
             buf = buf * T(momentum) + g / avg
             return p + T(-lr) * buf, sq, buf, ga
         return p + T(-lr) * g / avg, sq, buf, ga
+
+
+def numpy_adadelta_step(p, g, sq, acc, lr, rho, eps, weight_decay, maximize):
+    """One step of kernn's Adadelta loop (torch's _single_tensor_adadelta) in numpy, in the
+    arrays' dtype, operation by operation; returns (p, sq, acc)."""
+    T = p.dtype.type
+    with np.errstate(all="ignore"):
+        if maximize:
+            g = -g
+        if weight_decay != 0:
+            g = g + T(weight_decay) * p
+        sq = sq * T(rho)
+        sq = sq + T(1.0 - rho) * g * g
+        std = np.sqrt(sq + T(eps))
+        delta = np.sqrt(acc + T(eps)) / std * g
+        acc = acc * T(rho)
+        acc = acc + T(1.0 - rho) * delta * delta
+        return p + T(-lr) * delta, sq, acc
 
 
 def mixed_start(dtype, n, seed):
@@ -838,3 +856,35 @@ def test_rmsprop_on_subnormal_state_gives_the_ieee_bits(simd, dtype, start, case
     if options["centered"]:
         assert_some_settled_subnormals(ga, g, "grad_avg")
 
+
+SUBNORMAL_ADADELTA_CASES = [
+    dict(),  # lr 1, rho 0.9, eps 1e-6: both states settle at 4 units
+    dict(lr=0.5, rho=0.99, eps=1e-8, weight_decay=0.1, maximize=True),
+    dict(rho=0.99, eps=1e-36),  # float32: eps absorbs 31 units, rho keeps 50
+    dict(eps=0.0),  # s + 0 is s: nothing settles
+    dict(eps=1e-40),  # a float32 subnormal eps absorbs no unit
+]
+
+
+@pytest.mark.parametrize("simd", OPTIM_BUILDS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("start", STARTS)
+@pytest.mark.parametrize("case", SUBNORMAL_ADADELTA_CASES, ids=str)
+def test_adadelta_on_subnormal_state_gives_the_ieee_bits(simd, dtype, start, case):
+    options = dict(lr=case.get("lr", 1.0), rho=case.get("rho", 0.9), eps=case.get("eps", 1e-6),
+                   weight_decay=case.get("weight_decay", 0.0),
+                   maximize=case.get("maximize", False))
+    begin = STARTS[start](np.dtype(dtype), 1001, seed=10)
+    p, _, states = begin
+
+    def kernn_step(g, p, sq, acc):
+        _C.adadelta_step([p], [g], [sq], [acc], **options)
+
+    def numpy_step(g, p, sq, acc):
+        return numpy_adadelta_step(p, g, sq, acc, **options)
+
+    g, (_, sq, acc) = check_trajectory(simd, begin, kernn_step, numpy_step,
+                                       [p, states[0], states[1]],
+                                       ("param", "square_avg", "acc_delta"))
+    assert_some_settled_subnormals(sq, g, "square_avg")
+    assert_some_settled_subnormals(acc, g, "acc_delta")

@@ -85,6 +85,18 @@ BitsOf<T> lerp_settled_units(T weight, bool small_weight) {
                       : BitsOf<T>{0};
 }
 
+// The largest k such that x plus or minus k units of T's smallest subnormal rounds back to x:
+// k units below half the spacing of T's values just under |x| (the narrower side where |x| is
+// a power of 2). 0 for x = 0 (k units + 0 is k units) and NaN; every subnormal for infinite x.
+template <typename T>
+BitsOf<T> units_absorbed_by(T x) {
+  const T magnitude = std::abs(x);
+  const double spacing = static_cast<double>(magnitude) -
+                         static_cast<double>(std::nextafter(magnitude, T(0)));
+  return units_within_half<T>(
+      static_cast<double>(std::numeric_limits<T>::denorm_min()) / spacing, true);
+}
+
 }  // namespace
 
 template <typename T>
@@ -188,11 +200,15 @@ void rmsprop_step(const std::vector<RmspropParam<T>>& params, const RmspropOptio
 
 template <typename T>
 void adadelta_step(const std::vector<AdadeltaParam<T>>& params, const AdadeltaOptions& o) {
+  const T rho = static_cast<T>(o.rho);
+  const T eps = static_cast<T>(o.eps);
+  // Settled lanes (adadelta_loop): rho rounds the state back to itself and eps absorbs it.
   const AdadeltaCoefficients<T> k{static_cast<T>(o.weight_decay),
-                                  static_cast<T>(o.rho),
+                                  rho,
                                   static_cast<T>(1.0 - o.rho),
-                                  static_cast<T>(o.eps),
+                                  eps,
                                   static_cast<T>(-o.lr),
+                                  std::min(units_kept_by_factor(rho), units_absorbed_by(eps)),
                                   o.maximize,
                                   o.weight_decay != 0.0};
   const auto adadelta = loops<T>().adadelta;

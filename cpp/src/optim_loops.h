@@ -54,6 +54,9 @@ struct RmspropCoefficients {
 template <typename T>
 struct AdadeltaCoefficients {
   T weight_decay, rho, one_minus_rho, eps, neg_lr;
+  // Settled square_avg and acc_delta (adadelta_loop): the largest subnormal, in units of T's
+  // smallest, that rho rounds back to itself and eps absorbs; 0 turns that off.
+  BitsOf<T> settled_units;
   bool maximize, use_decay;
 };
 
@@ -120,11 +123,11 @@ T nan_maximum(T a, T b) {
   return vmath::select(a != a, a, m);
 }
 
-// Whether a lane is settled (adam_loop, sgd_loop, rmsprop_loop): `eligible` (its gradient is
-// exactly 0, and whatever else the loop needs) and its state a subnormal of 1 to settled_units
-// units of T's smallest (kPositiveOnly: a positive one). stand_in is then the zero of the
-// state's sign, else the state itself. Masks rather than branches (& rather than &&), so that
-// the loops stay vectorised.
+// Whether a lane is settled (adam_loop, sgd_loop, rmsprop_loop, adadelta_loop): `eligible`
+// (its gradient is exactly 0, and whatever else the loop needs) and its state a subnormal of 1
+// to settled_units units of T's smallest (kPositiveOnly: a positive one). stand_in is then the
+// zero of the state's sign, else the state itself. Masks rather than branches (& rather than
+// &&), so that the loops stay vectorised.
 template <bool kPositiveOnly = false, typename T>
 bool settled_lane(bool eligible, T state, BitsOf<T> settled_units, T& stand_in) {
   using Bits = BitsOf<T>;
@@ -332,9 +335,20 @@ void rmsprop_loop(std::int64_t begin, std::int64_t end, T* param, const T* grad,
 // square_avg.mul_(rho).addcmul_(g, g, value=1 - rho); std = square_avg.add(eps).sqrt_();
 // delta = acc_delta.add(eps).sqrt_().div_(std).mul_(g);
 // acc_delta.mul_(rho).addcmul_(delta, delta, value=1 - rho); param.add_(delta, alpha=-lr)).
+//
+// Settled lanes (float only, as in adam_loop). Where g is exactly 0, delta is a zero (or NaN)
+// and both states decay by rho into subnormals of a few units that rho rounds back to
+// themselves (rho 0.9: 4 units) and stay there. A state s of at most settled_units units
+// (k * |1 - rho| < 1/2, and k units below half the spacing of floats just under |eps|) is
+// replaced by the zero of its sign and kept: s * rho rounds back to s, so
+// s' = s + (1 - rho) * 0 = s (for acc_delta where delta is a zero; where it is NaN, from a std
+// of 0 or NaN, acc' is NaN either way and is stored); and s + eps rounds to eps, as its
+// zero + eps is, so std and sqrt(acc_delta + eps), hence delta and the parameter, come out bit
+// for bit.
 template <typename T>
 void adadelta_loop(std::int64_t begin, std::int64_t end, T* param, const T* grad, T* square_avg,
                    T* acc_delta, const AdadeltaCoefficients<T>& k) {
+  constexpr bool kSettles = std::is_same_v<T, float>;
   with_flags(
       [&](auto maximize, auto use_decay) {
         T* __restrict p_io = param;
@@ -345,16 +359,28 @@ void adadelta_loop(std::int64_t begin, std::int64_t end, T* param, const T* grad
           T g = g_in[i];
           if constexpr (maximize) g = -g;
           if constexpr (use_decay) g = g + k.weight_decay * p_io[i];
-          T sq = sq_io[i] * k.rho;
+          const T sq_old = sq_io[i];
+          const T acc_old = acc_io[i];
+          T sq_in = sq_old;
+          T acc_in = acc_old;
+          bool sq_settled = false;
+          bool acc_settled = false;
+          if constexpr (kSettles) {
+            const bool zero_gradient = g == T(0);
+            sq_settled = settled_lane(zero_gradient, sq_old, k.settled_units, sq_in);
+            acc_settled = settled_lane(zero_gradient, acc_old, k.settled_units, acc_in);
+          }
+          T sq = sq_in * k.rho;
           sq = sq + k.one_minus_rho * g * g;
-          sq_io[i] = sq;
+          sq_io[i] = vmath::select(sq_settled, sq_old, sq);
           const T std_dev = vmath::sqrt_of(sq + k.eps);
-          T delta = vmath::sqrt_of(acc_io[i] + k.eps);
+          T delta = vmath::sqrt_of(acc_in + k.eps);
           delta = delta / std_dev;
           delta = delta * g;
-          T acc = acc_io[i] * k.rho;
+          T acc = acc_in * k.rho;
           acc = acc + k.one_minus_rho * delta * delta;
-          acc_io[i] = acc;
+          acc_settled = acc_settled & (acc == acc);  // delta NaN: acc' is NaN
+          acc_io[i] = vmath::select(acc_settled, acc_old, acc);
           p_io[i] = p_io[i] + k.neg_lr * delta;
         }
       },

@@ -565,7 +565,7 @@ def _numpy_adam_step(p, g, m, v, vmax, step, lr, beta1, beta2, eps, weight_decay
         p = p * T(1.0 - lr * weight_decay)
     elif weight_decay != 0:
         g = g + T(weight_decay) * p
-    m = m + w * (g - m) if abs(w) < 0.5 else g - (g - m) * (T(1) - w)
+    m = numpy_lerp(m, g, w)
     v = v * T(beta2)
     v = v + T(1.0 - beta2) * g * g
     used = v
@@ -574,6 +574,13 @@ def _numpy_adam_step(p, g, m, v, vmax, step, lr, beta1, beta2, eps, weight_decay
         used = vmax
     denom = np.sqrt(used) / T(bc2_sqrt) + T(eps)
     return p + T(-step_size) * m / denom, m, v, vmax
+
+
+def numpy_lerp(start, end, w):
+    """torch's lerp as optim_loops.h's lerp computes it, for a weight w of the arrays' dtype."""
+    if abs(w) < 0.5:
+        return start + w * (end - start)
+    return end - (end - start) * (type(w)(1) - w)
 
 
 def subnormal_heavy_state(dtype, n, seed):
@@ -687,3 +694,197 @@ def test_sgd_on_subnormal_state_gives_the_ieee_bits(simd, dtype, case):
             _C.sgd_step([got[0]], [g], [got[1]], [False], **options)
             for name, a, b in zip(("param", "momentum_buffer"), got, want):
                 assert_same_bits(a, b, f"step {step} {name}")
+
+
+# ---- Subnormal state: RMSprop's and Adadelta's settled lanes -----------------------------
+# As Adam's: where the gradient is 0, square_avg, grad_avg, RMSprop's momentum buffer and
+# acc_delta decay into subnormals and settle; the loops compute those lanes with zeros instead.
+# Each build against numpy step by step, from subnormal_heavy_state's mixed values and along
+# trajectories that decay through the subnormals and stay there.
+
+def numpy_rmsprop_step(p, g, sq, buf, ga, lr, alpha, eps, weight_decay, momentum, centered,
+                       maximize):
+    """One step of kernn's RMSprop loop (torch's _single_tensor_rmsprop) in numpy, in the
+    arrays' dtype, operation by operation; returns (p, sq, buf, ga)."""
+    T = p.dtype.type
+    with np.errstate(all="ignore"):
+        if maximize:
+            g = -g
+        if weight_decay != 0:
+            g = g + T(weight_decay) * p
+        sq = sq * T(alpha)
+        sq = sq + T(1.0 - alpha) * g * g
+        if centered:
+            ga = numpy_lerp(ga, g, T(1.0 - alpha))
+            avg = np.sqrt(sq + T(-1) * ga * ga)
+        else:
+            avg = np.sqrt(sq)
+        avg = avg + T(eps)
+        if momentum > 0:
+            buf = buf * T(momentum) + g / avg
+            return p + T(-lr) * buf, sq, buf, ga
+        return p + T(-lr) * g / avg, sq, buf, ga
+
+
+def numpy_adadelta_step(p, g, sq, acc, lr, rho, eps, weight_decay, maximize):
+    """One step of kernn's Adadelta loop (torch's _single_tensor_adadelta) in numpy, in the
+    arrays' dtype, operation by operation; returns (p, sq, acc)."""
+    T = p.dtype.type
+    with np.errstate(all="ignore"):
+        if maximize:
+            g = -g
+        if weight_decay != 0:
+            g = g + T(weight_decay) * p
+        sq = sq * T(rho)
+        sq = sq + T(1.0 - rho) * g * g
+        std = np.sqrt(sq + T(eps))
+        delta = np.sqrt(acc + T(eps)) / std * g
+        acc = acc * T(rho)
+        acc = acc + T(1.0 - rho) * delta * delta
+        return p + T(-lr) * delta, sq, acc
+
+
+def mixed_start(dtype, n, seed):
+    """12 steps from subnormal_heavy_state's values (its g at every step): p, the gradients, and
+    three states of its exp_avg kind (signed subnormals of 1-9 units, zeros, NaN, normals).
+    The third also holds values whose square is a subnormal of a few units (a centered
+    grad_avg next to a subnormal square_avg: the variance is then not square_avg)."""
+    p, g, state, _, _ = subnormal_heavy_state(dtype, n, seed)
+    states = [state] + [subnormal_heavy_state(dtype, n, seed + i)[2] for i in (1, 2)]
+    square_subnormal = np.array([2.0 ** -74, -(2.0 ** -74), 3 * 2.0 ** -75, 2.0 ** -73], dtype)
+    states[2][::7] = np.resize(square_subnormal, states[2][::7].shape)
+    return p, [g] * 12, states
+
+
+def decaying_start(dtype, n, seed, steps=300):
+    """`steps` steps in which 3/4 of the lanes get a gradient of exactly 0 (p = +-0 on a third of
+    them, so that weight decay keeps it 0), now and then a tiny one instead (g * g a subnormal of
+    100 to 10^4 units: the state leaves the settled range and decays back), and the rest normal
+    gradients: p, the gradients, and four states that start
+    between 1 and 2^40 units of the dtype's smallest subnormal (two positive, two signed), so
+    that the zero-gradient lanes' states decay through the subnormals and settle there."""
+    rng = np.random.default_rng(seed)
+    dead = rng.uniform(size=n) < 0.75
+    p = rng.standard_normal(n).astype(dtype)
+    zero_p = dead & (rng.uniform(size=n) < 1 / 3)
+    p[zero_p] = np.where(rng.uniform(size=n) < 0.5, 0.0, -0.0)[zero_p]
+    smallest = np.finfo(dtype).smallest_subnormal
+    grads = []
+    for _ in range(steps):
+        g = (rng.standard_normal(n) * 1e-3).astype(dtype)
+        # g * g of 100 to 10^4 units
+        tiny = (np.sqrt(smallest * 10.0 ** rng.uniform(2, 4, n)) * rng.choice([-1, 1], n))
+        g[dead] = np.where(rng.uniform(size=n) < 0.002, tiny.astype(dtype), 0.0)[dead]
+        grads.append(g)
+
+    def state(signed):
+        x = (smallest * 2.0 ** rng.uniform(0, 40, n)).astype(dtype)
+        return x * rng.choice([-1, 1], n).astype(dtype) if signed else x
+
+    return p, grads, [state(False), state(False), state(True), state(True)]
+
+
+STARTS = {"mixed": mixed_start, "decaying": decaying_start}
+# The optimizer loops' two builds ("avx512" selects the AVX2 one for them, kernel_check.py).
+OPTIM_BUILDS = ["avx2", "portable"]
+
+
+def check_trajectory(simd, start, kernn_step, numpy_step, arrays, names):
+    """Runs kernn_step and numpy_step on copies of `arrays` (p first, then the states) for each
+    of start's gradients under `simd`, comparing every array's bits after every step; returns
+    the last gradient and the reference's arrays."""
+    _, grads, _ = start
+    want = [a.copy() for a in arrays]
+    got = [a.copy() for a in arrays]
+    with simd_loops(simd):
+        for step, g in enumerate(grads):
+            want = list(numpy_step(g, *want))
+            kernn_step(g, *got)
+            for name, a, b in zip(names, got, want):
+                assert_same_bits(a, b, f"step {step} {name}")
+    return grads[-1], want
+
+
+def assert_some_settled_subnormals(state, g, what):
+    """The run reached what it is about: zero-gradient lanes whose state is stuck in the
+    subnormals (the decaying start; the mixed one starts there)."""
+    subnormal = (state != 0) & (np.abs(state) < np.finfo(state.dtype).tiny)
+    assert np.count_nonzero(subnormal & (g == 0)) >= 50, what
+
+
+# (alpha <= 0.5, the large-weight lerp, keeps no subnormal at all.) With weight decay and
+# momentum the buffer moves p off 0 and g = weight_decay * p with it: no lane stays at g = 0.
+SUBNORMAL_RMSPROP_CASES = [
+    dict(lr=1e-2),
+    dict(lr=1e-2, momentum=0.9),
+    dict(lr=1e-2, centered=True),
+    dict(lr=5e-3, alpha=0.9, momentum=0.9, centered=True),
+    dict(lr=5e-3, alpha=0.95, centered=True, weight_decay=0.1),
+    dict(lr=0.3, momentum=0.9, maximize=True),  # lr * 2 > 1/2: one unit of buf settles
+    dict(lr=1e-2, eps=0.0, momentum=0.9),  # eps 0: square_avg's zero would give avg = 0
+]
+
+
+@pytest.mark.parametrize("simd", OPTIM_BUILDS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("start", STARTS)
+@pytest.mark.parametrize("case", SUBNORMAL_RMSPROP_CASES, ids=str)
+def test_rmsprop_on_subnormal_state_gives_the_ieee_bits(simd, dtype, start, case):
+    options = dict(lr=case["lr"], alpha=case.get("alpha", 0.99), eps=case.get("eps", 1e-8),
+                   weight_decay=case.get("weight_decay", 0.0),
+                   momentum=case.get("momentum", 0.0), centered=case.get("centered", False),
+                   maximize=case.get("maximize", False))
+    begin = STARTS[start](np.dtype(dtype), 1001, seed=9)
+    p, _, states = begin
+    # square_avg positive on the decaying start, signed on the mixed one
+    sq, buf, ga = (states[0], states[2], states[3]) if start == "decaying" else states
+
+    def kernn_step(g, p, sq, buf, ga):
+        _C.rmsprop_step([p], [g], [sq], [buf] if options["momentum"] > 0 else None,
+                        [ga] if options["centered"] else None, **options)
+
+    def numpy_step(g, p, sq, buf, ga):
+        return numpy_rmsprop_step(p, g, sq, buf, ga, **options)
+
+    g, (_, sq, buf, ga) = check_trajectory(simd, begin, kernn_step, numpy_step,
+                                           [p, sq, buf, ga],
+                                           ("param", "square_avg", "momentum_buffer",
+                                            "grad_avg"))
+    assert_some_settled_subnormals(sq, g, "square_avg")
+    if options["momentum"] > 0:
+        assert_some_settled_subnormals(buf, g, "momentum_buffer")
+    if options["centered"]:
+        assert_some_settled_subnormals(ga, g, "grad_avg")
+
+
+SUBNORMAL_ADADELTA_CASES = [
+    dict(),  # lr 1, rho 0.9, eps 1e-6: both states settle at 4 units
+    dict(lr=0.5, rho=0.99, eps=1e-8, weight_decay=0.1, maximize=True),
+    dict(rho=0.99, eps=1e-36),  # float32: eps absorbs 31 units, rho keeps 50
+    dict(eps=0.0),  # s + 0 is s: nothing settles
+    dict(eps=1e-40),  # a float32 subnormal eps absorbs no unit
+]
+
+
+@pytest.mark.parametrize("simd", OPTIM_BUILDS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("start", STARTS)
+@pytest.mark.parametrize("case", SUBNORMAL_ADADELTA_CASES, ids=str)
+def test_adadelta_on_subnormal_state_gives_the_ieee_bits(simd, dtype, start, case):
+    options = dict(lr=case.get("lr", 1.0), rho=case.get("rho", 0.9), eps=case.get("eps", 1e-6),
+                   weight_decay=case.get("weight_decay", 0.0),
+                   maximize=case.get("maximize", False))
+    begin = STARTS[start](np.dtype(dtype), 1001, seed=10)
+    p, _, states = begin
+
+    def kernn_step(g, p, sq, acc):
+        _C.adadelta_step([p], [g], [sq], [acc], **options)
+
+    def numpy_step(g, p, sq, acc):
+        return numpy_adadelta_step(p, g, sq, acc, **options)
+
+    g, (_, sq, acc) = check_trajectory(simd, begin, kernn_step, numpy_step,
+                                       [p, states[0], states[1]],
+                                       ("param", "square_avg", "acc_delta"))
+    assert_some_settled_subnormals(sq, g, "square_avg")
+    assert_some_settled_subnormals(acc, g, "acc_delta")

@@ -61,6 +61,42 @@ BitsOf<T> units_within_half(double c, bool strict) {
   return k;
 }
 
+// A state decaying by `factor` (state * factor, g == 0) settles at the subnormals it rounds
+// back to: k units with k * |1 - factor| < 1/2.
+template <typename T>
+BitsOf<T> units_kept_by_factor(T factor) {
+  return units_within_half<T>(std::abs(1.0 - static_cast<double>(factor)), true);
+}
+
+// A momentum buffer (sgd_loop, rmsprop_loop) settles where momentum rounds it back to itself
+// and neg_lr * buf rounds to 0.
+template <typename T>
+BitsOf<T> momentum_settled_units(T momentum, T neg_lr) {
+  return std::min(units_kept_by_factor(momentum),
+                  units_within_half<T>(std::abs(static_cast<double>(neg_lr)), false));
+}
+
+// A state updated by the small-weight lerp towards g == 0 (adam_loop's exp_avg, rmsprop_loop's
+// grad_avg) settles where weight * state rounds to 0; the large-weight lerp keeps no subnormal
+// (k * |weight| < 1/2 for no k), so 0 there.
+template <typename T>
+BitsOf<T> lerp_settled_units(T weight, bool small_weight) {
+  return small_weight ? units_within_half<T>(std::abs(static_cast<double>(weight)), false)
+                      : BitsOf<T>{0};
+}
+
+// The largest k such that x plus or minus k units of T's smallest subnormal rounds back to x:
+// k units below half the spacing of T's values just under |x| (the narrower side where |x| is
+// a power of 2). 0 for x = 0 (k units + 0 is k units) and NaN; every subnormal for infinite x.
+template <typename T>
+BitsOf<T> units_absorbed_by(T x) {
+  const T magnitude = std::abs(x);
+  const double spacing = static_cast<double>(magnitude) -
+                         static_cast<double>(std::nextafter(magnitude, T(0)));
+  return units_within_half<T>(
+      static_cast<double>(std::numeric_limits<T>::denorm_min()) / spacing, true);
+}
+
 }  // namespace
 
 template <typename T>
@@ -70,10 +106,7 @@ void sgd_step(const std::vector<SgdParam<T>>& params, const SgdOptions& o) {
   coefficients.reserve(params.size());
   const T momentum = static_cast<T>(o.momentum);
   const T neg_lr = static_cast<T>(-o.lr);
-  // buf * momentum rounds back to buf and neg_lr * buf to 0 (sgd_loop's settled lanes)
-  const BitsOf<T> settled_units =
-      std::min(units_within_half<T>(std::abs(1.0 - static_cast<double>(momentum)), true),
-               units_within_half<T>(std::abs(static_cast<double>(neg_lr)), false));
+  const BitsOf<T> settled_units = momentum_settled_units(momentum, neg_lr);
   for (const SgdParam<T>& p : params) {
     coefficients.push_back({static_cast<T>(o.weight_decay), momentum,
                             static_cast<T>(1.0 - o.dampening), neg_lr, settled_units, o.maximize,
@@ -97,10 +130,9 @@ void adam_step(const std::vector<AdamParam<T>>& params, const AdamOptions& o) {
   const bool use_decay = o.weight_decay != 0.0;
   const T one_minus_beta1 = static_cast<T>(1.0 - o.beta1);
   const bool small_weight = std::abs(one_minus_beta1) < T(0.5);
-  // Settled lanes (small-weight lerp only): (1 - beta1) * m rounds to 0, so m' = m; the
-  // parameter's step size bounds it further below.
-  const BitsOf<T> beta1_settled_units =
-      small_weight ? units_within_half<T>(one_minus_beta1, false) : BitsOf<T>{0};
+  // Settled lanes: (1 - beta1) * m rounds to 0, so m' = m; the parameter's step size bounds it
+  // further below.
+  const BitsOf<T> beta1_settled_units = lerp_settled_units(one_minus_beta1, small_weight);
   for (const AdamParam<T>& p : params) {
     const double step = static_cast<double>(p.step);
     const double bias_correction1 = 1.0 - std::pow(o.beta1, step);
@@ -136,18 +168,27 @@ void adam_step(const std::vector<AdamParam<T>>& params, const AdamOptions& o) {
 
 template <typename T>
 void rmsprop_step(const std::vector<RmspropParam<T>>& params, const RmspropOptions& o) {
+  const T alpha = static_cast<T>(o.alpha);
   const T one_minus_alpha = static_cast<T>(1.0 - o.alpha);
+  const T eps = static_cast<T>(o.eps);
+  const T momentum = static_cast<T>(o.momentum);
+  const T neg_lr = static_cast<T>(-o.lr);
+  const bool small_weight = std::abs(one_minus_alpha) < T(0.5);
+  // Settled lanes (rmsprop_loop): square_avg needs avg > 0 from its zero too, so eps > 0.
   const RmspropCoefficients<T> k{static_cast<T>(o.weight_decay),
-                                 static_cast<T>(o.alpha),
+                                 alpha,
                                  one_minus_alpha,
-                                 static_cast<T>(o.eps),
-                                 static_cast<T>(o.momentum),
-                                 static_cast<T>(-o.lr),
+                                 eps,
+                                 momentum,
+                                 neg_lr,
+                                 eps > T(0) ? units_kept_by_factor(alpha) : BitsOf<T>{0},
+                                 lerp_settled_units(one_minus_alpha, small_weight),
+                                 momentum_settled_units(momentum, neg_lr),
                                  o.maximize,
                                  o.weight_decay != 0.0,
                                  o.centered,
                                  o.momentum > 0.0,
-                                 std::abs(one_minus_alpha) < T(0.5)};
+                                 small_weight};
   const auto rmsprop = loops<T>().rmsprop;
   parallel_chunks_of_items(sizes_of(params), kOpsPerElement,
                            [&](std::int64_t i, std::int64_t b, std::int64_t e) {
@@ -159,11 +200,15 @@ void rmsprop_step(const std::vector<RmspropParam<T>>& params, const RmspropOptio
 
 template <typename T>
 void adadelta_step(const std::vector<AdadeltaParam<T>>& params, const AdadeltaOptions& o) {
+  const T rho = static_cast<T>(o.rho);
+  const T eps = static_cast<T>(o.eps);
+  // Settled lanes (adadelta_loop): rho rounds the state back to itself and eps absorbs it.
   const AdadeltaCoefficients<T> k{static_cast<T>(o.weight_decay),
-                                  static_cast<T>(o.rho),
+                                  rho,
                                   static_cast<T>(1.0 - o.rho),
-                                  static_cast<T>(o.eps),
+                                  eps,
                                   static_cast<T>(-o.lr),
+                                  std::min(units_kept_by_factor(rho), units_absorbed_by(eps)),
                                   o.maximize,
                                   o.weight_decay != 0.0};
   const auto adadelta = loops<T>().adadelta;

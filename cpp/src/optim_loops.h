@@ -44,12 +44,19 @@ struct AdamCoefficients {
 template <typename T>
 struct RmspropCoefficients {
   T weight_decay, alpha, one_minus_alpha, eps, momentum, neg_lr;
+  // Settled states (rmsprop_loop): the largest subnormals, in units of T's smallest, that
+  // square_avg's, grad_avg's and the momentum buffer's updates keep and whose zero gives the
+  // same bits; 0 turns that off.
+  BitsOf<T> square_avg_settled_units, grad_avg_settled_units, momentum_settled_units;
   bool maximize, use_decay, centered, use_momentum, small_weight;
 };
 
 template <typename T>
 struct AdadeltaCoefficients {
   T weight_decay, rho, one_minus_rho, eps, neg_lr;
+  // Settled square_avg and acc_delta (adadelta_loop): the largest subnormal, in units of T's
+  // smallest, that rho rounds back to itself and eps absorbs; 0 turns that off.
+  BitsOf<T> settled_units;
   bool maximize, use_decay;
 };
 
@@ -116,18 +123,21 @@ T nan_maximum(T a, T b) {
   return vmath::select(a != a, a, m);
 }
 
-// Whether a lane is settled (adam_loop, sgd_loop): its gradient is exactly 0 and its state a
-// subnormal of 1 to settled_units units of T's smallest. stand_in is then the zero of the
-// state's sign, else the state itself. Masks rather than branches (& rather than &&), so that
-// the loops stay vectorised.
-template <typename T>
-bool settled_lane(T g, T state, BitsOf<T> settled_units, T& stand_in) {
+// Whether a lane is settled (adam_loop, sgd_loop, rmsprop_loop, adadelta_loop): `eligible`
+// (its gradient is exactly 0, and whatever else the loop needs) and its state a subnormal of 1
+// to settled_units units of T's smallest (kPositiveOnly: a positive one). stand_in is then the
+// zero of the state's sign, else the state itself. Masks rather than branches (& rather than
+// &&), so that the loops stay vectorised.
+template <bool kPositiveOnly = false, typename T>
+bool settled_lane(bool eligible, T state, BitsOf<T> settled_units, T& stand_in) {
   using Bits = BitsOf<T>;
   constexpr Bits kMagnitudeMask = ~Bits{0} >> 1;
   Bits bits;
   std::memcpy(&bits, &state, sizeof bits);
-  // 1 <= |state| in units <= settled_units (a 0 wraps around to the largest unsigned)
-  const bool settled = (g == T(0)) & ((bits & kMagnitudeMask) - 1 < settled_units);
+  // 1 <= |state| in units <= settled_units (a 0 wraps around to the largest unsigned; with
+  // kPositiveOnly a negative state's sign bit puts it above any settled_units)
+  const Bits units = kPositiveOnly ? bits : bits & kMagnitudeMask;
+  const bool settled = eligible & (units - 1 < settled_units);
   bits &= ~kMagnitudeMask | (static_cast<Bits>(settled) - 1);
   std::memcpy(&stand_in, &bits, sizeof stand_in);
   return settled;
@@ -162,7 +172,7 @@ void sgd_loop(std::int64_t begin, std::int64_t end, T* param, const T* grad, T* 
               const T buf_old = buf_io[i];
               buf_in = buf_old;
               if constexpr (std::is_same_v<T, float>) {
-                settled = settled_lane(g, buf_old, k.settled_units, buf_in);
+                settled = settled_lane(g == T(0), buf_old, k.settled_units, buf_in);
               }
               buf = buf_in * k.momentum + k.one_minus_dampening * g;
               buf_io[i] = vmath::select(settled, buf_old, buf);
@@ -214,7 +224,7 @@ void adam_loop(std::int64_t begin, std::int64_t end, T* param, const T* grad, T*
           T m_in = m_old;
           bool settled = false;
           if constexpr (small_weight && std::is_same_v<T, float>) {
-            settled = settled_lane(g, m_old, k.settled_units, m_in);
+            settled = settled_lane(g == T(0), m_old, k.settled_units, m_in);
           }
           const T m = lerp<small_weight>(m_in, g, k.one_minus_beta1);
           m_io[i] = vmath::select(settled, m_old, m);
@@ -233,9 +243,31 @@ void adam_loop(std::int64_t begin, std::int64_t end, T* param, const T* grad, T*
       k.maximize, k.coupled_decay, k.decoupled_decay, k.amsgrad, k.small_weight);
 }
 
+// RMSprop, element by element, as torch's _single_tensor_rmsprop.
+//
+// Settled lanes (float only, as in adam_loop). Where g is exactly 0, square_avg
+// (sq <- sq * alpha), grad_avg (the small-weight lerp, as Adam's exp_avg) and the momentum
+// buffer (buf <- buf * momentum + 0 / avg) decay into subnormals of a few units of T's smallest
+// that their factor rounds back to themselves (alpha 0.99: 50 units; momentum 0.9: 4) and stay
+// there. Each state is replaced by the zero of its sign, and kept, where that changes no bit:
+// - grad_avg, at most grad_avg_settled_units (Adam's bound for the lerp's weight): w * (0 - ga)
+//   rounds to a zero, so ga' = ga; and -1 * ga * ga is -0 for a subnormal ga as for its zero,
+//   so the centered variance sq + -1 * ga * ga is sq in both.
+// - square_avg, positive and at most square_avg_settled_units (k * |1 - alpha| < 1/2: sq * alpha
+//   rounds back to sq, so sq' = sq + 0 = sq; and 0 unless eps > 0), centered only where the
+//   new ga is a zero (settled, or 0), so that the variance is sq: avg is sqrt(sq) + eps with
+//   sq and eps with its zero, both > 0, and avg's only use, g / avg, is then the zero of g's
+//   sign either way. (sqrt(sq) is a normal float, ~1e-22, not 0; for eps 1e-8 it is below half
+//   an ulp of eps and avg is eps in both, but the sign argument needs no bound on eps.) A
+//   negative sq gives NaN where its zero gives eps: never settled.
+// - momentum_buffer, at most momentum_settled_units (sgd_loop's bound: buf * momentum rounds
+//   back to buf, neg_lr * buf to a zero): where g / avg is a zero, buf' = buf and the step
+//   neg_lr * buf is the zero that neg_lr times buf's zero gives; where g / avg is NaN (avg 0 or
+//   NaN), buf' is NaN either way and is stored.
 template <typename T>
 void rmsprop_loop(std::int64_t begin, std::int64_t end, T* param, const T* grad, T* square_avg,
                   T* momentum_buffer, T* grad_avg, const RmspropCoefficients<T>& k) {
+  constexpr bool kSettles = std::is_same_v<T, float>;
   with_flags(
       [&](auto maximize, auto use_decay, auto centered, auto use_momentum, auto small_weight) {
         T* __restrict p_io = param;
@@ -247,22 +279,50 @@ void rmsprop_loop(std::int64_t begin, std::int64_t end, T* param, const T* grad,
           T g = g_in[i];
           if constexpr (maximize) g = -g;
           if constexpr (use_decay) g = g + k.weight_decay * p_io[i];
-          T sq = sq_io[i] * k.alpha;
+          const bool zero_gradient = g == T(0);
+          // grad_avg first: whether square_avg may settle depends on it.
+          T ga = T(0);  // the new grad_avg, a zero where it settled
+          bool sq_eligible = zero_gradient;
+          if constexpr (centered) {
+            const T ga_old = ga_io[i];
+            T ga_in = ga_old;
+            bool ga_settled = false;
+            if constexpr (kSettles && small_weight) {
+              ga_settled = settled_lane(zero_gradient, ga_old, k.grad_avg_settled_units, ga_in);
+            }
+            ga = lerp<small_weight>(ga_in, g, k.one_minus_alpha);
+            ga_io[i] = vmath::select(ga_settled, ga_old, ga);
+            sq_eligible = sq_eligible & (ga == T(0));
+          }
+          const T sq_old = sq_io[i];
+          T sq_in = sq_old;
+          bool sq_settled = false;
+          if constexpr (kSettles) {
+            sq_settled =
+                settled_lane<true>(sq_eligible, sq_old, k.square_avg_settled_units, sq_in);
+          }
+          T sq = sq_in * k.alpha;
           sq = sq + k.one_minus_alpha * g * g;
-          sq_io[i] = sq;
+          sq_io[i] = vmath::select(sq_settled, sq_old, sq);
           T avg;
           if constexpr (centered) {
-            const T ga = lerp<small_weight>(ga_io[i], g, k.one_minus_alpha);
-            ga_io[i] = ga;
             avg = vmath::sqrt_of(sq + T(-1) * ga * ga);
           } else {
             avg = vmath::sqrt_of(sq);
           }
           avg = avg + k.eps;
           if constexpr (use_momentum) {
-            const T buf = buf_io[i] * k.momentum + g / avg;
-            buf_io[i] = buf;
-            p_io[i] = p_io[i] + k.neg_lr * buf;
+            const T buf_old = buf_io[i];
+            T buf_in = buf_old;
+            bool buf_settled = false;
+            if constexpr (kSettles) {
+              buf_settled =
+                  settled_lane(zero_gradient, buf_old, k.momentum_settled_units, buf_in);
+            }
+            const T buf = buf_in * k.momentum + g / avg;
+            buf_settled = buf_settled & (buf == buf);  // g / avg NaN: buf' is NaN
+            buf_io[i] = vmath::select(buf_settled, buf_old, buf);
+            p_io[i] = p_io[i] + k.neg_lr * vmath::select(buf_settled, buf_in, buf);
           } else {
             p_io[i] = p_io[i] + k.neg_lr * g / avg;
           }
@@ -275,9 +335,20 @@ void rmsprop_loop(std::int64_t begin, std::int64_t end, T* param, const T* grad,
 // square_avg.mul_(rho).addcmul_(g, g, value=1 - rho); std = square_avg.add(eps).sqrt_();
 // delta = acc_delta.add(eps).sqrt_().div_(std).mul_(g);
 // acc_delta.mul_(rho).addcmul_(delta, delta, value=1 - rho); param.add_(delta, alpha=-lr)).
+//
+// Settled lanes (float only, as in adam_loop). Where g is exactly 0, delta is a zero (or NaN)
+// and both states decay by rho into subnormals of a few units that rho rounds back to
+// themselves (rho 0.9: 4 units) and stay there. A state s of at most settled_units units
+// (k * |1 - rho| < 1/2, and k units below half the spacing of floats just under |eps|) is
+// replaced by the zero of its sign and kept: s * rho rounds back to s, so
+// s' = s + (1 - rho) * 0 = s (for acc_delta where delta is a zero; where it is NaN, from a std
+// of 0 or NaN, acc' is NaN either way and is stored); and s + eps rounds to eps, as its
+// zero + eps is, so std and sqrt(acc_delta + eps), hence delta and the parameter, come out bit
+// for bit.
 template <typename T>
 void adadelta_loop(std::int64_t begin, std::int64_t end, T* param, const T* grad, T* square_avg,
                    T* acc_delta, const AdadeltaCoefficients<T>& k) {
+  constexpr bool kSettles = std::is_same_v<T, float>;
   with_flags(
       [&](auto maximize, auto use_decay) {
         T* __restrict p_io = param;
@@ -288,16 +359,28 @@ void adadelta_loop(std::int64_t begin, std::int64_t end, T* param, const T* grad
           T g = g_in[i];
           if constexpr (maximize) g = -g;
           if constexpr (use_decay) g = g + k.weight_decay * p_io[i];
-          T sq = sq_io[i] * k.rho;
+          const T sq_old = sq_io[i];
+          const T acc_old = acc_io[i];
+          T sq_in = sq_old;
+          T acc_in = acc_old;
+          bool sq_settled = false;
+          bool acc_settled = false;
+          if constexpr (kSettles) {
+            const bool zero_gradient = g == T(0);
+            sq_settled = settled_lane(zero_gradient, sq_old, k.settled_units, sq_in);
+            acc_settled = settled_lane(zero_gradient, acc_old, k.settled_units, acc_in);
+          }
+          T sq = sq_in * k.rho;
           sq = sq + k.one_minus_rho * g * g;
-          sq_io[i] = sq;
+          sq_io[i] = vmath::select(sq_settled, sq_old, sq);
           const T std_dev = vmath::sqrt_of(sq + k.eps);
-          T delta = vmath::sqrt_of(acc_io[i] + k.eps);
+          T delta = vmath::sqrt_of(acc_in + k.eps);
           delta = delta / std_dev;
           delta = delta * g;
-          T acc = acc_io[i] * k.rho;
+          T acc = acc_in * k.rho;
           acc = acc + k.one_minus_rho * delta * delta;
-          acc_io[i] = acc;
+          acc_settled = acc_settled & (acc == acc);  // delta NaN: acc' is NaN
+          acc_io[i] = vmath::select(acc_settled, acc_old, acc);
           p_io[i] = p_io[i] + k.neg_lr * delta;
         }
       },

@@ -67,8 +67,15 @@ def test_cross_entropy_float_target_and_out_of_range_class():
         loss(kernn.randn(4, 3), kernn.tensor([0, 1, 5, 1]))
     with pytest.raises(IndexError, match=r"'target' holds -3 at index 2"):
         loss(kernn.randn(4, 3), kernn.tensor([0, 1, -3, 1]))
-    with pytest.raises(ValueError, match=r"cross_entropy: input of shape \(4, 3\) expects a target of shape \(4,\), got \(3,\)"):
+    with pytest.raises(ValueError, match=r"cross_entropy: input of shape \(4, 3\) expects a target "
+                       r"of class indices of shape \(4,\), got \(3,\)"):
         loss(kernn.randn(4, 3), kernn.tensor([0, 1, 1]))
+    # the two target kinds: each message names both
+    with pytest.raises(TypeError, match=r"got dtype float32 of shape \(4, 2\); or class "
+                       r"probabilities: a float tensor of the input's shape \(4, 3\)"):
+        loss(kernn.randn(4, 3), kernn.ones(4, 2) / 2)
+    with pytest.raises(ValueError, match=r"got \(4, 3\); or class probabilities: a float tensor"):
+        loss(kernn.randn(4, 3), kernn.ones(4, 3, dtype=kernn.int64))
 
 
 def test_cross_entropy_empty_batch_is_nan_like_torch():

@@ -305,17 +305,21 @@ def _class_target(op, input, target):
     ta = target._data if isinstance(target, Tensor) else np.asarray(target)
     if ta.dtype == np.uint8:  # torch takes Long or Byte class indices
         ta = ta.astype(np.int64)
+    x = input._data
+    # cross_entropy also takes class probabilities (see _is_probability_target): say so
+    probabilities = (f"; or class probabilities: a float tensor of the input's shape "
+                     f"{tuple(x.shape)}" if op == "cross_entropy" else "")
     if ta.dtype != np.int64:
         raise TypeError(f"{op}: argument 'target' must hold int64 (or uint8) class indices "
-                        f"(kernn.int64), got dtype {ta.dtype}")
-    x = input._data
+                        f"(kernn.int64), got dtype {ta.dtype} of shape {tuple(ta.shape)}"
+                        f"{probabilities}")
     if x.ndim == 1:
         expected = ()
     else:
         expected = x.shape[:1] + x.shape[2:]
     if x.ndim == 0 or ta.shape != expected:
-        raise ValueError(f"{op}: input of shape {tuple(x.shape)} expects a target of shape "
-                         f"{expected}, got {tuple(ta.shape)}")
+        raise ValueError(f"{op}: input of shape {tuple(x.shape)} expects a target of class "
+                         f"indices of shape {expected}, got {tuple(ta.shape)}{probabilities}")
     return ta
 
 

@@ -127,9 +127,10 @@ def test_bad_activation_arguments():
                nn.functional.softplus, nn.functional.hardtanh, nn.functional.relu6,
                nn.functional.logsigmoid):
         name = fn.__name__
-        with pytest.raises(TypeError, match=rf"{name}: argument 'input' must be a float32 or "
-                                            r"float64 tensor, got kernn.int64"):
-            fn(kernn.tensor([1, 2]))
+        if fn not in (nn.functional.hardtanh, nn.functional.relu6):  # these clamp integers
+            with pytest.raises(TypeError, match=rf"{name}: argument 'input' must be a float32 "
+                                                r"or float64 tensor, got kernn.int64"):
+                fn(kernn.tensor([1, 2]))
         with pytest.raises(TypeError,
                            match=rf"{name}: argument 'input' must be a kernn.Tensor, got list"):
             fn([1.0, 2.0])
@@ -213,6 +214,64 @@ def test_inplace_modules(module):
     plain = kernn.tensor(x.copy())
     assert getattr(kernn.nn, module)()(plain) is not plain
     np.testing.assert_array_equal(plain.numpy(), x)
+
+
+@pytest.mark.parametrize("name", ["relu_", "leaky_relu_", "elu_", "hardtanh_"])
+def test_in_place_functions_as_torch(name, float_dtype, rng):
+    x = _inplace_inputs(rng, float_dtype)
+    options = INPLACE[name[:-1]]
+    results = {}
+    for lib in (kernn, torch):
+        t = lib.tensor(x.copy())
+        assert getattr(lib.nn.functional, name)(t, *options) is t
+        results[lib] = t.numpy()
+        with pytest.raises(RuntimeError):  # a leaf that requires grad, in both
+            getattr(lib.nn.functional, name)(lib.tensor(x.copy(), requires_grad=True), *options)
+    np.testing.assert_allclose(results[kernn], results[torch], rtol=1e-6, atol=1e-7)
+
+
+# (call, whether its lower bound is negative after truncation: refused for unsigned, as torch)
+INTEGER_CLAMPS = {
+    "relu": (lambda lib, t: lib.nn.functional.relu(t), False),
+    "ReLU": (lambda lib, t: lib.nn.ReLU()(t), False),
+    "relu6": (lambda lib, t: lib.nn.functional.relu6(t), False),
+    "hardtanh": (lambda lib, t: lib.nn.functional.hardtanh(t), True),
+    "hardtanh-1.5,2.5": (lambda lib, t: lib.nn.functional.hardtanh(t, -1.5, 2.5), True),
+    "relu-inplace": (lambda lib, t: lib.nn.functional.relu(t, inplace=True), False),
+    "Hardtanh-0.5,7.9-inplace": (lambda lib, t: lib.nn.Hardtanh(-0.5, 7.9, inplace=True)(t),
+                                 False),  # -0.5 truncates to 0
+    "kernn.relu": (lambda lib, t: lib.relu(t), False),
+    "Tensor.relu": (lambda lib, t: t.relu(), False),
+}
+
+
+@pytest.mark.parametrize("dtype", ["int64", "int32", "uint8"])
+@pytest.mark.parametrize("name", sorted(INTEGER_CLAMPS))
+def test_clamping_activations_of_integer_tensors_as_torch(name, dtype):
+    call, negative_lower_bound = INTEGER_CLAMPS[name]
+    x = np.array([-300, -3, -1, 0, 1, 2, 3, 6, 9, 300]).astype(dtype)  # uint8 wraps, as torch's
+    results = {}
+    for lib in (kernn, torch):
+        t = lib.from_numpy(x.copy())
+        if dtype == "uint8" and negative_lower_bound:
+            with pytest.raises(RuntimeError, match="unsigned type with negative limits"):
+                call(lib, t)
+            continue
+        out = call(lib, t)
+        assert out.dtype == t.dtype
+        results[lib] = (out.numpy().copy(), t.numpy().copy())
+    if results:
+        np.testing.assert_array_equal(results[kernn][0], results[torch][0])
+        np.testing.assert_array_equal(results[kernn][1], results[torch][1])  # in place or not
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "tanh"])
+@pytest.mark.parametrize("values", [[-3, 0, 2], [True, False]], ids=["int64", "bool"])
+def test_sigmoid_and_tanh_of_integers_give_the_default_float(name, values):
+    ours = getattr(kernn, name)(kernn.tensor(values))
+    theirs = getattr(torch, name)(torch.tensor(values))
+    assert ours.dtype == kernn.float32 and theirs.dtype == torch.float32
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
 
 
 def test_dropout_train_and_eval():

@@ -22,11 +22,12 @@ from ..ops.conv import conv2d
 from ..ops.norm import batch_norm, batch_norm_relu
 from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from ..random import default_generator
-from ..tensor import Tensor, _new
+from ..tensor import Tensor, _new, get_default_dtype
 
 __all__ = [
     "linear", "relu", "leaky_relu", "sigmoid", "tanh", "softsign", "elu", "gelu", "silu",
     "softplus", "hardtanh", "relu6", "logsigmoid", "softmax", "log_softmax",
+    "relu_", "leaky_relu_", "elu_", "hardtanh_",
     "dropout", "cross_entropy", "nll_loss", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
     "one_hot",
@@ -153,7 +154,10 @@ def relu(input, inplace=False):
         inplace (bool): write the result into ``input`` (see below).
 
     {inplace}
+    An integer tensor is clamped in its own dtype, as torch does.
     """
+    if _is_integer_tensor(input):
+        return _integer_clamp(input, 0, None, inplace)
     return _activation(_act.ReLUFunction, "relu", input, inplace=inplace)
 
 
@@ -167,13 +171,15 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
 
 
 def sigmoid(input):
-    """1 / (1 + exp(-x)) element-wise."""
-    return _activation(_act.SigmoidFunction, "sigmoid", input)
+    """1 / (1 + exp(-x)) element-wise; an integer or bool tensor gives the default float dtype,
+    as in torch."""
+    return _activation(_act.SigmoidFunction, "sigmoid", _floating(input))
 
 
 def tanh(input):
-    """tanh(x) element-wise."""
-    return _activation(_act.TanhFunction, "tanh", input)
+    """tanh(x) element-wise; an integer or bool tensor gives the default float dtype, as in
+    torch."""
+    return _activation(_act.TanhFunction, "tanh", _floating(input))
 
 
 def softsign(input):
@@ -231,8 +237,38 @@ def relu6(input, inplace=False):
 def _hardtanh(op, input, min_val, max_val, inplace):
     if min_val > max_val:
         raise ValueError(f"{op}: min_val ({min_val}) cannot be greater than max_val ({max_val})")
+    if _is_integer_tensor(input):  # torch truncates the bounds towards zero for integers
+        if input._data.dtype.kind == "u" and int(min_val) < 0:
+            raise RuntimeError(f"{op}: cannot do hardtanh on an unsigned type with negative "
+                               f"limits (min_val={min_val}), as torch")
+        return _integer_clamp(input, int(min_val), int(max_val), inplace)
     return _activation(_act.HardtanhFunction, op, input, float(min_val), float(max_val),
                        inplace=inplace)
+
+
+def _is_integer_tensor(input):
+    return isinstance(input, Tensor) and input._data.dtype.kind in "iu"
+
+
+def _integer_clamp(input, low, high, inplace):
+    """relu / hardtanh / relu6 of an integer tensor (never differentiable): clipped to [low,
+    high] (None: unbounded) in its own dtype, into ``input`` with ``inplace``."""
+    a = input._data
+    info = np.iinfo(a.dtype)  # a bound beyond the dtype's range does not clip
+    low = None if low is None else min(max(low, info.min), info.max)
+    high = None if high is None else min(max(high, info.min), info.max)
+    if inplace:
+        np.clip(a, low, high, out=a)
+        return input
+    return _new(np.clip(a, low, high))
+
+
+def _floating(input):
+    """An integer or bool tensor converted to the default float dtype (torch's rule for
+    sigmoid and tanh); any other input unchanged, for _activation to check."""
+    if isinstance(input, Tensor) and input._data.dtype.kind in "iub":
+        return input.to(get_default_dtype())
+    return input
 
 
 def logsigmoid(input):
@@ -245,6 +281,27 @@ for _fn in (relu, leaky_relu, elu, silu, hardtanh, relu6):
     if _fn.__doc__:  # None under python -OO
         _fn.__doc__ = _fn.__doc__.replace("{inplace}", _INPLACE_DOC)
 del _fn
+
+
+def _in_place(fn, name):
+    """``fn`` with ``inplace=True`` under torch's in-place name (``F.relu_``, ...): ``input``
+    overwritten and returned. Refused on a tensor that requires grad outside no_grad, as
+    Tensor's in-place methods are (kernn keeps no version counters)."""
+
+    def in_place(input, *args, **kwargs):
+        _check_tensor(input, name, "input")
+        input._check_inplace(name)
+        return fn(input, *args, inplace=True, **kwargs)
+
+    in_place.__name__ = in_place.__qualname__ = name
+    in_place.__doc__ = f"{fn.__name__} written into ``input``, which is returned."
+    return in_place
+
+
+relu_ = _in_place(relu, "relu_")
+leaky_relu_ = _in_place(leaky_relu, "leaky_relu_")
+elu_ = _in_place(elu, "elu_")
+hardtanh_ = _in_place(hardtanh, "hardtanh_")
 
 
 def softmax(input, dim=None, dtype=None):

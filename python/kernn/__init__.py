@@ -123,6 +123,14 @@ def argmin(input, dim=None, keepdim=False):
     return input.argmin(dim, keepdim)
 
 
+def bincount(input, weights=None, minlength=0):
+    return input.bincount(weights, minlength)
+
+
+def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
+    return input.unique(sorted, return_inverse, return_counts, dim)
+
+
 def reshape(input, shape):
     return input.reshape(shape)
 

@@ -895,6 +895,46 @@ class Tensor:
         grids[axis] = indices
         return MaxResult(self[tuple(grids)], _new(indices))
 
+    def bincount(self, weights=None, minlength=0):
+        """How often each value 0 .. max occurs in this 1-D tensor of non-negative integers
+        (at least ``minlength`` counts), as torch.bincount: int64 counts, or with ``weights``
+        (a 1-D tensor of this length) their sums, in the weights' dtype."""
+        a = self._data
+        if a.ndim != 1 or a.dtype.kind not in "iu" or (a.size and a.min() < 0):
+            raise RuntimeError(f"bincount: only 1-d non-negative integral inputs are supported, "
+                               f"got kernn.{self.dtype.name} of shape {tuple(a.shape)}")
+        if isinstance(minlength, builtins.bool) or not isinstance(minlength, numbers.Integral) \
+                or minlength < 0:
+            raise RuntimeError(f"bincount: minlength should be a non-negative int, got "
+                               f"{minlength!r}")
+        if weights is None:
+            return _new(np.bincount(a, minlength=minlength).astype(np.int64))
+        w = _arr(weights)
+        if np.shape(w) != a.shape:
+            raise RuntimeError(f"bincount: weights of shape {tuple(np.shape(w))} must have the "
+                               f"input's shape {tuple(a.shape)}")
+        w = np.asarray(w)
+        return _new(np.bincount(a, weights=w, minlength=minlength).astype(
+            w.dtype if w.dtype.kind == "f" else np.float64))
+
+    def unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None):
+        """The distinct values (sorted, each NaN on its own, last), as torch.unique; with ``dim`` the distinct
+        slices along it. With ``return_inverse`` also each element's (slice's) index into
+        them, in the input's shape (along ``dim``); with ``return_counts`` how often each
+        occurs. ``sorted=False`` is accepted and sorts anyway (torch's CPU result is sorted
+        too). Not differentiable."""
+        a = self._data
+        axis = None if dim is None else _ops._norm_dims(dim, a.ndim)[0]
+        # equal_nan=False: every NaN is a value of its own, as in torch (NaN != NaN)
+        values, inverse, counts = np.unique(a, return_inverse=True, return_counts=True,
+                                            axis=axis, equal_nan=False)
+        out = [_new(values)]
+        if return_inverse:
+            out.append(_new(inverse.reshape(a.shape if axis is None else -1).astype(np.int64)))
+        if return_counts:
+            out.append(_new(counts.astype(np.int64)))
+        return out[0] if len(out) == 1 else tuple(out)
+
     def sigmoid(self):
         from .nn import functional as F
 

@@ -51,6 +51,8 @@ def test_data_and_targets_are_tensors_as_torchvisions(tmp_path):
     image, label = ds[2]
     np.testing.assert_array_equal(image, images[2])
     assert label == int(labels[2]) and type(label) is int
+    assert ds.class_to_idx["7 - seven"] == 7 and len(ds.class_to_idx) == 10
+    assert FashionMNIST.classes[9] == "Ankle boot"  # torchvision's names
     # a split cut down by assigning to .data / .targets, as done with torchvision
     ds.data, ds.targets = ds.data[:3], ds.targets[:3]
     assert len(ds) == 3

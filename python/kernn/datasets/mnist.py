@@ -137,6 +137,11 @@ class MNIST(Dataset):
         self.targets = from_numpy(labels.astype(np.int64))
 
     @property
+    def class_to_idx(self):
+        """{class name: label}, as torchvision's."""
+        return {name: label for label, name in enumerate(self.classes)}
+
+    @property
     def search_dirs(self):
         """The directories searched for the files, in order."""
         return [self.root] + [os.path.join(self.root, f) for f in self.folders] + list(self.system_dirs)

@@ -133,6 +133,9 @@ VALID_CALLS = {
                                     True, 0.1, 1e-5), {}),
     "batch_norm_backward": lambda: ((_rand(4, 3, 2), _rand(4, 3, 2), _rand(3), _rand(3),
                                      np.ones(3), True), {}),
+    "layer_norm_forward": lambda: ((_rand(4, 3, 2), [3, 2], _rand(3, 2), _rand(3, 2), 1e-5), {}),
+    "layer_norm_backward": lambda: ((_rand(4, 3, 2), _rand(4, 3, 2), [3, 2], _rand(3, 2),
+                                     _rand(4), np.ones(4)), {}),
 }
 
 # Positional arguments written in place (must be writeable, must not alias the inputs); for a

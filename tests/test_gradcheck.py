@@ -142,6 +142,16 @@ def test_linear(fused, rng):
     assert gradcheck(lambda xx, ww: fn(xx, ww), (x, w))
 
 
+@pytest.mark.parametrize("shape,normalized_shape", [((4, 5), (5,)), ((2, 3, 4), (3, 4)),
+                                                    ((2, 1, 3, 2), (1, 3, 2))])
+def test_layer_norm(shape, normalized_shape, rng):
+    x = _t(rng.standard_normal(shape))
+    w = _t(rng.uniform(0.5, 1.5, normalized_shape))
+    b = _t(rng.standard_normal(normalized_shape))
+    assert gradcheck(lambda x, w, b: F.layer_norm(x, normalized_shape, w, b), (x, w, b))
+    assert gradcheck(lambda x: F.layer_norm(x, normalized_shape), (x,))
+
+
 def test_dropout_with_fixed_mask(rng):
     x = _t(rng.standard_normal((4, 5)))
 

@@ -12,6 +12,7 @@ from .linear import Identity, Linear
 from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss,
                    NLLLoss, SmoothL1Loss)
 from .module import Module
+from .normalization import LayerNorm
 
 __all__ = [
     "Module", "Sequential", "ModuleList", "Linear", "Identity", "Flatten", "Dropout", "ReLU",
@@ -19,4 +20,5 @@ __all__ = [
     "ReLU6", "LogSigmoid", "Softmax", "LogSoftmax", "CrossEntropyLoss", "NLLLoss", "BCELoss",
     "BCEWithLogitsLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss",
     "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "BatchNorm1d", "BatchNorm2d",
+    "LayerNorm",
 ]

@@ -1,7 +1,7 @@
 """BatchNormFunction and LayerNormFunction on kernn._C's normalisation kernels.
 
-Batch norm's running statistics are numpy arrays updated in place by the forward kernel (training) or
-read by it (evaluation); they are not differentiated.
+Batch norm's running statistics are numpy arrays updated in place by the forward kernel
+(training) or read by it (evaluation); they are not differentiated.
 """
 
 from __future__ import annotations

@@ -152,6 +152,15 @@ def test_layer_norm(shape, normalized_shape, rng):
     assert gradcheck(lambda x: F.layer_norm(x, normalized_shape), (x,))
 
 
+@pytest.mark.parametrize("indices", [[[2, 0, 5], [0, 0, 3]], [4, 4, 4], 1])
+def test_embedding(indices, rng):
+    # Without padding_idx: the padding row's zero gradient is by definition, not the
+    # derivative (tests/nn/test_nn_embedding.py compares it with torch's).
+    weight = _t(rng.standard_normal((6, 3)))
+    index_tensor = kernn.tensor(np.array(indices))  # repeated indices add up
+    assert gradcheck(lambda w: F.embedding(index_tensor, w), (weight,))
+
+
 def test_dropout_with_fixed_mask(rng):
     x = _t(rng.standard_normal((4, 5)))
 

@@ -13,6 +13,7 @@ from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Lo
                    NLLLoss, SmoothL1Loss)
 from .module import Module
 from .normalization import LayerNorm
+from .sparse import Embedding
 
 __all__ = [
     "Module", "Sequential", "ModuleList", "Linear", "Identity", "Flatten", "Dropout", "ReLU",
@@ -21,5 +22,5 @@ __all__ = [
     "BCEWithLogitsLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss",
     "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "BatchNorm1d", "BatchNorm2d",
     "LayerNorm", "ModuleDict", "ParameterList", "ParameterDict", "Unflatten", "Dropout1d",
-    "Dropout2d",
+    "Dropout2d", "Embedding",
 ]

@@ -133,6 +133,11 @@ VALID_CALLS = {
                                     True, 0.1, 1e-5), {}),
     "batch_norm_backward": lambda: ((_rand(4, 3, 2), _rand(4, 3, 2), _rand(3), _rand(3),
                                      np.ones(3), True), {}),
+    "layer_norm_forward": lambda: ((_rand(4, 3, 2), [3, 2], _rand(3, 2), _rand(3, 2), 1e-5), {}),
+    "layer_norm_backward": lambda: ((_rand(4, 3, 2), _rand(4, 3, 2), [3, 2], _rand(3, 2),
+                                     _rand(4), np.ones(4)), {}),
+    "embedding_forward": lambda: ((_rand(5, 3), np.array([[0, 4], [4, 2]])), {}),
+    "embedding_backward": lambda: ((_rand(2, 2, 3), np.array([[0, 4], [4, 2]]), 5, 0), {}),
 }
 
 # Positional arguments written in place (must be writeable, must not alias the inputs); for a
@@ -529,6 +534,33 @@ def test_max_pool_backward_index_out_of_range(bad):
     message = r"max_pool2d_backward: argument 'indices' holds 1 value\(s\) outside \[0, 25\)"
     with pytest.raises(IndexError, match=message):
         _C.max_pool2d_backward(output, indices, [1, 2, 5, 5])
+
+
+@pytest.mark.parametrize("name,args", [
+    ("embedding_forward", lambda bad: (_rand(5, 3), bad)),
+    ("embedding_backward", lambda bad: (_rand(*bad.shape, 3), bad, 5, None))])
+@pytest.mark.parametrize("bad", [np.array([0, 5]), np.array([[-1, 0]]), np.array([2**40]),
+                                 np.array([7], np.int32), np.array([-2**31], np.int32)])
+def test_embedding_index_out_of_range_is_refused(name, args, bad):
+    with pytest.raises(IndexError, match=r"kernn\.embedding.*'indices' holds -?\d+ at flat "
+                                         r"position \d.*num_embeddings = 5"):
+        getattr(_C, name)(*args(bad))
+
+
+@pytest.mark.parametrize("bad", [np.array([1.0]), np.array([1], np.uint8),
+                                 np.array([1], np.int16)])
+def test_embedding_indices_of_another_dtype_are_refused(bad):
+    with pytest.raises(TypeError, match="embedding.*'indices'.*expected int64 or int32"):
+        _C.embedding_forward(_rand(5, 3), bad)
+
+
+def test_embedding_backward_bad_padding_idx_and_shape():
+    with pytest.raises(ValueError, match="embedding_backward.*'padding_idx' is 5"):
+        _C.embedding_backward(_rand(2, 3), np.array([0, 1]), 5, 5)
+    with pytest.raises(ValueError, match=r"embedding_backward.*'grad_output' has shape \(3, 3\)"):
+        _C.embedding_backward(_rand(3, 3), np.array([0, 1]), 5, None)
+    with pytest.raises(ValueError, match="embedding_backward.*'indices'.*not C-contiguous"):
+        _C.embedding_backward(_rand(2, 3), np.array([0, 9, 1])[::2], 5, None)
 
 
 def test_batch_norm_running_stats_sharing_memory_are_refused():

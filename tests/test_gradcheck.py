@@ -142,6 +142,25 @@ def test_linear(fused, rng):
     assert gradcheck(lambda xx, ww: fn(xx, ww), (x, w))
 
 
+@pytest.mark.parametrize("shape,normalized_shape", [((4, 5), (5,)), ((2, 3, 4), (3, 4)),
+                                                    ((2, 1, 3, 2), (1, 3, 2))])
+def test_layer_norm(shape, normalized_shape, rng):
+    x = _t(rng.standard_normal(shape))
+    w = _t(rng.uniform(0.5, 1.5, normalized_shape))
+    b = _t(rng.standard_normal(normalized_shape))
+    assert gradcheck(lambda x, w, b: F.layer_norm(x, normalized_shape, w, b), (x, w, b))
+    assert gradcheck(lambda x: F.layer_norm(x, normalized_shape), (x,))
+
+
+@pytest.mark.parametrize("indices", [[[2, 0, 5], [0, 0, 3]], [4, 4, 4], 1])
+def test_embedding(indices, rng):
+    # Without padding_idx: the padding row's zero gradient is by definition, not the
+    # derivative (tests/nn/test_nn_embedding.py compares it with torch's).
+    weight = _t(rng.standard_normal((6, 3)))
+    index_tensor = kernn.tensor(np.array(indices))  # repeated indices add up
+    assert gradcheck(lambda w: F.embedding(index_tensor, w), (weight,))
+
+
 def test_dropout_with_fixed_mask(rng):
     x = _t(rng.standard_normal((4, 5)))
 

@@ -118,6 +118,13 @@ void require_int64(const py::array& a, const char* op, const char* arg) {
   }
 }
 
+IndexDType index_dtype(const py::array& a, const char* op, const char* arg) {
+  if (has_dtype(a, py::dtype::of<std::int64_t>())) return IndexDType::Int64;
+  if (has_dtype(a, py::dtype::of<std::int32_t>())) return IndexDType::Int32;
+  throw py::type_error(prefix(op, arg) + " has dtype " + dtype_name(a) +
+                       "; expected int64 or int32");
+}
+
 void require_contiguous(const py::array& a, const char* op, const char* arg) {
   if (!(a.flags() & py::array::c_style)) {
     throw py::value_error(prefix(op, arg) + " with shape " + shape_str(a) +

@@ -21,6 +21,8 @@ namespace py = pybind11;
 
 enum class DType { Float32, Float64 };
 
+enum class IndexDType { Int64, Int32 };
+
 // "(3, 4)"
 std::string shape_str(const py::array& a);
 
@@ -32,6 +34,10 @@ void require_dtype(const py::array& a, DType expected, const char* op, const cha
 
 // TypeError unless `a` holds int64 (class-index targets).
 void require_int64(const py::array& a, const char* op, const char* arg);
+
+// The integer dtype of index array `a` (embedding indices); TypeError naming op, argument and
+// dtype for anything but int64 and int32.
+IndexDType index_dtype(const py::array& a, const char* op, const char* arg);
 
 // ValueError unless `a` is C-contiguous.
 void require_contiguous(const py::array& a, const char* op, const char* arg);
@@ -72,6 +78,13 @@ decltype(auto) dispatch(DType dtype, F&& f) {
   return f(double{});
 }
 
+// Runs f(I{}) with I = std::int64_t or std::int32_t.
+template <typename F>
+decltype(auto) dispatch_index(IndexDType dtype, F&& f) {
+  if (dtype == IndexDType::Int64) return f(std::int64_t{});
+  return f(std::int32_t{});
+}
+
 template <typename T>
 const T* in_ptr(const py::array& a) {
   return static_cast<const T*>(a.data());
@@ -105,5 +118,6 @@ void register_optim(py::module_& m);
 void register_pool(py::module_& m);
 void register_norm(py::module_& m);
 void register_conv(py::module_& m);
+void register_embedding(py::module_& m);
 
 }  // namespace kernn::bind

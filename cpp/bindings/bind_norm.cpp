@@ -1,4 +1,6 @@
-// Batch-norm bindings: input (N, C, *) seen as (N, C, inner); per-channel arrays are (C,).
+// Normalisation bindings. Batch norm: input (N, C, *) seen as (N, C, inner); per-channel
+// arrays are (C,). Layer norm: input (*, normalized_shape) seen as (rows, cols); weight and bias
+// have normalized_shape; the saved statistics are float64 (rows,).
 #include <pybind11/stl.h>
 
 #include <algorithm>
@@ -7,6 +9,7 @@
 #include <utility>
 
 #include "bind_common.h"
+#include "kernn/layer_norm.h"
 #include "kernn/norm.h"
 
 namespace kernn::bind {
@@ -40,6 +43,59 @@ T* channel_ptr(const std::optional<py::array>& a, DType dt, std::int64_t C, cons
   }
   require_contiguous(*a, op, arg);
   return const_cast<T*>(static_cast<const T*>(a->data()));
+}
+
+// Layer norm's view of input (*, normalized_shape): rows = prod(*), cols = prod(normalized_shape).
+struct RowsCols {
+  std::int64_t rows, cols;
+};
+
+RowsCols layer_norm_rows_cols(const py::array& x, const std::vector<py::ssize_t>& normalized_shape,
+                              const char* op) {
+  const auto k = static_cast<py::ssize_t>(normalized_shape.size());
+  std::ostringstream expected;
+  expected << "(*";
+  for (const py::ssize_t d : normalized_shape) expected << ", " << d;
+  expected << ")";
+  if (k == 0) {
+    throw py::value_error(std::string("kernn.") + op +
+                          ": argument 'normalized_shape' is empty; it must name at least one "
+                          "trailing dimension");
+  }
+  bool matches = x.ndim() >= k;
+  for (py::ssize_t i = 0; matches && i < k; ++i) {
+    matches = x.shape(x.ndim() - k + i) == normalized_shape[i];
+  }
+  if (!matches) {
+    throw py::value_error(std::string("kernn.") + op + ": argument 'input' has shape " +
+                          shape_str(x) + "; expected " + expected.str() +
+                          " for the given normalized_shape");
+  }
+  std::int64_t rows = 1, cols = 1;
+  for (py::ssize_t i = 0; i < x.ndim() - k; ++i) rows *= x.shape(i);
+  for (const py::ssize_t d : normalized_shape) cols *= d;
+  return {rows, cols};
+}
+
+// An optional weight or bias of normalized_shape and dtype dt.
+template <typename T>
+const T* affine_ptr(const std::optional<py::array>& a, DType dt,
+                    const std::vector<py::ssize_t>& normalized_shape, const char* op,
+                    const char* arg) {
+  if (!a) return nullptr;
+  require_dtype(*a, dt, op, arg);
+  require_shape(*a, normalized_shape, op, arg);
+  require_contiguous(*a, op, arg);
+  return in_ptr<T>(*a);
+}
+
+// A saved statistic of layer_norm_forward: float64 (rows,).
+const double* row_stat_ptr(const py::array& a, std::int64_t rows, const char* op,
+                           const char* arg) {
+  require_dtype(a, DType::Float64, op, arg);
+  require_shape(a, {static_cast<py::ssize_t>(rows)}, op, arg);
+  require_contiguous(a, op, arg);
+  return in_ptr<double>(a);
 }
 
 }  // namespace
@@ -156,6 +212,92 @@ void register_norm(py::module_& m) {
       "save_mean/save_invstd. training=False treats the statistics as constants.\n"
       "relu_output: the output of a relu=True forward; grad_output is then the gradient of\n"
       "that ReLU's output and is masked by relu_output > 0 first.");
+
+  m.def(
+      "layer_norm_forward",
+      [](const py::array& x, const std::vector<py::ssize_t>& normalized_shape,
+         const std::optional<py::array>& weight, const std::optional<py::array>& bias,
+         double eps) {
+        const char* op = "layer_norm";
+        const DType dt = float_dtype(x, op, "input");
+        require_contiguous(x, op, "input");
+        const RowsCols s = layer_norm_rows_cols(x, normalized_shape, op);
+        if (!(eps >= 0)) {
+          throw py::value_error("kernn.layer_norm: argument 'eps' must be >= 0, got " +
+                                std::to_string(eps));
+        }
+        return dispatch(dt, [&](auto tag) {
+          using T = decltype(tag);
+          const T* w = affine_ptr<T>(weight, dt, normalized_shape, op, "weight");
+          const T* b = affine_ptr<T>(bias, dt, normalized_shape, op, "bias");
+          std::vector<py::ssize_t> shape(x.shape(), x.shape() + x.ndim());
+          py::array y = empty_array<T>(shape);
+          py::array save_mean = empty_array<double>({static_cast<py::ssize_t>(s.rows)});
+          py::array save_rstd = empty_array<double>({static_cast<py::ssize_t>(s.rows)});
+          {
+            py::gil_scoped_release release;
+            layer_norm_forward<T>(in_ptr<T>(x), s.rows, s.cols, w, b, eps, out_ptr<T>(y),
+                                  out_ptr<double>(save_mean), out_ptr<double>(save_rstd));
+          }
+          return py::make_tuple(y, save_mean, save_rstd);
+        });
+      },
+      py::arg("input"), py::arg("normalized_shape"), py::arg("weight"), py::arg("bias"),
+      py::arg("eps"),
+      "Layer norm of input (*, normalized_shape) over its trailing normalized_shape ->\n"
+      "(output, save_mean, save_rstd); the saved statistics are float64 (rows,), rows the\n"
+      "product of the leading dimensions, for layer_norm_backward. Biased variance;\n"
+      "weight/bias (normalized_shape) None mean 1 and 0.");
+
+  m.def(
+      "layer_norm_backward",
+      [](const py::array& x, const py::array& dy, const std::vector<py::ssize_t>& normalized_shape,
+         const std::optional<py::array>& weight, const py::array& save_mean,
+         const py::array& save_rstd, const std::vector<bool>& output_mask) {
+        const char* op = "layer_norm_backward";
+        const DType dt = float_dtype(x, op, "input");
+        require_contiguous(x, op, "input");
+        require_dtype(dy, dt, op, "grad_output");
+        require_contiguous(dy, op, "grad_output");
+        require_same_shape(x, dy, op, "input", "grad_output");
+        const RowsCols s = layer_norm_rows_cols(x, normalized_shape, op);
+        const double* mean = row_stat_ptr(save_mean, s.rows, op, "save_mean");
+        const double* rstd = row_stat_ptr(save_rstd, s.rows, op, "save_rstd");
+        if (output_mask.size() != 3) {
+          throw py::value_error(
+              "kernn.layer_norm_backward: argument 'output_mask' must hold 3 booleans (input, "
+              "weight, bias), got " + std::to_string(output_mask.size()));
+        }
+        return dispatch(dt, [&](auto tag) {
+          using T = decltype(tag);
+          const T* w = affine_ptr<T>(weight, dt, normalized_shape, op, "weight");
+          std::vector<py::ssize_t> shape(x.shape(), x.shape() + x.ndim());
+          py::object results[3] = {py::none(), py::none(), py::none()};
+          py::array arrays[3];
+          if (output_mask[0]) arrays[0] = empty_array<T>(shape);
+          if (output_mask[1]) arrays[1] = empty_array<T>(normalized_shape);
+          if (output_mask[2]) arrays[2] = empty_array<T>(normalized_shape);
+          T* outs[3] = {nullptr, nullptr, nullptr};
+          for (int i = 0; i < 3; ++i) {
+            if (output_mask[i]) {
+              outs[i] = out_ptr<T>(arrays[i]);
+              results[i] = arrays[i];
+            }
+          }
+          {
+            py::gil_scoped_release release;
+            layer_norm_backward<T>(in_ptr<T>(x), in_ptr<T>(dy), s.rows, s.cols, w, mean, rstd,
+                                   outs[0], outs[1], outs[2]);
+          }
+          return py::make_tuple(results[0], results[1], results[2]);
+        });
+      },
+      py::arg("input"), py::arg("grad_output"), py::arg("normalized_shape"), py::arg("weight"),
+      py::arg("save_mean"), py::arg("save_rstd"),
+      py::arg("output_mask") = std::vector<bool>{true, true, true},
+      "Gradients of layer_norm -> (grad_input, grad_weight, grad_bias) from the forward's\n"
+      "save_mean/save_rstd; an entry is None where output_mask (input, weight, bias) is False.\n"
+      "weight None means 1.");
 }
 
 }  // namespace kernn::bind

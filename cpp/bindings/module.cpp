@@ -103,4 +103,5 @@ PYBIND11_MODULE(_C, m) {
   kernn::bind::register_pool(m);
   kernn::bind::register_norm(m);
   kernn::bind::register_conv(m);
+  kernn::bind::register_embedding(m);
 }

@@ -19,7 +19,8 @@ from ..ops import loss as _loss
 from .. import _C, _memory
 from ..ops._args import _check_float_tensor as _check_float, _check_tensor, _records
 from ..ops.conv import conv2d
-from ..ops.norm import batch_norm, batch_norm_relu
+from ..ops.embedding import embedding
+from ..ops.norm import batch_norm, batch_norm_relu, layer_norm
 from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from ..random import default_generator
 from ..tensor import Tensor, _new, get_default_dtype
@@ -28,10 +29,11 @@ __all__ = [
     "linear", "relu", "leaky_relu", "sigmoid", "tanh", "softsign", "elu", "gelu", "silu",
     "softplus", "hardtanh", "relu6", "logsigmoid", "softmax", "log_softmax",
     "relu_", "leaky_relu_", "elu_", "hardtanh_",
-    "dropout", "cross_entropy", "nll_loss", "binary_cross_entropy",
+    "dropout", "dropout1d", "dropout2d", "cross_entropy", "nll_loss", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
     "one_hot",
     "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "batch_norm", "batch_norm_relu",
+    "layer_norm", "embedding",
 ]
 
 _REDUCTIONS = ("mean", "sum", "none")
@@ -338,16 +340,112 @@ def dropout(input, p=0.5, training=True, inplace=False):
 
     Draws from kernn's global generator (kernn.manual_seed).
     """
+    return _dropout("dropout", input, p, training, lambda shape: shape)
+
+
+def dropout1d(input, p=0.5, training=True, inplace=False):
+    """Channel-wise dropout of (N, C, L) or unbatched (C, L) input: each channel input[n, c]
+    is zeroed as a whole with probability p while training, the others scaled by 1/(1-p).
+
+    Draws from kernn's global generator (kernn.manual_seed), one draw per channel.
+
+    Args:
+        input (Tensor): (N, C, L) or (C, L), floating.
+        p (float): probability of a channel being zeroed (default 0.5).
+        training (bool): apply dropout; False returns the input (default True).
+        inplace (bool): accepted for torch's signature; the result is a new tensor, as
+            kernn's dropout.
+
+    Shape:
+        output: the input's shape.
+
+    Example::
+
+        >>> y = kernn.nn.functional.dropout1d(kernn.ones(8, 16, 100), 0.25)
+    """
+    _check_probability("dropout1d", p)
+    _check_tensor(input, "dropout1d", "input")
+    ndim = input._data.ndim
+    if ndim not in (2, 3):
+        raise ValueError(f"dropout1d: expected 2-D (C, L) or 3-D (N, C, L) input, got shape "
+                         f"{tuple(input.shape)}; dropout1d is channel-wise dropout over 1 "
+                         "spatial dimension")
+    if ndim == 2:  # unbatched: one draw per channel (dimension 0)
+        return _dropout("dropout1d", input, p, training, lambda shape: (shape[0], 1))
+    return _dropout("dropout1d", input, p, training, _channel_mask_shape)
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):
+    """Channel-wise dropout of (N, C, H, W) input: each channel input[n, c] is zeroed as a
+    whole with probability p while training, the others scaled by 1/(1-p).
+
+    As torch: a 3-D input is taken as (N, C, L) (one draw per input[n, c]) with a warning,
+    another rank other than 4 warns too (a 2-D input gets element-wise dropout), and an input
+    with fewer than 2 dimensions raises ValueError when training.
+
+    Args:
+        input (Tensor): (N, C, H, W), floating.
+        p (float): probability of a channel being zeroed (default 0.5).
+        training (bool): apply dropout; False returns the input (default True).
+        inplace (bool): accepted for torch's signature; the result is a new tensor, as
+            kernn's dropout.
+
+    Shape:
+        output: the input's shape.
+
+    Example::
+
+        >>> y = kernn.nn.functional.dropout2d(kernn.ones(8, 16, 5, 5), 0.25)
+    """
+    _check_probability("dropout2d", p)
+    _check_tensor(input, "dropout2d", "input")
+    ndim = input._data.ndim
+    if ndim not in (3, 4):
+        warnings.warn(f"dropout2d: Received a {ndim}-D input to dropout2d, which is deprecated "
+                      "and will result in an error in a future release. To retain the behavior "
+                      "and silence this warning, please use dropout instead. Note that dropout2d "
+                      "exists to provide channel-wise dropout on inputs with 2 spatial "
+                      "dimensions, a channel dimension, and an optional batch dimension (i.e. 3D "
+                      "or 4D inputs).", stacklevel=2)
+    if ndim == 3:
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that "
+                      "channel-wise 1D dropout behavior is desired - input is interpreted as "
+                      "shape (N, C, L), where C is the channel dim. This behavior will change in "
+                      "a future release to interpret the input as one without a batch "
+                      "dimension, i.e. shape (C, H, W). To maintain the 1D channel-wise dropout "
+                      "behavior, please switch to using dropout1d instead.", stacklevel=2)
+    return _dropout("dropout2d", input, p, training, _channel_mask_shape)
+
+
+def _channel_mask_shape(shape):
+    """(N, C, 1, ...): one keep-or-zero draw per channel of an (N, C, *) input."""
+    if len(shape) < 2:
+        raise ValueError(f"channel-wise dropout needs an (N, C, *) input of at least 2 "
+                         f"dimensions, got shape {tuple(shape)}")
+    return tuple(shape[:2]) + (1,) * (len(shape) - 2)
+
+
+def _check_probability(op, p):
     if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout: probability has to be between 0 and 1, but got {p}")
+        raise ValueError(f"{op}: probability has to be between 0 and 1, but got {p}")
+
+
+def _dropout(op, input, p, training, mask_shape):
+    """Dropout with one Bernoulli draw per entry of mask_shape(input.shape), broadcast over
+    the input: the input itself when not training or p = 0, input * 0 for p = 1."""
+    _check_probability(op, p)
     if not training or p == 0.0:
         return input
-    _check_float(input, "dropout", "input")
+    _check_float(input, op, "input")
+    try:
+        shape = mask_shape(input._data.shape)
+    except ValueError as exc:
+        raise ValueError(f"{op}: {exc}") from None
     if p == 1.0:
         return input * 0.0
     if _records(input):
-        return _act.DropoutFunction.apply(input, p, default_generator())
-    return _new(_act.DropoutFunction.forward(_act_ctx(), input, p, default_generator()))
+        return _act.DropoutFunction.apply(input, p, default_generator(), shape)
+    return _new(_act.DropoutFunction.forward(_act_ctx(), input, p, default_generator(), shape))
 
 
 # ---- losses ---------------------------------------------------------------------------------

@@ -126,12 +126,14 @@ class LogSoftmaxFunction(_LastDimFunction):
 
 
 class DropoutFunction(Function):
-    """y = x * mask / (1 - p), mask ~ Bernoulli(1 - p) from kernn's generator."""
+    """y = x * mask / (1 - p), mask ~ Bernoulli(1 - p) of shape mask_shape from kernn's
+    generator: x's shape for element-wise dropout, (N, C, 1, ...) for channel-wise dropout
+    (dropout1d/dropout2d), where each draw keeps or zeroes a whole channel."""
 
     @staticmethod
-    def forward(ctx, x, p, generator):
+    def forward(ctx, x, p, generator, mask_shape):
         a = x._data
-        keep = generator.random(a.shape, dtype=a.dtype) >= p
+        keep = generator.random(mask_shape, dtype=a.dtype) >= p
         scale = a.dtype.type(1.0 / (1.0 - p))
         mask = keep * scale  # float mask: one multiply in forward and in backward
         ctx.save_for_backward(mask)
@@ -140,4 +142,4 @@ class DropoutFunction(Function):
     @staticmethod
     def backward(ctx, dy):
         (mask,) = ctx.saved_tensors
-        return dy * mask, None, None
+        return dy * mask, None, None, None

@@ -1,7 +1,7 @@
-"""BatchNormFunction on kernn._C's fused batch-norm kernels.
+"""BatchNormFunction and LayerNormFunction on kernn._C's normalisation kernels.
 
-The running statistics are numpy arrays updated in place by the forward kernel (training) or
-read by it (evaluation); they are not differentiated.
+Batch norm's running statistics are numpy arrays updated in place by the forward kernel
+(training) or read by it (evaluation); they are not differentiated.
 """
 
 from __future__ import annotations
@@ -104,3 +104,80 @@ def _batch_norm(input, running_mean, running_var, weight, bias, training, moment
     return _new(_C.batch_norm_forward(
         c_contiguous(input._data), None if weight is None else c_contiguous(weight._data),
         None if bias is None else c_contiguous(bias._data), *args)[0])
+
+
+class LayerNormFunction(Function):
+    """(x (*, normalized_shape), weight or None, bias or None, normalized_shape, eps) -> y of
+    x's shape. The forward saves each row's mean and 1/std in float64 for the backward."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, normalized_shape, eps):
+        xa = c_contiguous(x._data)
+        wa = None if weight is None else c_contiguous(weight._data)
+        ba = None if bias is None else c_contiguous(bias._data)
+        y, save_mean, save_rstd = _C.layer_norm_forward(xa, normalized_shape, wa, ba, eps)
+        if any(ctx.needs_input_grad[:3]):
+            ctx.save_for_backward(xa, wa, save_mean, save_rstd)
+            ctx.normalized_shape = normalized_shape
+        return y
+
+    @staticmethod
+    def backward(ctx, dy):
+        xa, wa, save_mean, save_rstd = ctx.saved_tensors
+        dx, dw, db = _C.layer_norm_backward(xa, c_contiguous(dy), ctx.normalized_shape, wa,
+                                            save_mean, save_rstd, list(ctx.needs_input_grad[:3]))
+        return dx, dw, db, None, None
+
+
+def _normalized_shape(value, op):
+    """normalized_shape as a tuple of ints, from an int or a sequence of ints (as torch)."""
+    if isinstance(value, bool):
+        raise TypeError(f"{op}: argument 'normalized_shape' must be an int or a sequence of "
+                        f"ints, got {value!r}")
+    if hasattr(value, "__index__"):
+        return (int(value),)
+    try:
+        items = tuple(value)
+    except TypeError:
+        raise TypeError(f"{op}: argument 'normalized_shape' must be an int or a sequence of "
+                        f"ints, got {value!r}") from None
+    if not all(hasattr(v, "__index__") and not isinstance(v, bool) for v in items):
+        raise TypeError(f"{op}: argument 'normalized_shape' must be an int or a sequence of "
+                        f"ints, got {value!r}")
+    return tuple(int(v) for v in items)
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Layer normalisation over the trailing ``normalized_shape`` dimensions, as
+    torch.nn.functional.layer_norm.
+
+    Each sample's last len(normalized_shape) dimensions are normalised by their own mean and
+    biased variance (accumulated in double): y = (x - mean) / sqrt(var + eps) * weight + bias.
+
+    Args:
+        input (Tensor): (*, *normalized_shape), float32 or float64.
+        normalized_shape (int or sequence of ints): the trailing dimensions to normalise over.
+        weight, bias (Tensor, optional): of shape normalized_shape, the input's dtype.
+        eps (float): added to the variance (default 1e-5).
+
+    Shape:
+        output: the input's shape.
+
+    Example::
+
+        >>> x = kernn.randn(4, 10, 32)
+        >>> y = kernn.nn.functional.layer_norm(x, (32,))
+        >>> float(y.mean(-1).abs().max()) < 1e-5
+        True
+    """
+    op = "layer_norm"
+    _check_float_tensor(input, op, "input")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None:
+            _check_float_tensor(t, op, name)
+    shape = _normalized_shape(normalized_shape, op)
+    if _records(input, weight, bias):
+        return LayerNormFunction.apply(input, weight, bias, shape, float(eps))
+    return _new(_C.layer_norm_forward(
+        c_contiguous(input._data), shape, None if weight is None else c_contiguous(weight._data),
+        None if bias is None else c_contiguous(bias._data), float(eps))[0])

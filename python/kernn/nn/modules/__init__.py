@@ -5,13 +5,15 @@ from .conv import Conv2d
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
 from .activation import (ELU, GELU, Hardtanh, LeakyReLU, LogSigmoid, LogSoftmax, ReLU, ReLU6,
                          SiLU, Sigmoid, Softmax, Softplus, Softsign, Tanh)
-from .container import ModuleList, Sequential
-from .dropout import Dropout
-from .flatten import Flatten
+from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
+from .dropout import Dropout, Dropout1d, Dropout2d
+from .flatten import Flatten, Unflatten
 from .linear import Identity, Linear
 from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, MSELoss,
                    NLLLoss, SmoothL1Loss)
 from .module import Module
+from .normalization import LayerNorm
+from .sparse import Embedding
 
 __all__ = [
     "Module", "Sequential", "ModuleList", "Linear", "Identity", "Flatten", "Dropout", "ReLU",
@@ -19,4 +21,6 @@ __all__ = [
     "ReLU6", "LogSigmoid", "Softmax", "LogSoftmax", "CrossEntropyLoss", "NLLLoss", "BCELoss",
     "BCEWithLogitsLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss",
     "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "BatchNorm1d", "BatchNorm2d",
+    "LayerNorm", "ModuleDict", "ParameterList", "ParameterDict", "Unflatten", "Dropout1d",
+    "Dropout2d", "Embedding",
 ]

@@ -125,7 +125,7 @@ class Module:
             raise TypeError(f"register_parameter: cannot assign '{type(param).__name__}' as "
                             f"parameter '{name}' (kernn.nn.Parameter or None expected)")
         self._check_init()
-        self._discard(name)
+        self._discard(name, keep="_parameters")  # a replaced parameter keeps its position
         self.__dict__["_parameters"][name] = param
         object.__setattr__(self, name, param)
 
@@ -156,7 +156,7 @@ class Module:
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"add_module: {type(module).__name__} is not a Module subclass")
         self._check_init()
-        self._discard(name)
+        self._discard(name, keep="_modules")  # a replaced child keeps its position
         self.__dict__["_modules"][name] = module
         object.__setattr__(self, name, module)
         self._children_changed()

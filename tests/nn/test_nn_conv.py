@@ -51,6 +51,24 @@ def test_batch_norm_gradcheck(shape):
     assert gradcheck(lambda x, w, b: F.batch_norm(x, rm, rv, w, b, training=False), (x, w, b))
 
 
+@pytest.mark.parametrize("kw", [dict(stride=1, padding=1), dict(stride=2, padding=0, dilation=2),
+                                dict(stride=(2,), padding=(1,), groups=2), dict(padding="same")])
+def test_conv1d_gradcheck(kw):
+    rng = np.random.default_rng(3)
+    x = kernn.tensor(_rand(rng, 2, 4, 11), requires_grad=True)
+    w = kernn.tensor(_rand(rng, 2, 4 // kw.get("groups", 1), 3), requires_grad=True)
+    b = kernn.tensor(_rand(rng, 2), requires_grad=True)
+    assert gradcheck(lambda x, w, b: F.conv1d(x, w, b, **kw), (x, w, b))
+
+
+def test_pooling_1d_gradcheck():
+    x = np.random.default_rng(4).permutation(2 * 3 * 13).reshape(2, 3, 13) * 0.1
+    xt = kernn.tensor(x, requires_grad=True)
+    assert gradcheck(lambda t: F.max_pool1d(t, 3, 2, 1, ceil_mode=True), (xt,))
+    assert gradcheck(lambda t: F.max_pool1d(t, 2, dilation=2), (xt,))
+    assert gradcheck(lambda t: F.avg_pool1d(t, 3, 2, 1, count_include_pad=False), (xt,))
+
+
 # ---- modules vs torch --------------------------------------------------------------------------
 def test_conv2d_module_defaults_repr_and_init():
     conv = nn.Conv2d(6, 8, (3, 5), stride=2, padding=1, groups=2)
@@ -161,6 +179,66 @@ def test_batchnorm_bias_option_as_torch(kw):
     for (name, p), (_, tp) in zip(bn.named_parameters(), tbn.named_parameters()):
         np.testing.assert_allclose(p.grad.numpy(), tp.grad.numpy(), rtol=1e-10, atol=1e-12,
                                    err_msg=name)
+
+
+# (kernn/torch module factory, input shape): 1-D layers over odd lengths, batch 1, unbatched
+ONE_D = [
+    (lambda lib: lib.nn.Conv1d(3, 5, 3), (2, 3, 17)),
+    (lambda lib: lib.nn.Conv1d(4, 6, 4, stride=3, padding=2, dilation=2, groups=2), (1, 4, 23)),
+    (lambda lib: lib.nn.Conv1d(3, 2, 5, padding="same", bias=False), (3, 31)),
+    (lambda lib: lib.nn.MaxPool1d(3, 2, 1, ceil_mode=True), (2, 3, 16)),
+    (lambda lib: lib.nn.MaxPool1d(2, dilation=2), (3, 11)),
+    (lambda lib: lib.nn.AvgPool1d(4, 3, 2, count_include_pad=False), (2, 3, 19)),
+    (lambda lib: lib.nn.AvgPool1d(2), (1, 1, 7)),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("index", range(len(ONE_D)))
+def test_one_d_layers_match_torch(index, dtype):
+    make, shape = ONE_D[index]
+    ours, theirs = make(kernn).to(dtype), make(torch).to(torch.float32 if dtype == np.float32
+                                                           else torch.float64)
+    assert repr(ours) == repr(theirs)
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    rng = np.random.default_rng(index)
+    # a strided input: every other column of a wider array
+    x = rng.standard_normal((*shape[:-1], 2 * shape[-1])).astype(dtype)[..., ::2]
+    kx, tx = kernn.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    ky, ty = ours(kx), theirs(tx)
+    tol = dict(rtol=1e-5, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(ky.detach().numpy(), ty.detach().numpy(), **tol)
+    dy = rng.standard_normal(ty.shape).astype(dtype)
+    ky.backward(kernn.tensor(dy))
+    ty.backward(torch.tensor(dy))
+    np.testing.assert_allclose(kx.grad.numpy(), tx.grad.numpy(), **tol)
+    for (name, p), (_, tp) in zip(ours.named_parameters(), theirs.named_parameters()):
+        np.testing.assert_allclose(p.grad.numpy(), tp.grad.numpy(), err_msg=name, **tol)
+
+
+def test_max_pool1d_indices_are_positions_along_the_length_as_torch():
+    x = np.random.default_rng(5).standard_normal((2, 3, 15))
+    _, ours = F.max_pool1d(kernn.tensor(x), 3, 2, 1, return_indices=True)
+    _, theirs = torch.nn.functional.max_pool1d(torch.tensor(x), 3, 2, 1, return_indices=True)
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_one_d_errors_name_the_op_and_shapes():
+    with pytest.raises(ValueError, match=r"conv1d: expected 2-D \(C, L\) or 3-D \(N, C, L\) "
+                                         r"input, got shape \(2, 3, 4, 5\)"):
+        nn.Conv1d(3, 2, 3)(kernn.randn(2, 3, 4, 5))
+    with pytest.raises(ValueError, match=r"conv1d: input of shape \(2, 4, 9\) has 4 channels; "
+                                         r"weight of shape \(2, 3, 3\) with groups=1 expects 3"):
+        nn.Conv1d(3, 2, 3)(kernn.randn(2, 4, 9))
+    with pytest.raises(ValueError, match=r"conv1d: argument 'weight' must be 3-D"):
+        F.conv1d(kernn.randn(2, 3, 9), kernn.randn(2, 3, 3, 3))
+    with pytest.raises(ValueError, match=r"Conv1d: argument 'kernel_size' must be an int or a "
+                                         r"1-tuple"):
+        nn.Conv1d(3, 2, (3, 3))
+    with pytest.raises(ValueError, match=r"max_pool1d: expected 2-D"):
+        F.max_pool1d(kernn.randn(5), 2)
+    with pytest.raises(TypeError, match=r"avg_pool1d: argument 'input' must be a float32"):
+        F.avg_pool1d(kernn.tensor([[1, 2, 3]]), 2)
 
 
 def test_module_errors():

@@ -18,10 +18,10 @@ from ..ops import linear as _lin
 from ..ops import loss as _loss
 from .. import _C, _memory
 from ..ops._args import _check_float_tensor as _check_float, _check_tensor, _records
-from ..ops.conv import conv2d
+from ..ops.conv import conv1d, conv2d
 from ..ops.embedding import embedding
 from ..ops.norm import batch_norm, batch_norm_relu, layer_norm
-from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
+from ..ops.pool import adaptive_avg_pool2d, avg_pool1d, avg_pool2d, max_pool1d, max_pool2d
 from ..random import default_generator
 from ..tensor import Tensor, _new, get_default_dtype
 
@@ -32,7 +32,8 @@ __all__ = [
     "dropout", "dropout1d", "dropout2d", "cross_entropy", "nll_loss", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
     "one_hot",
-    "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "batch_norm", "batch_norm_relu",
+    "conv1d", "conv2d", "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d",
+    "adaptive_avg_pool2d", "batch_norm", "batch_norm_relu",
     "layer_norm", "embedding",
 ]
 

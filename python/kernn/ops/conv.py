@@ -11,7 +11,7 @@ from .. import _C
 from ..autograd import Function
 from ..tensor import _new
 from . import c_contiguous
-from ._args import _check_float_tensor, _pair, _records
+from ._args import _check_float_tensor, _height_one, _pair, _records, _single
 
 
 class Conv2dFunction(Function):
@@ -115,3 +115,42 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
                                    None if bias is None else c_contiguous(bias._data), stride,
                                    padding, dilation, groups))
     return y.reshape(*y._data.shape[1:]) if unbatched else y
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """1-D convolution (cross-correlation, as torch.nn.functional.conv1d), run as conv2d over a
+    height of 1.
+
+    Args:
+        input (Tensor): (N, C, L) or unbatched (C, L).
+        weight (Tensor): (K, C/groups, k).
+        bias (Tensor, optional): (K,).
+        stride, dilation (int or (int,)): default 1.
+        padding (int, (int,), 'valid' or 'same'): zero padding on both sides (default 0);
+            'same' needs stride 1 and an odd dilated kernel, as conv2d's.
+        groups (int): input and output channels split into this many groups.
+
+    Shape:
+        output (N, K, Lo), Lo = (L + 2*padding - dilation*(k-1) - 1) // stride + 1.
+
+    Example::
+
+        >>> kernn.nn.functional.conv1d(kernn.randn(8, 3, 100), kernn.randn(16, 3, 5)).shape
+        kernn.Size([8, 16, 96])
+    """
+    op = "conv1d"
+    x = _height_one(input, op)
+    _check_float_tensor(weight, op, "weight")
+    if weight._data.ndim != 3:
+        raise ValueError(f"{op}: argument 'weight' must be 3-D (out_channels, "
+                         f"in_channels/groups, kernel_size), got shape {tuple(weight._data.shape)}")
+    channels = input._data.shape[-2]
+    if weight._data.shape[1] * int(groups) != channels:
+        raise ValueError(f"{op}: input of shape {tuple(input._data.shape)} has {channels} "
+                         f"channels; weight of shape {tuple(weight._data.shape)} with groups="
+                         f"{groups} expects {weight._data.shape[1] * int(groups)}")
+    if not isinstance(padding, str):
+        padding = (0, _single(padding, op, "padding")[0])
+    y = conv2d(x, weight.unsqueeze(-2), bias, (1, _single(stride, op, "stride")[0]), padding,
+               (1, _single(dilation, op, "dilation")[0]), groups)
+    return y.squeeze(-2)

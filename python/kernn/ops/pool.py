@@ -9,7 +9,7 @@ from .. import _C
 from ..autograd import Function
 from ..tensor import _new
 from . import c_contiguous
-from ._args import _check_float_tensor, _pair, _records
+from ._args import _check_float_tensor, _height_one, _pair, _records, _single
 
 
 class MaxPool2dFunction(Function):
@@ -124,6 +124,58 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
     if _records(input):
         return AvgPool2dFunction.apply(input, *args)
     return _new(_C.avg_pool2d_forward(c_contiguous(input._data), *args))
+
+
+def _height_one_window(op, kernel_size, stride, padding):
+    """The 1-D pools' (k,), (s,), (p,) as the 2-D pools' (1, k), (1, s), (0, p)."""
+    k = _single(kernel_size, op, "kernel_size")[0]
+    s = k if stride is None or (hasattr(stride, "__len__") and len(stride) == 0) \
+        else _single(stride, op, "stride")[0]
+    return (1, k), (1, s), (0, _single(padding, op, "padding")[0])
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """1-D max pooling, as torch.nn.functional.max_pool1d: max_pool2d over a height of 1.
+
+    Args:
+        input (Tensor): (N, C, L) or (C, L).
+        kernel_size, stride (default kernel_size), padding, dilation: int or (int,); padding
+            at most half the kernel (implicit -inf padding).
+        ceil_mode (bool): ceil instead of floor in the output size.
+        return_indices (bool): also return the int64 position along L of each maximum.
+
+    Shape:
+        output (N, C, Lo), Lo = (L + 2*padding - dilation*(k-1) - 1) / stride + 1, rounded
+        down (up with ceil_mode).
+    """
+    op = "max_pool1d"
+    x = _height_one(input, op)
+    k, s, p = _height_one_window(op, kernel_size, stride, padding)
+    out = max_pool2d(x, k, s, p, (1, _single(dilation, op, "dilation")[0]), ceil_mode,
+                     return_indices)
+    if return_indices:  # h * W + w with h = 0: the position along L, as torch's
+        return out[0].squeeze(-2), out[1].squeeze(-2)
+    return out.squeeze(-2)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True):
+    """1-D average pooling, as torch.nn.functional.avg_pool1d: avg_pool2d over a height of 1.
+
+    Args:
+        input (Tensor): (N, C, L) or (C, L).
+        kernel_size, stride (default kernel_size), padding: int or (int,).
+        ceil_mode (bool): ceil instead of floor in the output size.
+        count_include_pad (bool): divide by the window size including zero padding.
+
+    Shape:
+        output (N, C, Lo), Lo = (L + 2*padding - k) / stride + 1 (floor, or ceil).
+    """
+    op = "avg_pool1d"
+    x = _height_one(input, op)
+    k, s, p = _height_one_window(op, kernel_size, stride, padding)
+    return avg_pool2d(x, k, s, p, ceil_mode, count_include_pad).squeeze(-2)
 
 
 def adaptive_avg_pool2d(input, output_size):

@@ -1,8 +1,8 @@
 """kernn.nn modules."""
 
 from .batchnorm import BatchNorm1d, BatchNorm2d
-from .conv import Conv2d
-from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d
+from .conv import Conv1d, Conv2d
+from .pooling import AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d
 from .activation import (ELU, GELU, Hardtanh, LeakyReLU, LogSigmoid, LogSoftmax, ReLU, ReLU6,
                          SiLU, Sigmoid, Softmax, Softplus, Softsign, Tanh)
 from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
@@ -20,7 +20,8 @@ __all__ = [
     "LeakyReLU", "Sigmoid", "Tanh", "Softsign", "ELU", "GELU", "SiLU", "Softplus", "Hardtanh",
     "ReLU6", "LogSigmoid", "Softmax", "LogSoftmax", "CrossEntropyLoss", "NLLLoss", "BCELoss",
     "BCEWithLogitsLoss", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss",
-    "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "BatchNorm1d", "BatchNorm2d",
+    "Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool2d",
+    "BatchNorm1d", "BatchNorm2d",
     "LayerNorm", "ModuleDict", "ParameterList", "ParameterDict", "Unflatten", "Dropout1d",
     "Dropout2d", "Embedding",
 ]

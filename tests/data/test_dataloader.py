@@ -190,6 +190,12 @@ def test_collate_errors():
         default_collate([])
 
 
+def test_collate_error_names_a_foreign_tensor_type_with_its_module():
+    torch = pytest.importorskip("torch")  # e.g. samples from a transform still written for torch
+    with pytest.raises(TypeError, match="samples of type torch.Tensor; expected kernn Tensors"):
+        default_collate([torch.zeros(2), torch.zeros(2)])
+
+
 def test_loader_argument_errors():
     ds = make_tensor_dataset()
     for bad in (0, -1, 2.5, True):

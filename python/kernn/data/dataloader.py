@@ -81,9 +81,13 @@ def default_collate(batch):
                 f"default_collate: samples have different numbers of fields {sorted(lengths)}"
             )
         return type(elem)(default_collate(list(field)) for field in zip(*batch))
+    # the module too: a torch.Tensor from a torch-side transform is otherwise just "Tensor"
+    kind = type(elem)
+    name = kind.__qualname__ if kind.__module__ == "builtins" else \
+        f"{kind.__module__}.{kind.__qualname__}"
     raise TypeError(
-        f"default_collate: don't know how to batch samples of type {type(elem).__name__}; "
-        "expected Tensors, numpy arrays, numbers, strings, or tuples/lists/dicts of them"
+        f"default_collate: don't know how to batch samples of type {name}; expected kernn "
+        "Tensors, numpy arrays, numbers, strings, or tuples/lists/dicts of them"
     )
 
 

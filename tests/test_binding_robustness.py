@@ -503,6 +503,16 @@ _HOSTILE_CALLS = [
      *_raises(TypeError, "set_simd_loops", "isa")),
     ("set_gemm_isa_unknown", "_set_gemm_isa", ("bogus",), {},
      *_raises(ValueError, "_set_gemm_isa", "'name'")),
+    # A NaN bound clamped one side only (x < NaN is false): hardtanh(x, nan, 1) returned
+    # min(x, 1), hardtanh's backward passed dy below -1; torch gives NaN.
+    ("hardtanh_min_val_nan", "hardtanh_forward", (_rand(5), np.nan, 1.0), {},
+     *_raises(ValueError, "hardtanh_forward", "'min_val' is nan")),
+    ("hardtanh_max_val_nan", "hardtanh_forward", (_rand(5), -1.0, np.nan), {},
+     *_raises(ValueError, "hardtanh_forward", "'max_val' is nan")),
+    ("hardtanh_backward_min_val_nan", "hardtanh_backward", (_rand(5), _rand(5), np.nan, 1.0), {},
+     *_raises(ValueError, "hardtanh_backward", "'min_val' is nan")),
+    ("hardtanh_out_nan_bound", "hardtanh_forward", (_rand(5), np.nan, 1.0),
+     dict(out=np.zeros(5)), *_raises(ValueError, "hardtanh_forward", "'min_val'")),
 ]
 
 
@@ -561,6 +571,75 @@ def test_embedding_backward_bad_padding_idx_and_shape():
         _C.embedding_backward(_rand(3, 3), np.array([0, 1]), 5, None)
     with pytest.raises(ValueError, match="embedding_backward.*'indices'.*not C-contiguous"):
         _C.embedding_backward(_rand(2, 3), np.array([0, 9, 1])[::2], 5, None)
+
+
+def test_embedding_backward_without_columns_allocates_nothing():
+    # dim 0: the gradient has no element, but the kernel bucketed the indices over
+    # num_embeddings + 1 int64s first: 8 TiB for 2**40 rows, a bare "std::bad_alloc" MemoryError
+    # (or, for 2**31 rows, 16 GiB taken and zeroed).
+    dweight = _C.embedding_backward(np.zeros((2, 0)), np.array([0, 2**40 - 1]), 2**40, None)
+    assert dweight.shape == (2**40, 0)
+    assert _C.embedding_backward(np.zeros((0, 3)), np.zeros(0, np.int64), 0, None).shape == (0, 3)
+
+
+# The activations whose forward takes out= (x itself for the in-place F.relu_ and friends).
+_OUT_CALLS = {
+    "relu_forward": (), "leaky_relu_forward": (0.1,), "elu_forward": (1.0,), "silu_forward": (),
+    "hardtanh_forward": (-1.0, 1.0),
+}
+
+
+def _shifted_alias():
+    buffer = np.zeros(20)
+    x = buffer[:12].reshape(3, 4)
+    x[...] = _rand(3, 4)
+    return x, buffer[4:16].reshape(3, 4)
+
+
+def _read_only():
+    out = np.zeros((3, 4))
+    out.setflags(write=False)
+    return out
+
+
+_OUT_HOSTILE = {
+    "read_only": (lambda: (_rand(3, 4), _read_only()), ValueError, "read-only"),
+    "float32": (lambda: (_rand(3, 4), np.zeros((3, 4), np.float32)), TypeError, "float32"),
+    "int64": (lambda: (_rand(3, 4), np.zeros((3, 4), np.int64)), TypeError, "int64"),
+    "big_endian": (lambda: (_rand(3, 4), np.zeros((3, 4), ">f8")), TypeError, ">f8"),
+    "transposed_shape": (lambda: (_rand(3, 4), np.zeros((4, 3))), ValueError, "(4, 3)"),
+    "extra_axis": (lambda: (_rand(3, 4), np.zeros((1, 3, 4))), ValueError, "(1, 3, 4)"),
+    "non_contiguous": (lambda: (_rand(3, 4), np.zeros((3, 8))[:, ::2]), ValueError,
+                       "not C-contiguous"),
+    "fortran_order": (lambda: (_rand(3, 4), np.zeros((4, 3)).T), ValueError, "not C-contiguous"),
+    "broadcast_view": (lambda: (_rand(3, 4), np.broadcast_to(np.zeros(4), (3, 4))), ValueError,
+                       "out"),
+    "overlapping_x": (_shifted_alias, ValueError, "overlaps 'x'"),
+}
+
+
+@pytest.mark.parametrize("label", sorted(_OUT_HOSTILE))
+@pytest.mark.parametrize("name", sorted(_OUT_CALLS))
+def test_activation_out_argument_is_checked_before_writing(name, label):
+    make, exc_type, fragment = _OUT_HOSTILE[label]
+    x, out = make()
+    x_before, out_before = x.copy(), np.array(out)
+    with pytest.raises(exc_type, match=re.escape(fragment)) as info:
+        getattr(_C, name)(x, *_OUT_CALLS[name], out=out)
+    _assert_names_op_and_arg(info.value, name, "out")
+    np.testing.assert_array_equal(x, x_before)
+    np.testing.assert_array_equal(out, out_before)
+
+
+@pytest.mark.parametrize("name", sorted(_OUT_CALLS))
+def test_activation_out_may_be_x_or_a_view_of_it(name):
+    x = _rand(3, 4)
+    expected = getattr(_C, name)(x, *_OUT_CALLS[name])
+    y = getattr(_C, name)(x, *_OUT_CALLS[name], out=x.view())
+    assert np.shares_memory(y, x)
+    np.testing.assert_array_equal(x, expected)
+    empty = np.zeros((0, 4))
+    assert getattr(_C, name)(empty, *_OUT_CALLS[name], out=empty).shape == (0, 4)
 
 
 def test_batch_norm_running_stats_sharing_memory_are_refused():

@@ -121,6 +121,11 @@ def test_layer_norm_errors():
         F.layer_norm(x, "4")
     with pytest.raises(ValueError, match="layer_norm.*'eps'"):
         F.layer_norm(x, [4], eps=-1.0)
+    # A size past int64 was pybind11's "incompatible function arguments" from _C.
+    with pytest.raises(ValueError, match="layer_norm: argument 'normalized_shape' holds a size beyond int64"):
+        F.layer_norm(x, [2**70])
+    with pytest.raises(ValueError, match="LayerNorm: argument 'normalized_shape' holds a size beyond int64"):
+        kernn.nn.LayerNorm(2**64)
 
 
 # ---- nn.LayerNorm ---------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 // Bindings of the element-wise activations, softmax / log-softmax and bias_grad.
+#include <cmath>
 #include <optional>
+#include <utility>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -117,6 +119,18 @@ bool gelu_tanh_form(const char* op, const std::string& approximate) {
   if (approximate == "tanh") return true;
   throw py::value_error(std::string("kernn.") + op + ": argument 'approximate' is '" +
                         approximate + "'; expected 'none' or 'tanh'");
+}
+
+// hardtanh's bounds: a NaN bound would clamp one side only (min/max comparisons with NaN are
+// false), where torch gives NaN everywhere; ValueError instead.
+void check_hardtanh_bounds(const char* op, double min_val, double max_val) {
+  for (const auto& [name, value] : {std::pair<const char*, double>{"min_val", min_val},
+                                    std::pair<const char*, double>{"max_val", max_val}}) {
+    if (std::isnan(value)) {
+      throw py::value_error(std::string("kernn.") + op + ": argument '" + name +
+                            "' is nan; expected a number");
+    }
+  }
 }
 
 }  // namespace
@@ -312,6 +326,7 @@ void register_elementwise(py::module_& m) {
   m.def(
       "hardtanh_forward",
       [](const py::array& x, double min_val, double max_val, const std::optional<py::array>& out) {
+        check_hardtanh_bounds("hardtanh_forward", min_val, max_val);
         return unary(
             "hardtanh_forward", x, "x",
             [=](std::int64_t n, const auto* xp, auto* yp) {
@@ -326,6 +341,7 @@ void register_elementwise(py::module_& m) {
   m.def(
       "hardtanh_backward",
       [](const py::array& x, const py::array& dy, double min_val, double max_val) {
+        check_hardtanh_bounds("hardtanh_backward", min_val, max_val);
         return binary("hardtanh_backward", x, "x", dy,
                       [=](std::int64_t n, const auto* xp, const auto* dyp, auto* dxp) {
                         using T = std::remove_const_t<std::remove_pointer_t<decltype(xp)>>;

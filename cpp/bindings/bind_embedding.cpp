@@ -2,6 +2,7 @@
 // entry checked to lie in [0, num_embeddings) before a kernel runs.
 #include <pybind11/stl.h>
 
+#include <new>
 #include <optional>
 #include <sstream>
 #include <vector>
@@ -107,9 +108,19 @@ void register_embedding(py::module_& m) {
             const T* g = in_ptr<T>(dy);
             const I* idx = in_ptr<I>(indices);
             T* dw = out_ptr<T>(dweight);
-            py::gil_scoped_release release;
-            embedding_backward<T, I>(g, idx, indices.size(), num_embeddings, dim,
-                                     padding_idx.value_or(-1), dw);
+            try {
+              py::gil_scoped_release release;
+              embedding_backward<T, I>(g, idx, indices.size(), num_embeddings, dim,
+                                       padding_idx.value_or(-1), dw);
+            } catch (const std::bad_alloc&) {
+              // The kernel's buckets (num_embeddings + indices.size() int64s), allocated before
+              // its parallel region: pybind11 would say only "std::bad_alloc".
+              PyErr_SetString(PyExc_MemoryError,
+                              ("kernn.embedding_backward: unable to allocate the index buckets "
+                               "for num_embeddings = " + std::to_string(num_embeddings) +
+                               " and indices of shape " + shape_str(indices)).c_str());
+              throw py::error_already_set();
+            }
           });
           return dweight;
         });

@@ -23,6 +23,8 @@ template <typename T, typename I>
 void embedding_backward(const T* dy, const I* indices, std::int64_t n,
                         std::int64_t num_embeddings, std::int64_t dim, std::int64_t padding_idx,
                         T* dweight) {
+  // No element to write: without this, a (2**40, 0) gradient asked for 8 TiB of buckets.
+  if (dim == 0 || num_embeddings == 0) return;
   // Bucket the positions i by index value, keeping them in increasing order within a bucket:
   // positions[first[v] .. first[v + 1]) are the i with indices[i] == v.
   std::vector<std::int64_t> first(num_embeddings + 1, 0);

@@ -273,3 +273,69 @@ def test_weighted_sampler_without_replacement_refuses_more_samples_than_weights(
     with pytest.raises(ValueError, match="WeightedRandomSampler: cannot draw num_samples=3 without "
                                          "replacement from 2 positive weights"):
         WeightedRandomSampler([1.0, 2.0], 3, replacement=False)
+
+
+# A pass is drawn in chunks of _DRAW_CHUNK indices (the second safety sweep: a pass of
+# num_samples=10**12 was one 8 TB array, and without replacement a list of 3.3e11 permutations
+# that hung before the first index).
+from kernn.data.sampler import _DRAW_CHUNK  # noqa: E402
+
+
+@pytest.mark.parametrize("make", [
+    lambda: RandomSampler(range(3), num_samples=10**12),
+    lambda: RandomSampler(range(3), replacement=True, num_samples=10**12),
+    lambda: WeightedRandomSampler([1.0, 2.0], num_samples=10**12),
+], ids=["permutations", "replacement", "weighted"])
+def test_a_huge_pass_is_drawn_lazily(make):
+    sampler = make()
+    assert len(sampler) == 10**12
+    first = list(zip(range(5), sampler))
+    assert len(first) == 5 and all(0 <= i < 3 for _, i in first)
+    batches = BatchSampler(sampler, batch_size=4, drop_last=True)._batches()
+    assert len(next(batches)) == 4
+
+
+@pytest.mark.parametrize("make,one_call", [
+    (lambda n: RandomSampler(range(7), replacement=True, num_samples=n),
+     lambda rng, n: rng.integers(0, 7, size=n)),
+    (lambda n: WeightedRandomSampler([1.0, 0.0, 3.0, 2.0], num_samples=n),
+     lambda rng, n: rng.choice(4, size=n, replace=True, p=np.array([1.0, 0.0, 3.0, 2.0]) / 6.0)),
+], ids=["replacement", "weighted"])
+def test_chunked_draws_are_the_one_call_stream(make, one_call):
+    # Even chunks keep numpy's stream: the same indices as the single draw before the change.
+    n = 2 * _DRAW_CHUNK + 3
+    kernn.manual_seed(7)
+    drawn = list(make(n))
+    kernn.manual_seed(7)
+    from kernn.random import _generator_or_default
+    expected = one_call(_generator_or_default(None), n)
+    assert drawn == expected.tolist()
+
+
+@pytest.mark.parametrize("batch_size", [1, 1000, _DRAW_CHUNK, _DRAW_CHUNK + 1, 3 * _DRAW_CHUNK])
+@pytest.mark.parametrize("drop_last", [False, True])
+@pytest.mark.parametrize("make", [
+    lambda: RandomSampler(range(10), replacement=True, num_samples=2 * _DRAW_CHUNK + 5),
+    lambda: RandomSampler(range(_DRAW_CHUNK - 3), num_samples=3 * _DRAW_CHUNK),
+    lambda: SequentialSampler(range(2 * _DRAW_CHUNK + 5)),
+], ids=["replacement", "permutations", "sequential"])
+def test_batches_across_chunks_are_the_iterated_batches(make, drop_last, batch_size):
+    kernn.manual_seed(3)
+    iterated = list(BatchSampler(make(), batch_size, drop_last))
+    kernn.manual_seed(3)
+    sliced = [b.tolist() for b in BatchSampler(make(), batch_size, drop_last)._batches()]
+    assert sliced == iterated
+    assert len(sliced) == len(BatchSampler(make(), batch_size, drop_last))
+
+
+def test_batch_sampler_batch_size_beyond_memory():
+    # zip(*[indices] * batch_size) built a 2**62-entry tuple first: MemoryError.
+    assert list(BatchSampler(range(5), 2**62, drop_last=True)) == []
+    assert list(BatchSampler(range(5), 2**62, drop_last=False)) == [[0, 1, 2, 3, 4]]
+
+
+def test_weighted_sampler_weights_whose_sum_overflows():
+    # Two weights of 1e308 sum to inf: numpy's choice saw NaN probabilities and raised
+    # "Probabilities do not sum to 1".
+    drawn = list(WeightedRandomSampler([1e308, 0.0, 1e308], 200, generator=0))
+    assert set(drawn) == {0, 2}

@@ -200,3 +200,32 @@ def test_pickled_and_deep_copied_models_run():
         np.testing.assert_array_equal(clone(x).detach().numpy(), expected)
         clone(x).sum().backward()
         assert clone[0].weight.grad is not None
+
+
+@pytest.mark.parametrize("name", ["training", "forward", "state_dict", "_modules", "_parameters"])
+@pytest.mark.parametrize("register", [
+    lambda m, name: m.add_module(name, nn.Linear(2, 2)),
+    lambda m, name: m.register_parameter(name, nn.Parameter(kernn.zeros(2))),
+    lambda m, name: m.register_buffer(name, kernn.zeros(2)),
+    lambda m, name: nn.ModuleDict({name: nn.Linear(2, 2)}),
+], ids=["add_module", "register_parameter", "register_buffer", "ModuleDict"])
+def test_registering_over_an_existing_attribute_raises_key_error_as_torch(register, name):
+    # add_module('training', m) made the training flag a Linear, add_module('forward', m)
+    # shadowed forward, ModuleDict({'_modules': m}) replaced the children's dict.
+    module = nn.Linear(2, 2)
+    with pytest.raises(KeyError, match=f"attribute '{name}' already exists"):
+        register(module, name)
+    assert module.training is True
+    assert module(kernn.zeros(1, 2)).shape == (1, 2)
+    assert list(module.state_dict()) == ["weight", "bias"]
+
+
+def test_registering_over_an_entry_of_another_kind_raises_key_error_as_torch():
+    module = nn.Linear(2, 2)
+    with pytest.raises(KeyError, match="attribute 'weight' already exists"):
+        module.add_module("weight", nn.Linear(2, 2))
+    with pytest.raises(KeyError, match="attribute 'weight' already exists"):
+        module.register_buffer("weight", kernn.zeros(2, 2))
+    # an entry of the same kind is replaced in place, as before
+    module.register_parameter("weight", nn.Parameter(kernn.ones(2, 2)))
+    assert list(module.state_dict()) == ["weight", "bias"]

@@ -383,6 +383,46 @@ def test_argument_errors():
         ours_sched.SequentialLR(opt, [object()], milestones=[])
 
 
+def test_argument_errors_found_by_the_second_sweep():
+    opt, _ = make_optimizers()
+    # NaN passed `pct_start < 0 or pct_start > 1` and made every learning rate NaN.
+    with pytest.raises(ValueError, match="OneCycleLR: expected a float between 0 and 1 pct_start, got nan"):
+        ours_sched.OneCycleLR(opt, max_lr=0.1, total_steps=10, pct_start=float("nan"))
+    for name in ("div_factor", "final_div_factor"):
+        for bad in (0.0, float("nan"), -10.0):  # 0: ZeroDivisionError; NaN: NaN learning rates
+            with pytest.raises(ValueError, match=f"OneCycleLR: {name} must be positive, got"):
+                ours_sched.OneCycleLR(opt, max_lr=0.1, total_steps=10, **{name: bad})
+    # schedulers[0].optimizer was read before the check: AttributeError: 'int' object ...
+    with pytest.raises(TypeError, match="ChainedScheduler: the scheduler at index 0 \\(int\\) has no `optimizer`"):
+        ours_sched.ChainedScheduler([3])
+    # int(1.5) == 1 decayed at epoch 1; torch's Counter never meets 1.5.
+    for bad in (1.5, float("nan"), float("inf"), True, "3"):
+        with pytest.raises(ValueError, match="MultiStepLR: milestones must be whole epoch numbers"):
+            ours_sched.MultiStepLR(opt, milestones=[bad])
+    assert ours_sched.MultiStepLR(opt, milestones=[2.0, np.int64(4)]).milestones == {2: 1, 4: 1}
+
+
+@pytest.mark.parametrize("three_phase", [False, True])
+@pytest.mark.parametrize("total_steps,pct_start", [(10, 0.1), (4, 0.25), (2, 0.5), (1, 1.0)])
+def test_one_cycle_with_a_phase_of_no_steps(total_steps, pct_start, three_phase):
+    # pct_start * total_steps == 1 ends the warm-up at step 0, where the phase starts: torch
+    # raises ZeroDivisionError ('float division by zero') in the constructor. kernn takes the
+    # phase as over: step 0 is at max_lr, and the rest of the cycle is torch's.
+    opt, _ = momentum_optimizers("SGD")
+    sched = ours_sched.OneCycleLR(opt, max_lr=1.0, total_steps=total_steps, pct_start=pct_start,
+                                  three_phase=three_phase)
+    assert sched.get_last_lr() == [1.0, 1.0]
+    lrs = [sched.get_last_lr()]
+    for _ in range(total_steps - 1):
+        opt.step()
+        sched.step()
+        lrs.append(sched.get_last_lr())
+    assert all(np.isfinite(lr).all() for lr in lrs)
+    if total_steps > 1 and not three_phase:
+        # the annealing phase ends at min_lr, as torch's
+        assert lrs[-1] == [g["min_lr"] for g in opt.param_groups]
+
+
 # A validation loss that falls, stalls, wobbles within the threshold and falls again.
 PLATEAU_METRICS = [1.0, 0.8, 0.7, 0.7, 0.69995, 0.71, 0.7, 0.7, 0.5, 0.5, 0.5, 0.5, 0.5, 0.49,
                    0.4905, 0.5, 0.5, 0.5, 0.5, 0.5] + [0.3] * 20

@@ -72,18 +72,31 @@ class Sampler(Generic[_T_co]):
         raise NotImplementedError(f"{type(self).__name__} must implement __iter__")
 
 
-class _WholePassSampler(Sampler[int]):
-    """A random sampler that draws a pass as a whole: a subclass defines ``_pass()``, returning
-    the pass's indices as an int array, and iterating yields them.
+# Indices a random sampler draws at a time: a pass of num_samples=10**12 was one 8 TB array
+# (MemoryError; at 2 * 10**9, 16 GB taken from a 23 GB machine). Even, so that numpy's bounded
+# integers, which draw two 32-bit values per 64-bit word and drop the spare at the end of a call,
+# give the same stream in chunks as in one call; so do Generator.choice's uniforms.
+_DRAW_CHUNK = 1 << 16
 
-    :meth:`BatchSampler._batches` slices that array instead of iterating (so does it with
+
+class _WholePassSampler(Sampler[int]):
+    """A random sampler that draws a pass as int arrays: a subclass defines ``_pass_chunks()``,
+    yielding the pass's indices in order as int arrays (a large pass in pieces of
+    ``_DRAW_CHUNK``), and iterating yields them. ``_pass()`` is the whole pass as one array.
+
+    :meth:`BatchSampler._batches` slices those arrays instead of iterating (so does it with
     :class:`SequentialSampler`'s), so that a DataLoader gathering batches of in-memory arrays
     spends no Python per index.
     """
 
     def __iter__(self):
         # a generator: the pass is drawn at the first index, as torch's samplers draw
-        yield from self._pass().tolist()
+        for chunk in self._pass_chunks():
+            yield from chunk.tolist()
+
+    def _pass(self):
+        chunks = list(self._pass_chunks())
+        return np.concatenate(chunks) if chunks else np.arange(0)
 
 
 class SequentialSampler(Sampler[int]):
@@ -105,6 +118,11 @@ class SequentialSampler(Sampler[int]):
 
     def _pass(self):
         return np.arange(len(self.data_source))
+
+    def _pass_chunks(self):
+        n = len(self.data_source)
+        for start in range(0, n, _DRAW_CHUNK):
+            yield np.arange(start, min(n, start + _DRAW_CHUNK))
 
     def __len__(self):
         return len(self.data_source)
@@ -153,22 +171,26 @@ class RandomSampler(_WholePassSampler):
             return len(self.data_source)
         return self._num_samples
 
-    def _pass(self):
+    def _pass_chunks(self):
         n = len(self.data_source)
         num_samples = self.num_samples
         if num_samples == 0:  # an empty data_source and num_samples=None
-            return np.arange(0)
+            return
         if n == 0:
             raise ValueError(
                 f"RandomSampler: cannot draw num_samples={num_samples} from an empty data_source"
             )
         rng = _generator_or_default(self.generator)
         if self.replacement:
-            return rng.integers(0, n, size=num_samples)
-        permutations = [rng.permutation(n) for _ in range(num_samples // n)]
+            for start in range(0, num_samples, _DRAW_CHUNK):
+                yield rng.integers(0, n, size=min(_DRAW_CHUNK, num_samples - start))
+            return
+        # one permutation at a time: a list of num_samples // n of them hung (num_samples=10**12
+        # over 3 items) before the first index
+        for _ in range(num_samples // n):
+            yield rng.permutation(n)
         if num_samples % n:
-            permutations.append(rng.permutation(n)[:num_samples % n])
-        return np.concatenate(permutations)
+            yield rng.permutation(n)[:num_samples % n]
 
     def __len__(self):
         return self.num_samples
@@ -248,11 +270,23 @@ class WeightedRandomSampler(_WholePassSampler):
         self.replacement = replacement
         self.generator = _generator_argument(generator, owner)
 
-    def _pass(self):
+    def _pass_chunks(self):
         weights = self.weights.numpy()
+        with np.errstate(over="ignore"):
+            total = weights.sum()
+        if not np.isfinite(total):
+            # finite weights whose sum overflows (two of 1e308): numpy's choice saw NaN
+            # probabilities ("Probabilities do not sum to 1")
+            weights = weights / weights.max()
+            total = weights.sum()
+        p = weights / total
         rng = _generator_or_default(self.generator)
-        return rng.choice(len(weights), size=self.num_samples, replace=self.replacement,
-                          p=weights / weights.sum())
+        if not self.replacement:  # num_samples <= len(weights): one draw
+            yield rng.choice(len(weights), size=self.num_samples, replace=False, p=p)
+            return
+        for start in range(0, self.num_samples, _DRAW_CHUNK):
+            yield rng.choice(len(weights), size=min(_DRAW_CHUNK, self.num_samples - start),
+                             replace=True, p=p)
 
     def __len__(self):
         return self.num_samples
@@ -282,12 +316,12 @@ class BatchSampler(Sampler[list]):
 
     def __iter__(self):
         indices = iter(self.sampler)
-        if self.drop_last:
-            # batch_size references to one iterator: zip stops at the first short batch
-            yield from (list(batch) for batch in zip(*[indices] * self.batch_size))
-            return
+        # islice, not zip(*[indices] * batch_size): that built a tuple of batch_size references
+        # first (MemoryError for batch_size=2**62 over 5 indices)
         batch = list(itertools.islice(indices, self.batch_size))
         while batch:
+            if self.drop_last and len(batch) < self.batch_size:
+                return
             yield batch
             batch = list(itertools.islice(indices, self.batch_size))
 
@@ -299,10 +333,27 @@ class BatchSampler(Sampler[list]):
         if type(self.sampler).__iter__ not in (_WholePassSampler.__iter__, SequentialSampler.__iter__):
             yield from self
             return
-        indices = self.sampler._pass()
-        stop = len(indices) - len(indices) % self.batch_size if self.drop_last else len(indices)
-        for start in range(0, stop, self.batch_size):
-            yield indices[start:start + self.batch_size]
+        chunks = self.sampler._pass_chunks()
+        # Batches are slices of the chunks; one that spans chunks is joined from its pieces.
+        pieces, pending = [], 0
+        for chunk in chunks:
+            start = 0
+            if pending:
+                take = min(self.batch_size - pending, len(chunk))
+                pieces.append(chunk[:take])
+                pending += take
+                start = take
+                if pending < self.batch_size:
+                    continue
+                yield np.concatenate(pieces)
+                pieces, pending = [], 0
+            full_stop = start + (len(chunk) - start) // self.batch_size * self.batch_size
+            for begin in range(start, full_stop, self.batch_size):
+                yield chunk[begin:begin + self.batch_size]
+            if full_stop < len(chunk):
+                pieces, pending = [chunk[full_stop:]], len(chunk) - full_stop
+        if pending and not self.drop_last:
+            yield np.concatenate(pieces)
 
     def __len__(self):
         if self.drop_last:

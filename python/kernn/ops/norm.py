@@ -135,7 +135,7 @@ def _normalized_shape(value, op):
         raise TypeError(f"{op}: argument 'normalized_shape' must be an int or a sequence of "
                         f"ints, got {value!r}")
     if hasattr(value, "__index__"):
-        return (int(value),)
+        return _sizes_in_range((int(value),), value, op)
     try:
         items = tuple(value)
     except TypeError:
@@ -144,7 +144,15 @@ def _normalized_shape(value, op):
     if not all(hasattr(v, "__index__") and not isinstance(v, bool) for v in items):
         raise TypeError(f"{op}: argument 'normalized_shape' must be an int or a sequence of "
                         f"ints, got {value!r}")
-    return tuple(int(v) for v in items)
+    return _sizes_in_range(tuple(int(v) for v in items), value, op)
+
+
+def _sizes_in_range(shape, value, op):
+    # a size past int64 reached the binding as pybind11's "incompatible function arguments"
+    if any(not -2**63 <= d < 2**63 for d in shape):
+        raise ValueError(f"{op}: argument 'normalized_shape' holds a size beyond int64, got "
+                         f"{value!r}")
+    return shape
 
 
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):

@@ -10,6 +10,7 @@ same order.
 from __future__ import annotations
 
 import math
+import numbers
 import types
 import warnings
 from bisect import bisect_right
@@ -261,6 +262,15 @@ class StepLR(LRScheduler):
         return [base_lr * self.gamma ** (self.last_epoch // self.step_size) for base_lr in self.base_lrs]
 
 
+def _milestone_epoch(milestone) -> int:
+    """A MultiStepLR milestone as an int epoch; ValueError for one that is not a whole number
+    (int() turned 1.5 into 1, decaying an epoch early; torch never reaches it)."""
+    if isinstance(milestone, bool) or not isinstance(milestone, numbers.Real) \
+            or not math.isfinite(milestone) or int(milestone) != milestone:
+        raise ValueError(f"MultiStepLR: milestones must be whole epoch numbers, got {milestone!r}")
+    return int(milestone)
+
+
 class MultiStepLR(LRScheduler):
     """Multiplies each group's learning rate by ``gamma`` at each milestone epoch.
 
@@ -277,7 +287,7 @@ class MultiStepLR(LRScheduler):
     """
 
     def __init__(self, optimizer: Optimizer, milestones, gamma: float = 0.1, last_epoch: int = -1) -> None:
-        self.milestones = Counter(int(m) for m in milestones)
+        self.milestones = Counter(_milestone_epoch(m) for m in milestones)
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
@@ -636,8 +646,11 @@ class OneCycleLR(LRScheduler):
             self.total_steps = epochs * steps_per_epoch
         else:
             raise ValueError("OneCycleLR: you must define either total_steps OR (epochs AND steps_per_epoch)")
-        if not isinstance(pct_start, float) or pct_start < 0 or pct_start > 1:
+        if not isinstance(pct_start, float) or not 0 <= pct_start <= 1:  # NaN fails too
             raise ValueError(f"OneCycleLR: expected a float between 0 and 1 pct_start, got {pct_start!r}")
+        for name, value in (("div_factor", div_factor), ("final_div_factor", final_div_factor)):
+            if not value > 0:  # 0 divided by zero below; NaN made every lr NaN
+                raise ValueError(f"OneCycleLR: {name} must be positive, got {value!r}")
         if anneal_strategy not in ("cos", "linear"):
             raise ValueError(f"OneCycleLR: anneal_strategy must be one of 'cos' or 'linear', got "
                              f"{anneal_strategy!r}")
@@ -705,7 +718,10 @@ class OneCycleLR(LRScheduler):
             for i, phase in enumerate(self._schedule_phases):
                 end_step = phase["end_step"]
                 if step_num <= end_step or i == len(self._schedule_phases) - 1:
-                    pct = (step_num - start_step) / (end_step - start_step)
+                    # A phase of no steps (pct_start * total_steps == 1, e.g. 0.1 of 10, ends the
+                    # warm-up at step 0) is over at its end step: torch divides by zero there.
+                    pct = ((step_num - start_step) / (end_step - start_step)
+                           if end_step != start_step else 1.0)
                     lrs.append(self._anneal(group[phase["start_lr"]], group[phase["end_lr"]], pct))
                     if self.cycle_momentum:
                         self._set_momentum(group, self._anneal(group[phase["start_momentum"]],
@@ -822,7 +838,8 @@ class ChainedScheduler(_SchedulerOfSchedulers):
 
     def __init__(self, schedulers: Sequence[LRScheduler], optimizer: Optimizer | None = None) -> None:
         if len(schedulers) >= 1 and optimizer is None:
-            optimizer = schedulers[0].optimizer
+            # _check_schedulers names a scheduler without one (this was an AttributeError)
+            optimizer = getattr(schedulers[0], "optimizer", None)
         self._check_schedulers(optimizer, schedulers)
         self._schedulers = schedulers
         self.optimizer = optimizer

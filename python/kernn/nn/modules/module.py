@@ -114,6 +114,13 @@ class Module:
                 self._children_changed()
         object.__delattr__(self, name)
 
+    def _check_free(self, name, registry):
+        """KeyError, as torch, unless ``name`` is new or already an entry of ``registry``:
+        add_module('training', m) set the training flag to m, add_module('forward', m)
+        shadowed forward, add_module('_modules', m) replaced the children's dict."""
+        if hasattr(self, name) and name not in self.__dict__[registry]:
+            raise KeyError(f"attribute '{name}' already exists")
+
     def _children_changed(self):
         """Called when a child module is added, replaced or removed (Sequential re-plans)."""
 
@@ -125,6 +132,7 @@ class Module:
             raise TypeError(f"register_parameter: cannot assign '{type(param).__name__}' as "
                             f"parameter '{name}' (kernn.nn.Parameter or None expected)")
         self._check_init()
+        self._check_free(name, "_parameters")
         self._discard(name, keep="_parameters")  # a replaced parameter keeps its position
         self.__dict__["_parameters"][name] = param
         object.__setattr__(self, name, param)
@@ -143,6 +151,7 @@ class Module:
             raise TypeError(f"register_buffer: cannot assign '{type(tensor).__name__}' as "
                             f"buffer '{name}' (kernn.Tensor or None expected)")
         self._check_init()
+        self._check_free(name, "_buffers")
         self._discard(name)
         self.__dict__["_buffers"][name] = tensor
         if not persistent:
@@ -156,6 +165,7 @@ class Module:
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"add_module: {type(module).__name__} is not a Module subclass")
         self._check_init()
+        self._check_free(name, "_modules")
         self._discard(name, keep="_modules")  # a replaced child keeps its position
         self.__dict__["_modules"][name] = module
         object.__setattr__(self, name, module)

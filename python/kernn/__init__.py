@@ -9,7 +9,7 @@
 """
 
 from . import _C
-from ._C import get_num_threads, set_num_threads
+from ._C import backend_info, get_num_threads, set_num_threads
 from . import random
 from .random import Generator, manual_seed, seed, get_rng_state, set_rng_state
 from .autograd import (

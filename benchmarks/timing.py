@@ -5,7 +5,11 @@ while after every parallel region (libgomp: GOMP_SPINCOUNT iterations, milliseco
 to back, one library's spinning workers hold the cores the other library's threads need: at 2
 threads on 2 cores both looked 5-50x slower than either is alone. So every round times one
 library at a time: it pauses first (long enough for the other runtime's workers to go to sleep),
-makes one untimed call (waking its own workers), then times a block of calls. The order of the
+makes one untimed call (waking its own workers), then times a block of calls. The pause keeps
+the calling thread busy: after an idle pause (time.sleep) both libraries ran slower for tens of
+milliseconds, torch more than kernn (W2 step at 1 thread on a Zen 4: kernn 2.11 -> 2.43 ms,
+torch 3.33 -> 4.34 ms; batch-1 inference torch 51 -> 65 us), so sleeping made the ratios look
+better for kernn than a training loop, which never idles between steps, finds them. The order of the
 libraries alternates from round to round so that neither always goes first; the result is the
 median over rounds of the time per call, and for a comparison the median over rounds of the two
 libraries' ratio in the same round (the blocks of a round are a tenth of a second apart, so the
@@ -20,6 +24,13 @@ import time
 SETTLE_SECONDS = 0.03
 
 
+def busy_pause(seconds, clock=time.perf_counter):
+    """Keep the calling thread running for `seconds`, doing nothing (see the top: not a sleep)."""
+    end = clock() + seconds
+    while clock() < end:
+        pass
+
+
 def alternating_rounds(runners, repeats, *, inner=1, clock=time.perf_counter,
                        settle=SETTLE_SECONDS, warm_call=True):
     """Seconds per call of each runner in each round, timed in alternating blocks.
@@ -29,7 +40,7 @@ def alternating_rounds(runners, repeats, *, inner=1, clock=time.perf_counter,
         repeats: number of rounds; each round times every runner once.
         inner: calls per timed block (the block's time is divided by it).
         clock: time source, e.g. time.perf_counter or time.thread_time.
-        settle: pause in seconds before each runner's block.
+        settle: pause in seconds before each runner's block (busy_pause).
         warm_call: make one untimed call before each block (off for long calls, such as a
             training epoch, whose own first steps wake the workers).
 
@@ -41,7 +52,7 @@ def alternating_rounds(runners, repeats, *, inner=1, clock=time.perf_counter,
     for r in range(repeats):
         for name in (order if r % 2 == 0 else order[::-1]):
             fn = runners[name]
-            time.sleep(settle)
+            busy_pause(settle)
             if warm_call:
                 fn()
             start = clock()

@@ -247,6 +247,18 @@ double exp_shifted_sum_loop(std::int64_t n, const T* x, T shift, T* y) {
   return vmath::lanes_total(lane);
 }
 
+// The maximum of lane[0, 2 * kWidth) into lane[0], folding the upper half onto the lower one
+// until one lane is left. Each step has a fixed width (a template argument), so GCC keeps the
+// fold in registers; a loop over a variable width went through the stack, its last steps
+// scalar loads of what the step before had just stored (11 % of a 256 x 128 log-softmax).
+template <std::int64_t kWidth, typename T>
+void fold_max_lanes(T* lane) {
+  for (std::int64_t k = 0; k < kWidth; ++k) {
+    lane[k] = lane[k + kWidth] > lane[k] ? lane[k + kWidth] : lane[k];
+  }
+  if constexpr (kWidth > 1) fold_max_lanes<kWidth / 2>(lane);
+}
+
 // vmath::max for rows of 128 or more: 64 lanes (four AVX-512 registers: four independent chains
 // of maxima, not one chain of 4-cycle steps; 64 x 1000 softmax 1.2x faster than with 16), the
 // last n % 64 elements padded with -inf and the lanes folded in halves (a scalar tail and fold
@@ -269,11 +281,7 @@ T max_loop(std::int64_t n, const T* x) {
     std::memcpy(tail, x + body, static_cast<std::size_t>(n - body) * sizeof(T));
     take_max(lane, tail);
   }
-  for (std::int64_t width = kMaxLanes / 2; width > 0; width /= 2) {
-    for (std::int64_t k = 0; k < width; ++k) {
-      lane[k] = lane[k + width] > lane[k] ? lane[k + width] : lane[k];
-    }
-  }
+  fold_max_lanes<kMaxLanes / 2>(lane);
   return lane[0];
 }
 

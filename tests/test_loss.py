@@ -118,7 +118,7 @@ def test_float32_cross_entropy_portable_build_matches_torch(reduction):
 
 
 @needs_avx512_loops
-@pytest.mark.parametrize("classes", [1, 10, 17, 100, 128, 300])
+@pytest.mark.parametrize("classes", [1, 10, 17, 32, 100, 128, 255, 256, 300])
 def test_cross_entropy_avx512_build_gives_the_avx2_bits(classes):
     rng = np.random.default_rng(classes)
     logits = class_input("cross_entropy", rng, (9, classes), np.float32, scale=20.0)

@@ -39,9 +39,10 @@ def test_matches_torch(op, dtype, shape):
     assert_close_to_torch(dx, dxt)
 
 
-# Rows shorter and longer than the row loops' switch to one call per row (128), with lengths
-# around the 16-lane vectors and the 256-element exp blocks.
-ROW_LENGTHS = [1, 7, 16, 17, 100, 127, 128, 129, 300, 513]
+# Rows shorter and longer than the row loops' switch to one call per row (256) and than the
+# narrow rows' switch to the 32-lane maximum (32), with lengths around the 16-lane vectors, the
+# 64-lane maximum and the 256-element exp blocks.
+ROW_LENGTHS = [1, 7, 16, 17, 31, 32, 33, 100, 127, 128, 129, 255, 256, 257, 300, 513]
 
 
 @pytest.mark.parametrize("op", OPS)

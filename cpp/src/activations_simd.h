@@ -259,15 +259,17 @@ void fold_max_lanes(T* lane) {
   if constexpr (kWidth > 1) fold_max_lanes<kWidth / 2>(lane);
 }
 
-// vmath::max for rows of 128 or more: 64 lanes (four AVX-512 registers: four independent chains
-// of maxima, not one chain of 4-cycle steps; 64 x 1000 softmax 1.2x faster than with 16), the
-// last n % 64 elements padded with -inf and the lanes folded in halves (a scalar tail and fold
-// of 64 lanes made 128 x 200 rows 1.35x slower). vmath::max's 8 lanes with a scalar tail and
-// fold stay better for short rows (this loop made 100 x 10 softmax 1.4x slower). The maximum
-// is the same in any order but for which of +0 and -0 it returns, and x - (+0) == x - (-0).
-template <typename T>
+// The maximum of a row of n >= kMaxLanes elements, in kMaxLanes lanes: 64 for the wide rows
+// (four AVX-512 registers, four independent chains of maxima, not one chain of 4-cycle steps;
+// 64 x 1000 softmax 1.2x faster than with 16), 32 for the narrow rows of 32 or more (vmath::max's
+// 8 lanes came out of GCC as 8 scalar chains: 256 x 100 softmax 1.1x faster with this). The
+// last n % kMaxLanes elements come in with the whole kMaxLanes-element vector that ends the row,
+// overlapping elements already taken (a maximum does not mind seeing an element twice): a
+// padded copy cost a memcpy call per row (a 32-lane max with it made 256 x 100 1.1x slower). The
+// maximum is the same in any order but for which of +0 and -0 it returns, and
+// x - (+0) == x - (-0).
+template <std::int64_t kMaxLanes, typename T>
 T max_loop(std::int64_t n, const T* x) {
-  constexpr std::int64_t kMaxLanes = 64;
   const auto take_max = [](T* lane, const T* v) {
     for (std::int64_t k = 0; k < kMaxLanes; ++k) lane[k] = v[k] > lane[k] ? v[k] : lane[k];
   };
@@ -275,12 +277,7 @@ T max_loop(std::int64_t n, const T* x) {
   for (std::int64_t k = 0; k < kMaxLanes; ++k) lane[k] = -INFINITY;
   const std::int64_t body = n - n % kMaxLanes;
   for (std::int64_t j = 0; j < body; j += kMaxLanes) take_max(lane, x + j);
-  if (body < n) {
-    T tail[kMaxLanes];
-    for (std::int64_t k = 0; k < kMaxLanes; ++k) tail[k] = -INFINITY;
-    std::memcpy(tail, x + body, static_cast<std::size_t>(n - body) * sizeof(T));
-    take_max(lane, tail);
-  }
+  if (body < n) take_max(lane, x + n - kMaxLanes);
   fold_max_lanes<kMaxLanes / 2>(lane);
   return lane[0];
 }
@@ -334,9 +331,11 @@ void add_rows_loop(std::int64_t begin, std::int64_t end, std::int64_t ld, std::i
 
 // Rows at least this long take one fused exp-and-sum call each in row_exps_loop. Below it,
 // the block's exps in one call ran 1.1-1.5x faster where the row length is not a multiple of 16
-// (256 x 40: 1.45x, 256 x 100: 1.12x, 1 thread), 3 % slower at 64; from 128 on the per-row
-// calls are as fast or faster (128 x 200: 1.06x).
-constexpr std::int64_t kRowExpsWideCols = 128;
+// (256 x 40: 1.45x, 256 x 100: 1.12x, 1 thread). Since the narrow rows' maximum went to 32
+// vector lanes the block also wins from 128 to about 200 columns (256 x 128: 1.04x, 128 x 200:
+// 1.13-1.17x); 128 x 256 is about even, and the per-row calls win from there (128 x 400:
+// 1.03-1.05x, 32 x 10000: 1.13x).
+constexpr std::int64_t kRowExpsWideCols = 256;
 
 // For the rows [begin, end) of x (rows of `cols`): m[i] = max of row i,
 // e[i * cols + j] = exp(x[i, j] - m[i]) and sums[i] = sum_j e[i * cols + j] in double (in
@@ -350,7 +349,7 @@ void row_exps_loop(std::int64_t begin, std::int64_t end, std::int64_t cols, cons
                    T* e, double* sums) {
   if (cols >= kRowExpsWideCols) {
     for (std::int64_t i = begin; i < end; ++i) {
-      m[i] = max_loop(cols, x + i * cols);
+      m[i] = max_loop<64>(cols, x + i * cols);
       sums[i] = exp_shifted_sum_loop(cols, x + i * cols, m[i], e + i * cols);
     }
     return;
@@ -358,7 +357,7 @@ void row_exps_loop(std::int64_t begin, std::int64_t end, std::int64_t cols, cons
   for (std::int64_t i = begin; i < end; ++i) {
     const T* row = x + i * cols;
     T* out = e + i * cols;
-    m[i] = vmath::max(cols, row);
+    m[i] = cols >= 32 ? max_loop<32>(cols, row) : vmath::max(cols, row);  // max_loop: n >= 32
     for (std::int64_t j = 0; j < cols; ++j) out[j] = row[j] - m[i];
   }
   exp_shifted_loop((end - begin) * cols, e + begin * cols, T(0), e + begin * cols);

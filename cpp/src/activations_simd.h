@@ -217,18 +217,21 @@ void log_sigmoid_backward_loop(std::int64_t n, const T* x, const T* dy, T* dx) {
   }
 }
 
-// The last n % 16 elements go through a zero-padded 16-element buffer, so that they too take
-// the vector code instead of a scalar remainder loop (a 100-column softmax row spent as long in
-// its last 4 exps as in the other 96). Same formula, same values, in either path.
+// y = exp(x - shift) for x <= shift (or NaN): the softmax rows' exps, x - shift <= 0, so
+// vmath::exp_nonpositive. The last n % 16 elements go through a 16-element buffer padded with
+// `shift` (exps of 0), so that they too take the vector code instead of a scalar remainder loop
+// (a 100-column softmax row spent as long in its last 4 exps as in the other 96). Same
+// formula, same values, in either path.
 template <typename T>
 void exp_shifted_loop(std::int64_t n, const T* x, T shift, T* y) {
   constexpr std::int64_t kVector = 16;
   const std::int64_t body = n - n % kVector;
-  for (std::int64_t i = 0; i < body; ++i) y[i] = vmath::exp(x[i] - shift);
+  for (std::int64_t i = 0; i < body; ++i) y[i] = vmath::exp_nonpositive(x[i] - shift);
   if (body == n) return;
-  T in[kVector] = {}, out[kVector];
+  T in[kVector], out[kVector];
+  for (std::int64_t k = 0; k < kVector; ++k) in[k] = shift;
   std::memcpy(in, x + body, static_cast<std::size_t>(n - body) * sizeof(T));
-  for (std::int64_t k = 0; k < kVector; ++k) out[k] = vmath::exp(in[k] - shift);
+  for (std::int64_t k = 0; k < kVector; ++k) out[k] = vmath::exp_nonpositive(in[k] - shift);
   std::memcpy(y + body, out, static_cast<std::size_t>(n - body) * sizeof(T));
 }
 

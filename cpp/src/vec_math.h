@@ -42,11 +42,8 @@ inline float pow2_normal(std::int32_t n) {  // 2^n for n in [-126, 127]
   return f;
 }
 
-inline float exp(float x) {
-  // Beyond these the result is 0 or +inf; clamping keeps n in range. Comparisons with NaN are
-  // false, so NaN passes through the clamps.
-  float xc = select(x < -104.0f, -104.0f, x);
-  xc = select(xc > 89.0f, 89.0f, xc);
+// exp(xc) for xc in [-104, 89] or NaN: exp's and exp_nonpositive's common part.
+inline float exp_in_range(float xc) {
   // n = round(x / ln2) with the 1.5 * 2^23 trick (exact for |x / ln2| < 2^22).
   const float magic = 12582912.0f;
   float fn = (xc * 1.44269504088896341f + magic) - magic;
@@ -66,7 +63,19 @@ inline float exp(float x) {
   return er * pow2_normal(n1) * pow2_normal(n - n1);
 }
 
+// Beyond these the result is 0 or +inf; clamping keeps n in range. Comparisons with NaN are
+// false, so NaN passes through the clamps.
+inline float exp(float x) {
+  const float xc = select(x < -104.0f, -104.0f, x);
+  return exp_in_range(select(xc > 89.0f, 89.0f, xc));
+}
+
+// exp(x) for x <= 0 or NaN (the softmax rows' x - max), without exp's upper clamp: the same
+// values in two fewer vector operations of about 30.
+inline float exp_nonpositive(float x) { return exp_in_range(select(x < -104.0f, -104.0f, x)); }
+
 inline double exp(double x) { return std::exp(x); }
+inline double exp_nonpositive(double x) { return std::exp(x); }
 
 // |x| and sqrt through the builtins: std::abs / std::sqrt are inline functions with external
 // linkage, and in an unoptimised build the linker could keep an AVX2 translation unit's copy

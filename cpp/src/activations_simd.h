@@ -268,7 +268,7 @@ void fold_max_lanes(T* lane) {
 // 8 lanes came out of GCC as 8 scalar chains: 256 x 100 softmax 1.1x faster with this). The
 // last n % kMaxLanes elements come in with the whole kMaxLanes-element vector that ends the row,
 // overlapping elements already taken (a maximum does not mind seeing an element twice): a
-// padded copy cost a memcpy call per row (a 32-lane max with it made 256 x 100 1.1x slower). The
+// padded copy cost a memcpy call per row (with it, 16 lanes made 256 x 100 1.1x slower). The
 // maximum is the same in any order but for which of +0 and -0 it returns, and
 // x - (+0) == x - (-0).
 template <std::int64_t kMaxLanes, typename T>

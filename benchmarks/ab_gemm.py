@@ -53,6 +53,32 @@ def load_extension(name, path):
     return module
 
 
+def add_build_arguments(parser, seconds):
+    """The options every A/B script takes: --base, --new, --threads and --seconds (per case,
+    default `seconds`)."""
+    parser.add_argument("--base", required=True, help="path of the baseline build's _C*.so")
+    parser.add_argument("--new", default=None,
+                        help="path of the build to test (default: the kernn on the path)")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--seconds", type=float, default=seconds, help="per case")
+
+
+def load_builds(parser, args):
+    """(base, new): the two kernn._C builds of add_build_arguments' options, each (and torch)
+    set to --threads threads; a bad option or a build that does not load is parser.error."""
+    if args.seconds <= 0 or args.threads < 1:
+        parser.error("--seconds must be positive and --threads at least 1")
+    try:
+        base = load_extension("ab_base._C", args.base)
+        new = load_extension("ab_new._C", args.new) if args.new else kernn._C
+    except ImportError as exc:
+        parser.error(f"cannot load a kernn._C build: {exc}")
+    for module in (base, new):
+        module.set_num_threads(args.threads)
+    torch.set_num_threads(args.threads)
+    return base, new
+
+
 def parse_shape(text):
     """'MxKxN', 'MxKxNT' or 'MxKxNTA' -> (m, k, n, trans_a, trans_b); an argparse type."""
     body, trans_a, trans_b = text, False, False
@@ -109,26 +135,12 @@ def compare(base, new, shape, seconds, rng):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--base", required=True, help="path of the baseline build's _C*.so")
-    parser.add_argument("--new", default=None,
-                        help="path of the build to test (default: the kernn on the path)")
+    add_build_arguments(parser, seconds=3.0)
     parser.add_argument("--shapes", nargs="+", type=parse_shape,
                         default=[parse_shape(s) for s in DEFAULT_SHAPES],
                         help=f"MxKxN[T|TA], e.g. 100x784x500T (default: {' '.join(DEFAULT_SHAPES)})")
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--seconds", type=float, default=3.0, help="per shape")
     args = parser.parse_args()
-    if args.seconds <= 0 or args.threads < 1:
-        parser.error("--seconds must be positive and --threads at least 1")
-
-    try:
-        base = load_extension("ab_base._C", args.base)
-        new = load_extension("ab_new._C", args.new) if args.new else kernn._C
-    except ImportError as exc:
-        parser.error(f"cannot load a kernn._C build: {exc}")
-    for module in (base, new):
-        module.set_num_threads(args.threads)
-    torch.set_num_threads(args.threads)
+    base, new = load_builds(parser, args)
     rng = np.random.default_rng(0)
     print(f"threads {args.threads}; GFLOP/s (medians), the median per-round speed ratios "
           f"(> 1: new faster), and GFLOP/s of the best call")

@@ -26,8 +26,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-import kernn  # noqa: E402
-from ab_gemm import load_extension  # noqa: E402
+from ab_gemm import add_build_arguments, load_builds  # noqa: E402
 
 DEFAULT_SHAPES = ["256x96", "256x100", "256x128", "64x1000", "32x10000", "100x10", "2560x10"]
 OPS = ["log_softmax", "softmax", "cross_entropy"]
@@ -78,27 +77,13 @@ def compare(calls, seconds):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--base", required=True, help="path of the baseline build's _C*.so")
-    parser.add_argument("--new", default=None,
-                        help="path of the build to test (default: the kernn on the path)")
+    add_build_arguments(parser, seconds=2.0)
     parser.add_argument("--shapes", nargs="+", type=parse_shape,
                         default=[parse_shape(s) for s in DEFAULT_SHAPES],
                         help=f"RxC (default: {' '.join(DEFAULT_SHAPES)})")
     parser.add_argument("--ops", nargs="+", choices=OPS, default=OPS)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--seconds", type=float, default=2.0, help="per shape and op")
     args = parser.parse_args()
-    if args.seconds <= 0 or args.threads < 1:
-        parser.error("--seconds must be positive and --threads at least 1")
-
-    try:
-        base = load_extension("ab_base._C", args.base)
-        new = load_extension("ab_new._C", args.new) if args.new else kernn._C
-    except ImportError as exc:
-        parser.error(f"cannot load a kernn._C build: {exc}")
-    for module in (base, new):
-        module.set_num_threads(args.threads)
-    torch.set_num_threads(args.threads)
+    base, new = load_builds(parser, args)
     rng = np.random.default_rng(0)
     print(f"threads {args.threads}; median times, and the median per-round speed ratios "
           f"(> 1: new faster)")

@@ -79,6 +79,27 @@ def load_builds(parser, args):
     return base, new
 
 
+def time_rounds(calls, seconds, clock=time.perf_counter):
+    """Seconds of each call of calls {"base": f, "new": g, "torch": h}, one call of each per
+    round for `seconds`, after one warm-up call each (packing buffers, thread teams): dict
+    name -> list, one entry per round. base and new swap places every round, so that neither
+    always runs right after torch (whose OpenMP workers, at more than one thread, are still
+    spinning then)."""
+    for fn in calls.values():
+        fn()
+    times = {name: [] for name in calls}
+    orders = (("base", "new", "torch"), ("new", "base", "torch"))
+    start = clock()
+    rounds = 0
+    while clock() - start < seconds:
+        for name in orders[rounds % 2]:
+            t = clock()
+            calls[name]()
+            times[name].append(clock() - t)
+        rounds += 1
+    return times
+
+
 def parse_shape(text):
     """'MxKxN', 'MxKxNT' or 'MxKxNTA' -> (m, k, n, trans_a, trans_b); an argparse type."""
     body, trans_a, trans_b = text, False, False
@@ -108,21 +129,7 @@ def compare(base, new, shape, seconds, rng):
         "new": lambda: new.gemm(a, b, c, trans_a=trans_a, trans_b=trans_b),
         "torch": lambda: torch.mm(ta, tb, out=tc),
     }
-    for fn in calls.values():  # warm-up: packing buffers, thread teams
-        fn()
-    times = {name: [] for name in calls}
-    # base and new swap places every round, so that neither always runs right after torch
-    # (whose OpenMP workers, at more than one thread, are still spinning then).
-    orders = (("base", "new", "torch"), ("new", "base", "torch"))
-    clock = time.perf_counter
-    start = clock()
-    rounds = 0
-    while clock() - start < seconds:
-        for name in orders[rounds % 2]:
-            t = clock()
-            calls[name]()
-            times[name].append(clock() - t)
-        rounds += 1
+    times = time_rounds(calls, seconds)
     new_over_base = statistics.median(
         base_t / new_t for base_t, new_t in zip(times["base"], times["new"]))
     new_over_torch = statistics.median(

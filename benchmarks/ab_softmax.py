@@ -17,7 +17,6 @@ directly (`softmax_forward`, `log_softmax_forward`, `cross_entropy_forward` with
 import argparse
 import os
 import statistics
-import time
 
 # numpy's OpenBLAS is not timed here; one thread keeps its idle workers off the cores.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -26,7 +25,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from ab_gemm import add_build_arguments, load_builds  # noqa: E402
+from ab_gemm import add_build_arguments, load_builds, time_rounds  # noqa: E402
 
 DEFAULT_SHAPES = ["256x96", "256x100", "256x128", "64x1000", "32x10000", "100x10", "2560x10"]
 OPS = ["log_softmax", "softmax", "cross_entropy"]
@@ -55,20 +54,7 @@ def calls_of(op, base, new, x, target):
 
 def compare(calls, seconds):
     """Median times (s) per callable and the median per-round ratios base/new and torch/new."""
-    for fn in calls.values():  # warm-up
-        fn()
-    times = {name: [] for name in calls}
-    # base and new swap places every round, so that neither always runs right after torch.
-    orders = (("base", "new", "torch"), ("new", "base", "torch"))
-    clock = time.perf_counter
-    start = clock()
-    rounds = 0
-    while clock() - start < seconds:
-        for name in orders[rounds % 2]:
-            t = clock()
-            calls[name]()
-            times[name].append(clock() - t)
-        rounds += 1
+    times = time_rounds(calls, seconds)
     vs_base = statistics.median(b / n for b, n in zip(times["base"], times["new"]))
     vs_torch = statistics.median(t / n for t, n in zip(times["torch"], times["new"]))
     medians = {name: statistics.median(ts) for name, ts in times.items()}

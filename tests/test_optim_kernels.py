@@ -702,18 +702,26 @@ def test_sgd_on_subnormal_state_gives_the_ieee_bits(simd, dtype, case):
 # Each build against numpy step by step, from subnormal_heavy_state's mixed values and along
 # trajectories that decay through the subnormals and stay there.
 
+def numpy_grad_and_square_avg(p, g, sq, decay, weight_decay, maximize):
+    """The first operations of RMSprop's and Adadelta's steps, in the arrays' dtype: the
+    gradient (negated for maximize, plus weight decay) and square_avg * decay + (1 - decay) g^2;
+    returns (g, sq)."""
+    T = p.dtype.type
+    if maximize:
+        g = -g
+    if weight_decay != 0:
+        g = g + T(weight_decay) * p
+    sq = sq * T(decay)
+    return g, sq + T(1.0 - decay) * g * g
+
+
 def numpy_rmsprop_step(p, g, sq, buf, ga, lr, alpha, eps, weight_decay, momentum, centered,
                        maximize):
     """One step of kernn's RMSprop loop (torch's _single_tensor_rmsprop) in numpy, in the
     arrays' dtype, operation by operation; returns (p, sq, buf, ga)."""
     T = p.dtype.type
     with np.errstate(all="ignore"):
-        if maximize:
-            g = -g
-        if weight_decay != 0:
-            g = g + T(weight_decay) * p
-        sq = sq * T(alpha)
-        sq = sq + T(1.0 - alpha) * g * g
+        g, sq = numpy_grad_and_square_avg(p, g, sq, alpha, weight_decay, maximize)
         if centered:
             ga = numpy_lerp(ga, g, T(1.0 - alpha))
             avg = np.sqrt(sq + T(-1) * ga * ga)
@@ -731,12 +739,7 @@ def numpy_adadelta_step(p, g, sq, acc, lr, rho, eps, weight_decay, maximize):
     arrays' dtype, operation by operation; returns (p, sq, acc)."""
     T = p.dtype.type
     with np.errstate(all="ignore"):
-        if maximize:
-            g = -g
-        if weight_decay != 0:
-            g = g + T(weight_decay) * p
-        sq = sq * T(rho)
-        sq = sq + T(1.0 - rho) * g * g
+        g, sq = numpy_grad_and_square_avg(p, g, sq, rho, weight_decay, maximize)
         std = np.sqrt(sq + T(eps))
         delta = np.sqrt(acc + T(eps)) / std * g
         acc = acc * T(rho)

@@ -124,6 +124,37 @@ std::int64_t first_outside_unit_interval(std::int64_t n, const T* x) {
   return -1;
 }
 
+// A cross-entropy forward's buffers, taken before its parallel region (std::bad_alloc inside
+// one would terminate the process): the rows' maxima, exps and sums (act::row_exps) and their
+// losses, `values`: the caller's `loss` for 'none', else a buffer to be summed. The exps are
+// uninitialised (new T[], not std::vector: zeroing them took 3 % of a 64 x 1000 forward);
+// row_exps writes every element before it is read.
+template <typename T>
+struct RowLossScratch {
+  std::vector<T> m;
+  std::unique_ptr<T[]> exps;
+  std::vector<double> sums;
+  std::vector<T> row_loss;
+  T* values;
+
+  RowLossScratch(std::int64_t n, std::int64_t classes, Reduction reduction, T* loss)
+      : m(static_cast<std::size_t>(n)),
+        exps(new T[static_cast<std::size_t>(n * classes)]),
+        sums(static_cast<std::size_t>(n)),
+        row_loss(reduction == Reduction::kNone ? 0 : static_cast<std::size_t>(n)),
+        values(reduction == Reduction::kNone ? loss : row_loss.data()) {}
+
+  // Maxima, exps and sums of the rows [begin, end) of logits.
+  void row_exps(std::int64_t begin, std::int64_t end, std::int64_t classes, const T* logits) {
+    act::row_exps(begin, end, classes, logits, m.data(), exps.get(), sums.data());
+  }
+
+  // log(sum_k exp(x_k - m)) of row i, rounded to T.
+  T log_sum(std::int64_t i) const {
+    return static_cast<T>(std::log(sums[static_cast<std::size_t>(i)]));
+  }
+};
+
 template <typename T>
 void cross_entropy_forward(std::int64_t n, std::int64_t classes, const T* logits,
                            const std::int64_t* target, std::int64_t ignore_index,
@@ -131,24 +162,18 @@ void cross_entropy_forward(std::int64_t n, std::int64_t classes, const T* logits
   const ClassOptions<T> opts(classes, weight, label_smoothing);
   const double kept = cross_entropy_divisor(n, target, ignore_index, opts);
   // Each row's loss, from nll(j) = m - x_j + log(sum_k exp(x_k - m)) (the sum in double, in
-  // vmath::sum's order), into `loss` for 'none', else into row_loss and then summed. The buffers are taken
-  // before the parallel region (std::bad_alloc inside one would terminate the process).
-  std::vector<T> m(static_cast<std::size_t>(n));
-  // Scratch for the exps, uninitialised (new T[], not std::vector: zeroing it took 3 % of a
-  // 64 x 1000 forward); row_exps writes every element before it is read.
-  std::unique_ptr<T[]> exps(new T[static_cast<std::size_t>(n * classes)]);
-  std::vector<double> sums(static_cast<std::size_t>(n));
-  std::vector<T> row_loss(reduction == Reduction::kNone ? 0 : static_cast<std::size_t>(n));
-  T* const values = reduction == Reduction::kNone ? loss : row_loss.data();
+  // vmath::sum's order), into `loss` for 'none', else into the scratch and then summed.
+  RowLossScratch<T> scratch(n, classes, reduction, loss);
+  T* const values = scratch.values;
   parallel_row_blocks(n, classes, act::kRowExpsOps, [&](std::int64_t begin, std::int64_t end) {
-    act::row_exps(begin, end, classes, logits, m.data(), exps.get(), sums.data());
+    scratch.row_exps(begin, end, classes, logits);
     for (std::int64_t i = begin; i < end; ++i) {
       if (target[i] == ignore_index) {
         values[i] = T(0);
         continue;
       }
-      const T mi = m[static_cast<std::size_t>(i)];
-      const T log_sum = static_cast<T>(std::log(sums[static_cast<std::size_t>(i)]));
+      const T mi = scratch.m[static_cast<std::size_t>(i)];
+      const T log_sum = scratch.log_sum(i);
       // w(t) * nll(t): nll(t) itself without weights (a product by 1 is exact).
       const T nll = opts.w(target[i]) * ((mi - logits[i * classes + target[i]]) + log_sum);
       if (!opts.smoothing) {
@@ -208,17 +233,13 @@ void cross_entropy_soft_forward(std::int64_t n, std::int64_t classes, const T* l
                                 const T* target, const T* weight, double label_smoothing,
                                 Reduction reduction, T* loss) {
   const ClassOptions<T> opts(classes, weight, label_smoothing);
-  // As cross_entropy_forward: buffers before the parallel region, exps uninitialised.
-  std::vector<T> m(static_cast<std::size_t>(n));
-  std::unique_ptr<T[]> exps(new T[static_cast<std::size_t>(n * classes)]);
-  std::vector<double> sums(static_cast<std::size_t>(n));
-  std::vector<T> row_loss(reduction == Reduction::kNone ? 0 : static_cast<std::size_t>(n));
-  T* const values = reduction == Reduction::kNone ? loss : row_loss.data();
+  RowLossScratch<T> scratch(n, classes, reduction, loss);
+  T* const values = scratch.values;
   parallel_row_blocks(n, classes, act::kRowExpsOps, [&](std::int64_t begin, std::int64_t end) {
-    act::row_exps(begin, end, classes, logits, m.data(), exps.get(), sums.data());
+    scratch.row_exps(begin, end, classes, logits);
     for (std::int64_t i = begin; i < end; ++i) {
-      const T mi = m[static_cast<std::size_t>(i)];
-      const T log_sum = static_cast<T>(std::log(sums[static_cast<std::size_t>(i)]));
+      const T mi = scratch.m[static_cast<std::size_t>(i)];
+      const T log_sum = scratch.log_sum(i);
       double row = 0.0;  // sum_j w_j * q_j * nll(j), nll(j) = -log_softmax_j
       for (std::int64_t j = 0; j < classes; ++j) {
         const std::int64_t ij = i * classes + j;

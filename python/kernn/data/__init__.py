@@ -15,13 +15,13 @@ from .idx import IdxFormatError, read_idx, write_idx
 from .sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler, SubsetRandomSampler,
                       WeightedRandomSampler)
 
-__all__ = [
+# torch.utils.data's names, which kernn.utils.data re-exports.
+TORCH_UTILS_DATA = [
     "BatchSampler",
     "ChainDataset",
     "ConcatDataset",
     "DataLoader",
     "Dataset",
-    "IdxFormatError",
     "IterableDataset",
     "RandomSampler",
     "Sampler",
@@ -33,7 +33,6 @@ __all__ = [
     "default_collate",
     "default_convert",
     "random_split",
-    "read_idx",
-    "transforms",
-    "write_idx",
 ]
+
+__all__ = TORCH_UTILS_DATA + ["IdxFormatError", "read_idx", "transforms", "write_idx"]

@@ -152,6 +152,10 @@ class LRScheduler:
     def _current_lrs(self) -> list[float]:
         return [group["lr"] for group in self.optimizer.param_groups]
 
+    def _current_lrs_times(self, factor: float) -> list[float]:
+        """Each group's current lr times `factor` (the chainable form of most schedulers)."""
+        return [group["lr"] * factor for group in self.optimizer.param_groups]
+
 
 class _LambdaScheduler(LRScheduler):
     """The schedulers driven by per-group functions of the epoch (LambdaLR, MultiplicativeLR):
@@ -256,7 +260,7 @@ class StepLR(LRScheduler):
         self._warn_if_get_lr_called_outside_step()
         if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
             return self._current_lrs()
-        return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
+        return self._current_lrs_times(self.gamma)
 
     def _get_closed_form_lr(self) -> list[float]:
         return [base_lr * self.gamma ** (self.last_epoch // self.step_size) for base_lr in self.base_lrs]
@@ -304,8 +308,7 @@ class MultiStepLR(LRScheduler):
         self._warn_if_get_lr_called_outside_step()
         if self.last_epoch not in self.milestones:
             return self._current_lrs()
-        return [group["lr"] * self.gamma ** self.milestones[self.last_epoch]
-                for group in self.optimizer.param_groups]
+        return self._current_lrs_times(self.gamma ** self.milestones[self.last_epoch])
 
     def _get_closed_form_lr(self) -> list[float]:
         milestones = sorted(self.milestones.elements())
@@ -339,10 +342,10 @@ class ConstantLR(LRScheduler):
     def get_lr(self) -> list[float]:
         self._warn_if_get_lr_called_outside_step()
         if self.last_epoch == 0:
-            return [group["lr"] * self.factor for group in self.optimizer.param_groups]
+            return self._current_lrs_times(self.factor)
         if self.last_epoch != self.total_iters:
             return self._current_lrs()
-        return [group["lr"] * (1.0 / self.factor) for group in self.optimizer.param_groups]
+        return self._current_lrs_times(1.0 / self.factor)
 
     def _get_closed_form_lr(self) -> list[float]:
         return [base_lr * (self.factor + (self.last_epoch >= self.total_iters) * (1 - self.factor))
@@ -382,14 +385,14 @@ class LinearLR(LRScheduler):
     def get_lr(self) -> list[float]:
         self._warn_if_get_lr_called_outside_step()
         if self.last_epoch == 0:
-            return [group["lr"] * self.start_factor for group in self.optimizer.param_groups]
+            return self._current_lrs_times(self.start_factor)
         if self._is_initial or self.last_epoch > self.total_iters:
             return self._current_lrs()
         # The ratio of this epoch's factor to the previous one's.
         ratio = 1.0 + (self.end_factor - self.start_factor) / (
             self.total_iters * self.start_factor
             + (self.last_epoch - 1) * (self.end_factor - self.start_factor))
-        return [group["lr"] * ratio for group in self.optimizer.param_groups]
+        return self._current_lrs_times(ratio)
 
     def _get_closed_form_lr(self) -> list[float]:
         return [base_lr * (self.start_factor + (self.end_factor - self.start_factor)
@@ -418,7 +421,7 @@ class ExponentialLR(LRScheduler):
         # Resuming from a checkpoint must not move the lr a step ahead of itself.
         if self._is_initial:
             return self._current_lrs()
-        return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
+        return self._current_lrs_times(self.gamma)
 
     def _get_closed_form_lr(self) -> list[float]:
         return [base_lr * self.gamma ** self.last_epoch for base_lr in self.base_lrs]
@@ -452,7 +455,7 @@ class PolynomialLR(LRScheduler):
             return self._current_lrs()
         decay_factor = ((1.0 - self.last_epoch / self.total_iters)
                         / (1.0 - (self.last_epoch - 1) / self.total_iters)) ** self.power
-        return [group["lr"] * decay_factor for group in self.optimizer.param_groups]
+        return self._current_lrs_times(decay_factor)
 
     def _get_closed_form_lr(self) -> list[float]:
         return [base_lr * (1.0 - min(self.total_iters, self.last_epoch) / self.total_iters) ** self.power

@@ -3,26 +3,7 @@
 reader and the transforms (torchvision's, not torch.utils.data's).
 """
 
-from ..data import (BatchSampler, ChainDataset, ConcatDataset, DataLoader, Dataset, IterableDataset,
-                    RandomSampler, Sampler, SequentialSampler, Subset, SubsetRandomSampler,
-                    TensorDataset, WeightedRandomSampler, default_collate, default_convert,
-                    random_split)
+from .. import data as _data
+from ..data import TORCH_UTILS_DATA as __all__
 
-__all__ = [
-    "BatchSampler",
-    "ChainDataset",
-    "ConcatDataset",
-    "DataLoader",
-    "Dataset",
-    "IterableDataset",
-    "RandomSampler",
-    "Sampler",
-    "SequentialSampler",
-    "Subset",
-    "SubsetRandomSampler",
-    "TensorDataset",
-    "WeightedRandomSampler",
-    "default_collate",
-    "default_convert",
-    "random_split",
-]
+globals().update({name: getattr(_data, name) for name in __all__})

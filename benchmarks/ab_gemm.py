@@ -38,6 +38,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import kernn  # noqa: E402
+from kernn._memory import aligned  # noqa: E402
 
 DEFAULT_SHAPES = ["1x784x500T", "100x784x500T", "100x500x10T", "500x100x784TA", "100x500x784",
                   "256x256x256", "512x512x512", "1024x1024x1024"]
@@ -118,8 +119,9 @@ def parse_shape(text):
 
 def compare(base, new, shape, seconds, rng):
     m, k, n, trans_a, trans_b = shape
-    a = rng.standard_normal((k, m) if trans_a else (m, k)).astype(np.float32)
-    b = rng.standard_normal((n, k) if trans_b else (k, n)).astype(np.float32)
+    # 64-byte aligned, as a Linear's weight and torch's tensors are (bench_gemm.py)
+    a = aligned(rng.standard_normal((k, m) if trans_a else (m, k)).astype(np.float32))
+    b = aligned(rng.standard_normal((n, k) if trans_b else (k, n)).astype(np.float32))
     c = kernn.empty(m, n).numpy()  # 64-byte aligned, as torch's tc (bench_gemm.py)
     ta, tb = torch.from_numpy(a), torch.from_numpy(b)
     ta, tb = (ta.t() if trans_a else ta), (tb.t() if trans_b else tb)

@@ -33,6 +33,7 @@ import torch  # noqa: E402
 
 import kernn  # noqa: E402
 from kernn import _C  # noqa: E402
+from kernn._memory import aligned  # noqa: E402
 from timing import positive_int, time_alternating  # noqa: E402
 
 try:
@@ -52,11 +53,13 @@ PERCEPTRON = [
 
 def bench_shape(m, k, n, trans_b, dtype, repeats, inner, clock):
     rng = np.random.default_rng(0)
-    a = rng.standard_normal((m, k)).astype(dtype)
-    b = rng.standard_normal((n, k) if trans_b else (k, n)).astype(dtype)
-    # Each library writes into an output of its own allocator's alignment (64 bytes, both; numpy's
-    # 16-byte-aligned array made every store of kernn's C tiles straddle two cache lines: 2.5-5 %).
-    # The operands are shared.
+    # The operands are shared, and 64-byte aligned as both libraries' own tensors are (a Linear's
+    # weight, torch.randn): numpy's 16-byte-aligned arrays made every 64-byte load of W in the
+    # batch-1 product straddle two cache lines (1x784x500T: 22.1 -> 20.1 us aligned). Each
+    # library writes into an output of its own allocator's alignment (64 bytes, both; a numpy C
+    # made every store of kernn's C tiles straddle two cache lines: 2.5-5 %).
+    a = aligned(rng.standard_normal((m, k)).astype(dtype))
+    b = aligned(rng.standard_normal((n, k) if trans_b else (k, n)).astype(dtype))
     c = _C.aligned_empty(np.dtype(dtype), [m, n])
     ta, tb = torch.from_numpy(a), torch.from_numpy(b)
     tbt = tb.t() if trans_b else tb

@@ -212,6 +212,59 @@ def test_relu_and_leaky_relu_gradient_at_zero_is_torchs(dtype):
     assert _C.leaky_relu_backward(x, dy, 0.25).tolist() == [0.25, 0.25]
 
 
+def assert_signed_values_match(actual, expected, dtype):
+    """actual == expected within the dtype's tolerances, NaN where expected is NaN, and every
+    other element with expected's sign bit (so that a zero is torch's +0 or -0)."""
+    expected = expected.detach().numpy()
+    assert_close_to_torch(actual, expected, dtype)
+    numbers = ~np.isnan(expected)
+    np.testing.assert_array_equal(np.signbit(actual[numbers]), np.signbit(expected[numbers]))
+
+
+# Signed zeros and values whose result underflows to zero, as a vector long enough for the SIMD
+# body and a remainder in every build.
+SIGNED_ZEROS = np.tile([-0.0, 0.0, -1e-30, 1e-30, -1e4, 1e4, -np.inf, np.inf], 5)
+
+
+@pytest.mark.parametrize("simd", SIMD_LEVELS)
+@pytest.mark.parametrize("alpha", [np.inf, -np.inf, np.nan, -1.5, 0.0, 1.0])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_elu_at_zero_is_torchs_for_any_alpha(alpha, dtype, simd):
+    # torch's ELU forward takes x itself at +-0, where alpha * expm1(0) is NaN for an infinite
+    # or NaN alpha and a zero of the other sign for alpha < 0; its backward takes the x <= 0
+    # side there (dy * alpha * exp(0), +-inf for an infinite alpha).
+    x = SIGNED_ZEROS.astype(dtype)
+    dy = np.linspace(-2.0, 3.0, x.size).astype(dtype)
+    with simd_loops(simd):
+        y, dx = _C.elu_forward(x, alpha), _C.elu_backward(x, dy, alpha)
+    xt = to_torch(x, requires_grad=True)
+    yt = F.elu(xt, alpha)
+    yt.backward(to_torch(dy))
+    assert_signed_values_match(y, yt, dtype)
+    assert_signed_values_match(dx, xt.grad, dtype)
+
+
+@pytest.mark.parametrize("simd", SIMD_LEVELS)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_tanh_keeps_the_sign_of_zero_as_torch(dtype, simd):
+    x = SIGNED_ZEROS.astype(dtype)
+    with simd_loops(simd):
+        y = _C.tanh_forward(x)
+    assert_signed_values_match(y, torch.tanh(to_torch(x)), dtype)
+
+
+@pytest.mark.parametrize("simd", SIMD_LEVELS)
+@pytest.mark.parametrize("beta,threshold", [(1.0, 20.0), (2.5, 7.0), (-1.0, 20.0), (-2.0, 5.0),
+                                            (0.5, -1.0)])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_softplus_underflow_gives_torchs_zero(beta, threshold, dtype, simd):
+    # Where log1p(exp(beta x)) underflows, torch's y is +0 / beta: +0, or -0 for beta < 0.
+    x = SIGNED_ZEROS.astype(dtype)
+    with simd_loops(simd):
+        y = _C.softplus_forward(x, beta, threshold)
+    assert_signed_values_match(y, F.softplus(to_torch(x), beta, threshold), dtype)
+
+
 def test_relu_propagates_nan_as_torch():
     x = np.array([np.nan, -1.0, 2.0])
     np.testing.assert_array_equal(_C.relu_forward(x), torch.relu(torch.from_numpy(x)).numpy())

@@ -73,14 +73,24 @@ const ActivationLoops& activation_loops();  // isa/activations_avx512.cpp
 // baseline and the SIMD translation units, and no SIMD copy may stand in for a baseline one.
 namespace {
 
+// |magnitude| with the sign of `sign`, through the builtins (see vec_math.h's abs_of).
+inline float copysign_of(float magnitude, float sign) {
+  return __builtin_copysignf(magnitude, sign);
+}
+inline double copysign_of(double magnitude, double sign) {
+  return __builtin_copysign(magnitude, sign);
+}
+
 template <typename T>
 void sigmoid_loop(std::int64_t n, const T* x, T* y) {
   for (std::int64_t i = 0; i < n; ++i) y[i] = vmath::sigmoid(x[i]);
 }
 
+// y takes x's sign: vmath::tanh's float polynomial p s x + x adds +0 to -0, and tanh(-0) is -0
+// (torch's too). Every other result already has x's sign, tanh being odd.
 template <typename T>
 void tanh_loop(std::int64_t n, const T* x, T* y) {
-  for (std::int64_t i = 0; i < n; ++i) y[i] = vmath::tanh(x[i]);
+  for (std::int64_t i = 0; i < n; ++i) y[i] = copysign_of(vmath::tanh(x[i]), x[i]);
 }
 
 // SiLU: y = x * sigmoid(x); dx = dy * s * (1 + x * (1 - s)), s = sigmoid(x). 1 - s is taken
@@ -156,13 +166,15 @@ void gelu_tanh_backward_loop(std::int64_t n, const T* x, const T* dy, T* dx) {
   }
 }
 
-// ELU: y = x > 0 ? x : alpha * expm1(x); dx = x <= 0 ? dy * alpha * exp(x) : dy (the x <= 0
-// side at 0, and dy for NaN, as torch's elu_backward).
+// ELU: y = x >= 0 ? x : alpha * expm1(x); dx = x <= 0 ? dy * alpha * exp(x) : dy. As torch's:
+// the forward takes x itself at +-0 (alpha * expm1(0) would be NaN for an infinite or NaN
+// alpha, and -0 for +0 when alpha < 0), the backward the x <= 0 side at 0. NaN gives dy, as
+// torch's scalar loop (its vector loop gives NaN: torch's result depends on where x lies).
 template <typename T>
 void elu_loop(std::int64_t n, const T* x, T alpha, T* y) {
   for (std::int64_t i = 0; i < n; ++i) {
     const T v = x[i];
-    y[i] = vmath::select(v > T(0), v, alpha * vmath::expm1_negative(v));
+    y[i] = vmath::select(v >= T(0), v, alpha * vmath::expm1_negative(v));
   }
 }
 
@@ -174,7 +186,7 @@ void elu_backward_loop(std::int64_t n, const T* x, const T* dy, T alpha, T* dx) 
   }
 }
 
-// max(v, 0) - log1p(exp(-|v|)) = log(sigmoid(v)), and its NaN, without a log of an exp that
+// min(v, 0) - log1p(exp(-|v|)) = log(sigmoid(v)), and its NaN, without a log of an exp that
 // can overflow.
 template <typename T>
 T log_sigmoid_of(T v) {
@@ -182,14 +194,18 @@ T log_sigmoid_of(T v) {
 }
 
 // Softplus: y = beta x > threshold ? x : log1p(exp(beta x)) / beta, the log taken as
-// (max(beta x, 0) + log1p(exp(-|beta x|))) / beta (= -log_sigmoid(-beta x) / beta: the same
-// value, with log1p only of [0, 1]); dx = beta x > threshold ? dy : dy * sigmoid(beta x)
-// (torch's dy * z / (z + 1), z = exp(beta x), without z's overflow).
+// (max(beta x, 0) + log1p(exp(-|beta x|))) / beta (the same value, with log1p only of
+// [0, 1]); dx = beta x > threshold ? dy : dy * sigmoid(beta x) (torch's dy * z / (z + 1),
+// z = exp(beta x), without z's overflow). The sum is written out rather than taken as
+// -log_sigmoid(-beta x): negating that difference gives -0 where log1p(exp(beta x)) underflows
+// to +0, and torch's y is then +0 / beta.
 template <typename T>
 void softplus_loop(std::int64_t n, const T* x, T beta, T threshold, T* y) {
   for (std::int64_t i = 0; i < n; ++i) {
     const T v = x[i], bx = v * beta;
-    y[i] = vmath::select(bx > threshold, v, -log_sigmoid_of(-bx) / beta);
+    const T log1p_exp = vmath::select(bx > T(0), bx, T(0)) +
+                        vmath::log1p_unit(vmath::exp(-vmath::abs_of(bx)));
+    y[i] = vmath::select(bx > threshold, v, log1p_exp / beta);
   }
 }
 

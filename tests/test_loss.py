@@ -317,6 +317,16 @@ def test_soft_cross_entropy_extreme_logits_and_unnormalised_targets_match_torch(
     assert np.all(np.isfinite(loss)) and np.all(np.isfinite(dlogits))
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("smoothing", [0.0, 0.3])
+def test_soft_cross_entropy_without_classes_matches_torch(dtype, reduction, smoothing):
+    # Rows without classes: torch's 'mean' of an input with no elements is NaN, not 0 / N.
+    logits = np.zeros((4, 0), dtype)
+    run_soft_cross_entropy(logits, logits.copy(), reduction, None, smoothing, dtype,
+                           np.random.default_rng(27))
+
+
 def test_soft_cross_entropy_one_hot_target_is_the_class_index_loss():
     rng = np.random.default_rng(26)
     logits = rng.standard_normal((9, 4))

@@ -105,6 +105,13 @@ double cross_entropy_divisor(std::int64_t n, const std::int64_t* target,
   return opts.smoothing && kept == 0.0 ? std::numeric_limits<double>::quiet_NaN() : kept;
 }
 
+// The divisor of the class-probability cross-entropy's kMean: the number of rows, as torch,
+// which gives NaN for an input with no elements, rows without classes included (0 / 0 there,
+// where dividing the rows' zero losses by n would give 0).
+double soft_cross_entropy_divisor(std::int64_t n, std::int64_t classes) {
+  return classes == 0 ? std::numeric_limits<double>::quiet_NaN() : static_cast<double>(n);
+}
+
 }  // namespace
 
 std::int64_t first_invalid_target(std::int64_t n, std::int64_t classes, const std::int64_t* target,
@@ -250,7 +257,7 @@ void cross_entropy_soft_forward(std::int64_t n, std::int64_t classes, const T* l
     }
   });
   if (reduction != Reduction::kNone) {
-    reduce_loss(n, classes, reduction, static_cast<double>(n), loss,
+    reduce_loss(n, classes, reduction, soft_cross_entropy_divisor(n, classes), loss,
                 [&](std::int64_t i) { return values[i]; });
   }
 }
@@ -259,7 +266,7 @@ template <typename T>
 void cross_entropy_soft_backward(std::int64_t n, std::int64_t classes, const T* logits,
                                  const T* target, const T* weight, double label_smoothing,
                                  Reduction reduction, const T* dloss, T* dlogits, T* dtarget) {
-  const SampleGrad<T> grad(dloss, reduction, static_cast<double>(n));
+  const SampleGrad<T> grad(dloss, reduction, soft_cross_entropy_divisor(n, classes));
   const ClassOptions<T> opts(classes, weight, label_smoothing);
   std::vector<T> m(static_cast<std::size_t>(n));
   std::vector<double> sums(static_cast<std::size_t>(n));

@@ -177,6 +177,14 @@ def test_cross_entropy_probability_targets(reduction, shape, weighted, smoothing
             requires_grad=[True, True, False])
 
 
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("shape", [(4, 0), (2, 0, 3), (0, 3, 2)])
+def test_cross_entropy_probability_targets_of_no_elements(reduction, shape, float_dtype):
+    # No classes, or no samples: 'mean' is NaN as torch's; (N, 0, d) has rows to reshape too.
+    compare(lambda l, x, p: l.nn.functional.cross_entropy(x, p, reduction=reduction),
+            [np.zeros(shape), np.zeros(shape)], dtype=float_dtype)
+
+
 def test_cross_entropy_probability_target_without_its_gradient(float_dtype, rng):
     compare(lambda l, x, p: l.nn.functional.cross_entropy(x, p, label_smoothing=0.1),
             [rng.standard_normal((4, 3)), rng.dirichlet(np.ones(3), 4)], dtype=float_dtype,

@@ -514,11 +514,17 @@ def _class_loss(fn, op, input, target, reduction, ignore_index, *options):
     if x.ndim == 1:
         x2 = input.reshape(1, -1)
     else:
-        x2 = input.permute(0, *range(2, x.ndim), 1).reshape(-1, x.shape[1])
+        x2 = input.permute(0, *range(2, x.ndim), 1).reshape(_class_rows(x.shape), x.shape[1])
     out = _class_loss(fn, op, x2, ta.reshape(-1), reduction, ignore_index, *options)
     if reduction == "none":
         out = out.reshape(ta.shape)
     return out
+
+
+def _class_rows(shape):
+    """N * d1 * ..., the rows of an (N, C, d1, ...) input with its classes moved last: spelled
+    out, as reshape cannot infer it (-1) when C is 0."""
+    return shape[0] * int(np.prod(shape[2:]))
 
 
 def _is_probability_target(input, target):
@@ -550,8 +556,8 @@ def _probability_cross_entropy(input, target, weight, ignore_index, reduction, l
         x2, t2 = input, target
     else:
         order = (0, *range(2, x.ndim), 1)
-        x2 = input.permute(*order).reshape(-1, x.shape[1])
-        t2 = target.permute(*order).reshape(-1, x.shape[1])
+        x2 = input.permute(*order).reshape(_class_rows(x.shape), x.shape[1])
+        t2 = target.permute(*order).reshape(_class_rows(x.shape), x.shape[1])
     fn = _loss.CrossEntropySoftFunction
     if _records(x2, t2):
         out = fn.apply(x2, t2, reduction, w, float(label_smoothing))

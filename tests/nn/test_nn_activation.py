@@ -1,5 +1,7 @@
 """Activation and dropout modules against torch."""
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -307,9 +309,29 @@ def test_flatten_dim_out_of_range():
         nn.Flatten()(kernn.ones(3))
 
 
-def test_softmax_dim_out_of_range():
-    with pytest.raises(IndexError, match="out of range"):
-        kernn.nn.functional.softmax(kernn.ones(2, 3), 2)
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("shape,dim", [((2, 3), 2), ((2, 3), -3), ((), 1), ((), -2)])
+def test_softmax_dim_out_of_range(name, shape, dim):
+    # A 0-d tensor takes dim 0 or -1 only, as torch.
+    with pytest.raises(IndexError, match=rf"^{name}: dimension {dim} out of range .*"
+                                         rf"{re.escape(str(shape))}"):
+        getattr(kernn.nn.functional, name)(kernn.ones(shape), dim)
+    with pytest.raises(IndexError):
+        getattr(torch.nn.functional, name)(torch.ones(shape), dim)
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("dim", [0, -1])
+def test_softmax_of_a_zero_dimensional_tensor_as_torch(name, dim, float_dtype):
+    compare(lambda l, x: getattr(l.nn.functional, name)(x, dim), [np.array(2.5)],
+            dtype=float_dtype)
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_softmax_of_integers_with_a_float_dtype_as_torch(name):
+    # torch converts to dtype before it computes, so an integer input with a float dtype works.
+    compare(lambda l, x: getattr(l.nn.functional, name)(x, 0, dtype=l.float64),
+            [np.array([1, 2, 3])])
 
 
 @pytest.mark.parametrize("name", ["softmax", "log_softmax"])

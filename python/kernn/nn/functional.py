@@ -308,23 +308,26 @@ hardtanh_ = _in_place(hardtanh, "hardtanh_")
 
 
 def softmax(input, dim=None, dtype=None):
-    """exp(x) / sum(exp(x)) along ``dim`` (default: the last)."""
-    _check_float(input, "softmax", "input")
-    if dtype is not None:
-        input = input.to(dtype)
-    if _records(input):
-        return _act.SoftmaxFunction.apply(input, dim)
-    return _new(_act.SoftmaxFunction.forward(_act_ctx(), input, dim))
+    """exp(x) / sum(exp(x)) along ``dim`` (default: the last); with ``dtype`` the input is
+    converted to it first."""
+    return _over_dim(_act.SoftmaxFunction, "softmax", input, dim, dtype)
 
 
 def log_softmax(input, dim=None, dtype=None):
-    """log(softmax(x)) along ``dim`` (default: the last), computed stably."""
-    _check_float(input, "log_softmax", "input")
-    if dtype is not None:
+    """log(softmax(x)) along ``dim`` (default: the last), computed stably; with ``dtype`` the
+    input is converted to it first."""
+    return _over_dim(_act.LogSoftmaxFunction, "log_softmax", input, dim, dtype)
+
+
+def _over_dim(fn, op, input, dim, dtype):
+    """softmax or log_softmax (``fn``) of ``input`` along ``dim``."""
+    if dtype is not None:  # before the check: torch takes an integer input with a float dtype
+        _check_tensor(input, op, "input")
         input = input.to(dtype)
+    _check_float(input, op, "input")
     if _records(input):
-        return _act.LogSoftmaxFunction.apply(input, dim)
-    return _new(_act.LogSoftmaxFunction.forward(_act_ctx(), input, dim))
+        return fn.apply(input, dim)
+    return _new(fn.forward(_act_ctx(), input, dim))
 
 
 class _act_ctx:

@@ -68,17 +68,17 @@ LogSigmoidFunction = _elementwise_function("LogSigmoidFunction", _C.log_sigmoid_
                                            _C.log_sigmoid_backward, derivative_from_output=False)
 
 
-def _to_last(a, dim):
+def _to_last(op, a, dim):
     """(a with `dim` moved last and made contiguous, whether it moved, the axis it names: dim
-    resolved, None being the last)."""
+    resolved, None being the last). A 0-d tensor takes dim -1 or 0, as torch."""
     nd = a.ndim
-    if nd == 0:
-        return a.reshape(1), False, 0
     if dim is None:
         dim = -1
-    if not -nd <= dim < nd:
-        raise IndexError(f"softmax: dimension {dim} out of range for a tensor of shape "
+    if not -max(nd, 1) <= dim < max(nd, 1):
+        raise IndexError(f"{op}: dimension {dim} out of range for a tensor of shape "
                          f"{tuple(a.shape)}")
+    if nd == 0:
+        return a.reshape(1), False, 0
     d = dim % nd
     if d == nd - 1:
         return c_contiguous(a), False, d
@@ -88,15 +88,16 @@ def _to_last(a, dim):
 class _LastDimFunction(Function):
     """y = f(x) over dimension ``dim`` by a kernel pair that works over the last dimension:
     ``dim`` is moved last (and made contiguous) for the kernels and moved back after.
-    Subclasses name the kernels; backward takes the saved output y."""
+    Subclasses name the op (for errors) and the kernels; backward takes the saved output y."""
 
+    op = None
     forward_kernel = None
     backward_kernel = None
 
     @classmethod
     def forward(cls, ctx, x, dim):
         a = x._data
-        al, moved, d = _to_last(a, dim)
+        al, moved, d = _to_last(cls.op, a, dim)
         y = cls.forward_kernel(al)
         ctx.save_for_backward(y)
         ctx.info = (d, moved, a.shape)
@@ -116,11 +117,13 @@ class _LastDimFunction(Function):
 
 
 class SoftmaxFunction(_LastDimFunction):
+    op = "softmax"
     forward_kernel = _C.softmax_forward
     backward_kernel = _C.softmax_backward
 
 
 class LogSoftmaxFunction(_LastDimFunction):
+    op = "log_softmax"
     forward_kernel = _C.log_softmax_forward
     backward_kernel = _C.log_softmax_backward
 

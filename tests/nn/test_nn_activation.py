@@ -276,6 +276,28 @@ def test_sigmoid_and_tanh_of_integers_give_the_default_float(name, values):
     np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
 
 
+def test_softsign_of_integers_gives_the_default_float_and_refuses_bool():
+    ours = kernn.nn.functional.softsign(kernn.tensor([-3, 0, 2]))
+    theirs = torch.nn.functional.softsign(torch.tensor([-3, 0, 2]))
+    assert ours.dtype == kernn.float32 and theirs.dtype == torch.float32
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
+    with pytest.raises(TypeError, match="softsign: argument 'input' must be a float32 or float64"):
+        kernn.nn.functional.softsign(kernn.tensor([True, False]))
+    with pytest.raises(RuntimeError):
+        torch.nn.functional.softsign(torch.tensor([True, False]))
+
+
+# The modules that take a 0-d input (LogSoftmax's dim=1 does not exist there).
+ZERO_DIMENSIONAL = sorted(set(MODULES) - {"LogSoftmax", "Flatten", "Identity"})
+
+
+@pytest.mark.parametrize("name", ZERO_DIMENSIONAL)
+def test_zero_dimensional_input_in_a_product_matches_torch(name, float_dtype):
+    # The gradient reaching the 0-d output comes from the product's backward, as a numpy scalar.
+    compare(lambda l, x, w: MODULES[name](l)(x) * w, [np.array(-0.7), np.array(1.3)],
+            dtype=float_dtype)
+
+
 def test_dropout_train_and_eval():
     kernn.manual_seed(0)
     d = nn.Dropout(0.25)

@@ -186,8 +186,9 @@ def tanh(input):
 
 
 def softsign(input):
-    """x / (1 + |x|) element-wise."""
-    return _activation(_act.SoftsignFunction, "softsign", input)
+    """x / (1 + |x|) element-wise; an integer tensor gives the default float dtype, as in
+    torch (which refuses bool)."""
+    return _activation(_act.SoftsignFunction, "softsign", _floating(input, "iu"))
 
 
 def elu(input, alpha=1.0, inplace=False):
@@ -266,10 +267,11 @@ def _integer_clamp(input, low, high, inplace):
     return _new(np.clip(a, low, high))
 
 
-def _floating(input):
-    """An integer or bool tensor converted to the default float dtype (torch's rule for
-    sigmoid and tanh); any other input unchanged, for _activation to check."""
-    if isinstance(input, Tensor) and input._data.dtype.kind in "iub":
+def _floating(input, kinds="iub"):
+    """A tensor of the numpy dtype ``kinds`` (integer or bool) converted to the default float
+    dtype (torch's rule for sigmoid and tanh, and without bool for softsign); any other input
+    unchanged, for _activation to check."""
+    if isinstance(input, Tensor) and input._data.dtype.kind in kinds:
         return input.to(get_default_dtype())
     return input
 

@@ -33,8 +33,10 @@ def _elementwise_function(name, forward_kernel, backward_kernel, *, derivative_f
 
     def backward(ctx, dy):
         (saved,) = ctx.saved_tensors
-        return (backward_kernel(saved, c_contiguous(dy), *ctx.options),) + (None,) * len(
-            ctx.options)
+        # np.asarray: the gradient of a 0-d output can come as a numpy scalar (numpy's
+        # arithmetic on 0-d arrays returns scalars), which the kernels do not take.
+        return (backward_kernel(saved, c_contiguous(np.asarray(dy)), *ctx.options),) + (
+            None,) * len(ctx.options)
 
     return type(name, (Function,), {"forward": staticmethod(forward),
                                     "backward": staticmethod(backward),

@@ -60,6 +60,33 @@ def test_bce_and_bce_with_logits(reduction, float_dtype, rng):
             dtype=float_dtype, requires_grad=[True, False])
 
 
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_bce_target_gradient_as_torch(reduction, weighted, float_dtype, rng):
+    # torch differentiates the binary cross-entropies with respect to the target too: -logit(p),
+    # unclamped (+-inf at p = 0 and 1), and -x or log_sigmoid(-x) - pos_weight log_sigmoid(x).
+    p = np.concatenate([[0.0, 1.0, 0.5, 1e-30], rng.uniform(size=8)])
+    x = np.concatenate([[0.0, 1e4, -1e4, 30.0], rng.standard_normal(8) * 4])
+    y = rng.uniform(size=12)
+    weight = [rng.uniform(0.0, 2.0, 12)] if weighted else []
+    compare(lambda l, a, t, *w: l.nn.functional.binary_cross_entropy(
+                a, t, weight=w[0] if w else None, reduction=reduction),
+            [p, y, *weight], dtype=float_dtype, requires_grad=[False, True, False])
+    for pos_weight in (None, rng.uniform(0.0, 5.0, 12)):
+        compare(lambda l, a, t, *w: l.nn.functional.binary_cross_entropy_with_logits(
+                    a, t, weight=w[0] if w else None, reduction=reduction,
+                    pos_weight=None if pos_weight is None else l.tensor(pos_weight, dtype=a.dtype)),
+                [x, y, *weight], dtype=float_dtype, requires_grad=[True, True, False])
+
+
+def test_bce_target_that_requires_grad_must_have_the_input_dtype():
+    p = kernn.tensor([0.25, 0.5])
+    for loss in (nn.functional.binary_cross_entropy, nn.functional.binary_cross_entropy_with_logits):
+        with pytest.raises(TypeError, match="target dtype kernn.float64 differs from input dtype "
+                                            "kernn.float32"):
+            loss(p, kernn.tensor([1.0, 0.0], dtype=kernn.float64, requires_grad=True))
+
+
 def test_bce_clamps_log_like_torch(float_dtype):
     p = np.array([0.0, 1.0, 0.5, 1e-30])
     y = np.array([1.0, 0.0, 1.0, 1.0])

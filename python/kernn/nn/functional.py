@@ -617,17 +617,23 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
 
 
 def _same_shape_target(op, input, target):
+    """The target of a binary cross-entropy as a Tensor of the input's dtype (cast unless it
+    requires grad), which may require grad as torch's."""
     _check_float(input, op, "input")
-    ta = target._data if isinstance(target, Tensor) else np.asarray(target)
-    x = input._data
+    if not isinstance(target, Tensor):
+        target = _new(np.asarray(target))
+    ta, x = target._data, input._data
     if ta.shape != x.shape:
         raise ValueError(f"{op}: target of shape {tuple(ta.shape)} must have the input's shape "
                          f"{tuple(x.shape)}")
     if ta.dtype != x.dtype:
         if ta.dtype.kind not in "fbiu":
             raise TypeError(f"{op}: argument 'target' has unsupported dtype {ta.dtype}")
-        ta = ta.astype(x.dtype)
-    return ta
+        if target._rg:
+            raise TypeError(f"{op}: target dtype kernn.{target.dtype.name} differs from input "
+                            f"dtype kernn.{input.dtype.name}")
+        target = _new(ta.astype(x.dtype))
+    return target
 
 
 def _element_weight(op, arg, input, weight):
@@ -661,11 +667,11 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
         reduction (str): 'mean' | 'sum' | 'none'.
     """
     _check_reduction("binary_cross_entropy", reduction)
-    ta = _same_shape_target("binary_cross_entropy", input, target)
+    target = _same_shape_target("binary_cross_entropy", input, target)
     w = _element_weight("binary_cross_entropy", "weight", input, weight)
-    if _records(input):
-        return _loss.BCEFunction.apply(input, ta, reduction, w)
-    return _new(_loss.BCEFunction.forward(_act_ctx(), input, ta, reduction, w))
+    if _records(input, target):
+        return _loss.BCEFunction.apply(input, target, reduction, w)
+    return _new(_loss.BCEFunction.forward(_act_ctx(), input, target, reduction, w))
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean",
@@ -683,12 +689,12 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     """
     op = "binary_cross_entropy_with_logits"
     _check_reduction(op, reduction)
-    ta = _same_shape_target(op, input, target)
+    target = _same_shape_target(op, input, target)
     w = _element_weight(op, "weight", input, weight)
     pw = _element_weight(op, "pos_weight", input, pos_weight)
-    if _records(input):
-        return _loss.BCEWithLogitsFunction.apply(input, ta, reduction, w, pw)
-    return _new(_loss.BCEWithLogitsFunction.forward(_act_ctx(), input, ta, reduction, w, pw))
+    if _records(input, target):
+        return _loss.BCEWithLogitsFunction.apply(input, target, reduction, w, pw)
+    return _new(_loss.BCEWithLogitsFunction.forward(_act_ctx(), input, target, reduction, w, pw))
 
 
 def _difference_loss_operands(op, input, target, promote):

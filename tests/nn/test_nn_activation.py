@@ -123,8 +123,16 @@ def test_bad_activation_arguments():
     with pytest.raises(ValueError,
                        match=r"hardtanh: min_val \(2.0\) cannot be greater than max_val \(1.0\)"):
         nn.functional.hardtanh(kernn.ones(2), 2.0, 1.0)
-    with pytest.raises(ValueError, match=r"Hardtanh: min_val"):
-        nn.Hardtanh(1.0, -1.0)
+    for bounds in ((1.0, -1.0), (1.0, 1.0)):  # torch's module also refuses equal bounds
+        with pytest.raises(ValueError, match=rf"Hardtanh: max_val \({bounds[1]}\) must be "
+                                             rf"greater than min_val \({bounds[0]}\)"):
+            nn.Hardtanh(*bounds)
+        with pytest.raises(AssertionError):
+            torch.nn.Hardtanh(*bounds)
+    assert nn.functional.hardtanh(kernn.ones(2), 1.0, 1.0).tolist() == [1.0, 1.0]
+    for bounds, arg in (((float("nan"), 1.0), "min_val"), ((-1.0, float("nan")), "max_val")):
+        with pytest.raises(ValueError, match=rf"hardtanh: argument '{arg}' is nan"):
+            nn.functional.hardtanh(kernn.ones(2), *bounds)
     for fn in (nn.functional.elu, nn.functional.gelu, nn.functional.silu,
                nn.functional.softplus, nn.functional.hardtanh, nn.functional.relu6,
                nn.functional.logsigmoid):

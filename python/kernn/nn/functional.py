@@ -241,6 +241,9 @@ def relu6(input, inplace=False):
 def _hardtanh(op, input, min_val, max_val, inplace):
     if min_val > max_val:
         raise ValueError(f"{op}: min_val ({min_val}) cannot be greater than max_val ({max_val})")
+    for arg, value in (("min_val", min_val), ("max_val", max_val)):
+        if value != value:  # torch gives NaN everywhere; a NaN bound is taken as a mistake
+            raise ValueError(f"{op}: argument '{arg}' is nan; expected a number")
     if _is_integer_tensor(input):  # torch truncates the bounds towards zero for integers
         if input._data.dtype.kind == "u" and int(min_val) < 0:
             raise RuntimeError(f"{op}: cannot do hardtanh on an unsigned type with negative "

@@ -218,7 +218,8 @@ class Hardtanh(Module):
 
     Args:
         min_val (float): lower bound (default -1.0).
-        max_val (float): upper bound (default 1.0), not below min_val.
+        max_val (float): upper bound (default 1.0), above min_val (as torch's module;
+            F.hardtanh also takes them equal).
         {inplace}
 
     Shape:
@@ -232,9 +233,9 @@ class Hardtanh(Module):
 
     def __init__(self, min_val=-1.0, max_val=1.0, inplace=False):
         super().__init__()
-        if min_val > max_val:
-            raise ValueError(f"{type(self).__name__}: min_val ({min_val}) cannot be greater "
-                             f"than max_val ({max_val})")
+        if max_val <= min_val:
+            raise ValueError(f"{type(self).__name__}: max_val ({max_val}) must be greater than "
+                             f"min_val ({min_val})")
         self.min_val = min_val
         self.max_val = max_val
         self.inplace = inplace

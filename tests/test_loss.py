@@ -242,6 +242,20 @@ def test_class_loss_weighted_mean_of_nothing_is_nan_as_torch(name, dtype, smooth
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("smoothing", [0.0, 0.3])
+def test_class_index_cross_entropy_without_classes_matches_torch(dtype, reduction, smoothing):
+    # Without classes every target must be ignored. torch's smoothing term is then 0 * e / 0:
+    # NaN for each row ('none') and their sum; 0 without smoothing.
+    logits = np.zeros((3, 0), dtype)
+    target = np.full(3, -100)
+    loss = _C.cross_entropy_forward(logits, target, reduction, -100, None, smoothing)
+    expected = F.cross_entropy(to_torch(logits), to_torch(target), reduction=reduction,
+                               label_smoothing=smoothing)
+    assert_close_to_torch(loss, expected)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("smoothing", [0.0, 0.3])
 def test_cross_entropy_options_extreme_logits_match_torch(dtype, reduction, smoothing):
     logits = np.array([[1e4, -1e4, 0.0], [1e4, 1e4, -1e4], [-1e4, -1e4, -1e4], [0.0, 0.0, 0.0],
                        [88.0, 90.0, -90.0]], dtype=dtype)

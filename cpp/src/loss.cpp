@@ -176,7 +176,9 @@ void cross_entropy_forward(std::int64_t n, std::int64_t classes, const T* logits
     scratch.row_exps(begin, end, classes, logits);
     for (std::int64_t i = begin; i < end; ++i) {
       if (target[i] == ignore_index) {
-        values[i] = T(0);
+        // torch's ignored row is 0, plus 0 * spread with smoothing: NaN when there are no
+        // classes (spread = e / 0 = inf), as torch's 'none' and 'sum'.
+        values[i] = opts.smoothing ? T(0) * opts.spread : T(0);
         continue;
       }
       const T mi = scratch.m[static_cast<std::size_t>(i)];

@@ -724,3 +724,83 @@ def _assert_unique_as_torch(values, options):
     assert len(ours) == len(theirs)
     for a, b in zip(ours, theirs):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+# ---- reductions on edge cases, against torch ------------------------------------------------
+_NAN = float("nan")
+
+
+@pytest.mark.parametrize("fn,data", [
+    (lambda l, x: x.var(), np.zeros(0)),                              # no elements: nan
+    (lambda l, x: x.std(0), np.zeros((0, 3))),
+    (lambda l, x: x.var(0) + x.std(-1), np.array(2.0)),               # a 0-d tensor's dims
+    (lambda l, x: x.std(1), np.array([[2.0, 2.0, 2.0], [1.0, 2.0, 4.0]])),  # grad 0 at std 0
+    (lambda l, x: x.std((0, 1), keepdim=True), np.array([[2.0, 2.0]])),
+    (lambda l, x: x.var(unbiased=False), np.array([[1.0, 2.0], [4.0, 8.0]])),
+], ids=["var-empty", "std-empty-dim", "0d-dims", "std-constant-row", "std-constant-all",
+        "biased"])
+@pytest.mark.filterwarnings("ignore:.*degrees of freedom is <= 0")
+def test_var_std_edge_cases_as_torch(fn, data):
+    compare(fn, [data])
+
+
+@pytest.mark.parametrize("lib", [torch, kernn])
+def test_var_with_no_degrees_of_freedom_warns_as_torch(lib):
+    with pytest.warns(UserWarning, match="degrees of freedom is <= 0"):
+        lib.ones(2, 3).var(0, correction=2)
+
+
+@pytest.mark.parametrize("fn", [
+    lambda l, x: x.sum(()),                       # torch: an empty tuple reduces over all dims
+    lambda l, x: x.mean(()),
+    lambda l, x: x.sum([0, -1], keepdim=True),
+    lambda l, x: l.tensor(3.0).sum(-1),
+])
+def test_reduction_dims_as_torch(fn):
+    compare(fn, [np.arange(6.0).reshape(2, 3)])
+
+
+@pytest.mark.parametrize("fn,error", [
+    (lambda l: l.ones(2, 3).sum((0, 0)), RuntimeError),
+    (lambda l: l.ones(2, 3).mean((1, -1)), RuntimeError),
+    (lambda l: l.tensor(3.0).sum(1), IndexError),
+    (lambda l: l.tensor(3.0).mean(-2), IndexError),
+])
+def test_reduction_refuses_bad_dims_as_torch(fn, error):
+    with pytest.raises(error):
+        fn(torch)
+    with pytest.raises(error, match="dim"):
+        fn(kernn)
+
+
+@pytest.mark.parametrize("fname", ["all", "any"])
+@pytest.mark.parametrize("args", [(), (1,), (-1, True), ((0, 1),), (0,)])
+@pytest.mark.parametrize("values", [[[1.0, 0.0, _NAN], [2.0, 3.0, 4.0]], [[True, False, True],
+                                                                         [True, True, True]],
+                                    np.zeros((0, 3), dtype=np.int64)],
+                         ids=["float-nan", "bool", "empty-int"])
+def test_all_any_along_dims_as_torch(fname, args, values):
+    ours = getattr(kernn.tensor(values), fname)(*args)
+    theirs = getattr(torch.tensor(values), fname)(*args)
+    assert ours.dtype is kernn.bool
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+@pytest.mark.parametrize("fname", ["max", "min"])
+def test_max_of_all_elements_sends_the_gradient_to_the_nans_as_torch(fname):
+    compare(lambda l, x: getattr(x, fname)(), [np.array([1.0, _NAN, 3.0, _NAN])])
+
+
+@pytest.mark.parametrize("call", [lambda t: t.max((0, 1)), lambda t: t.argmin((0, 1)),
+                                  lambda t: t.topk(1, (0, 1))])
+def test_ops_along_one_dim_refuse_a_tuple_naming_the_op(call):
+    with pytest.raises(TypeError):
+        call(torch.ones(2, 3))
+    with pytest.raises(TypeError, match=r"(max|argmin|topk).*'dim'.*\(0, 1\)"):
+        call(kernn.ones(2, 3))
+
+
+@pytest.mark.parametrize("shape", [(), (3,)])
+def test_transpose_of_a_0d_and_1d_tensor_as_torch(shape):
+    compare(lambda l, x: x.transpose(0, -1), [np.arange(np.prod(shape), dtype=float).reshape(
+        shape)])

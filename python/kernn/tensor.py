@@ -637,7 +637,7 @@ class Tensor:
         if src is None:
             src = value
         a = self._data
-        (axis,) = _ops._norm_dims(dim, a.ndim)
+        axis = _ops._norm_dim(dim, a.ndim, "scatter_")
         idx = _arr(index)
         if not isinstance(idx, np.ndarray) or idx.dtype != np.int64 or idx.ndim != a.ndim:
             raise ValueError(f"scatter_: argument 'index' must be an int64 tensor with "
@@ -752,11 +752,15 @@ class Tensor:
     def allclose(self, other, rtol=1e-5, atol=1e-8):
         return builtins.bool(np.allclose(self._data, _arr(other), rtol=rtol, atol=atol))
 
-    def any(self):
-        return _new_checked(np.any(self._data))
+    def any(self, dim=None, keepdim=False):
+        """Whether any element (along ``dim``: an int, a tuple, or None for all) is nonzero."""
+        a = self._data
+        return _new(np.asarray(np.any(a, axis=_ops._norm_dims(dim, a.ndim), keepdims=keepdim)))
 
-    def all(self):
-        return _new_checked(np.all(self._data))
+    def all(self, dim=None, keepdim=False):
+        """Whether every element (along ``dim``: an int, a tuple, or None for all) is nonzero."""
+        a = self._data
+        return _new(np.asarray(np.all(a, axis=_ops._norm_dims(dim, a.ndim), keepdims=keepdim)))
 
     # ---- math ----------------------------------------------------------------------------
     def neg(self):
@@ -882,7 +886,7 @@ class Tensor:
         """(values, indices) of the k largest (or smallest) elements along ``dim``, largest
         first (smallest first); values are differentiable. Ties keep the lower index first."""
         a = self._data
-        (axis,) = _ops._norm_dims(dim, a.ndim)
+        axis = _ops._norm_dim(dim, a.ndim, "topk")
         size = a.shape[axis] if a.ndim else 1
         if not 0 <= k <= size:
             raise RuntimeError(f"topk: k={k} is out of range for dimension {dim} of size "
@@ -924,7 +928,7 @@ class Tensor:
         occurs. ``sorted=False`` is accepted and sorts anyway (torch's CPU result is sorted
         too). Not differentiable."""
         a = self._data
-        axis = None if dim is None else _ops._norm_dims(dim, a.ndim)[0]
+        axis = None if dim is None else _ops._norm_dim(dim, a.ndim, "unique")
         # equal_nan=False: every NaN is a value of its own, as in torch (NaN != NaN)
         values, inverse, counts = np.unique(a, return_inverse=True, return_counts=True,
                                             axis=axis, equal_nan=False)
@@ -966,7 +970,7 @@ class Tensor:
         if x._rg and _mode.enabled:
             return _ops.Sum.apply(x, dim, keepdim)
         a = x._data
-        return _new(np.asarray(a.sum(axis=_ops._norm_dims(dim, a.ndim) if a.ndim else None,
+        return _new(np.asarray(a.sum(axis=_ops._norm_dims(dim, a.ndim),
                                      keepdims=keepdim)))
 
     def mean(self, dim=None, keepdim=False, dtype=None):
@@ -980,7 +984,7 @@ class Tensor:
         if x._rg and _mode.enabled:
             return _ops.Mean.apply(x, dim, keepdim)
         a = x._data
-        return _new(np.asarray(a.mean(axis=_ops._norm_dims(dim, a.ndim) if a.ndim else None,
+        return _new(np.asarray(a.mean(axis=_ops._norm_dims(dim, a.ndim),
                                       keepdims=keepdim)))
 
     def max(self, dim=None, keepdim=False):
@@ -1027,15 +1031,11 @@ class Tensor:
     def var(self, dim=None, unbiased=True, keepdim=False, *, correction=None):
         """Variance over ``dim``: the sum of squared deviations over n - correction, where
         correction defaults to 1 (unbiased=True) or 0 (unbiased=False), as torch."""
-        n = self.numel() if dim is None else np.prod([self.shape[d] for d in
-                                                      _ops._norm_dims(dim, self.ndim)])
-        if correction is None:
-            correction = 1 if unbiased else 0
-        mu = self.mean(dim, keepdim=True)
-        return ((self - mu) ** 2).sum(dim, keepdim=keepdim) / (n - correction)
+        return _variance(self, "var", dim, unbiased, keepdim, correction)
 
     def std(self, dim=None, unbiased=True, keepdim=False, *, correction=None):
-        return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
+        """Standard deviation over ``dim``: the square root of var's result."""
+        return _variance(self, "std", dim, unbiased, keepdim, correction)
 
     # ---- shape ---------------------------------------------------------------------------
     def reshape(self, *shape):
@@ -1090,7 +1090,7 @@ class Tensor:
 
     def transpose(self, dim0, dim1):
         nd = self._data.ndim
-        d0, d1 = _ops._norm_dims((dim0, dim1), nd)
+        d0, d1 = _ops._norm_dim(dim0, nd), _ops._norm_dim(dim1, nd)
         if nd == 0:
             return self
         perm = list(range(nd))
@@ -1121,7 +1121,7 @@ class Tensor:
         if dim is None:
             new = tuple(s for s in shape if s != 1)
         else:
-            dims = _ops._norm_dims(dim, len(shape)) if shape else ()
+            dims = _ops._norm_dims(dim, len(shape))
             new = tuple(s for i, s in enumerate(shape) if not (i in dims and s == 1))
         if new == shape:
             return self
@@ -1253,6 +1253,18 @@ def _extremum(t, dim, keepdim, is_max):
     return MaxResult(vals, idx)
 
 
+def _variance(t, op, dim, unbiased, keepdim, correction):
+    if t._data.dtype.kind != "f":
+        raise TypeError(f"{op}: expected a floating tensor, got kernn.{t.dtype.name} (std and "
+                        "var only support floating point dtypes)")
+    if correction is None:
+        correction = 1 if unbiased else 0
+    args = (dim, correction, keepdim, op == "std")
+    if t._rg and _mode.enabled:
+        return _ops.Var.apply(t, *args)
+    return _new_checked(_ops.Var.forward(_NoGradCtx, t, *args))
+
+
 class MaxResult(tuple):
     """(values, indices) of max/min along a dimension, also as .values / .indices."""
 
@@ -1279,7 +1291,7 @@ def _arg_extremum(t, dim, keepdim, npfn):
         if keepdim:
             r = r.reshape((1,) * a.ndim)
         return _new(r)
-    (axis,) = _ops._norm_dims(dim, a.ndim) if a.ndim else (0,)
+    axis = _ops._norm_dim(dim, a.ndim, op)
     if a.ndim == 0:
         return _new(np.zeros((), dtype=np.int64))
     if a.shape[axis] == 0 and a.size == 0:

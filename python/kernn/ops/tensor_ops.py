@@ -6,6 +6,8 @@ are C already); matmul goes through kernn._C.gemm for 2-D operands.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .. import _C
@@ -372,23 +374,31 @@ class Clamp(Function):
         return g * mask, None, None
 
 
-def _norm_dims(dim, ndim):
-    if dim is None:
-        return tuple(range(ndim))
+def _norm_dim(dim, ndim, op="dim"):
+    """One dimension in [0, ndim) from one in [-ndim, ndim); a 0-d tensor takes -1 and 0, as
+    in torch. IndexError otherwise; TypeError, naming ``op``, for a tuple."""
     if isinstance(dim, (tuple, list)):
-        dims = dim
-    else:
-        dims = (dim,)
-    out = []
-    for d in dims:
-        d = int(d)
-        if not -max(ndim, 1) <= d < max(ndim, 1):
-            raise IndexError(
-                f"dimension out of range (expected to be in range of [{-max(ndim, 1)}, "
-                f"{max(ndim, 1) - 1}], but got {d})"
-            )
-        out.append(d % ndim if ndim else 0)
-    return tuple(sorted(set(out)))
+        raise TypeError(f"{op}: argument 'dim' must be one dimension (an int), got {dim!r}")
+    d = int(dim)
+    bound = max(ndim, 1)
+    if not -bound <= d < bound:
+        raise IndexError(f"dimension out of range (expected to be in range of [{-bound}, "
+                         f"{bound - 1}], but got {d})")
+    return d % bound if ndim else 0
+
+
+def _norm_dims(dim, ndim):
+    """The sorted axes that reduction dims name: None or () for all of them (torch reduces
+    over every dimension for an empty tuple too), an int, or a tuple or list of distinct ints.
+    A 0-d tensor has no axes (dim -1 and 0 name it)."""
+    if dim is None or (isinstance(dim, (tuple, list)) and not dim):
+        return tuple(range(ndim))
+    dims = dim if isinstance(dim, (tuple, list)) else (dim,)
+    out = [_norm_dim(d, ndim) for d in dims]
+    if len(set(out)) != len(out):
+        raise RuntimeError(f"dim {max(set(out), key=out.count)} appears multiple times in the "
+                           f"list of dims {tuple(dims)}")
+    return tuple(sorted(out)) if ndim else ()
 
 
 def _expand_to(g, axes, keepdim, shape, dtype):
@@ -404,7 +414,7 @@ class Sum(Function):
     @staticmethod
     def forward(ctx, a, dim, keepdim):
         x = a._data
-        axes = _norm_dims(dim, x.ndim) if x.ndim else ()
+        axes = _norm_dims(dim, x.ndim)
         ctx.info = (axes, keepdim, x.shape, x.dtype)
         return np.asarray(x.sum(axis=axes, keepdims=keepdim))
 
@@ -442,7 +452,7 @@ class Norm(Function):
     @staticmethod
     def forward(ctx, a, p, dim, keepdim):
         x = a._data
-        axes = _norm_dims(dim, x.ndim) if x.ndim else ()
+        axes = _norm_dims(dim, x.ndim)
         n = vector_norm(x, p, axes, keepdims=True)
         if ctx.needs_input_grad[0]:
             ctx.save_for_backward(x, n)
@@ -473,7 +483,7 @@ class Mean(Function):
     @staticmethod
     def forward(ctx, a, dim, keepdim):
         x = a._data
-        axes = _norm_dims(dim, x.ndim) if x.ndim else ()
+        axes = _norm_dims(dim, x.ndim)
         count = 1
         for ax in axes:
             count *= x.shape[ax]
@@ -486,8 +496,51 @@ class Mean(Function):
         return _expand_to(g / count, axes, keepdim, shape, dtype), None, None
 
 
+class Var(Function):
+    """var (or std, with take_sqrt) over ``dim``: the sum of squared deviations from the mean
+    over max(n - correction, 0), as torch: NaN for no elements or n = correction. std's
+    gradient is zero where std is (the square root's derivative is infinite there), as
+    torch's."""
+
+    @staticmethod
+    def forward(ctx, a, dim, correction, keepdim, take_sqrt):
+        x = a._data
+        axes = _norm_dims(dim, x.ndim)
+        n = 1
+        for ax in axes:
+            n *= x.shape[ax]
+        if n <= correction:
+            warnings.warn(f"{'std' if take_sqrt else 'var'}(): degrees of freedom is <= 0 "
+                          f"({n} elements, correction {correction}): the result is inf or nan",
+                          UserWarning, stacklevel=4)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dev = x - x.sum(axis=axes, keepdims=True) / n
+            denom = x.dtype.type(max(n - correction, 0))  # a zero divides to inf / nan
+            y = np.square(dev).sum(axis=axes, keepdims=True) / denom
+            if take_sqrt:
+                y = np.sqrt(y)
+        if ctx.needs_input_grad[0]:
+            ctx.save_for_backward(dev, y)
+            ctx.info = (axes, keepdim, denom, take_sqrt)
+        return y if keepdim else y.reshape([s for i, s in enumerate(y.shape) if i not in axes])
+
+    @staticmethod
+    def backward(ctx, g):
+        dev, y = ctx.saved_tensors
+        axes, keepdim, denom, take_sqrt = ctx.info
+        if not keepdim:
+            g = np.expand_dims(g, axes)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if take_sqrt:
+                grad = np.where(y == 0, 0, g / (denom * y)) * dev
+            else:
+                grad = (2 / denom) * g * dev
+        return grad.astype(dev.dtype, copy=False), None, None, None, None
+
+
 class ExtremumAll(Function):
-    """max() / min() over all elements; the gradient is split evenly among ties (as torch)."""
+    """max() / min() over all elements; the gradient is split evenly among ties, and among the
+    NaNs when the result is NaN (as torch)."""
 
     @staticmethod
     def forward(ctx, a, is_max):
@@ -505,7 +558,7 @@ class ExtremumAll(Function):
     @staticmethod
     def backward(ctx, g):
         x, y = ctx.saved_tensors
-        mask = x == y
+        mask = np.isnan(x) if np.isnan(y) else x == y
         return g * mask / mask.sum(), None
 
 
@@ -515,7 +568,7 @@ class ExtremumDim(Function):
     @staticmethod
     def forward(ctx, a, dim, keepdim, is_max):
         x = a._data
-        (axis,) = _norm_dims(dim, x.ndim) if x.ndim else (0,)
+        axis = _norm_dim(dim, x.ndim, "max" if is_max else "min")
         if x.ndim == 0:
             return x.copy(), np.zeros((), dtype=np.int64)
         if x.shape[axis] == 0:

@@ -386,6 +386,131 @@ def test_binary_op_result_dtype_and_values_match_torch(op, other, a_dtype, b_dty
                                rtol=1e-6, equal_nan=True)
 
 
+_MORE_BINARY_OPS = {
+    "floordiv": operator.floordiv, "mod": operator.mod, "and": operator.and_,
+    "rfloordiv": lambda a, b: b // a, "rmod": lambda a, b: b % a, "ror": lambda a, b: b | a,
+    "eq": operator.eq, "lt": operator.lt, "ge": operator.ge,
+}
+
+
+# A float division by a False operand gives inf and nan, as in torch (numpy also warns).
+@pytest.mark.filterwarnings("ignore:divide by zero encountered")
+@pytest.mark.filterwarnings("ignore:invalid value encountered")
+@pytest.mark.parametrize("op,other,a_dtype,b_dtype", [
+    (op, other, a, b)
+    for op in _MORE_BINARY_OPS
+    for other in ("tensor", "0-d", "number")
+    for a in PROMOTION_DTYPES for b in PROMOTION_DTYPES
+    # torch has no floor division or remainder of two bools (kernn gives int8); numpy refuses
+    # the bitwise ops of floats as torch does (tested below)
+    if not (op[-3:] in ("div", "mod") and a == b == "bool")
+    and not (op[-3:] in ("and", "ror") and "float" in a + b)
+    and not (other == "number" and b == "uint8")
+])
+def test_floor_division_remainder_bitwise_and_comparisons_promote_as_torch(op, other, a_dtype,
+                                                                          b_dtype):
+    results = []
+    for lib in (kernn, torch):
+        a, b = _operand(lib, "tensor", a_dtype), _operand(lib, other, b_dtype)
+        try:
+            results.append(_MORE_BINARY_OPS[op](a, b))
+        except RuntimeError as exc:  # an integer division by zero (a bool False divisor)
+            results.append(exc)
+    k, t = results
+    if isinstance(t, Exception):
+        assert isinstance(k, RuntimeError) and "ZeroDivisionError" in str(k)
+        return
+    assert k.dtype.name == str(t.dtype).split(".")[1], (k.dtype, t.dtype)
+    np.testing.assert_array_equal(k.numpy(), t.numpy())
+
+
+def test_comparisons_take_a_0d_tensor_in_the_tensors_dtype_as_torch():
+    # 0.1 in float32 and in float64 differ: numpy compared in float64
+    for lib in (kernn, torch):
+        assert (lib.tensor([0.1]) == lib.tensor(0.1, dtype=lib.float64)).all()
+        assert not (lib.tensor([0.1]) < lib.tensor(0.1, dtype=lib.float64)).any()
+
+
+def test_comparison_and_bitwise_broadcast_errors_name_the_op():
+    with pytest.raises(ValueError, match=r"eq: the shapes \(2, 3\) and \(4,\) do not broadcast"):
+        kernn.ones(2, 3) == kernn.ones(4)  # noqa: B015 - the comparison raises
+    with pytest.raises(ValueError, match=r"bitwise_and: the shapes \(2,\) and \(3,\)"):
+        kernn.ones(2, dtype=kernn.bool) & kernn.ones(3, dtype=kernn.bool)
+
+
+@pytest.mark.parametrize("fn", [lambda a, b: a - b, lambda a, b: b - a, lambda a, b: a - True,
+                                lambda a, b: 1.5 - a],
+                         ids=["bool-int", "int-bool", "bool-True", "number-bool"])
+def test_subtraction_with_a_bool_raises_as_torch(fn):
+    with pytest.raises(RuntimeError):
+        fn(torch.tensor([True, False]), torch.tensor([1, 2]))
+    with pytest.raises(RuntimeError, match="sub: .*bool.*`~`"):
+        fn(kernn.tensor([True, False]), kernn.tensor([1, 2]))
+
+
+@pytest.mark.parametrize("fn", [lambda l, x, y: x % y, lambda l, x, y: x % 1.5,
+                                lambda l, x, y: (x * 3) % y.abs()])
+def test_remainder_gradient_as_torch(fn, float_dtype):
+    a = np.array([[-7.5, 7.5, -2.0], [3.25, -0.5, 9.0]])
+    b = np.array([2.0, -3.0, -1.5])
+    (out,), _, _, _ = compare(fn, [a, b], dtype=float_dtype)
+    assert out.requires_grad  # compare checks gradients only of outputs that require grad
+
+
+def test_floor_division_has_no_derivative_as_torch():
+    for lib in (kernn, torch):
+        x = lib.tensor([5.0, 7.0], requires_grad=True)
+        y = (x // 2 + 7.0 // x).sum()
+        assert y.requires_grad
+        with pytest.raises(RuntimeError, match="floor_divide|not implemented"):
+            y.backward()
+
+
+def test_integer_power_with_negative_exponents_as_torch():
+    base = [0, 1, -1, 2, -1, 3, -3]
+    exponent = [-1, -1, -2, -1, -3, 2, 3]
+    for b, e in ((base, exponent), (base, exponent[:1]), (base[3], exponent)):
+        ours = kernn.tensor(b) ** kernn.tensor(e)
+        theirs = torch.tensor(b) ** torch.tensor(e)
+        assert ours.dtype is kernn.int64
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    for lib in (torch, kernn):
+        with pytest.raises(RuntimeError, match="(?i)integers to negative integer powers"):
+            lib.tensor([2, 3]) ** -1
+
+
+def test_pow_gradient_with_a_zero_exponent_is_zero_as_torch():
+    # x^0 is constant, its derivative 0 even at x = 0 (0 * 0^-1 was nan)
+    compare(lambda l, x: x ** 0 + x ** 0.0, [np.array([0.0, 1.5, -2.0])])
+    compare(lambda l, x, e: x ** e, [np.array([0.0, 0.0, 2.0]), np.array([0.0, 2.0, 0.0])])
+
+
+@pytest.mark.parametrize("fname", ["maximum", "minimum"])
+def test_maximum_minimum_give_both_operands_the_gradient_at_nan_as_torch(fname):
+    a = np.array([1.0, 2.0, np.nan, np.nan, 0.5])
+    b = np.array([1.0, 1.0, 1.0, np.nan, np.nan])
+    compare(lambda l, x, y: getattr(l, fname)(x, y), [a, b])
+
+
+def test_clamp_promotes_as_torch():
+    for make in (lambda l: l.tensor([1, 5, 9]).clamp(2.5, 7.5),
+                 lambda l: l.tensor([1, 5, 9]).clamp(max=l.tensor(6.5)),
+                 lambda l: l.tensor([1, 5, 9]).clamp(np.int64(2), np.float64(7.5)),
+                 lambda l: l.tensor([1.0, 5.0]).clamp(np.float64(2.0))):
+        ours, theirs = make(kernn), make(torch)
+        assert ours.dtype.name == str(theirs.dtype).split(".")[1]
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    x = kernn.tensor([1.0, 5.0], requires_grad=True)
+    assert x.clamp(np.float64(2.0)).dtype is kernn.float32
+
+
+def test_sign_of_nan_is_zero_and_of_bools_the_bools_as_torch():
+    for values in ([np.nan, -2.0, 0.0, 3.0, -np.inf], [True, False], [-3, 0, 2]):
+        ours, theirs = kernn.tensor(values).sign(), torch.tensor(values).sign()
+        assert ours.dtype.name == str(theirs.dtype).split(".")[1]
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
 def test_numpy_scalars_do_not_widen_a_tensor():
     w = kernn.randn(64, 30) * np.sqrt(1 / 64)  # W7's initialisation, from a blog post
     assert w.dtype is kernn.float32

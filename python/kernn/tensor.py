@@ -149,14 +149,6 @@ def _as_array(data, dt=None):
     return arr
 
 
-def _check_integer_divisor(dividend, divisor, op):
-    """torch raises for an integer division by zero; numpy returned 0 (with a warning)."""
-    kinds = np.asarray(dividend).dtype.kind + np.asarray(divisor).dtype.kind
-    if "f" not in kinds and "c" not in kinds and np.any(np.asarray(divisor) == 0):
-        raise RuntimeError(f"{op}: ZeroDivisionError: integer division by zero (divisor of shape "
-                           f"{np.shape(divisor)})")
-
-
 _object_new = object.__new__
 
 
@@ -560,14 +552,16 @@ class Tensor:
         return self
 
     def __floordiv__(self, other):
-        divisor = _arr(other)
-        _check_integer_divisor(self._data, divisor, "floor_divide")
-        return _new_checked(self._data // divisor)
+        return _binary(_ops.FloorDivide, self, other)
+
+    def __rfloordiv__(self, other):
+        return _binary(_ops.FloorDivide, other, self)
 
     def __mod__(self, other):
-        divisor = _arr(other)
-        _check_integer_divisor(self._data, divisor, "remainder")
-        return _new_checked(self._data % divisor)
+        return _binary(_ops.Remainder, self, other)
+
+    def __rmod__(self, other):
+        return _binary(_ops.Remainder, other, self)
 
     # In-place arithmetic: allowed on tensors outside the graph (and under no_grad on
     # parameters: `with kernn.no_grad(): w -= lr * w.grad`).
@@ -691,27 +685,29 @@ class Tensor:
         return self
 
     # ---- comparisons (bool tensors, no gradient) -----------------------------------------
+    # The operands are promoted as in arithmetic: float32 against a 0-d float64 tensor compares
+    # in float32, as torch.
     def __eq__(self, other):
         if other is None:
             return False  # as torch: `if p.grad == None` is a plain test
-        return _new_checked(self._data == _arr(other))
+        return _elementwise("eq", np.equal, self, other)
 
     def __ne__(self, other):
         if other is None:
             return True
-        return _new_checked(self._data != _arr(other))
+        return _elementwise("ne", np.not_equal, self, other)
 
     def __lt__(self, other):
-        return _new_checked(self._data < _arr(other))
+        return _elementwise("lt", np.less, self, other)
 
     def __le__(self, other):
-        return _new_checked(self._data <= _arr(other))
+        return _elementwise("le", np.less_equal, self, other)
 
     def __gt__(self, other):
-        return _new_checked(self._data > _arr(other))
+        return _elementwise("gt", np.greater, self, other)
 
     def __ge__(self, other):
-        return _new_checked(self._data >= _arr(other))
+        return _elementwise("ge", np.greater_equal, self, other)
 
     def eq(self, other):
         return self == other
@@ -732,13 +728,22 @@ class Tensor:
         return self >= other
 
     def __and__(self, other):
-        return _new_checked(self._data & _arr(other))
+        return _elementwise("bitwise_and", np.bitwise_and, self, other)
+
+    def __rand__(self, other):
+        return _elementwise("bitwise_and", np.bitwise_and, other, self)
 
     def __or__(self, other):
-        return _new_checked(self._data | _arr(other))
+        return _elementwise("bitwise_or", np.bitwise_or, self, other)
+
+    def __ror__(self, other):
+        return _elementwise("bitwise_or", np.bitwise_or, other, self)
 
     def __xor__(self, other):
-        return _new_checked(self._data ^ _arr(other))
+        return _elementwise("bitwise_xor", np.bitwise_xor, self, other)
+
+    def __rxor__(self, other):
+        return _elementwise("bitwise_xor", np.bitwise_xor, other, self)
 
     def __invert__(self):
         return _new_checked(~self._data)
@@ -814,12 +819,32 @@ class Tensor:
         return _unary(_ops.Abs, self, np.abs)
 
     def sign(self):
-        return _new_checked(np.sign(self._data))
+        """-1, 0 or 1; as torch, 0 for NaN and a bool tensor's own values."""
+        a = self._data
+        if a.dtype.kind == "b":
+            return _new(a.copy())
+        r = _new_checked(np.sign(a))
+        if a.dtype.kind == "f":
+            np.copyto(r._data, 0, where=np.isnan(a))
+        return r
 
     def clamp(self, min=None, max=None):
         """Limits values to [min, max]; the gradient passes where min <= x <= max."""
         if min is None and max is None:
             raise ValueError("clamp: at least one of 'min' and 'max' must be given")
+        # numpy scalars as Python numbers, which do not widen the tensor's dtype (torch's rule)
+        if isinstance(min, np.generic):
+            min = min.item()
+        if isinstance(max, np.generic):
+            max = max.item()
+        if self._data.dtype.kind != "f":
+            # torch's promotion: an integer tensor clamped to a float bound gives the default
+            # float, not numpy's float64.
+            for bound in (min, max):
+                if bound is not None:
+                    x, _ = _ops.promoted(self, bound)
+                    if x.dtype.kind == "f":
+                        return _new(x).clamp(min, max)
         if self._rg and _mode.enabled:
             return _ops.Clamp.apply(self, min, max)
         return _new_checked(np.clip(self._data, min, max))
@@ -1180,15 +1205,30 @@ def _binary(fn, a, b):
             return fn.apply(a, b)
         r = fn.forward(_NoGradCtx, a, b)
     except ValueError as exc:
-        shapes = [np.shape(_arr(v)) for v in (a, b)]
-        if _ops.broadcasts(*shapes):
-            raise  # not about the shapes
-        raise ValueError(f"{fn.__name__.lower()}: the shapes {shapes[0]} and {shapes[1]} do not "
-                         "broadcast (sizes must match or be 1, aligned from the last "
-                         "dimension)") from exc
+        _raise_if_not_broadcast(fn.__name__.lower(), a, b, exc)
     if type(r) is not np.ndarray:
         r = np.asarray(r)
     return _new(r)
+
+
+def _elementwise(op, npfn, a, b):
+    """npfn(a, b) on torch's promoted operands, for the ops without a gradient (comparisons,
+    bitwise)."""
+    x, y = _ops.promoted(a, b)
+    try:
+        return _new_checked(npfn(x, y))
+    except ValueError as exc:
+        _raise_if_not_broadcast(op, a, b, exc)
+
+
+def _raise_if_not_broadcast(op, a, b, exc):
+    """Re-raises ``exc`` of ``op`` on a and b, as a ValueError naming their shapes when they do
+    not broadcast."""
+    shapes = [np.shape(_arr(v)) for v in (a, b)]
+    if _ops.broadcasts(*shapes):
+        raise exc  # not about the shapes
+    raise ValueError(f"{op}: the shapes {shapes[0]} and {shapes[1]} do not broadcast (sizes must "
+                     "match or be 1, aligned from the last dimension)") from exc
 
 
 def _to_dtype(args, dtype, device):

@@ -111,10 +111,11 @@ def result_dtype(x, y, true_divide=False):
     return dt if dt.kind == "f" or not true_divide else get_default_dtype().numpy
 
 
-def promoted(a, b, true_divide=False):
+def promoted(a, b, true_divide=False, bool_ok=True):
     """The operands of a binary op on a and b (Tensors, arrays or numbers) for numpy: arrays
     cast to torch's result dtype (the default float for true division of integers), numpy
-    scalars as Python numbers, which numpy then takes in the arrays' dtype."""
+    scalars as Python numbers, which numpy then takes in the arrays' dtype. With bool_ok
+    False a bool operand raises RuntimeError, as torch's subtraction does."""
     x, y = _arr(a), _arr(b)
     # The common cases first: two tensors of one floating dtype, a floating tensor and a
     # Python number.
@@ -129,6 +130,10 @@ def promoted(a, b, true_divide=False):
     if isinstance(y, np.generic):
         y = y.item()
     dx, dy = getattr(x, "dtype", None), getattr(y, "dtype", None)
+    if not bool_ok and (isinstance(x, bool) or isinstance(y, bool) or np.bool_ in (dx, dy)):
+        raise RuntimeError("sub: subtraction, the `-` operator, with a bool tensor is not "
+                           "supported (as in torch); to invert a mask use the `~` operator or "
+                           "logical_not()")
     if dx is not None and dx == dy and (dx.kind == "f" or not true_divide):
         return x, y
     dt = result_dtype(x, y, true_divide)
@@ -160,7 +165,7 @@ class Sub(Function):
     def forward(ctx, a, b):
         if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
             ctx.metas = (_meta(a), _meta(b))
-        x, y = promoted(a, b)
+        x, y = promoted(a, b, bool_ok=False)
         return x - y
 
     @staticmethod
@@ -208,9 +213,55 @@ class Div(Function):
         return ga, gb
 
 
+def check_integer_divisor(dividend, divisor, op):
+    """torch raises for an integer division by zero; numpy returned 0 (with a warning)."""
+    kinds = np.asarray(dividend).dtype.kind + np.asarray(divisor).dtype.kind
+    if "f" not in kinds and "c" not in kinds and np.any(np.asarray(divisor) == 0):
+        raise RuntimeError(f"{op}: ZeroDivisionError: integer division by zero (divisor of shape "
+                           f"{np.shape(divisor)})")
+
+
+class FloorDivide(Function):
+    """a // b, rounding toward minus infinity; as in torch, it has no derivative."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        x, y = promoted(a, b)
+        check_integer_divisor(x, y, "floor_divide")
+        return np.floor_divide(x, y)
+
+    @staticmethod
+    def backward(ctx, g):
+        raise RuntimeError("floor_divide: the derivative is not implemented (as in torch); "
+                           "detach() the operands if the result is meant to be constant")
+
+
+class Remainder(Function):
+    """a % b with the sign of the divisor (Python's and torch's remainder); the gradient is
+    g for a and -g * floor(a / b) for b, as torch's."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        x, y = promoted(a, b)
+        check_integer_divisor(x, y, "remainder")
+        if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
+            ctx.dtypes = (_dtype_of(a), _dtype_of(b))
+            ctx.save_for_backward(x, y)
+        return np.remainder(x, y)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        da, db = ctx.dtypes
+        need = ctx.needs_input_grad
+        return (unbroadcast(g, np.shape(x), da) if need[0] else None,
+                unbroadcast(-g * np.floor_divide(x, y), np.shape(y), db) if need[1] else None)
+
+
 class _Extremum(Function):
     """maximum / minimum of two tensors (broadcast); where they are equal each gets half the
-    gradient, as torch. Subclasses set `pick` (np.maximum or np.minimum)."""
+    gradient, and where either is NaN both get all of it, as torch. Subclasses set `pick`
+    (np.maximum or np.minimum)."""
 
     pick = None
 
@@ -227,11 +278,10 @@ class _Extremum(Function):
         x, y = ctx.saved_tensors
         (sa, sb), (da, db) = (np.shape(x), np.shape(y)), ctx.dtypes
         need = ctx.needs_input_grad
-        x_wins = x > y if cls.pick is np.maximum else x < y
-        tie = x == y
-        share = np.where(tie, g / 2, g)
-        return (unbroadcast(np.where(x_wins | tie, share, 0), sa, da) if need[0] else None,
-                unbroadcast(np.where(x_wins, 0, share), sb, db) if need[1] else None)
+        x_loses, y_loses = (x < y, x > y) if cls.pick is np.maximum else (x > y, x < y)
+        share = np.where(x == y, g / 2, g)
+        return (unbroadcast(np.where(x_loses, 0, share), sa, da) if need[0] else None,
+                unbroadcast(np.where(y_loses, 0, share), sb, db) if need[1] else None)
 
 
 class Maximum(_Extremum):
@@ -258,7 +308,10 @@ class Pow(Function):
     @staticmethod
     def forward(ctx, a, b):
         x, e = promoted(a, b)
-        y = np.power(x, e)
+        if _is_integer(x, e) and np.any(np.less(e, 0)):
+            y = _integer_power(x, e, exponent_is_number=not hasattr(b, "_data"))
+        else:
+            y = np.power(x, e)
         if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
             ctx.dtypes = (_dtype_of(a), _dtype_of(b))
             ctx.save_for_backward(x, e, y)
@@ -271,13 +324,37 @@ class Pow(Function):
         need = ctx.needs_input_grad
         ga = gb = None
         if need[0]:
-            # d(x^e)/dx = e * x^(e-1), written without dividing by x so x = 0 works.
-            ga = unbroadcast(g * e * np.power(x, e - 1), sa, da)
+            # d(x^e)/dx = e * x^(e-1), written without dividing by x so x = 0 works; 0 where
+            # e = 0, as torch (x^-1 is infinite at x = 0).
+            with np.errstate(divide="ignore", invalid="ignore"):
+                d = e * np.power(x, e - 1)
+            ga = unbroadcast(g * np.where(np.equal(e, 0), 0, d), sa, da)
         if need[1]:
             with np.errstate(divide="ignore", invalid="ignore"):
                 logx = np.where(x > 0, np.log(np.where(x > 0, x, 1)), np.where(x == 0, 0, np.nan))
             gb = unbroadcast(g * y * logx, sb, db)
         return ga, gb
+
+
+def _is_integer(x, e):
+    """Whether a binary op's promoted operands (arrays or Python numbers) hold integers."""
+    dt = getattr(x, "dtype", None)
+    if dt is None:
+        dt = getattr(e, "dtype", None)
+    return dt is not None and dt.kind in "iu"
+
+
+def _integer_power(x, e, exponent_is_number):
+    """x ** e for integers where some e < 0, as torch: a number exponent raises (as numpy),
+    a tensor exponent gives 1 for x = 1, +-1 for x = -1 and 0 otherwise (1 / x truncated)."""
+    if exponent_is_number:
+        raise RuntimeError(f"pow: integers to negative integer powers are not allowed (exponent "
+                           f"{e}); use a floating base")
+    x, e = np.broadcast_arrays(x, e)
+    out = np.power(x, np.maximum(e, 0))
+    negative = e < 0
+    out[negative] = np.where(x == 1, 1, np.where(x == -1, 1 - 2 * (e & 1), 0))[negative]
+    return out
 
 
 class Exp(Function):

@@ -929,3 +929,35 @@ def test_ops_along_one_dim_refuse_a_tuple_naming_the_op(call):
 def test_transpose_of_a_0d_and_1d_tensor_as_torch(shape):
     compare(lambda l, x: x.transpose(0, -1), [np.arange(np.prod(shape), dtype=float).reshape(
         shape)])
+
+
+# ---- indexing with torch's rules ------------------------------------------------------------
+@pytest.mark.parametrize("index", [
+    lambda l: [],                                   # selects nothing (numpy: a float index)
+    lambda l: [[0, 1], [1, 2]],                     # a short list of lists is a tuple
+    lambda l: [l.tensor(1), l.tensor(2)],           # so is a list of tensors
+    lambda l: [[1, 0], slice(None), 3],
+    lambda l: [0, None],
+    lambda l: [[0, 1, 1]],
+    lambda l: [1, 0, 1],                            # a plain list stays an integer index
+], ids=["empty", "lists", "tensors", "list-slice-int", "int-none", "one-list", "ints"])
+@pytest.mark.filterwarnings("ignore:Using a non-tuple sequence for multidimensional indexing")
+def test_list_indices_as_torch(index):
+    x = np.arange(24.0).reshape(2, 3, 4)
+    compare(lambda l, t: t[index(l)] * 2, [x])
+
+
+@pytest.mark.parametrize("lib", [torch, kernn])
+def test_a_list_taken_as_a_tuple_index_warns_as_torch(lib):
+    with pytest.warns(UserWarning, match="non-tuple sequence for multidimensional indexing"):
+        lib.ones(2, 3)[[[0, 1], [1, 2]]]
+
+
+@pytest.mark.filterwarnings("ignore:indexing with dtype torch.uint8 is now deprecated")
+def test_a_uint8_index_is_a_mask_as_torch():
+    x = np.arange(12.0).reshape(3, 4)
+    mask = [1, 0, 1]
+    with pytest.warns(UserWarning, match="uint8 is deprecated"):
+        ours = kernn.tensor(x)[kernn.tensor(mask, dtype=kernn.uint8)]
+    theirs = torch.tensor(x)[torch.tensor(mask, dtype=torch.uint8)]
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import builtins
 import numbers
+import warnings
 
 import numpy as np
 
@@ -1190,13 +1191,33 @@ def _arr(x):
 
 
 def _index_arg(idx):
+    """The numpy index for a tensor index, with torch's rules where numpy's differ."""
     if isinstance(idx, Tensor):
-        return idx._data
+        return _index_array(idx._data)
     if isinstance(idx, tuple):
-        return tuple(i._data if isinstance(i, Tensor) else i for i in idx)
+        return tuple(_index_array(i._data) if isinstance(i, Tensor) else i for i in idx)
     if isinstance(idx, list):
-        return np.asarray(idx)
+        # torch (as numpy before 1.23) takes a short list holding sequences, tensors, slices,
+        # None or Ellipsis as a tuple: x[[[0, 1], [1, 0]]] is x[[0, 1], [1, 0]]; torch warns
+        # that it will stop doing so.
+        if len(idx) < 32 and any(isinstance(i, (list, tuple, Tensor, np.ndarray, slice))
+                                 or i is None or i is Ellipsis for i in idx):
+            warnings.warn("Using a non-tuple sequence for multidimensional indexing is deprecated "
+                          "(as in torch); use x[tuple(seq)] instead of x[seq]", UserWarning,
+                          stacklevel=3)
+            return _index_arg(tuple(idx))
+        return np.asarray(idx) if idx else np.zeros(0, np.int64)  # [] selects nothing, as torch
     return idx
+
+
+def _index_array(a):
+    """A tensor's array as an index: uint8 is a mask in torch (deprecated there, with this
+    warning), not integers."""
+    if a.dtype == np.uint8:
+        warnings.warn("indexing with dtype kernn.uint8 is deprecated (as in torch), please use "
+                      "a dtype kernn.bool instead", UserWarning, stacklevel=3)
+        return a.astype(np.bool_)
+    return a
 
 
 def _binary(fn, a, b):

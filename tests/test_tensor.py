@@ -1,6 +1,7 @@
 """Tensor: creation, dtypes, metadata, conversion, and every op against torch."""
 
 import operator
+import re
 
 import numpy as np
 import pytest
@@ -961,3 +962,63 @@ def test_a_uint8_index_is_a_mask_as_torch():
         ours = kernn.tensor(x)[kernn.tensor(mask, dtype=kernn.uint8)]
     theirs = torch.tensor(x)[torch.tensor(mask, dtype=torch.uint8)]
     np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+# ---- views and shape errors as torch --------------------------------------------------------
+@pytest.mark.parametrize("sizes", [(-1, 4), (2, 3, 4), (2, -1, -1), (3, 0)],
+                         ids=["keep", "new-dim", "new-dim-keep", "zero"])
+def test_expand_as_torch(sizes):
+    compare(lambda l, x: x.expand(*sizes), [np.array([[1.0], [2.0], [3.0]])])
+
+
+def test_expand_is_a_view_sharing_memory_as_torch():
+    for lib in (kernn, torch):
+        x = lib.zeros(3, 1)
+        view = x.expand(2, 3, 4)
+        x[0, 0] = 7
+        assert view.stride() == (0, 1, 0)
+        np.testing.assert_array_equal(view[1, 0].numpy(), [7, 7, 7, 7])
+
+
+@pytest.mark.parametrize("shape,sizes", [((3, 2), (3, 4)), ((3, 2), (2,)), ((3, 1), (-1, 3, 4)),
+                                         ((3, 1), (3, -2))],
+                         ids=["non-singleton", "fewer", "new-dim--1", "negative"])
+def test_expand_refuses_what_torch_refuses_naming_the_shapes(shape, sizes):
+    with pytest.raises(RuntimeError):
+        torch.zeros(shape).expand(*sizes)
+    with pytest.raises(RuntimeError, match=r"expand: .*" + re.escape(str(shape))):
+        kernn.zeros(shape).expand(*sizes)
+
+
+def test_view_of_a_non_contiguous_tensor_raises_as_torch():
+    for lib in (torch, kernn):
+        t = lib.arange(24.0).reshape(2, 3, 4).transpose(0, 1)
+        with pytest.raises(RuntimeError, match="view"):
+            t.view(-1)
+        assert t.reshape(-1).shape == (24,)
+        assert t.view(3, 2, 2, 2).shape == (3, 2, 2, 2)  # the strides can give this one
+
+
+def test_view_shares_memory_as_torch():
+    x = kernn.zeros(2, 3)
+    x.view(6)[4] = 1
+    x.view(3, 2).t().view(2, 3)  # a transposed view of a view is still a view of x
+    assert x[1, 1].item() == 1
+
+
+@pytest.mark.parametrize("call", [lambda t: t.reshape(-2, 12), lambda t: t.view(2, -3, 4),
+                                  lambda t: t.reshape(-1, -1)])
+def test_reshape_refuses_negative_sizes_as_torch(call):
+    with pytest.raises(RuntimeError):
+        call(torch.zeros(2, 3, 4))
+    with pytest.raises(RuntimeError, match=r"(reshape|view|shape).*-"):
+        call(kernn.zeros(2, 3, 4))
+
+
+@pytest.mark.parametrize("call", [lambda t: t.flatten(0, 1), lambda t: t.flatten(-2),
+                                  lambda t: t.squeeze(1), lambda t: t.squeeze(-2)])
+def test_dims_of_a_0d_tensor_out_of_range_raise_as_torch(call):
+    with pytest.raises(IndexError):
+        call(torch.tensor(3.0))
+    with pytest.raises(IndexError, match="out of range"):
+        call(kernn.tensor(3.0))

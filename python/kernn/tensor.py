@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import builtins
 import numbers
+import operator
 import warnings
 
 import numpy as np
@@ -1068,6 +1069,9 @@ class Tensor:
         """A tensor with the same data and a new shape (one entry may be -1)."""
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
+        if min(shape, default=0) < -1:  # numpy takes any negative size as -1
+            raise RuntimeError(f"reshape: invalid shape dimension {min(shape)} in shape "
+                               f"{list(shape)} (sizes are non-negative, or -1 for one inferred)")
         if self._rg and _mode.enabled:
             return _ops.Reshape.apply(self, shape)
         try:
@@ -1078,7 +1082,16 @@ class Tensor:
                 f"(shape {tuple(self._data.shape)})"
             ) from None
 
-    view = reshape
+    def view(self, *shape):
+        """reshape that never copies: a shape that self's strides cannot give raises, as
+        torch's view (reshape copies then)."""
+        out = self.reshape(*shape)
+        if out._data.size and not np.may_share_memory(out._data, self._data):
+            raise RuntimeError(f"view: a tensor of shape {tuple(self._data.shape)} and strides "
+                               f"{self.stride()} cannot be viewed as {tuple(out._data.shape)} "
+                               "without a copy (its size and stride are not compatible); use "
+                               ".reshape(...) instead")
+        return out
 
     def view_as(self, other):
         return self.reshape(other.shape)
@@ -1089,12 +1102,14 @@ class Tensor:
     def flatten(self, start_dim=0, end_dim=-1):
         shape = self._data.shape
         nd = len(shape)
+        bound = max(nd, 1)  # a 0-d tensor takes dims -1 and 0, as in torch
+        for d in (start_dim, end_dim):
+            if not -bound <= d < bound:
+                raise IndexError(f"flatten: dimension {d} out of range for a tensor of shape "
+                                 f"{tuple(shape)} (expected to be in range of [{-bound}, "
+                                 f"{bound - 1}])")
         if nd == 0:
             return self.reshape(1)
-        for d in (start_dim, end_dim):
-            if not -nd <= d < nd:
-                raise IndexError(f"flatten: dimension {d} out of range for a tensor of shape "
-                                 f"{tuple(shape)} (expected to be in range of [{-nd}, {nd - 1}])")
         s = start_dim % nd
         e = end_dim % nd
         if s > e:
@@ -1154,15 +1169,41 @@ class Tensor:
         return self.reshape(new)
 
     def expand(self, *sizes):
+        """A view of self with its size-1 dimensions repeated to ``sizes`` (-1 keeps a size; new
+        dimensions go in front), sharing self's memory as torch's. The view is read-only:
+        writing into it raises, where torch writes through to the shared elements."""
         if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
             sizes = tuple(sizes[0])
-        shape = self._data.shape
-        target = tuple(shape[i - (len(sizes) - len(shape))] if s == -1 else s
-                       for i, s in enumerate(sizes))
-        return self + zeros(target, dtype=self.dtype)
+        target = _expanded_shape(self._data.shape, sizes)
+        if self._rg and _mode.enabled:
+            return _ops.Expand.apply(self, target)
+        return _new(np.broadcast_to(self._data, target))
 
     def expand_as(self, other):
         return self.expand(other.shape)
+
+
+def _expanded_shape(shape, sizes):
+    """The shape that expand(*sizes) gives a tensor of ``shape``; RuntimeError naming both
+    where torch refuses them."""
+    lead = len(sizes) - len(shape)
+    if lead < 0:
+        raise RuntimeError(f"expand: the number of sizes provided ({len(sizes)}) must be greater "
+                           f"or equal to the number of dimensions of the tensor of shape "
+                           f"{tuple(shape)}")
+    target = []
+    for i, size in enumerate(sizes):
+        size = operator.index(size)
+        old = shape[i - lead] if i >= lead else None
+        if size == -1 and old is not None:
+            size = old
+        elif size < 0 or (old is not None and old != 1 and size != old):
+            raise RuntimeError(f"expand: cannot expand a tensor of shape {tuple(shape)} to the "
+                               f"sizes {tuple(sizes)}: dimension {i} of size "
+                               f"{'(new)' if old is None else old} cannot become {size} (only "
+                               f"size-1 dimensions expand; -1 keeps an existing size)")
+        target.append(size)
+    return tuple(target)
 
 
 class Size(tuple):

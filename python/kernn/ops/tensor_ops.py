@@ -761,6 +761,21 @@ class Reshape(Function):
         return g.reshape(ctx.shape), None
 
 
+class Expand(Function):
+    """A read-only broadcast view of the input; the gradient sums over the repeated elements."""
+
+    @staticmethod
+    def forward(ctx, a, shape):
+        x = a._data
+        ctx.meta = (x.shape, x.dtype)
+        return np.broadcast_to(x, shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        shape, dtype = ctx.meta
+        return unbroadcast(g, shape, dtype), None
+
+
 class Permute(Function):
     @staticmethod
     def forward(ctx, a, perm):

@@ -1022,3 +1022,53 @@ def test_dims_of_a_0d_tensor_out_of_range_raise_as_torch(call):
         call(torch.tensor(3.0))
     with pytest.raises(IndexError, match="out of range"):
         call(kernn.tensor(3.0))
+
+
+# ---- creation as torch ----------------------------------------------------------------------
+@pytest.mark.parametrize("call", [lambda l: l.zeros(2.5), lambda l: l.ones((2, 3.0)),
+                                  lambda l: l.randn(2, 1.5), lambda l: l.full((2.0,), 1)])
+def test_float_sizes_raise_as_torch(call):
+    with pytest.raises(TypeError):
+        call(torch)
+    with pytest.raises(TypeError, match="size must be ints"):
+        call(kernn)
+
+
+def test_integer_sizes_of_any_integer_type_as_torch():
+    for lib in (kernn, torch):
+        assert lib.zeros(np.int64(2), lib.tensor(3)).shape == (2, 3)
+
+
+@pytest.mark.parametrize("args", [(0, 5, -1), (5, 0, 1), (1.0, 0.0, 0.5)])
+def test_arange_with_a_step_away_from_the_end_raises_as_torch(args):
+    with pytest.raises(RuntimeError):
+        torch.arange(*args)
+    with pytest.raises(ValueError, match="arange: .*step sign"):
+        kernn.arange(*args)
+
+
+@pytest.mark.parametrize("args", [(5, 0, -1), (1, 0, -0.3), (0, 1, 0.1), (3, 3),
+                                  ("t5",), ("t1", 2.5, "t0.5")])
+def test_arange_as_torch(args):
+    def run(lib):
+        return lib.arange(*(lib.tensor(float(a[1:]) if "." in a else int(a[1:]))
+                            if isinstance(a, str) else a for a in args))
+    ours, theirs = run(kernn), run(torch)
+    assert ours.dtype.name == str(theirs.dtype).split(".")[1]
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
+
+
+def test_python_float_as_a_dtype_is_float64_as_torch():
+    for lib in (kernn, torch):
+        assert lib.ones(2, dtype=float).dtype is lib.float64
+        assert lib.tensor([1, 2]).to(float).dtype is lib.float64
+        assert lib.zeros(2, dtype=int).dtype is lib.int64
+
+
+@pytest.mark.parametrize("data", [2 ** 63, [2 ** 63], [[2 ** 64 - 1]]])
+def test_a_python_int_beyond_int64_raises_as_torch(data):
+    # (numpy wrapped it around to a negative int64)
+    with pytest.raises(ValueError, match="Overflow"):
+        torch.tensor(data)
+    with pytest.raises(OverflowError, match="tensor: .*int64"):
+        kernn.tensor(data)

@@ -99,7 +99,7 @@ def _np_dtype(d):
     if d.__class__ is dtype:
         return d.numpy
     if d is builtins.float:
-        return _default_float
+        return np.dtype(np.float64)  # as torch: Python's float is double, not the default
     if d is builtins.int:
         return np.dtype(np.int64)
     if d is builtins.bool:
@@ -140,6 +140,9 @@ def _as_array(data, dt=None):
             arr = arr.astype(_default_float)
     elif arr.dtype.kind in "iu":
         if from_python:
+            if arr.dtype == np.uint64:  # numpy's type for ints in [2^63, 2^64)
+                raise OverflowError(f"tensor: a Python int does not fit in int64 (max "
+                                    f"{np.iinfo(np.int64).max}), got {arr.max()}")
             arr = arr.astype(np.int64)
     elif arr.dtype.kind == "b":
         pass
@@ -1431,7 +1434,7 @@ def _size_arg(size, fname):
     if len(size) == 1 and isinstance(size[0], (tuple, list, Size)):
         size = tuple(size[0])
     try:
-        size = tuple(builtins.int(s) for s in size)
+        size = tuple(operator.index(s) for s in size)  # a float raises, as in torch
     except TypeError:
         raise TypeError(f"{fname}: size must be ints or a tuple of ints, got {size!r}") from None
     if any(s < 0 for s in size):
@@ -1638,8 +1641,13 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None
     """Values from start to end (exclusive) by step; int64 when all arguments are ints."""
     if end is None:
         start, end = 0, start
+    # 0-d tensors as their numbers, so that integer ones give int64 as in torch
+    start, end, step = (v.item() if isinstance(v, Tensor) else v for v in (start, end, step))
     if step == 0:
         raise ValueError("arange: step must be nonzero")
+    if (end - start) * step < 0:
+        raise ValueError(f"arange: upper bound and lower bound inconsistent with step sign "
+                         f"(start {start}, end {end}, step {step})")
     if dtype is None:
         ints = all(isinstance(v, numbers.Integral) for v in (start, end, step))
         nd = np.dtype(np.int64) if ints else _default_float

@@ -749,12 +749,14 @@ def test_masked_fill_and_relu_(float_dtype, rng):
     assert_close(k, t, np.float64)
     with pytest.raises(RuntimeError, match="relu_: in-place operation"):
         kernn.ones(2, requires_grad=True).relu_()
-    for bad in (kernn.tensor([True, False]), kernn.ones(3, 4),
-                kernn.ones(1, 3, 4, dtype=kernn.bool)):
+    for bad in (kernn.tensor([True, False]), kernn.ones(3, 4)):
         with pytest.raises(ValueError, match="masked_fill: argument 'mask' must be a bool tensor"):
             kernn.ones(3, 4).masked_fill(bad, 0.0)
         with pytest.raises(ValueError, match="masked_fill_: argument 'mask'"):
             kernn.ones(3, 4).masked_fill_(bad, 0.0)
+    # a larger mask broadcasts self out of place (tested against torch below), not in place
+    with pytest.raises(ValueError, match="masked_fill_: argument 'mask'"):
+        kernn.ones(3, 4).masked_fill_(kernn.ones(1, 3, 4, dtype=kernn.bool), 0.0)
 
 
 def test_legacy_typed_constructors_as_torch():
@@ -1072,3 +1074,36 @@ def test_a_python_int_beyond_int64_raises_as_torch(data):
         torch.tensor(data)
     with pytest.raises(OverflowError, match="tensor: .*int64"):
         kernn.tensor(data)
+
+
+# ---- masks, where and topk as torch ---------------------------------------------------------
+def test_masked_fill_broadcasts_self_with_a_larger_mask_as_torch():
+    compare(lambda l, x: x.masked_fill(l.tensor([[True, False, True], [False] * 3]), -1.0),
+            [np.array([1.0, 2.0, 3.0])])
+
+
+def test_masked_fill_refuses_a_value_with_dimensions_as_torch():
+    for lib in (torch, kernn):
+        with pytest.raises((RuntimeError, ValueError), match="0-d|0-dimensional"):
+            lib.ones(3).masked_fill(lib.tensor([True, False, True]), lib.tensor([9.0]))
+
+
+def test_where_refuses_a_condition_that_is_not_bool_as_torch():
+    for lib in (torch, kernn):
+        with pytest.raises(RuntimeError, match="where.*condition"):
+            lib.where(lib.tensor([1.0, 0.0]), lib.ones(2), lib.zeros(2))
+
+
+@pytest.mark.filterwarnings("ignore:where received a uint8 condition tensor")
+def test_where_takes_a_uint8_condition_as_bool_warning_as_torch():
+    for lib in (torch, kernn):
+        with pytest.warns(UserWarning, match="uint8 condition"):
+            out = lib.where(lib.tensor([1, 0], dtype=lib.uint8), lib.ones(2), lib.zeros(2))
+        np.testing.assert_array_equal(out.numpy(), [1.0, 0.0])
+
+
+@pytest.mark.parametrize("largest", [True, False])
+def test_topk_counts_nan_as_the_largest_value_as_torch(largest):
+    # (no ties among the numbers: torch orders tied values either way)
+    a = np.array([[1.0, np.nan, 3.0, np.inf, 2.0], [np.nan, -1.0, 5.0, 0.0, 2.0]])
+    compare(lambda l, x: tuple(x.topk(4, largest=largest)), [a])

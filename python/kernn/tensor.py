@@ -875,10 +875,14 @@ class Tensor:
 
     def masked_fill(self, mask, value):
         """A copy with ``value`` (a number, taken in self's dtype, or a 0-d tensor) where the
-        bool ``mask`` (broadcast to self) is True; differentiable in self and a tensor value."""
-        self._check_mask("masked_fill", mask)
+        bool ``mask`` is True, self and mask broadcast together as in torch; differentiable in
+        self and a tensor value."""
+        self._check_mask("masked_fill", mask, inplace=False)
         if not isinstance(value, Tensor):
             value = np.asarray(value, self._data.dtype)
+        elif value._data.ndim:
+            raise ValueError(f"masked_fill: a tensor 'value' must be 0-d (as in torch), got "
+                             f"shape {tuple(value._data.shape)}")
         return _ops.Where.apply(mask, value, self)
 
     def masked_fill_(self, mask, value):
@@ -887,16 +891,18 @@ class Tensor:
         self._data[np.broadcast_to(_arr(mask), self._data.shape)] = _arr(value)
         return self
 
-    def _check_mask(self, op, mask):
-        """ValueError unless ``mask`` is a bool tensor that broadcasts to self's shape."""
+    def _check_mask(self, op, mask, inplace=True):
+        """ValueError unless ``mask`` is a bool tensor that broadcasts with self's shape (to it,
+        for an in-place op)."""
         m = _arr(mask)
         shape = self._data.shape
         if (not isinstance(m, np.ndarray) or m.dtype != np.bool_ or not _ops.broadcasts(
-                m.shape, shape) or np.broadcast_shapes(m.shape, shape) != shape):
+                m.shape, shape) or (inplace and np.broadcast_shapes(m.shape, shape) != shape)):
             got = (f"{m.dtype} of shape {tuple(m.shape)}" if isinstance(m, np.ndarray)
                    else type(mask).__name__)
-            raise ValueError(f"{op}: argument 'mask' must be a bool tensor that broadcasts to "
-                             f"self's shape {tuple(shape)}, got {got}")
+            raise ValueError(f"{op}: argument 'mask' must be a bool tensor that broadcasts "
+                             f"{'to' if inplace else 'with'} self's shape {tuple(shape)}, got "
+                             f"{got}")
 
     def repeat(self, *sizes):
         """Tiles the tensor ``sizes[i]`` times along dimension i (as torch.Tensor.repeat;
@@ -923,7 +929,11 @@ class Tensor:
                                f"{size} (shape {tuple(a.shape)})")
         if a.ndim == 0:
             return MaxResult(self if k else self.reshape(0), _new(np.zeros((), np.int64)))
-        order = np.argsort(-a if largest else a, axis=axis, kind="stable")
+        if largest and a.dtype.kind == "f":
+            # NaN is the largest value, as in torch (argsort puts it last); lexsort is stable
+            order = np.lexsort((-a, ~np.isnan(a)), axis=axis)
+        else:
+            order = np.argsort(-a if largest else a, axis=axis, kind="stable")
         indices = np.take(order, np.arange(k), axis=axis).astype(np.int64)
         grids = list(np.ogrid[tuple(slice(0, n) for n in indices.shape)])
         grids[axis] = indices

@@ -1,6 +1,7 @@
 """Tensor: creation, dtypes, metadata, conversion, and every op against torch."""
 
 import operator
+import re
 
 import numpy as np
 import pytest
@@ -386,6 +387,131 @@ def test_binary_op_result_dtype_and_values_match_torch(op, other, a_dtype, b_dty
                                rtol=1e-6, equal_nan=True)
 
 
+_MORE_BINARY_OPS = {
+    "floordiv": operator.floordiv, "mod": operator.mod, "and": operator.and_,
+    "rfloordiv": lambda a, b: b // a, "rmod": lambda a, b: b % a, "ror": lambda a, b: b | a,
+    "eq": operator.eq, "lt": operator.lt, "ge": operator.ge,
+}
+
+
+# A float division by a False operand gives inf and nan, as in torch (numpy also warns).
+@pytest.mark.filterwarnings("ignore:divide by zero encountered")
+@pytest.mark.filterwarnings("ignore:invalid value encountered")
+@pytest.mark.parametrize("op,other,a_dtype,b_dtype", [
+    (op, other, a, b)
+    for op in _MORE_BINARY_OPS
+    for other in ("tensor", "0-d", "number")
+    for a in PROMOTION_DTYPES for b in PROMOTION_DTYPES
+    # torch has no floor division or remainder of two bools (kernn gives int8); numpy refuses
+    # the bitwise ops of floats as torch does (tested below)
+    if not (op[-3:] in ("div", "mod") and a == b == "bool")
+    and not (op[-3:] in ("and", "ror") and "float" in a + b)
+    and not (other == "number" and b == "uint8")
+])
+def test_floor_division_remainder_bitwise_and_comparisons_promote_as_torch(op, other, a_dtype,
+                                                                          b_dtype):
+    results = []
+    for lib in (kernn, torch):
+        a, b = _operand(lib, "tensor", a_dtype), _operand(lib, other, b_dtype)
+        try:
+            results.append(_MORE_BINARY_OPS[op](a, b))
+        except RuntimeError as exc:  # an integer division by zero (a bool False divisor)
+            results.append(exc)
+    k, t = results
+    if isinstance(t, Exception):
+        assert isinstance(k, RuntimeError) and "ZeroDivisionError" in str(k)
+        return
+    assert k.dtype.name == str(t.dtype).split(".")[1], (k.dtype, t.dtype)
+    np.testing.assert_array_equal(k.numpy(), t.numpy())
+
+
+def test_comparisons_take_a_0d_tensor_in_the_tensors_dtype_as_torch():
+    # 0.1 in float32 and in float64 differ: numpy compared in float64
+    for lib in (kernn, torch):
+        assert (lib.tensor([0.1]) == lib.tensor(0.1, dtype=lib.float64)).all()
+        assert not (lib.tensor([0.1]) < lib.tensor(0.1, dtype=lib.float64)).any()
+
+
+def test_comparison_and_bitwise_broadcast_errors_name_the_op():
+    with pytest.raises(ValueError, match=r"eq: the shapes \(2, 3\) and \(4,\) do not broadcast"):
+        kernn.ones(2, 3) == kernn.ones(4)  # noqa: B015 - the comparison raises
+    with pytest.raises(ValueError, match=r"bitwise_and: the shapes \(2,\) and \(3,\)"):
+        kernn.ones(2, dtype=kernn.bool) & kernn.ones(3, dtype=kernn.bool)
+
+
+@pytest.mark.parametrize("fn", [lambda a, b: a - b, lambda a, b: b - a, lambda a, b: a - True,
+                                lambda a, b: 1.5 - a],
+                         ids=["bool-int", "int-bool", "bool-True", "number-bool"])
+def test_subtraction_with_a_bool_raises_as_torch(fn):
+    with pytest.raises(RuntimeError):
+        fn(torch.tensor([True, False]), torch.tensor([1, 2]))
+    with pytest.raises(RuntimeError, match="sub: .*bool.*`~`"):
+        fn(kernn.tensor([True, False]), kernn.tensor([1, 2]))
+
+
+@pytest.mark.parametrize("fn", [lambda l, x, y: x % y, lambda l, x, y: x % 1.5,
+                                lambda l, x, y: (x * 3) % y.abs()])
+def test_remainder_gradient_as_torch(fn, float_dtype):
+    a = np.array([[-7.5, 7.5, -2.0], [3.25, -0.5, 9.0]])
+    b = np.array([2.0, -3.0, -1.5])
+    (out,), _, _, _ = compare(fn, [a, b], dtype=float_dtype)
+    assert out.requires_grad  # compare checks gradients only of outputs that require grad
+
+
+def test_floor_division_has_no_derivative_as_torch():
+    for lib in (kernn, torch):
+        x = lib.tensor([5.0, 7.0], requires_grad=True)
+        y = (x // 2 + 7.0 // x).sum()
+        assert y.requires_grad
+        with pytest.raises(RuntimeError, match="floor_divide|not implemented"):
+            y.backward()
+
+
+def test_integer_power_with_negative_exponents_as_torch():
+    base = [0, 1, -1, 2, -1, 3, -3]
+    exponent = [-1, -1, -2, -1, -3, 2, 3]
+    for b, e in ((base, exponent), (base, exponent[:1]), (base[3], exponent)):
+        ours = kernn.tensor(b) ** kernn.tensor(e)
+        theirs = torch.tensor(b) ** torch.tensor(e)
+        assert ours.dtype is kernn.int64
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    for lib in (torch, kernn):
+        with pytest.raises(RuntimeError, match="(?i)integers to negative integer powers"):
+            lib.tensor([2, 3]) ** -1
+
+
+def test_pow_gradient_with_a_zero_exponent_is_zero_as_torch():
+    # x^0 is constant, its derivative 0 even at x = 0 (0 * 0^-1 was nan)
+    compare(lambda l, x: x ** 0 + x ** 0.0, [np.array([0.0, 1.5, -2.0])])
+    compare(lambda l, x, e: x ** e, [np.array([0.0, 0.0, 2.0]), np.array([0.0, 2.0, 0.0])])
+
+
+@pytest.mark.parametrize("fname", ["maximum", "minimum"])
+def test_maximum_minimum_give_both_operands_the_gradient_at_nan_as_torch(fname):
+    a = np.array([1.0, 2.0, np.nan, np.nan, 0.5])
+    b = np.array([1.0, 1.0, 1.0, np.nan, np.nan])
+    compare(lambda l, x, y: getattr(l, fname)(x, y), [a, b])
+
+
+def test_clamp_promotes_as_torch():
+    for make in (lambda l: l.tensor([1, 5, 9]).clamp(2.5, 7.5),
+                 lambda l: l.tensor([1, 5, 9]).clamp(max=l.tensor(6.5)),
+                 lambda l: l.tensor([1, 5, 9]).clamp(np.int64(2), np.float64(7.5)),
+                 lambda l: l.tensor([1.0, 5.0]).clamp(np.float64(2.0))):
+        ours, theirs = make(kernn), make(torch)
+        assert ours.dtype.name == str(theirs.dtype).split(".")[1]
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    x = kernn.tensor([1.0, 5.0], requires_grad=True)
+    assert x.clamp(np.float64(2.0)).dtype is kernn.float32
+
+
+def test_sign_of_nan_is_zero_and_of_bools_the_bools_as_torch():
+    for values in ([np.nan, -2.0, 0.0, 3.0, -np.inf], [True, False], [-3, 0, 2]):
+        ours, theirs = kernn.tensor(values).sign(), torch.tensor(values).sign()
+        assert ours.dtype.name == str(theirs.dtype).split(".")[1]
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
 def test_numpy_scalars_do_not_widen_a_tensor():
     w = kernn.randn(64, 30) * np.sqrt(1 / 64)  # W7's initialisation, from a blog post
     assert w.dtype is kernn.float32
@@ -623,12 +749,14 @@ def test_masked_fill_and_relu_(float_dtype, rng):
     assert_close(k, t, np.float64)
     with pytest.raises(RuntimeError, match="relu_: in-place operation"):
         kernn.ones(2, requires_grad=True).relu_()
-    for bad in (kernn.tensor([True, False]), kernn.ones(3, 4),
-                kernn.ones(1, 3, 4, dtype=kernn.bool)):
+    for bad in (kernn.tensor([True, False]), kernn.ones(3, 4)):
         with pytest.raises(ValueError, match="masked_fill: argument 'mask' must be a bool tensor"):
             kernn.ones(3, 4).masked_fill(bad, 0.0)
         with pytest.raises(ValueError, match="masked_fill_: argument 'mask'"):
             kernn.ones(3, 4).masked_fill_(bad, 0.0)
+    # a larger mask broadcasts self out of place (tested against torch below), not in place
+    with pytest.raises(ValueError, match="masked_fill_: argument 'mask'"):
+        kernn.ones(3, 4).masked_fill_(kernn.ones(1, 3, 4, dtype=kernn.bool), 0.0)
 
 
 def test_legacy_typed_constructors_as_torch():
@@ -724,3 +852,258 @@ def _assert_unique_as_torch(values, options):
     assert len(ours) == len(theirs)
     for a, b in zip(ours, theirs):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+# ---- reductions on edge cases, against torch ------------------------------------------------
+_NAN = float("nan")
+
+
+@pytest.mark.parametrize("fn,data", [
+    (lambda l, x: x.var(), np.zeros(0)),                              # no elements: nan
+    (lambda l, x: x.std(0), np.zeros((0, 3))),
+    (lambda l, x: x.var(0) + x.std(-1), np.array(2.0)),               # a 0-d tensor's dims
+    (lambda l, x: x.std(1), np.array([[2.0, 2.0, 2.0], [1.0, 2.0, 4.0]])),  # grad 0 at std 0
+    (lambda l, x: x.std((0, 1), keepdim=True), np.array([[2.0, 2.0]])),
+    (lambda l, x: x.var(unbiased=False), np.array([[1.0, 2.0], [4.0, 8.0]])),
+], ids=["var-empty", "std-empty-dim", "0d-dims", "std-constant-row", "std-constant-all",
+        "biased"])
+@pytest.mark.filterwarnings("ignore:.*degrees of freedom is <= 0")
+def test_var_std_edge_cases_as_torch(fn, data):
+    compare(fn, [data])
+
+
+@pytest.mark.parametrize("lib", [torch, kernn])
+def test_var_with_no_degrees_of_freedom_warns_as_torch(lib):
+    with pytest.warns(UserWarning, match="degrees of freedom is <= 0"):
+        lib.ones(2, 3).var(0, correction=2)
+
+
+@pytest.mark.parametrize("fn", [
+    lambda l, x: x.sum(()),                       # torch: an empty tuple reduces over all dims
+    lambda l, x: x.mean(()),
+    lambda l, x: x.sum([0, -1], keepdim=True),
+    lambda l, x: l.tensor(3.0).sum(-1),
+])
+def test_reduction_dims_as_torch(fn):
+    compare(fn, [np.arange(6.0).reshape(2, 3)])
+
+
+@pytest.mark.parametrize("fn,error", [
+    (lambda l: l.ones(2, 3).sum((0, 0)), RuntimeError),
+    (lambda l: l.ones(2, 3).mean((1, -1)), RuntimeError),
+    (lambda l: l.tensor(3.0).sum(1), IndexError),
+    (lambda l: l.tensor(3.0).mean(-2), IndexError),
+])
+def test_reduction_refuses_bad_dims_as_torch(fn, error):
+    with pytest.raises(error):
+        fn(torch)
+    with pytest.raises(error, match="dim"):
+        fn(kernn)
+
+
+@pytest.mark.parametrize("fname", ["all", "any"])
+@pytest.mark.parametrize("args", [(), (1,), (-1, True), ((0, 1),), (0,)])
+@pytest.mark.parametrize("values", [[[1.0, 0.0, _NAN], [2.0, 3.0, 4.0]], [[True, False, True],
+                                                                         [True, True, True]],
+                                    np.zeros((0, 3), dtype=np.int64)],
+                         ids=["float-nan", "bool", "empty-int"])
+def test_all_any_along_dims_as_torch(fname, args, values):
+    ours = getattr(kernn.tensor(values), fname)(*args)
+    theirs = getattr(torch.tensor(values), fname)(*args)
+    assert ours.dtype is kernn.bool
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+@pytest.mark.parametrize("fname", ["max", "min"])
+def test_max_of_all_elements_sends_the_gradient_to_the_nans_as_torch(fname):
+    compare(lambda l, x: getattr(x, fname)(), [np.array([1.0, _NAN, 3.0, _NAN])])
+
+
+@pytest.mark.parametrize("call", [lambda t: t.max((0, 1)), lambda t: t.argmin((0, 1)),
+                                  lambda t: t.topk(1, (0, 1))])
+def test_ops_along_one_dim_refuse_a_tuple_naming_the_op(call):
+    with pytest.raises(TypeError):
+        call(torch.ones(2, 3))
+    with pytest.raises(TypeError, match=r"(max|argmin|topk).*'dim'.*\(0, 1\)"):
+        call(kernn.ones(2, 3))
+
+
+@pytest.mark.parametrize("shape", [(), (3,)])
+def test_transpose_of_a_0d_and_1d_tensor_as_torch(shape):
+    compare(lambda l, x: x.transpose(0, -1), [np.arange(np.prod(shape), dtype=float).reshape(
+        shape)])
+
+
+# ---- indexing with torch's rules ------------------------------------------------------------
+@pytest.mark.parametrize("index", [
+    lambda l: [],                                   # selects nothing (numpy: a float index)
+    lambda l: [[0, 1], [1, 2]],                     # a short list of lists is a tuple
+    lambda l: [l.tensor(1), l.tensor(2)],           # so is a list of tensors
+    lambda l: [[1, 0], slice(None), 3],
+    lambda l: [0, None],
+    lambda l: [[0, 1, 1]],
+    lambda l: [1, 0, 1],                            # a plain list stays an integer index
+], ids=["empty", "lists", "tensors", "list-slice-int", "int-none", "one-list", "ints"])
+@pytest.mark.filterwarnings("ignore:Using a non-tuple sequence for multidimensional indexing")
+def test_list_indices_as_torch(index):
+    x = np.arange(24.0).reshape(2, 3, 4)
+    compare(lambda l, t: t[index(l)] * 2, [x])
+
+
+@pytest.mark.parametrize("lib", [torch, kernn])
+def test_a_list_taken_as_a_tuple_index_warns_as_torch(lib):
+    with pytest.warns(UserWarning, match="non-tuple sequence for multidimensional indexing"):
+        lib.ones(2, 3)[[[0, 1], [1, 2]]]
+
+
+@pytest.mark.filterwarnings("ignore:indexing with dtype torch.uint8 is now deprecated")
+def test_a_uint8_index_is_a_mask_as_torch():
+    x = np.arange(12.0).reshape(3, 4)
+    mask = [1, 0, 1]
+    with pytest.warns(UserWarning, match="uint8 is deprecated"):
+        ours = kernn.tensor(x)[kernn.tensor(mask, dtype=kernn.uint8)]
+    theirs = torch.tensor(x)[torch.tensor(mask, dtype=torch.uint8)]
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+# ---- views and shape errors as torch --------------------------------------------------------
+@pytest.mark.parametrize("sizes", [(-1, 4), (2, 3, 4), (2, -1, -1), (3, 0)],
+                         ids=["keep", "new-dim", "new-dim-keep", "zero"])
+def test_expand_as_torch(sizes):
+    compare(lambda l, x: x.expand(*sizes), [np.array([[1.0], [2.0], [3.0]])])
+
+
+def test_expand_is_a_view_sharing_memory_as_torch():
+    for lib in (kernn, torch):
+        x = lib.zeros(3, 1)
+        view = x.expand(2, 3, 4)
+        x[0, 0] = 7
+        assert view.stride() == (0, 1, 0)
+        np.testing.assert_array_equal(view[1, 0].numpy(), [7, 7, 7, 7])
+
+
+@pytest.mark.parametrize("shape,sizes", [((3, 2), (3, 4)), ((3, 2), (2,)), ((3, 1), (-1, 3, 4)),
+                                         ((3, 1), (3, -2))],
+                         ids=["non-singleton", "fewer", "new-dim--1", "negative"])
+def test_expand_refuses_what_torch_refuses_naming_the_shapes(shape, sizes):
+    with pytest.raises(RuntimeError):
+        torch.zeros(shape).expand(*sizes)
+    with pytest.raises(RuntimeError, match=r"expand: .*" + re.escape(str(shape))):
+        kernn.zeros(shape).expand(*sizes)
+
+
+def test_view_of_a_non_contiguous_tensor_raises_as_torch():
+    for lib in (torch, kernn):
+        t = lib.arange(24.0).reshape(2, 3, 4).transpose(0, 1)
+        with pytest.raises(RuntimeError, match="view"):
+            t.view(-1)
+        assert t.reshape(-1).shape == (24,)
+        assert t.view(3, 2, 2, 2).shape == (3, 2, 2, 2)  # the strides can give this one
+
+
+def test_view_shares_memory_as_torch():
+    x = kernn.zeros(2, 3)
+    x.view(6)[4] = 1
+    x.view(3, 2).t().view(2, 3)  # a transposed view of a view is still a view of x
+    assert x[1, 1].item() == 1
+
+
+@pytest.mark.parametrize("call", [lambda t: t.reshape(-2, 12), lambda t: t.view(2, -3, 4),
+                                  lambda t: t.reshape(-1, -1)])
+def test_reshape_refuses_negative_sizes_as_torch(call):
+    with pytest.raises(RuntimeError):
+        call(torch.zeros(2, 3, 4))
+    with pytest.raises(RuntimeError, match=r"(reshape|view|shape).*-"):
+        call(kernn.zeros(2, 3, 4))
+
+
+@pytest.mark.parametrize("call", [lambda t: t.flatten(0, 1), lambda t: t.flatten(-2),
+                                  lambda t: t.squeeze(1), lambda t: t.squeeze(-2)])
+def test_dims_of_a_0d_tensor_out_of_range_raise_as_torch(call):
+    with pytest.raises(IndexError):
+        call(torch.tensor(3.0))
+    with pytest.raises(IndexError, match="out of range"):
+        call(kernn.tensor(3.0))
+
+
+# ---- creation as torch ----------------------------------------------------------------------
+@pytest.mark.parametrize("call", [lambda l: l.zeros(2.5), lambda l: l.ones((2, 3.0)),
+                                  lambda l: l.randn(2, 1.5), lambda l: l.full((2.0,), 1)])
+def test_float_sizes_raise_as_torch(call):
+    with pytest.raises(TypeError):
+        call(torch)
+    with pytest.raises(TypeError, match="size must be ints"):
+        call(kernn)
+
+
+def test_integer_sizes_of_any_integer_type_as_torch():
+    for lib in (kernn, torch):
+        assert lib.zeros(np.int64(2), lib.tensor(3)).shape == (2, 3)
+
+
+@pytest.mark.parametrize("args", [(0, 5, -1), (5, 0, 1), (1.0, 0.0, 0.5)])
+def test_arange_with_a_step_away_from_the_end_raises_as_torch(args):
+    with pytest.raises(RuntimeError):
+        torch.arange(*args)
+    with pytest.raises(ValueError, match="arange: .*step sign"):
+        kernn.arange(*args)
+
+
+@pytest.mark.parametrize("args", [(5, 0, -1), (1, 0, -0.3), (0, 1, 0.1), (3, 3),
+                                  ("t5",), ("t1", 2.5, "t0.5")])
+def test_arange_as_torch(args):
+    def run(lib):
+        return lib.arange(*(lib.tensor(float(a[1:]) if "." in a else int(a[1:]))
+                            if isinstance(a, str) else a for a in args))
+    ours, theirs = run(kernn), run(torch)
+    assert ours.dtype.name == str(theirs.dtype).split(".")[1]
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
+
+
+def test_python_float_as_a_dtype_is_float64_as_torch():
+    for lib in (kernn, torch):
+        assert lib.ones(2, dtype=float).dtype is lib.float64
+        assert lib.tensor([1, 2]).to(float).dtype is lib.float64
+        assert lib.zeros(2, dtype=int).dtype is lib.int64
+
+
+@pytest.mark.parametrize("data", [2 ** 63, [2 ** 63], [[2 ** 64 - 1]]])
+def test_a_python_int_beyond_int64_raises_as_torch(data):
+    # (numpy wrapped it around to a negative int64)
+    with pytest.raises(ValueError, match="Overflow"):
+        torch.tensor(data)
+    with pytest.raises(OverflowError, match="tensor: .*int64"):
+        kernn.tensor(data)
+
+
+# ---- masks, where and topk as torch ---------------------------------------------------------
+def test_masked_fill_broadcasts_self_with_a_larger_mask_as_torch():
+    compare(lambda l, x: x.masked_fill(l.tensor([[True, False, True], [False] * 3]), -1.0),
+            [np.array([1.0, 2.0, 3.0])])
+
+
+def test_masked_fill_refuses_a_value_with_dimensions_as_torch():
+    for lib in (torch, kernn):
+        with pytest.raises((RuntimeError, ValueError), match="0-d|0-dimensional"):
+            lib.ones(3).masked_fill(lib.tensor([True, False, True]), lib.tensor([9.0]))
+
+
+def test_where_refuses_a_condition_that_is_not_bool_as_torch():
+    for lib in (torch, kernn):
+        with pytest.raises(RuntimeError, match="where.*condition"):
+            lib.where(lib.tensor([1.0, 0.0]), lib.ones(2), lib.zeros(2))
+
+
+@pytest.mark.filterwarnings("ignore:where received a uint8 condition tensor")
+def test_where_takes_a_uint8_condition_as_bool_warning_as_torch():
+    for lib in (torch, kernn):
+        with pytest.warns(UserWarning, match="uint8 condition"):
+            out = lib.where(lib.tensor([1, 0], dtype=lib.uint8), lib.ones(2), lib.zeros(2))
+        np.testing.assert_array_equal(out.numpy(), [1.0, 0.0])
+
+
+@pytest.mark.parametrize("largest", [True, False])
+def test_topk_counts_nan_as_the_largest_value_as_torch(largest):
+    # (no ties among the numbers: torch orders tied values either way)
+    a = np.array([[1.0, np.nan, 3.0, np.inf, 2.0], [np.nan, -1.0, 5.0, 0.0, 2.0]])
+    compare(lambda l, x: tuple(x.topk(4, largest=largest)), [a])

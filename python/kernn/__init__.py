@@ -8,6 +8,10 @@
     loss.backward()
 """
 
+import warnings as _warnings
+
+import numpy as _np
+
 from . import _C
 from ._C import backend_info, get_num_threads, set_num_threads
 from . import random
@@ -237,7 +241,16 @@ def meshgrid(*tensors, indexing="ij"):
 
 
 def where(condition, input, other):
-    """Elements of input where condition holds, else of other (differentiable in both)."""
+    """Elements of input where the bool ``condition`` holds, else of other (differentiable in
+    both). A uint8 condition is taken as bool with torch's deprecation warning."""
+    c = _np.asarray(_tensor_ops._arr(condition))
+    if c.dtype != _np.bool_:
+        if c.dtype != _np.uint8:
+            raise RuntimeError(f"where: expected condition to be a bool tensor, got {c.dtype} of "
+                               f"shape {c.shape}")
+        _warnings.warn("where received a uint8 condition tensor (deprecated, as in torch); use a "
+                       "bool condition", UserWarning, stacklevel=2)
+        condition = c.astype(_np.bool_)
     return _tensor_ops.Where.apply(condition, input, other)
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import builtins
 import numbers
+import operator
+import warnings
 
 import numpy as np
 
@@ -97,7 +99,7 @@ def _np_dtype(d):
     if d.__class__ is dtype:
         return d.numpy
     if d is builtins.float:
-        return _default_float
+        return np.dtype(np.float64)  # as torch: Python's float is double, not the default
     if d is builtins.int:
         return np.dtype(np.int64)
     if d is builtins.bool:
@@ -138,6 +140,9 @@ def _as_array(data, dt=None):
             arr = arr.astype(_default_float)
     elif arr.dtype.kind in "iu":
         if from_python:
+            if arr.dtype == np.uint64:  # numpy's type for ints in [2^63, 2^64)
+                raise OverflowError(f"tensor: a Python int does not fit in int64 (max "
+                                    f"{np.iinfo(np.int64).max}), got {arr.max()}")
             arr = arr.astype(np.int64)
     elif arr.dtype.kind == "b":
         pass
@@ -147,14 +152,6 @@ def _as_array(data, dt=None):
     if arr.dtype not in _BY_NUMPY:
         raise TypeError(f"tensor: unsupported dtype {arr.dtype}")
     return arr
-
-
-def _check_integer_divisor(dividend, divisor, op):
-    """torch raises for an integer division by zero; numpy returned 0 (with a warning)."""
-    kinds = np.asarray(dividend).dtype.kind + np.asarray(divisor).dtype.kind
-    if "f" not in kinds and "c" not in kinds and np.any(np.asarray(divisor) == 0):
-        raise RuntimeError(f"{op}: ZeroDivisionError: integer division by zero (divisor of shape "
-                           f"{np.shape(divisor)})")
 
 
 _object_new = object.__new__
@@ -560,14 +557,16 @@ class Tensor:
         return self
 
     def __floordiv__(self, other):
-        divisor = _arr(other)
-        _check_integer_divisor(self._data, divisor, "floor_divide")
-        return _new_checked(self._data // divisor)
+        return _binary(_ops.FloorDivide, self, other)
+
+    def __rfloordiv__(self, other):
+        return _binary(_ops.FloorDivide, other, self)
 
     def __mod__(self, other):
-        divisor = _arr(other)
-        _check_integer_divisor(self._data, divisor, "remainder")
-        return _new_checked(self._data % divisor)
+        return _binary(_ops.Remainder, self, other)
+
+    def __rmod__(self, other):
+        return _binary(_ops.Remainder, other, self)
 
     # In-place arithmetic: allowed on tensors outside the graph (and under no_grad on
     # parameters: `with kernn.no_grad(): w -= lr * w.grad`).
@@ -637,7 +636,7 @@ class Tensor:
         if src is None:
             src = value
         a = self._data
-        (axis,) = _ops._norm_dims(dim, a.ndim)
+        axis = _ops._norm_dim(dim, a.ndim, "scatter_")
         idx = _arr(index)
         if not isinstance(idx, np.ndarray) or idx.dtype != np.int64 or idx.ndim != a.ndim:
             raise ValueError(f"scatter_: argument 'index' must be an int64 tensor with "
@@ -691,27 +690,29 @@ class Tensor:
         return self
 
     # ---- comparisons (bool tensors, no gradient) -----------------------------------------
+    # The operands are promoted as in arithmetic: float32 against a 0-d float64 tensor compares
+    # in float32, as torch.
     def __eq__(self, other):
         if other is None:
             return False  # as torch: `if p.grad == None` is a plain test
-        return _new_checked(self._data == _arr(other))
+        return _elementwise("eq", np.equal, self, other)
 
     def __ne__(self, other):
         if other is None:
             return True
-        return _new_checked(self._data != _arr(other))
+        return _elementwise("ne", np.not_equal, self, other)
 
     def __lt__(self, other):
-        return _new_checked(self._data < _arr(other))
+        return _elementwise("lt", np.less, self, other)
 
     def __le__(self, other):
-        return _new_checked(self._data <= _arr(other))
+        return _elementwise("le", np.less_equal, self, other)
 
     def __gt__(self, other):
-        return _new_checked(self._data > _arr(other))
+        return _elementwise("gt", np.greater, self, other)
 
     def __ge__(self, other):
-        return _new_checked(self._data >= _arr(other))
+        return _elementwise("ge", np.greater_equal, self, other)
 
     def eq(self, other):
         return self == other
@@ -732,13 +733,22 @@ class Tensor:
         return self >= other
 
     def __and__(self, other):
-        return _new_checked(self._data & _arr(other))
+        return _elementwise("bitwise_and", np.bitwise_and, self, other)
+
+    def __rand__(self, other):
+        return _elementwise("bitwise_and", np.bitwise_and, other, self)
 
     def __or__(self, other):
-        return _new_checked(self._data | _arr(other))
+        return _elementwise("bitwise_or", np.bitwise_or, self, other)
+
+    def __ror__(self, other):
+        return _elementwise("bitwise_or", np.bitwise_or, other, self)
 
     def __xor__(self, other):
-        return _new_checked(self._data ^ _arr(other))
+        return _elementwise("bitwise_xor", np.bitwise_xor, self, other)
+
+    def __rxor__(self, other):
+        return _elementwise("bitwise_xor", np.bitwise_xor, other, self)
 
     def __invert__(self):
         return _new_checked(~self._data)
@@ -752,11 +762,15 @@ class Tensor:
     def allclose(self, other, rtol=1e-5, atol=1e-8):
         return builtins.bool(np.allclose(self._data, _arr(other), rtol=rtol, atol=atol))
 
-    def any(self):
-        return _new_checked(np.any(self._data))
+    def any(self, dim=None, keepdim=False):
+        """Whether any element (along ``dim``: an int, a tuple, or None for all) is nonzero."""
+        a = self._data
+        return _new(np.asarray(np.any(a, axis=_ops._norm_dims(dim, a.ndim), keepdims=keepdim)))
 
-    def all(self):
-        return _new_checked(np.all(self._data))
+    def all(self, dim=None, keepdim=False):
+        """Whether every element (along ``dim``: an int, a tuple, or None for all) is nonzero."""
+        a = self._data
+        return _new(np.asarray(np.all(a, axis=_ops._norm_dims(dim, a.ndim), keepdims=keepdim)))
 
     # ---- math ----------------------------------------------------------------------------
     def neg(self):
@@ -810,12 +824,32 @@ class Tensor:
         return _unary(_ops.Abs, self, np.abs)
 
     def sign(self):
-        return _new_checked(np.sign(self._data))
+        """-1, 0 or 1; as torch, 0 for NaN and a bool tensor's own values."""
+        a = self._data
+        if a.dtype.kind == "b":
+            return _new(a.copy())
+        r = _new_checked(np.sign(a))
+        if a.dtype.kind == "f":
+            np.copyto(r._data, 0, where=np.isnan(a))
+        return r
 
     def clamp(self, min=None, max=None):
         """Limits values to [min, max]; the gradient passes where min <= x <= max."""
         if min is None and max is None:
             raise ValueError("clamp: at least one of 'min' and 'max' must be given")
+        # numpy scalars as Python numbers, which do not widen the tensor's dtype (torch's rule)
+        if isinstance(min, np.generic):
+            min = min.item()
+        if isinstance(max, np.generic):
+            max = max.item()
+        if self._data.dtype.kind != "f":
+            # torch's promotion: an integer tensor clamped to a float bound gives the default
+            # float, not numpy's float64.
+            for bound in (min, max):
+                if bound is not None:
+                    x, _ = _ops.promoted(self, bound)
+                    if x.dtype.kind == "f":
+                        return _new(x).clamp(min, max)
         if self._rg and _mode.enabled:
             return _ops.Clamp.apply(self, min, max)
         return _new_checked(np.clip(self._data, min, max))
@@ -841,10 +875,14 @@ class Tensor:
 
     def masked_fill(self, mask, value):
         """A copy with ``value`` (a number, taken in self's dtype, or a 0-d tensor) where the
-        bool ``mask`` (broadcast to self) is True; differentiable in self and a tensor value."""
-        self._check_mask("masked_fill", mask)
+        bool ``mask`` is True, self and mask broadcast together as in torch; differentiable in
+        self and a tensor value."""
+        self._check_mask("masked_fill", mask, inplace=False)
         if not isinstance(value, Tensor):
             value = np.asarray(value, self._data.dtype)
+        elif value._data.ndim:
+            raise ValueError(f"masked_fill: a tensor 'value' must be 0-d (as in torch), got "
+                             f"shape {tuple(value._data.shape)}")
         return _ops.Where.apply(mask, value, self)
 
     def masked_fill_(self, mask, value):
@@ -853,16 +891,18 @@ class Tensor:
         self._data[np.broadcast_to(_arr(mask), self._data.shape)] = _arr(value)
         return self
 
-    def _check_mask(self, op, mask):
-        """ValueError unless ``mask`` is a bool tensor that broadcasts to self's shape."""
+    def _check_mask(self, op, mask, inplace=True):
+        """ValueError unless ``mask`` is a bool tensor that broadcasts with self's shape (to it,
+        for an in-place op)."""
         m = _arr(mask)
         shape = self._data.shape
         if (not isinstance(m, np.ndarray) or m.dtype != np.bool_ or not _ops.broadcasts(
-                m.shape, shape) or np.broadcast_shapes(m.shape, shape) != shape):
+                m.shape, shape) or (inplace and np.broadcast_shapes(m.shape, shape) != shape)):
             got = (f"{m.dtype} of shape {tuple(m.shape)}" if isinstance(m, np.ndarray)
                    else type(mask).__name__)
-            raise ValueError(f"{op}: argument 'mask' must be a bool tensor that broadcasts to "
-                             f"self's shape {tuple(shape)}, got {got}")
+            raise ValueError(f"{op}: argument 'mask' must be a bool tensor that broadcasts "
+                             f"{'to' if inplace else 'with'} self's shape {tuple(shape)}, got "
+                             f"{got}")
 
     def repeat(self, *sizes):
         """Tiles the tensor ``sizes[i]`` times along dimension i (as torch.Tensor.repeat;
@@ -882,14 +922,18 @@ class Tensor:
         """(values, indices) of the k largest (or smallest) elements along ``dim``, largest
         first (smallest first); values are differentiable. Ties keep the lower index first."""
         a = self._data
-        (axis,) = _ops._norm_dims(dim, a.ndim)
+        axis = _ops._norm_dim(dim, a.ndim, "topk")
         size = a.shape[axis] if a.ndim else 1
         if not 0 <= k <= size:
             raise RuntimeError(f"topk: k={k} is out of range for dimension {dim} of size "
                                f"{size} (shape {tuple(a.shape)})")
         if a.ndim == 0:
             return MaxResult(self if k else self.reshape(0), _new(np.zeros((), np.int64)))
-        order = np.argsort(-a if largest else a, axis=axis, kind="stable")
+        if largest and a.dtype.kind == "f":
+            # NaN is the largest value, as in torch (argsort puts it last); lexsort is stable
+            order = np.lexsort((-a, ~np.isnan(a)), axis=axis)
+        else:
+            order = np.argsort(-a if largest else a, axis=axis, kind="stable")
         indices = np.take(order, np.arange(k), axis=axis).astype(np.int64)
         grids = list(np.ogrid[tuple(slice(0, n) for n in indices.shape)])
         grids[axis] = indices
@@ -924,7 +968,7 @@ class Tensor:
         occurs. ``sorted=False`` is accepted and sorts anyway (torch's CPU result is sorted
         too). Not differentiable."""
         a = self._data
-        axis = None if dim is None else _ops._norm_dims(dim, a.ndim)[0]
+        axis = None if dim is None else _ops._norm_dim(dim, a.ndim, "unique")
         # equal_nan=False: every NaN is a value of its own, as in torch (NaN != NaN)
         values, inverse, counts = np.unique(a, return_inverse=True, return_counts=True,
                                             axis=axis, equal_nan=False)
@@ -966,7 +1010,7 @@ class Tensor:
         if x._rg and _mode.enabled:
             return _ops.Sum.apply(x, dim, keepdim)
         a = x._data
-        return _new(np.asarray(a.sum(axis=_ops._norm_dims(dim, a.ndim) if a.ndim else None,
+        return _new(np.asarray(a.sum(axis=_ops._norm_dims(dim, a.ndim),
                                      keepdims=keepdim)))
 
     def mean(self, dim=None, keepdim=False, dtype=None):
@@ -980,7 +1024,7 @@ class Tensor:
         if x._rg and _mode.enabled:
             return _ops.Mean.apply(x, dim, keepdim)
         a = x._data
-        return _new(np.asarray(a.mean(axis=_ops._norm_dims(dim, a.ndim) if a.ndim else None,
+        return _new(np.asarray(a.mean(axis=_ops._norm_dims(dim, a.ndim),
                                       keepdims=keepdim)))
 
     def max(self, dim=None, keepdim=False):
@@ -1027,21 +1071,20 @@ class Tensor:
     def var(self, dim=None, unbiased=True, keepdim=False, *, correction=None):
         """Variance over ``dim``: the sum of squared deviations over n - correction, where
         correction defaults to 1 (unbiased=True) or 0 (unbiased=False), as torch."""
-        n = self.numel() if dim is None else np.prod([self.shape[d] for d in
-                                                      _ops._norm_dims(dim, self.ndim)])
-        if correction is None:
-            correction = 1 if unbiased else 0
-        mu = self.mean(dim, keepdim=True)
-        return ((self - mu) ** 2).sum(dim, keepdim=keepdim) / (n - correction)
+        return _variance(self, "var", dim, unbiased, keepdim, correction)
 
     def std(self, dim=None, unbiased=True, keepdim=False, *, correction=None):
-        return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
+        """Standard deviation over ``dim``: the square root of var's result."""
+        return _variance(self, "std", dim, unbiased, keepdim, correction)
 
     # ---- shape ---------------------------------------------------------------------------
     def reshape(self, *shape):
         """A tensor with the same data and a new shape (one entry may be -1)."""
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
+        if min(shape, default=0) < -1:  # numpy takes any negative size as -1
+            raise RuntimeError(f"reshape: invalid shape dimension {min(shape)} in shape "
+                               f"{list(shape)} (sizes are non-negative, or -1 for one inferred)")
         if self._rg and _mode.enabled:
             return _ops.Reshape.apply(self, shape)
         try:
@@ -1052,7 +1095,16 @@ class Tensor:
                 f"(shape {tuple(self._data.shape)})"
             ) from None
 
-    view = reshape
+    def view(self, *shape):
+        """reshape that never copies: a shape that self's strides cannot give raises, as
+        torch's view (reshape copies then)."""
+        out = self.reshape(*shape)
+        if out._data.size and not np.may_share_memory(out._data, self._data):
+            raise RuntimeError(f"view: a tensor of shape {tuple(self._data.shape)} and strides "
+                               f"{self.stride()} cannot be viewed as {tuple(out._data.shape)} "
+                               "without a copy (its size and stride are not compatible); use "
+                               ".reshape(...) instead")
+        return out
 
     def view_as(self, other):
         return self.reshape(other.shape)
@@ -1063,12 +1115,14 @@ class Tensor:
     def flatten(self, start_dim=0, end_dim=-1):
         shape = self._data.shape
         nd = len(shape)
+        bound = max(nd, 1)  # a 0-d tensor takes dims -1 and 0, as in torch
+        for d in (start_dim, end_dim):
+            if not -bound <= d < bound:
+                raise IndexError(f"flatten: dimension {d} out of range for a tensor of shape "
+                                 f"{tuple(shape)} (expected to be in range of [{-bound}, "
+                                 f"{bound - 1}])")
         if nd == 0:
             return self.reshape(1)
-        for d in (start_dim, end_dim):
-            if not -nd <= d < nd:
-                raise IndexError(f"flatten: dimension {d} out of range for a tensor of shape "
-                                 f"{tuple(shape)} (expected to be in range of [{-nd}, {nd - 1}])")
         s = start_dim % nd
         e = end_dim % nd
         if s > e:
@@ -1090,7 +1144,7 @@ class Tensor:
 
     def transpose(self, dim0, dim1):
         nd = self._data.ndim
-        d0, d1 = _ops._norm_dims((dim0, dim1), nd)
+        d0, d1 = _ops._norm_dim(dim0, nd), _ops._norm_dim(dim1, nd)
         if nd == 0:
             return self
         perm = list(range(nd))
@@ -1121,22 +1175,48 @@ class Tensor:
         if dim is None:
             new = tuple(s for s in shape if s != 1)
         else:
-            dims = _ops._norm_dims(dim, len(shape)) if shape else ()
+            dims = _ops._norm_dims(dim, len(shape))
             new = tuple(s for i, s in enumerate(shape) if not (i in dims and s == 1))
         if new == shape:
             return self
         return self.reshape(new)
 
     def expand(self, *sizes):
+        """A view of self with its size-1 dimensions repeated to ``sizes`` (-1 keeps a size; new
+        dimensions go in front), sharing self's memory as torch's. The view is read-only:
+        writing into it raises, where torch writes through to the shared elements."""
         if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
             sizes = tuple(sizes[0])
-        shape = self._data.shape
-        target = tuple(shape[i - (len(sizes) - len(shape))] if s == -1 else s
-                       for i, s in enumerate(sizes))
-        return self + zeros(target, dtype=self.dtype)
+        target = _expanded_shape(self._data.shape, sizes)
+        if self._rg and _mode.enabled:
+            return _ops.Expand.apply(self, target)
+        return _new(np.broadcast_to(self._data, target))
 
     def expand_as(self, other):
         return self.expand(other.shape)
+
+
+def _expanded_shape(shape, sizes):
+    """The shape that expand(*sizes) gives a tensor of ``shape``; RuntimeError naming both
+    where torch refuses them."""
+    lead = len(sizes) - len(shape)
+    if lead < 0:
+        raise RuntimeError(f"expand: the number of sizes provided ({len(sizes)}) must be greater "
+                           f"or equal to the number of dimensions of the tensor of shape "
+                           f"{tuple(shape)}")
+    target = []
+    for i, size in enumerate(sizes):
+        size = operator.index(size)
+        old = shape[i - lead] if i >= lead else None
+        if size == -1 and old is not None:
+            size = old
+        elif size < 0 or (old is not None and old != 1 and size != old):
+            raise RuntimeError(f"expand: cannot expand a tensor of shape {tuple(shape)} to the "
+                               f"sizes {tuple(sizes)}: dimension {i} of size "
+                               f"{'(new)' if old is None else old} cannot become {size} (only "
+                               f"size-1 dimensions expand; -1 keeps an existing size)")
+        target.append(size)
+    return tuple(target)
 
 
 class Size(tuple):
@@ -1165,13 +1245,33 @@ def _arr(x):
 
 
 def _index_arg(idx):
+    """The numpy index for a tensor index, with torch's rules where numpy's differ."""
     if isinstance(idx, Tensor):
-        return idx._data
+        return _index_array(idx._data)
     if isinstance(idx, tuple):
-        return tuple(i._data if isinstance(i, Tensor) else i for i in idx)
+        return tuple(_index_array(i._data) if isinstance(i, Tensor) else i for i in idx)
     if isinstance(idx, list):
-        return np.asarray(idx)
+        # torch (as numpy before 1.23) takes a short list holding sequences, tensors, slices,
+        # None or Ellipsis as a tuple: x[[[0, 1], [1, 0]]] is x[[0, 1], [1, 0]]; torch warns
+        # that it will stop doing so.
+        if len(idx) < 32 and any(isinstance(i, (list, tuple, Tensor, np.ndarray, slice))
+                                 or i is None or i is Ellipsis for i in idx):
+            warnings.warn("Using a non-tuple sequence for multidimensional indexing is deprecated "
+                          "(as in torch); use x[tuple(seq)] instead of x[seq]", UserWarning,
+                          stacklevel=3)
+            return _index_arg(tuple(idx))
+        return np.asarray(idx) if idx else np.zeros(0, np.int64)  # [] selects nothing, as torch
     return idx
+
+
+def _index_array(a):
+    """A tensor's array as an index: uint8 is a mask in torch (deprecated there, with this
+    warning), not integers."""
+    if a.dtype == np.uint8:
+        warnings.warn("indexing with dtype kernn.uint8 is deprecated (as in torch), please use "
+                      "a dtype kernn.bool instead", UserWarning, stacklevel=3)
+        return a.astype(np.bool_)
+    return a
 
 
 def _binary(fn, a, b):
@@ -1180,15 +1280,30 @@ def _binary(fn, a, b):
             return fn.apply(a, b)
         r = fn.forward(_NoGradCtx, a, b)
     except ValueError as exc:
-        shapes = [np.shape(_arr(v)) for v in (a, b)]
-        if _ops.broadcasts(*shapes):
-            raise  # not about the shapes
-        raise ValueError(f"{fn.__name__.lower()}: the shapes {shapes[0]} and {shapes[1]} do not "
-                         "broadcast (sizes must match or be 1, aligned from the last "
-                         "dimension)") from exc
+        _raise_if_not_broadcast(fn.__name__.lower(), a, b, exc)
     if type(r) is not np.ndarray:
         r = np.asarray(r)
     return _new(r)
+
+
+def _elementwise(op, npfn, a, b):
+    """npfn(a, b) on torch's promoted operands, for the ops without a gradient (comparisons,
+    bitwise)."""
+    x, y = _ops.promoted(a, b)
+    try:
+        return _new_checked(npfn(x, y))
+    except ValueError as exc:
+        _raise_if_not_broadcast(op, a, b, exc)
+
+
+def _raise_if_not_broadcast(op, a, b, exc):
+    """Re-raises ``exc`` of ``op`` on a and b, as a ValueError naming their shapes when they do
+    not broadcast."""
+    shapes = [np.shape(_arr(v)) for v in (a, b)]
+    if _ops.broadcasts(*shapes):
+        raise exc  # not about the shapes
+    raise ValueError(f"{op}: the shapes {shapes[0]} and {shapes[1]} do not broadcast (sizes must "
+                     "match or be 1, aligned from the last dimension)") from exc
 
 
 def _to_dtype(args, dtype, device):
@@ -1253,6 +1368,18 @@ def _extremum(t, dim, keepdim, is_max):
     return MaxResult(vals, idx)
 
 
+def _variance(t, op, dim, unbiased, keepdim, correction):
+    if t._data.dtype.kind != "f":
+        raise TypeError(f"{op}: expected a floating tensor, got kernn.{t.dtype.name} (std and "
+                        "var only support floating point dtypes)")
+    if correction is None:
+        correction = 1 if unbiased else 0
+    args = (dim, correction, keepdim, op == "std")
+    if t._rg and _mode.enabled:
+        return _ops.Var.apply(t, *args)
+    return _new_checked(_ops.Var.forward(_NoGradCtx, t, *args))
+
+
 class MaxResult(tuple):
     """(values, indices) of max/min along a dimension, also as .values / .indices."""
 
@@ -1279,7 +1406,7 @@ def _arg_extremum(t, dim, keepdim, npfn):
         if keepdim:
             r = r.reshape((1,) * a.ndim)
         return _new(r)
-    (axis,) = _ops._norm_dims(dim, a.ndim) if a.ndim else (0,)
+    axis = _ops._norm_dim(dim, a.ndim, op)
     if a.ndim == 0:
         return _new(np.zeros((), dtype=np.int64))
     if a.shape[axis] == 0 and a.size == 0:
@@ -1317,7 +1444,7 @@ def _size_arg(size, fname):
     if len(size) == 1 and isinstance(size[0], (tuple, list, Size)):
         size = tuple(size[0])
     try:
-        size = tuple(builtins.int(s) for s in size)
+        size = tuple(operator.index(s) for s in size)  # a float raises, as in torch
     except TypeError:
         raise TypeError(f"{fname}: size must be ints or a tuple of ints, got {size!r}") from None
     if any(s < 0 for s in size):
@@ -1524,8 +1651,13 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None
     """Values from start to end (exclusive) by step; int64 when all arguments are ints."""
     if end is None:
         start, end = 0, start
+    # 0-d tensors as their numbers, so that integer ones give int64 as in torch
+    start, end, step = (v.item() if isinstance(v, Tensor) else v for v in (start, end, step))
     if step == 0:
         raise ValueError("arange: step must be nonzero")
+    if (end - start) * step < 0:
+        raise ValueError(f"arange: upper bound and lower bound inconsistent with step sign "
+                         f"(start {start}, end {end}, step {step})")
     if dtype is None:
         ints = all(isinstance(v, numbers.Integral) for v in (start, end, step))
         nd = np.dtype(np.int64) if ints else _default_float

@@ -6,6 +6,8 @@ are C already); matmul goes through kernn._C.gemm for 2-D operands.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .. import _C
@@ -109,10 +111,11 @@ def result_dtype(x, y, true_divide=False):
     return dt if dt.kind == "f" or not true_divide else get_default_dtype().numpy
 
 
-def promoted(a, b, true_divide=False):
+def promoted(a, b, true_divide=False, bool_ok=True):
     """The operands of a binary op on a and b (Tensors, arrays or numbers) for numpy: arrays
     cast to torch's result dtype (the default float for true division of integers), numpy
-    scalars as Python numbers, which numpy then takes in the arrays' dtype."""
+    scalars as Python numbers, which numpy then takes in the arrays' dtype. With bool_ok
+    False a bool operand raises RuntimeError, as torch's subtraction does."""
     x, y = _arr(a), _arr(b)
     # The common cases first: two tensors of one floating dtype, a floating tensor and a
     # Python number.
@@ -127,6 +130,10 @@ def promoted(a, b, true_divide=False):
     if isinstance(y, np.generic):
         y = y.item()
     dx, dy = getattr(x, "dtype", None), getattr(y, "dtype", None)
+    if not bool_ok and (isinstance(x, bool) or isinstance(y, bool) or np.bool_ in (dx, dy)):
+        raise RuntimeError("sub: subtraction, the `-` operator, with a bool tensor is not "
+                           "supported (as in torch); to invert a mask use the `~` operator or "
+                           "logical_not()")
     if dx is not None and dx == dy and (dx.kind == "f" or not true_divide):
         return x, y
     dt = result_dtype(x, y, true_divide)
@@ -158,7 +165,7 @@ class Sub(Function):
     def forward(ctx, a, b):
         if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
             ctx.metas = (_meta(a), _meta(b))
-        x, y = promoted(a, b)
+        x, y = promoted(a, b, bool_ok=False)
         return x - y
 
     @staticmethod
@@ -206,9 +213,55 @@ class Div(Function):
         return ga, gb
 
 
+def check_integer_divisor(dividend, divisor, op):
+    """torch raises for an integer division by zero; numpy returned 0 (with a warning)."""
+    kinds = np.asarray(dividend).dtype.kind + np.asarray(divisor).dtype.kind
+    if "f" not in kinds and "c" not in kinds and np.any(np.asarray(divisor) == 0):
+        raise RuntimeError(f"{op}: ZeroDivisionError: integer division by zero (divisor of shape "
+                           f"{np.shape(divisor)})")
+
+
+class FloorDivide(Function):
+    """a // b, rounding toward minus infinity; as in torch, it has no derivative."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        x, y = promoted(a, b)
+        check_integer_divisor(x, y, "floor_divide")
+        return np.floor_divide(x, y)
+
+    @staticmethod
+    def backward(ctx, g):
+        raise RuntimeError("floor_divide: the derivative is not implemented (as in torch); "
+                           "detach() the operands if the result is meant to be constant")
+
+
+class Remainder(Function):
+    """a % b with the sign of the divisor (Python's and torch's remainder); the gradient is
+    g for a and -g * floor(a / b) for b, as torch's."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        x, y = promoted(a, b)
+        check_integer_divisor(x, y, "remainder")
+        if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
+            ctx.dtypes = (_dtype_of(a), _dtype_of(b))
+            ctx.save_for_backward(x, y)
+        return np.remainder(x, y)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        da, db = ctx.dtypes
+        need = ctx.needs_input_grad
+        return (unbroadcast(g, np.shape(x), da) if need[0] else None,
+                unbroadcast(-g * np.floor_divide(x, y), np.shape(y), db) if need[1] else None)
+
+
 class _Extremum(Function):
     """maximum / minimum of two tensors (broadcast); where they are equal each gets half the
-    gradient, as torch. Subclasses set `pick` (np.maximum or np.minimum)."""
+    gradient, and where either is NaN both get all of it, as torch. Subclasses set `pick`
+    (np.maximum or np.minimum)."""
 
     pick = None
 
@@ -225,11 +278,10 @@ class _Extremum(Function):
         x, y = ctx.saved_tensors
         (sa, sb), (da, db) = (np.shape(x), np.shape(y)), ctx.dtypes
         need = ctx.needs_input_grad
-        x_wins = x > y if cls.pick is np.maximum else x < y
-        tie = x == y
-        share = np.where(tie, g / 2, g)
-        return (unbroadcast(np.where(x_wins | tie, share, 0), sa, da) if need[0] else None,
-                unbroadcast(np.where(x_wins, 0, share), sb, db) if need[1] else None)
+        x_loses, y_loses = (x < y, x > y) if cls.pick is np.maximum else (x > y, x < y)
+        share = np.where(x == y, g / 2, g)
+        return (unbroadcast(np.where(x_loses, 0, share), sa, da) if need[0] else None,
+                unbroadcast(np.where(y_loses, 0, share), sb, db) if need[1] else None)
 
 
 class Maximum(_Extremum):
@@ -256,7 +308,10 @@ class Pow(Function):
     @staticmethod
     def forward(ctx, a, b):
         x, e = promoted(a, b)
-        y = np.power(x, e)
+        if _is_integer(x, e) and np.any(np.less(e, 0)):
+            y = _integer_power(x, e, exponent_is_number=not hasattr(b, "_data"))
+        else:
+            y = np.power(x, e)
         if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
             ctx.dtypes = (_dtype_of(a), _dtype_of(b))
             ctx.save_for_backward(x, e, y)
@@ -269,13 +324,37 @@ class Pow(Function):
         need = ctx.needs_input_grad
         ga = gb = None
         if need[0]:
-            # d(x^e)/dx = e * x^(e-1), written without dividing by x so x = 0 works.
-            ga = unbroadcast(g * e * np.power(x, e - 1), sa, da)
+            # d(x^e)/dx = e * x^(e-1), written without dividing by x so x = 0 works; 0 where
+            # e = 0, as torch (x^-1 is infinite at x = 0).
+            with np.errstate(divide="ignore", invalid="ignore"):
+                d = e * np.power(x, e - 1)
+            ga = unbroadcast(g * np.where(np.equal(e, 0), 0, d), sa, da)
         if need[1]:
             with np.errstate(divide="ignore", invalid="ignore"):
                 logx = np.where(x > 0, np.log(np.where(x > 0, x, 1)), np.where(x == 0, 0, np.nan))
             gb = unbroadcast(g * y * logx, sb, db)
         return ga, gb
+
+
+def _is_integer(x, e):
+    """Whether a binary op's promoted operands (arrays or Python numbers) hold integers."""
+    dt = getattr(x, "dtype", None)
+    if dt is None:
+        dt = getattr(e, "dtype", None)
+    return dt is not None and dt.kind in "iu"
+
+
+def _integer_power(x, e, exponent_is_number):
+    """x ** e for integers where some e < 0, as torch: a number exponent raises (as numpy),
+    a tensor exponent gives 1 for x = 1, +-1 for x = -1 and 0 otherwise (1 / x truncated)."""
+    if exponent_is_number:
+        raise RuntimeError(f"pow: integers to negative integer powers are not allowed (exponent "
+                           f"{e}); use a floating base")
+    x, e = np.broadcast_arrays(x, e)
+    out = np.power(x, np.maximum(e, 0))
+    negative = e < 0
+    out[negative] = np.where(x == 1, 1, np.where(x == -1, 1 - 2 * (e & 1), 0))[negative]
+    return out
 
 
 class Exp(Function):
@@ -372,23 +451,31 @@ class Clamp(Function):
         return g * mask, None, None
 
 
-def _norm_dims(dim, ndim):
-    if dim is None:
-        return tuple(range(ndim))
+def _norm_dim(dim, ndim, op="dim"):
+    """One dimension in [0, ndim) from one in [-ndim, ndim); a 0-d tensor takes -1 and 0, as
+    in torch. IndexError otherwise; TypeError, naming ``op``, for a tuple."""
     if isinstance(dim, (tuple, list)):
-        dims = dim
-    else:
-        dims = (dim,)
-    out = []
-    for d in dims:
-        d = int(d)
-        if not -max(ndim, 1) <= d < max(ndim, 1):
-            raise IndexError(
-                f"dimension out of range (expected to be in range of [{-max(ndim, 1)}, "
-                f"{max(ndim, 1) - 1}], but got {d})"
-            )
-        out.append(d % ndim if ndim else 0)
-    return tuple(sorted(set(out)))
+        raise TypeError(f"{op}: argument 'dim' must be one dimension (an int), got {dim!r}")
+    d = int(dim)
+    bound = max(ndim, 1)
+    if not -bound <= d < bound:
+        raise IndexError(f"dimension out of range (expected to be in range of [{-bound}, "
+                         f"{bound - 1}], but got {d})")
+    return d % bound if ndim else 0
+
+
+def _norm_dims(dim, ndim):
+    """The sorted axes that reduction dims name: None or () for all of them (torch reduces
+    over every dimension for an empty tuple too), an int, or a tuple or list of distinct ints.
+    A 0-d tensor has no axes (dim -1 and 0 name it)."""
+    if dim is None or (isinstance(dim, (tuple, list)) and not dim):
+        return tuple(range(ndim))
+    dims = dim if isinstance(dim, (tuple, list)) else (dim,)
+    out = [_norm_dim(d, ndim) for d in dims]
+    if len(set(out)) != len(out):
+        raise RuntimeError(f"dim {max(set(out), key=out.count)} appears multiple times in the "
+                           f"list of dims {tuple(dims)}")
+    return tuple(sorted(out)) if ndim else ()
 
 
 def _expand_to(g, axes, keepdim, shape, dtype):
@@ -404,7 +491,7 @@ class Sum(Function):
     @staticmethod
     def forward(ctx, a, dim, keepdim):
         x = a._data
-        axes = _norm_dims(dim, x.ndim) if x.ndim else ()
+        axes = _norm_dims(dim, x.ndim)
         ctx.info = (axes, keepdim, x.shape, x.dtype)
         return np.asarray(x.sum(axis=axes, keepdims=keepdim))
 
@@ -442,7 +529,7 @@ class Norm(Function):
     @staticmethod
     def forward(ctx, a, p, dim, keepdim):
         x = a._data
-        axes = _norm_dims(dim, x.ndim) if x.ndim else ()
+        axes = _norm_dims(dim, x.ndim)
         n = vector_norm(x, p, axes, keepdims=True)
         if ctx.needs_input_grad[0]:
             ctx.save_for_backward(x, n)
@@ -473,7 +560,7 @@ class Mean(Function):
     @staticmethod
     def forward(ctx, a, dim, keepdim):
         x = a._data
-        axes = _norm_dims(dim, x.ndim) if x.ndim else ()
+        axes = _norm_dims(dim, x.ndim)
         count = 1
         for ax in axes:
             count *= x.shape[ax]
@@ -486,8 +573,51 @@ class Mean(Function):
         return _expand_to(g / count, axes, keepdim, shape, dtype), None, None
 
 
+class Var(Function):
+    """var (or std, with take_sqrt) over ``dim``: the sum of squared deviations from the mean
+    over max(n - correction, 0), as torch: NaN for no elements or n = correction. std's
+    gradient is zero where std is (the square root's derivative is infinite there), as
+    torch's."""
+
+    @staticmethod
+    def forward(ctx, a, dim, correction, keepdim, take_sqrt):
+        x = a._data
+        axes = _norm_dims(dim, x.ndim)
+        n = 1
+        for ax in axes:
+            n *= x.shape[ax]
+        if n <= correction:
+            warnings.warn(f"{'std' if take_sqrt else 'var'}(): degrees of freedom is <= 0 "
+                          f"({n} elements, correction {correction}): the result is inf or nan",
+                          UserWarning, stacklevel=4)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dev = x - x.sum(axis=axes, keepdims=True) / n
+            denom = x.dtype.type(max(n - correction, 0))  # a zero divides to inf / nan
+            y = np.square(dev).sum(axis=axes, keepdims=True) / denom
+            if take_sqrt:
+                y = np.sqrt(y)
+        if ctx.needs_input_grad[0]:
+            ctx.save_for_backward(dev, y)
+            ctx.info = (axes, keepdim, denom, take_sqrt)
+        return y if keepdim else y.reshape([s for i, s in enumerate(y.shape) if i not in axes])
+
+    @staticmethod
+    def backward(ctx, g):
+        dev, y = ctx.saved_tensors
+        axes, keepdim, denom, take_sqrt = ctx.info
+        if not keepdim:
+            g = np.expand_dims(g, axes)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if take_sqrt:
+                grad = np.where(y == 0, 0, g / (denom * y)) * dev
+            else:
+                grad = (2 / denom) * g * dev
+        return grad.astype(dev.dtype, copy=False), None, None, None, None
+
+
 class ExtremumAll(Function):
-    """max() / min() over all elements; the gradient is split evenly among ties (as torch)."""
+    """max() / min() over all elements; the gradient is split evenly among ties, and among the
+    NaNs when the result is NaN (as torch)."""
 
     @staticmethod
     def forward(ctx, a, is_max):
@@ -505,7 +635,7 @@ class ExtremumAll(Function):
     @staticmethod
     def backward(ctx, g):
         x, y = ctx.saved_tensors
-        mask = x == y
+        mask = np.isnan(x) if np.isnan(y) else x == y
         return g * mask / mask.sum(), None
 
 
@@ -515,7 +645,7 @@ class ExtremumDim(Function):
     @staticmethod
     def forward(ctx, a, dim, keepdim, is_max):
         x = a._data
-        (axis,) = _norm_dims(dim, x.ndim) if x.ndim else (0,)
+        axis = _norm_dim(dim, x.ndim, "max" if is_max else "min")
         if x.ndim == 0:
             return x.copy(), np.zeros((), dtype=np.int64)
         if x.shape[axis] == 0:
@@ -629,6 +759,21 @@ class Reshape(Function):
     @staticmethod
     def backward(ctx, g):
         return g.reshape(ctx.shape), None
+
+
+class Expand(Function):
+    """A read-only broadcast view of the input; the gradient sums over the repeated elements."""
+
+    @staticmethod
+    def forward(ctx, a, shape):
+        x = a._data
+        ctx.meta = (x.shape, x.dtype)
+        return np.broadcast_to(x, shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        shape, dtype = ctx.meta
+        return unbroadcast(g, shape, dtype), None
 
 
 class Permute(Function):

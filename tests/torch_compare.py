@@ -104,9 +104,14 @@ def compare(fn, inputs, dtype=np.float64, rtol=None, atol=None, grad_rtol=None,
     if backward:
         rng = np.random.default_rng(seed)
         k_roots, t_roots = [], []
-        for ko, to in zip(k_out, t_out):
-            if isinstance(ko, kernn.Tensor) and ko.requires_grad:
-                assert to.requires_grad, "kernn output requires grad but torch's does not"
+        for i, (ko, to) in enumerate(zip(k_out, t_out)):
+            k_grad = isinstance(ko, kernn.Tensor) and ko.requires_grad
+            t_grad = isinstance(to, torch.Tensor) and to.requires_grad
+            # Both ways: an output torch differentiates and kernn does not would otherwise
+            # leave both libraries' inputs without gradients, and the check below would pass.
+            assert k_grad == t_grad, (
+                f"output {i}: kernn requires_grad={k_grad}, torch requires_grad={t_grad}")
+            if k_grad:
                 g = rng.standard_normal(to.shape).astype(to_numpy(to).dtype)
                 k_roots.append((ko, kernn.tensor(g)))
                 t_roots.append((to, torch.tensor(g)))

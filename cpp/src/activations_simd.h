@@ -73,24 +73,14 @@ const ActivationLoops& activation_loops();  // isa/activations_avx512.cpp
 // baseline and the SIMD translation units, and no SIMD copy may stand in for a baseline one.
 namespace {
 
-// |magnitude| with the sign of `sign`, through the builtins (see vec_math.h's abs_of).
-inline float copysign_of(float magnitude, float sign) {
-  return __builtin_copysignf(magnitude, sign);
-}
-inline double copysign_of(double magnitude, double sign) {
-  return __builtin_copysign(magnitude, sign);
-}
-
 template <typename T>
 void sigmoid_loop(std::int64_t n, const T* x, T* y) {
   for (std::int64_t i = 0; i < n; ++i) y[i] = vmath::sigmoid(x[i]);
 }
 
-// y takes x's sign: vmath::tanh's float polynomial p s x + x adds +0 to -0, and tanh(-0) is -0
-// (torch's too). Every other result already has x's sign, tanh being odd.
 template <typename T>
 void tanh_loop(std::int64_t n, const T* x, T* y) {
-  for (std::int64_t i = 0; i < n; ++i) y[i] = copysign_of(vmath::tanh(x[i]), x[i]);
+  for (std::int64_t i = 0; i < n; ++i) y[i] = vmath::tanh(x[i]);
 }
 
 // SiLU: y = x * sigmoid(x); dx = dy * s * (1 + x * (1 - s)), s = sigmoid(x). 1 - s is taken

@@ -96,8 +96,10 @@ inline float tanh(float x) {
   p = p * s - 3.33332819422e-1f;
   const float small = p * s * x + x;
   // Otherwise 1 - 2 / (exp(2|x|) + 1): exact 1 once exp overflows to inf.
-  const float big = __builtin_copysignf(1.0f - 2.0f / (exp(2.0f * a) + 1.0f), x);
-  return select(a < 0.625f, small, big);
+  const float big = 1.0f - 2.0f / (exp(2.0f * a) + 1.0f);
+  // x's sign on both: tanh is odd, and the polynomial alone gives +0 for -0 (+0 is added to
+  // -0), where tanh(-0) is -0 (torch's too).
+  return __builtin_copysignf(select(a < 0.625f, small, big), x);
 }
 
 inline double tanh(double x) { return std::tanh(x); }
